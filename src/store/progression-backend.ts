@@ -1,6 +1,6 @@
 import type { Reward } from "../definitions/milestone-schema.ts";
 import type { CounterPlan } from "./counter-plan-types.ts";
-import type { LedgerBackend } from "../ledger/ledger-backend.ts";
+import type { HoldRecord, LedgerBackend } from "../ledger/ledger-backend.ts";
 
 /**
  * The backend contract. The engine turns events into per-(subject, counter) increments and hands
@@ -117,7 +117,7 @@ export interface ClaimResult {
   readonly replayed: boolean;
 }
 
-export interface ProgressionBackend extends LedgerBackend {
+export interface ProgressionBackend extends LedgerBackend, SnapshotSource {
   /** A name for logs and banners: "memory", "redis". */
   readonly kind: string;
   /**
@@ -133,4 +133,37 @@ export interface ProgressionBackend extends LedgerBackend {
    */
   claim(request: ClaimRequest): Promise<ClaimResult>;
   close(): Promise<void>;
+}
+
+/**
+ * Everything durable about one subject: what the snapshot job writes to PostgreSQL and what a
+ * backend restores when it has lost the subject (a fresh or flushed Redis). Idempotency records,
+ * event-id and batch-id dedupe state are not part of it (they are short-lived by design).
+ */
+export interface SubjectSnapshot {
+  readonly subject: string;
+  readonly counters: ReadonlyMap<string, CounterState>;
+  readonly awards: ReadonlyMap<string, AwardRecord>;
+  /** Non-zero balances. */
+  readonly balances: readonly Balance[];
+  /** Open holds (state "held"). */
+  readonly holds: readonly HoldRecord[];
+}
+
+/** Loads a subject's last snapshot (or null if it never had one); the restore hook of a backend. */
+export type SubjectLoader = (subject: string) => Promise<SubjectSnapshot | null>;
+
+/**
+ * What the durability jobs need from a backend. Both backends implement it.
+ * A backend created with a `loader` calls it the first time it touches a subject it holds no state
+ * for, and installs the snapshot before applying anything, so counting continues and no award repeats.
+ */
+export interface SnapshotSource {
+  /** Removes and returns up to `limit` subjects changed since they were last taken. */
+  takeDirtySubjects(limit: number): Promise<readonly string[]>;
+  /** Puts subjects back into the dirty set (a snapshot attempt failed). */
+  markDirty(subjects: readonly string[]): Promise<void>;
+  /** Number of dirty subjects waiting (drives the adaptive snapshot interval). */
+  dirtyCount(): Promise<number>;
+  exportSubjects(subjects: readonly string[]): Promise<readonly SubjectSnapshot[]>;
 }
