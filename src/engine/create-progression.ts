@@ -1,0 +1,249 @@
+import type { MilestoneDefinition } from "../definitions/milestone-schema.ts";
+import { loadDefinitions } from "../definitions/load-definitions.ts";
+import { ErrorCode } from "../errors/error-codes.ts";
+import { ProgressionError } from "../errors/progression-error.ts";
+import { InProcessEventBus } from "../events/in-process-event-bus.ts";
+import { loadCatalogs } from "../i18n/load-catalogs.ts";
+import { HIDDEN_DESCRIPTION_KEY, HIDDEN_TITLE_KEY, Translator } from "../i18n/translator.ts";
+import { buildCounterPlan, DAY_MS, type CompiledMilestones } from "../rules/build-counter-plan.ts";
+import type { CustomEvaluator } from "../rules/custom-evaluator.ts";
+import { windowSum } from "../store/memory/apply-increments.ts";
+import { createMemoryBackend } from "../store/memory/memory-backend.ts";
+import type { AwardRecord, CounterState, SubjectApply } from "../store/progression-backend.ts";
+import { CoalescingBuffer } from "./coalescing-buffer.ts";
+import type { GameplayEvent } from "./gameplay-event.ts";
+import { createLedgerFacade, emitBalances } from "./ledger-facade.ts";
+import type { ClaimOutcome, MilestoneProgress, PendingBatch, Progression, ProgressUpdate, SubjectOutcome } from "./progression.ts";
+import { progressionDefaults, type ProgressionOptions } from "./progression-options.ts";
+import type { UnlockPayload } from "./unlock-payload.ts";
+import { requireKey, requireSubject, requireTime } from "./validate-input.ts";
+
+/**
+ * Creates the engine: definitions and catalogs are loaded and validated now (a bad one throws
+ * before anything runs), the backend defaults to memory and the event bus to in-process.
+ */
+export function createProgression(options: ProgressionOptions): Progression {
+  const settings = { ...progressionDefaults, ...definedOnly(options) };
+  const clock = settings.clock;
+  const evaluators = new Map<string, CustomEvaluator>(Object.entries(options.evaluators ?? {}));
+  const backend = options.backend ?? createMemoryBackend();
+  const events = options.events ?? new InProcessEventBus();
+
+  let compiled: CompiledMilestones = buildCounterPlan(loadDefinitions(options.definitions), evaluators);
+  let translator = new Translator(
+    options.catalogs === undefined
+      ? { defaultLocale: settings.defaultLocale, locales: { [settings.defaultLocale]: {} } }
+      : loadCatalogs(options.catalogs, settings.defaultLocale),
+  );
+  settings.onMissingTranslations(translator.missingKeys(compiled.definitions.values()));
+  let closed = false;
+
+  const ensureOpen = (): void => {
+    if (closed) throw new ProgressionError(ErrorCode.Closed, "this progression engine is closed; create a new one with createProgression()");
+  };
+
+  const definitionOf = (code: unknown): MilestoneDefinition => {
+    const definition = typeof code === "string" ? compiled.definitions.get(code) : undefined;
+    if (definition === undefined) {
+      throw new ProgressionError(ErrorCode.UnknownMilestone, `no milestone with code ${JSON.stringify(code)} is loaded; known codes: ${[...compiled.definitions.keys()].join(", ")}`, { code });
+    }
+    return definition;
+  };
+
+  const describeUnlock = (subject: string, award: AwardRecord, locale?: string): UnlockPayload => {
+    const definition = definitionOf(award.code);
+    const resolved = translator.resolveLocale(locale);
+    return {
+      subject,
+      code: definition.code,
+      title: translator.text(definition.title, resolved),
+      description: translator.text(definition.description, resolved),
+      icon: definition.icon,
+      animation: definition.animation,
+      earnedAt: award.earnedAt,
+      retroactive: award.retroactive,
+      rewards: definition.rewards,
+      claimed: award.claimedAt !== null,
+      locale: resolved,
+    };
+  };
+
+  /** Display target/current: gap rules count days, everything else counts what the store counts. */
+  const displayTarget = (definition: MilestoneDefinition): number => {
+    const rule = definition.rule;
+    switch (rule.type) {
+      case "count":
+      case "custom":
+        return rule.threshold;
+      case "window":
+        return rule.count;
+      case "daily":
+      case "returnAfterGap":
+        return rule.days;
+    }
+  };
+  const displayCurrent = (definition: MilestoneDefinition, measure: number): number =>
+    definition.rule.type === "returnAfterGap" ? Math.floor((measure / DAY_MS) * 100) / 100 : measure;
+
+  const applyBatch = async (batch: PendingBatch): Promise<readonly SubjectOutcome[]> => {
+    ensureOpen();
+    const current = compiled;
+    // Increments routed before a reload may name counters the new plan dropped: they count nowhere.
+    const subjects: SubjectApply[] = batch.subjects.map((apply) => ({
+      ...apply,
+      increments: apply.increments.filter((increment) => current.plan.counters.has(increment.counter)),
+    }));
+    const now = clock();
+    const results = await backend.apply({ batchId: batch.batchId, now, plan: current.plan, subjects });
+    return results.map((result) => {
+      for (const award of result.reached) {
+        events.emit("milestone.reached", `milestone.reached:${result.subject}:${award.code}`, { subject: result.subject, code: award.code, earnedAt: award.earnedAt, retroactive: award.retroactive }, award.earnedAt);
+        if (award.claimedAt !== null) {
+          const rewards = current.definitions.get(award.code)?.rewards ?? [];
+          events.emit("reward.claimed", `reward.claimed:${result.subject}:${award.code}`, { subject: result.subject, code: award.code, rewards, claimedAt: award.claimedAt, auto: true }, award.claimedAt);
+        }
+      }
+      emitBalances(events, "claim", `autoclaim:${batch.batchId}`, result.balances, now);
+      const progress: ProgressUpdate[] = [];
+      for (const check of result.progress) {
+        const definition = current.definitions.get(check.code);
+        if (definition === undefined || definition.hidden) continue;
+        progress.push({ code: check.code, current: displayCurrent(definition, check.current), target: displayTarget(definition) });
+      }
+      return { subject: result.subject, reached: result.reached, progress, inventory: result.balances };
+    });
+  };
+
+  const recordBatch = async (input: readonly GameplayEvent[], locale?: string): Promise<readonly UnlockPayload[]> => {
+    ensureOpen();
+    if (!Array.isArray(input)) throw new ProgressionError(ErrorCode.InvalidInput, "recordBatch expects an array of events", {});
+    const buffer = new CoalescingBuffer(() => compiled, clock, settings.coalesceMs);
+    for (const event of input) buffer.add(event); // throws on the first bad event; nothing applied yet
+    const outcomes = await applyBatch(buffer.drain());
+    return outcomes.flatMap((outcome) => outcome.reached.map((award) => describeUnlock(outcome.subject, award, locale)));
+  };
+
+  const measureOf = (definition: MilestoneDefinition, state: CounterState | undefined, now: number): number => {
+    if (state === undefined) return 0;
+    switch (state.kind) {
+      case "sum":
+      case "days":
+        return state.value;
+      case "window": {
+        const measure = compiled.measures.get(definition.code);
+        return windowSum(state.buckets, Math.floor(now / DAY_MS), measure?.check.windowDays ?? 1);
+      }
+      case "gap":
+        return state.maxGap;
+    }
+  };
+
+  const progression: Progression = {
+    backend,
+    events,
+    get defaultLocale() {
+      return translator.defaultLocale;
+    },
+    ledger: createLedgerFacade(backend, events, clock, settings),
+
+    record: (event, locale) => recordBatch([event], locale),
+    recordBatch,
+    createBuffer: () => new CoalescingBuffer(() => compiled, clock, settings.coalesceMs),
+    applyBatch,
+
+    async progress(subject, locale) {
+      ensureOpen();
+      requireSubject(subject);
+      const state = await backend.readState(subject);
+      const now = clock();
+      const resolved = translator.resolveLocale(locale);
+      const list: MilestoneProgress[] = [];
+      for (const definition of compiled.definitions.values()) {
+        if (!definition.active) continue;
+        const award = state.awards.get(definition.code);
+        const measure = compiled.measures.get(definition.code);
+        const target = displayTarget(definition);
+        let current = displayCurrent(definition, measureOf(definition, measure && state.counters.get(measure.counterId), now));
+        if (award !== undefined && current < target) current = target;
+        const masked = definition.hidden && award === undefined;
+        list.push({
+          code: definition.code,
+          masked,
+          title: translator.text(masked ? HIDDEN_TITLE_KEY : definition.title, resolved),
+          description: translator.text(masked ? HIDDEN_DESCRIPTION_KEY : definition.description, resolved),
+          icon: masked ? settings.hiddenIcon : definition.icon,
+          animation: masked ? { kind: "confetti" } : definition.animation,
+          current: masked ? 0 : current,
+          target: masked ? 0 : target,
+          status: award === undefined ? "in_progress" : award.claimedAt === null ? "completed" : "claimed",
+          earnedAt: award?.earnedAt ?? null,
+          claimedAt: award?.claimedAt ?? null,
+          retroactive: award?.retroactive ?? false,
+          rewards: masked ? [] : definition.rewards,
+        });
+      }
+      return list;
+    },
+
+    async catchUp(subject, catchUpOptions = {}) {
+      ensureOpen();
+      requireSubject(subject);
+      const at = catchUpOptions.at === undefined ? clock() : requireTime(catchUpOptions.at, "at");
+      const buffer = new CoalescingBuffer(() => compiled, clock, settings.coalesceMs);
+      buffer.add({ type: settings.loginTrigger, subject, at });
+      buffer.touch(subject);
+      const batch = buffer.drain();
+      const outcomes = await applyBatch({ ...batch, subjects: batch.subjects.map((apply) => ({ ...apply, catchUp: true })) });
+      return outcomes.flatMap((outcome) => outcome.reached.map((award) => describeUnlock(outcome.subject, award, catchUpOptions.locale)));
+    },
+
+    async claim(subject, code, idempotencyKey, locale): Promise<ClaimOutcome> {
+      ensureOpen();
+      requireSubject(subject);
+      const definition = definitionOf(code);
+      requireKey(idempotencyKey);
+      const now = clock();
+      const result = await backend.claim({ subject, code: definition.code, idempotencyKey, rewards: definition.rewards, now });
+      if (!result.replayed) {
+        events.emit("reward.claimed", `reward.claimed:${subject}:${code}`, { subject, code, rewards: result.rewards, claimedAt: result.claimedAt, auto: false }, result.claimedAt);
+        emitBalances(events, "claim", `claim:${subject}:${idempotencyKey}`, result.balances, now);
+      }
+      const state = await backend.readState(subject);
+      const award = state.awards.get(code) ?? { code, earnedAt: result.claimedAt, retroactive: false, claimedAt: result.claimedAt };
+      return { ...result, unlock: describeUnlock(subject, award, locale) };
+    },
+
+    preview(code, locale) {
+      const definition = definitionOf(code);
+      return describeUnlock("(preview)", { code: definition.code, earnedAt: clock(), retroactive: false, claimedAt: null }, locale);
+    },
+
+    describeUnlock,
+
+    reload(update) {
+      ensureOpen();
+      // Build everything first: a bad definition or catalog leaves the running engine untouched.
+      const nextCompiled = update.definitions === undefined ? compiled : buildCounterPlan(loadDefinitions(update.definitions), evaluators);
+      const nextTranslator = update.catalogs === undefined ? translator : new Translator(loadCatalogs(update.catalogs, translator.defaultLocale));
+      compiled = nextCompiled;
+      translator = nextTranslator;
+      settings.onMissingTranslations(translator.missingKeys(compiled.definitions.values()));
+    },
+
+    milestoneCodes: () => [...compiled.definitions.keys()],
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      await events.close();
+      await backend.close();
+    },
+  };
+  return progression;
+}
+
+/** Drops keys explicitly set to undefined so they don't override defaults. */
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+

@@ -1,0 +1,57 @@
+import type { MilestoneDefinitionInput } from "../definitions/milestone-schema.ts";
+import type { DomainEventBus } from "../events/domain-event-bus.ts";
+import type { MissingTranslations } from "../i18n/translator.ts";
+import type { TranslationCatalogs } from "../i18n/translation-catalogs.ts";
+import type { CustomEvaluator } from "../rules/custom-evaluator.ts";
+import type { ProgressionBackend } from "../store/progression-backend.ts";
+
+export interface ProgressionOptions {
+  /** Milestone definitions: objects, or a path to a JSON file or a directory of JSON files. Required. */
+  definitions: readonly MilestoneDefinitionInput[] | string;
+  /**
+   * Translation catalogs: an object, or a directory of `<locale>.json` files.
+   * Default: no catalogs, so titles and descriptions show their translation keys.
+   */
+  catalogs?: TranslationCatalogs | string;
+  /** Locale used when none is asked for or the asked one is missing. Default: "en". */
+  defaultLocale?: string;
+  /** Where progress and inventory live. Default: a new in-memory backend (embedded mode). */
+  backend?: ProgressionBackend;
+  /** Where domain events go. Default: an in-process bus (listeners run in this process). */
+  events?: DomainEventBus;
+  /** Custom rule evaluators by name. Default: none. */
+  evaluators?: Readonly<Record<string, CustomEvaluator>>;
+  /** Time source in epoch ms; inject a fake one in tests. Default: Date.now. */
+  clock?: () => number;
+  /** Event type `catchUp` records as the subject's login (drives returnAfterGap rules). Default: "login". */
+  loginTrigger?: string;
+  /** Width of the time slot events are coalesced in; an award's earnedAt is exact to this. Default: 1000 ms. */
+  coalesceMs?: number;
+  /** Longest hold TTL accepted. Default: 7 days. */
+  maxHoldTtlMs?: number;
+  /** Icon shown for hidden milestones not reached yet. Default: "hidden". */
+  hiddenIcon?: string;
+  /** How many holds one `ledger.expireHolds()` call releases at most. Default: 500. */
+  expireHoldsBatch?: number;
+  /** Told about translation keys a locale lacks, at load and on reload. Default: console.warn once per load. */
+  onMissingTranslations?: (missing: MissingTranslations) => void;
+}
+
+export const progressionDefaults = {
+  defaultLocale: "en",
+  clock: Date.now,
+  loginTrigger: "login",
+  coalesceMs: 1000,
+  maxHoldTtlMs: 7 * 24 * 60 * 60 * 1000,
+  hiddenIcon: "hidden",
+  expireHoldsBatch: 500,
+  onMissingTranslations: (missing: MissingTranslations): void => {
+    const locales = Object.entries(missing);
+    if (locales.length === 0) return;
+    console.warn(
+      `[progression] missing translations (the default locale's text or the key is shown instead): ${locales
+        .map(([locale, keys]) => `${locale}: ${keys.join(", ")}`)
+        .join("; ")}`,
+    );
+  },
+} as const;

@@ -1,0 +1,119 @@
+import type { ValidatedEvent } from "../rules/custom-evaluator.ts";
+import { ErrorCode } from "../errors/error-codes.ts";
+import { ProgressionError } from "../errors/progression-error.ts";
+import type { GameplayEvent } from "./gameplay-event.ts";
+
+/**
+ * Boundary checks for every public call. Hand-written rather than schema-driven because `event`
+ * validation sits on the hot path (hundreds of thousands per second); each failure names the field
+ * and what would fix it.
+ */
+
+const IDENTIFIER = /^[A-Za-z0-9_.:-]{1,128}$/;
+/** Keys that would reach Object.prototype if a tag map were ever copied into a plain object. */
+const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
+const MAX_TAGS = 32;
+const MAX_TAG_VALUE = 256;
+const MAX_SUBJECT = 200;
+const MAX_KEY = 200;
+const EMPTY_TAGS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
+
+function invalid(message: string, details: Record<string, unknown>): never {
+  throw new ProgressionError(ErrorCode.InvalidInput, message, details);
+}
+
+export function requireSubject(subject: unknown, field = "subject"): string {
+  if (typeof subject !== "string" || subject.length === 0 || subject.length > MAX_SUBJECT) {
+    invalid(`${field} must be a non-empty string of at most ${MAX_SUBJECT} characters (got ${describe(subject)})`, { field, value: subject });
+  }
+  return subject;
+}
+
+export function requireIdentifier(value: unknown, field: string): string {
+  if (typeof value !== "string" || !IDENTIFIER.test(value)) {
+    invalid(`${field} must be 1-128 characters of letters, digits, '_', '.', ':' or '-' (got ${describe(value)})`, { field, value });
+  }
+  return value;
+}
+
+export function requireQuantity(value: unknown, field = "quantity"): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
+    throw new ProgressionError(
+      ErrorCode.InvalidQuantity,
+      `${field} must be a positive safe integer (1 to ${Number.MAX_SAFE_INTEGER}), got ${describe(value)}`,
+      { field, value },
+    );
+  }
+  return value;
+}
+
+export function requireKey(value: unknown, field = "idempotencyKey"): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > MAX_KEY) {
+    invalid(`${field} must be a non-empty string of at most ${MAX_KEY} characters, unique per intended mutation (got ${describe(value)})`, { field, value });
+  }
+  return value;
+}
+
+export function requireTime(value: unknown, field: string): number {
+  const time = value instanceof Date ? value.getTime() : value;
+  if (typeof time !== "number" || !Number.isSafeInteger(time) || time < 0) {
+    invalid(`${field} must be a Date or epoch milliseconds (a non-negative integer), got ${describe(value)}`, { field, value });
+  }
+  return time;
+}
+
+export function requireDuration(value: unknown, field: string, maxMs: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0 || value > maxMs) {
+    invalid(`${field} must be a whole number of milliseconds between 1 and ${maxMs} (got ${describe(value)})`, { field, value });
+  }
+  return value;
+}
+
+/** Validates one gameplay event and fills in its defaults. Never mutates the input. */
+export function validateEvent(event: GameplayEvent, now: number): ValidatedEvent {
+  if (typeof event !== "object" || event === null) invalid(`event must be an object like { type, subject }, got ${describe(event)}`, { event });
+  const type = requireIdentifier(event.type, "event.type");
+  const subject = requireSubject(event.subject, "event.subject");
+  const amount = event.amount === undefined ? 1 : requireQuantity(event.amount, "event.amount");
+  const at = event.at === undefined ? now : requireTime(event.at, "event.at");
+  const tags = event.tags === undefined ? EMPTY_TAGS : validateTags(event.tags);
+  let id: string | undefined;
+  if (event.id !== undefined) {
+    if (typeof event.id !== "string" || event.id.length === 0 || event.id.length > MAX_KEY) {
+      invalid(`event.id must be a non-empty string of at most ${MAX_KEY} characters (got ${describe(event.id)})`, { field: "event.id", value: event.id });
+    }
+    id = event.id;
+  }
+  return { type, subject, amount, at, tags, id };
+}
+
+function validateTags(tags: unknown): Readonly<Record<string, string>> {
+  if (typeof tags !== "object" || tags === null || Array.isArray(tags)) {
+    invalid(`event.tags must be an object of string values, e.g. { creature: "skaven_warrior" } (got ${describe(tags)})`, { field: "event.tags" });
+  }
+  const keys = Object.keys(tags);
+  if (keys.length === 0) return EMPTY_TAGS;
+  if (keys.length > MAX_TAGS) invalid(`event.tags has ${keys.length} tags; at most ${MAX_TAGS} are allowed`, { field: "event.tags" });
+  // JSON.parse creates an own "__proto__" key that Object.keys lists; reject it like any prototype key.
+  const copy = Object.create(null) as Record<string, string>;
+  for (const key of keys) {
+    if (FORBIDDEN_KEYS.has(key) || !IDENTIFIER.test(key)) {
+      invalid(`event.tags key ${JSON.stringify(key)} is not allowed: use letters, digits, '_', '.', ':' or '-' (and not __proto__/constructor/prototype)`, { field: "event.tags", key });
+    }
+    const value = (tags as Record<string, unknown>)[key];
+    if (typeof value !== "string" || value.length > MAX_TAG_VALUE) {
+      invalid(`event.tags.${key} must be a string of at most ${MAX_TAG_VALUE} characters (got ${describe(value)})`, { field: `event.tags.${key}` });
+    }
+    copy[key] = value;
+  }
+  return Object.freeze(copy);
+}
+
+export function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value);
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (Array.isArray(value)) return "an array";
+  return `a ${typeof value}`;
+}

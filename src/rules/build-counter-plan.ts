@@ -1,0 +1,149 @@
+import type { MilestoneDefinition, Rule } from "../definitions/milestone-schema.ts";
+import { ErrorCode } from "../errors/error-codes.ts";
+import { ProgressionError } from "../errors/progression-error.ts";
+import type { CounterKind, CounterPlan, CounterSpec, ThresholdCheck } from "../store/counter-plan-types.ts";
+import { canonicalJson } from "./canonical-json.ts";
+import { counterIdFor } from "./counter-id.ts";
+import type { CustomEvaluator, ValidatedEvent } from "./custom-evaluator.ts";
+
+export const DAY_MS = 86_400_000;
+
+/** Which counter an event of a trigger type may advance, and whether this event does. */
+export interface CounterRoute {
+  readonly counterId: string;
+  readonly accepts: (event: ValidatedEvent) => boolean;
+}
+
+/** Where a milestone's progress is measured. */
+export interface MilestoneMeasure {
+  readonly counterId: string;
+  readonly kind: CounterKind;
+  readonly check: ThresholdCheck;
+}
+
+export interface CompiledMilestones {
+  readonly plan: CounterPlan;
+  readonly routesByTrigger: ReadonlyMap<string, readonly CounterRoute[]>;
+  /** Every loaded definition (active and inactive), in load order. */
+  readonly definitions: ReadonlyMap<string, MilestoneDefinition>;
+  readonly measures: ReadonlyMap<string, MilestoneMeasure>;
+}
+
+interface CounterDraft {
+  id: string;
+  descriptor: string;
+  kind: CounterKind;
+  trigger: string;
+  keepDays: number;
+  checks: ThresholdCheck[];
+  accepts: (event: ValidatedEvent) => boolean;
+}
+
+/**
+ * Turns definitions into counters and checks. Milestones with the same trigger, kind and filter share
+ * one counter (tiers cost one increment). Inactive milestones keep their counter counting, so
+ * re-activating one finds its progress, but have no checks.
+ */
+export function buildCounterPlan(
+  definitions: readonly MilestoneDefinition[],
+  evaluators: ReadonlyMap<string, CustomEvaluator>,
+): CompiledMilestones {
+  const drafts = new Map<string, CounterDraft>();
+  const measures = new Map<string, MilestoneMeasure>();
+  const byDefinition = new Map<string, MilestoneDefinition>();
+
+  for (const definition of definitions) {
+    byDefinition.set(definition.code, definition);
+    const { kind, descriptor, accepts } = counterShape(definition, evaluators);
+    const id = counterIdFor(descriptor);
+    let draft = drafts.get(id);
+    if (draft === undefined) {
+      draft = { id, descriptor, kind, trigger: definition.trigger, keepDays: 0, checks: [], accepts };
+      drafts.set(id, draft);
+    } else if (draft.descriptor !== descriptor) {
+      throw new ProgressionError(
+        ErrorCode.InvalidDefinition,
+        `milestone ${JSON.stringify(definition.code)}: its counter id ${id} collides with another counter's; change its trigger or filter slightly`,
+        { code: definition.code },
+      );
+    }
+    const check = checkFor(definition);
+    if (definition.rule.type === "window") draft.keepDays = Math.max(draft.keepDays, definition.rule.days);
+    if (definition.active) draft.checks.push(check);
+    measures.set(definition.code, { counterId: id, kind, check });
+  }
+
+  const counters = new Map<string, CounterSpec>();
+  const routesByTrigger = new Map<string, CounterRoute[]>();
+  for (const draft of drafts.values()) {
+    draft.checks.sort((a, b) => a.target - b.target || a.windowDays - b.windowDays);
+    counters.set(draft.id, { id: draft.id, kind: draft.kind, trigger: draft.trigger, keepDays: draft.keepDays, checks: draft.checks });
+    const routes = routesByTrigger.get(draft.trigger) ?? [];
+    routes.push({ counterId: draft.id, accepts: draft.accepts });
+    routesByTrigger.set(draft.trigger, routes);
+  }
+  const version = counterIdFor(canonicalJson([...counters.values()].map((c) => [c.id, c.kind, c.keepDays, c.checks])));
+  return { plan: { version, counters }, routesByTrigger, definitions: byDefinition, measures };
+}
+
+function counterShape(
+  definition: MilestoneDefinition,
+  evaluators: ReadonlyMap<string, CustomEvaluator>,
+): { kind: CounterKind; descriptor: string; accepts: (event: ValidatedEvent) => boolean } {
+  const rule: Rule = definition.rule;
+  const trigger = definition.trigger;
+  switch (rule.type) {
+    case "count":
+      return { kind: "sum", descriptor: `sum|${trigger}|where:${canonicalJson(rule.where ?? {})}`, accepts: tagFilter(rule.where) };
+    case "window":
+      return { kind: "window", descriptor: `window|${trigger}|where:${canonicalJson(rule.where ?? {})}`, accepts: tagFilter(rule.where) };
+    case "daily":
+      return { kind: "days", descriptor: `days|${trigger}|where:${canonicalJson(rule.where ?? {})}`, accepts: tagFilter(rule.where) };
+    case "returnAfterGap":
+      return { kind: "gap", descriptor: `gap|${trigger}`, accepts: acceptAll };
+    case "custom": {
+      const evaluator = evaluators.get(rule.evaluator);
+      if (evaluator === undefined) {
+        throw new ProgressionError(
+          ErrorCode.UnknownEvaluator,
+          `milestone ${JSON.stringify(definition.code)}: rule.evaluator ${JSON.stringify(rule.evaluator)} is not registered; pass it in createProgression({ evaluators: { ${rule.evaluator}: (event, params) => boolean } })`,
+          { code: definition.code, evaluator: rule.evaluator, registered: [...evaluators.keys()] },
+        );
+      }
+      const params = Object.freeze({ ...(rule.params ?? {}) });
+      return {
+        kind: "sum",
+        descriptor: `sum|${trigger}|custom:${rule.evaluator}:${canonicalJson(params)}`,
+        accepts: (event) => evaluator(event, params) === true,
+      };
+    }
+  }
+}
+
+function checkFor(definition: MilestoneDefinition): ThresholdCheck {
+  const rule = definition.rule;
+  const autoClaimRewards = definition.autoClaim ? definition.rewards : null;
+  switch (rule.type) {
+    case "count":
+    case "custom":
+      return { code: definition.code, target: rule.threshold, windowDays: 0, autoClaimRewards };
+    case "window":
+      return { code: definition.code, target: rule.count, windowDays: rule.days, autoClaimRewards };
+    case "daily":
+      return { code: definition.code, target: rule.days, windowDays: 0, autoClaimRewards };
+    case "returnAfterGap":
+      return { code: definition.code, target: Math.round(rule.days * DAY_MS), windowDays: 0, autoClaimRewards };
+  }
+}
+
+const acceptAll = (): boolean => true;
+
+function tagFilter(where: Readonly<Record<string, string>> | undefined): (event: ValidatedEvent) => boolean {
+  if (where === undefined) return acceptAll;
+  const pairs = Object.entries(where);
+  if (pairs.length === 0) return acceptAll;
+  return (event) => {
+    for (const [tag, expected] of pairs) if (event.tags[tag] !== expected) return false;
+    return true;
+  };
+}
