@@ -57,15 +57,15 @@ export function createLedgerFacade(
   };
 
   return {
-    acquire: (request) => {
+    acquire: async (request) => {
       const valid = quantityRequest(request);
       return run("acquire", `${valid.subject}:${valid.idempotencyKey}`, () => backend.acquire(valid));
     },
-    consume: (request) => {
+    consume: async (request) => {
       const valid = quantityRequest(request);
       return run("consume", `${valid.subject}:${valid.idempotencyKey}`, () => backend.consume(valid));
     },
-    transfer: (request) => {
+    transfer: async (request) => {
       if (typeof request !== "object" || request === null) throw new ProgressionError(ErrorCode.InvalidInput, "expected { from, to, item, quantity, idempotencyKey }", {});
       const from = requireSubject(request.from, "from");
       const to = requireSubject(request.to, "to");
@@ -73,15 +73,15 @@ export function createLedgerFacade(
       const valid = { from, to, item: requireIdentifier(request.item, "item"), quantity: requireQuantity(request.quantity), idempotencyKey: requireKey(request.idempotencyKey), now: clock() };
       return run("transfer", `${from}:${valid.idempotencyKey}`, () => backend.transfer(valid));
     },
-    hold: (request) => {
+    hold: async (request) => {
       const valid = { ...quantityRequest(request), ttlMs: requireDuration(request.ttlMs, "ttlMs", settings.maxHoldTtlMs) };
       return run("hold", `${valid.subject}:${valid.idempotencyKey}`, () => backend.hold(valid));
     },
-    commit: (holdId) => {
+    commit: async (holdId) => {
       subjectOfHoldId(holdId);
       return run("commit", holdId, () => backend.commit({ holdId, now: clock() }));
     },
-    release: (holdId) => {
+    release: async (holdId) => {
       subjectOfHoldId(holdId);
       return run("release", holdId, () => backend.release({ holdId, now: clock() }));
     },

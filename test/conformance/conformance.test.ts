@@ -1,0 +1,14 @@
+import { describe } from "vitest";
+import { backendFactories } from "../support/backend-factories.ts";
+import { badInputConformance } from "./bad-input-suite.ts";
+import { ledgerConformance } from "./ledger-suite.ts";
+import { progressionConformance } from "./progression-suite.ts";
+
+// One suite, every backend: semantics never differ between memory and Redis.
+for (const factory of backendFactories) {
+  describe(`${factory.name} backend`, () => {
+    describe("progression", () => progressionConformance(factory));
+    describe("ledger", () => ledgerConformance(factory));
+    describe("bad input", () => badInputConformance(factory));
+  });
+}

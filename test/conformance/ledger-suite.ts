@@ -1,0 +1,165 @@
+import { describe, expect, it } from "vitest";
+import { ErrorCode } from "../../src/errors/error-codes.ts";
+import type { BackendFactory } from "../support/backend-factories.ts";
+import { useEngines } from "./engine-fixture.ts";
+
+const bal = (subject: string, item: string, free: number, held = 0) => ({ subject, item, free, held });
+
+/** The inventory ledger (seed 004's semantics) on every backend. */
+export function ledgerConformance(factory: BackendFactory): void {
+  const engine = useEngines(factory);
+  const ledgerOf = async () => {
+    const fixture = await engine([]);
+    return { ...fixture, ledger: fixture.progression.ledger };
+  };
+
+  describe("acquire and consume", () => {
+    it("credit and debit free quantity; balance and list show it", async () => {
+      const { ledger } = await ledgerOf();
+      expect((await ledger.acquire({ subject: "p1", item: "gold", quantity: 100, idempotencyKey: "a1" })).balances).toEqual([bal("p1", "gold", 100)]);
+      await ledger.acquire({ subject: "p1", item: "arrow", quantity: 20, idempotencyKey: "a2" });
+      expect((await ledger.consume({ subject: "p1", item: "gold", quantity: 30, idempotencyKey: "c1" })).balances).toEqual([bal("p1", "gold", 70)]);
+      expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", 70));
+      expect(await ledger.balance("p1", "nothing")).toEqual(bal("p1", "nothing", 0));
+      expect(await ledger.list("p1")).toEqual([bal("p1", "arrow", 20), bal("p1", "gold", 70)]);
+      await ledger.consume({ subject: "p1", item: "arrow", quantity: 20, idempotencyKey: "c2" });
+      expect(await ledger.list("p1")).toEqual([bal("p1", "gold", 70)]);
+    });
+
+    it("refuses to consume more than is free, changing nothing, and the failed key stays usable", async () => {
+      const { ledger } = await ledgerOf();
+      await ledger.acquire({ subject: "p1", item: "gold", quantity: 10, idempotencyKey: "a1" });
+      await expect(ledger.consume({ subject: "p1", item: "gold", quantity: 11, idempotencyKey: "c1" })).rejects.toMatchObject({ code: ErrorCode.Insufficient });
+      expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", 10));
+      await ledger.acquire({ subject: "p1", item: "gold", quantity: 1, idempotencyKey: "a2" });
+      expect((await ledger.consume({ subject: "p1", item: "gold", quantity: 11, idempotencyKey: "c1" })).replayed).toBe(false);
+    });
+
+    it("applies a repeated key once and returns the first receipt; another request under it is a conflict", async () => {
+      const { ledger } = await ledgerOf();
+      const first = await ledger.acquire({ subject: "p1", item: "gold", quantity: 5, idempotencyKey: "a1" });
+      const again = await ledger.acquire({ subject: "p1", item: "gold", quantity: 5, idempotencyKey: "a1" });
+      expect(again).toMatchObject({ replayed: true, balances: first.balances });
+      await expect(ledger.acquire({ subject: "p1", item: "gold", quantity: 6, idempotencyKey: "a1" })).rejects.toMatchObject({ code: ErrorCode.IdempotencyConflict });
+      await expect(ledger.consume({ subject: "p1", item: "gold", quantity: 5, idempotencyKey: "a1" })).rejects.toMatchObject({ code: ErrorCode.IdempotencyConflict });
+      expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", 5));
+    });
+  });
+
+  describe("transfer", () => {
+    it("moves quantity between subjects atomically and idempotently", async () => {
+      const { ledger } = await ledgerOf();
+      await ledger.acquire({ subject: "a", item: "gem", quantity: 10, idempotencyKey: "a1" });
+      const receipt = await ledger.transfer({ from: "a", to: "b", item: "gem", quantity: 4, idempotencyKey: "t1" });
+      expect(receipt.balances).toEqual([bal("a", "gem", 6), bal("b", "gem", 4)]);
+      expect((await ledger.transfer({ from: "a", to: "b", item: "gem", quantity: 4, idempotencyKey: "t1" })).replayed).toBe(true);
+      expect([await ledger.balance("a", "gem"), await ledger.balance("b", "gem")]).toEqual([bal("a", "gem", 6), bal("b", "gem", 4)]);
+    });
+
+    it("refuses an overdraft and a transfer to oneself, changing nothing", async () => {
+      const { ledger } = await ledgerOf();
+      await ledger.acquire({ subject: "a", item: "gem", quantity: 3, idempotencyKey: "a1" });
+      await expect(ledger.transfer({ from: "a", to: "b", item: "gem", quantity: 4, idempotencyKey: "t1" })).rejects.toMatchObject({ code: ErrorCode.Insufficient });
+      await expect(ledger.transfer({ from: "a", to: "a", item: "gem", quantity: 1, idempotencyKey: "t2" })).rejects.toMatchObject({ code: ErrorCode.InvalidInput });
+      expect([await ledger.balance("a", "gem"), await ledger.balance("b", "gem")]).toEqual([bal("a", "gem", 3), bal("b", "gem", 0)]);
+    });
+  });
+
+  describe("holds", () => {
+    it("hold moves free to held; commit consumes it; commit again is a no-op", async () => {
+      const { ledger } = await ledgerOf();
+      await ledger.acquire({ subject: "p1", item: "gold", quantity: 10, idempotencyKey: "a1" });
+      const { hold, balances } = await ledger.hold({ subject: "p1", item: "gold", quantity: 4, ttlMs: 60_000, idempotencyKey: "h1" });
+      expect(balances).toEqual([bal("p1", "gold", 6, 4)]);
+      expect(hold).toMatchObject({ subject: "p1", item: "gold", quantity: 4, state: "held" });
+      await expect(ledger.consume({ subject: "p1", item: "gold", quantity: 7, idempotencyKey: "c1" })).rejects.toMatchObject({ code: ErrorCode.Insufficient });
+      const committed = await ledger.commit(hold.holdId);
+      expect(committed).toMatchObject({ replayed: false, hold: { state: "committed" }, balances: [bal("p1", "gold", 6, 0)] });
+      expect((await ledger.commit(hold.holdId)).replayed).toBe(true);
+      expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", 6));
+      await expect(ledger.release(hold.holdId)).rejects.toMatchObject({ code: ErrorCode.HoldClosed });
+    });
+
+    it("release returns held quantity to free; release again is a no-op; commit after release is refused", async () => {
+      const { ledger } = await ledgerOf();
+      await ledger.acquire({ subject: "p1", item: "gold", quantity: 10, idempotencyKey: "a1" });
+      const { hold } = await ledger.hold({ subject: "p1", item: "gold", quantity: 10, ttlMs: 60_000, idempotencyKey: "h1" });
+      expect((await ledger.release(hold.holdId)).balances).toEqual([bal("p1", "gold", 10, 0)]);
+      expect((await ledger.release(hold.holdId)).replayed).toBe(true);
+      await expect(ledger.commit(hold.holdId)).rejects.toMatchObject({ code: ErrorCode.HoldClosed });
+      expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", 10));
+    });
+
+    it("the same hold key returns the same hold", async () => {
+      const { ledger } = await ledgerOf();
+      await ledger.acquire({ subject: "p1", item: "gold", quantity: 10, idempotencyKey: "a1" });
+      const first = await ledger.hold({ subject: "p1", item: "gold", quantity: 3, ttlMs: 60_000, idempotencyKey: "h1" });
+      const again = await ledger.hold({ subject: "p1", item: "gold", quantity: 3, ttlMs: 60_000, idempotencyKey: "h1" });
+      expect(again).toMatchObject({ replayed: true, hold: { holdId: first.hold.holdId } });
+      expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", 7, 3));
+    });
+
+    it("an expired hold returns to free lazily, can no longer be committed, and is reported once", async () => {
+      const { ledger, clock, progression, delivered } = await ledgerOf();
+      await ledger.acquire({ subject: "p1", item: "gold", quantity: 10, idempotencyKey: "a1" });
+      const { hold } = await ledger.hold({ subject: "p1", item: "gold", quantity: 4, ttlMs: 5_000, idempotencyKey: "h1" });
+      clock.advance(4_999);
+      expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", 6, 4));
+      clock.advance(1);
+      expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", 10, 0));
+      await expect(ledger.commit(hold.holdId)).rejects.toMatchObject({ code: ErrorCode.HoldExpired });
+      expect((await ledger.release(hold.holdId)).replayed).toBe(true);
+      expect(await ledger.getHold(hold.holdId)).toMatchObject({ state: "expired", settledAt: clock.now - 0 });
+      expect(await ledger.expireHolds()).toEqual([]);
+      await progression.events.drain();
+      expect(delivered.get("hold.expired")?.map((e) => e.payload.hold.holdId)).toEqual([hold.holdId]);
+    });
+
+    it("a commit that finds its hold expired releases it in the same step and says so", async () => {
+      const { ledger, clock, progression, delivered } = await ledgerOf();
+      await ledger.acquire({ subject: "p1", item: "gold", quantity: 10, idempotencyKey: "a1" });
+      const { hold } = await ledger.hold({ subject: "p1", item: "gold", quantity: 4, ttlMs: 1_000, idempotencyKey: "h1" });
+      clock.advance(2_000);
+      await expect(ledger.commit(hold.holdId)).rejects.toMatchObject({ code: ErrorCode.HoldExpired });
+      expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", 10, 0));
+      await progression.events.drain();
+      expect(delivered.get("hold.expired")).toHaveLength(1);
+    });
+
+    it("expireHolds releases due holds of every subject, each once", async () => {
+      const { ledger, clock } = await ledgerOf();
+      const holds: string[] = [];
+      for (const subject of ["a", "b", "c"]) {
+        await ledger.acquire({ subject, item: "gold", quantity: 5, idempotencyKey: "a1" });
+        holds.push((await ledger.hold({ subject, item: "gold", quantity: 5, ttlMs: subject === "c" ? 60_000 : 1_000, idempotencyKey: "h1" })).hold.holdId);
+      }
+      clock.advance(1_000);
+      const expired = await ledger.expireHolds();
+      expect(expired.map((h) => h.holdId).sort()).toEqual([holds[0], holds[1]].sort());
+      expect(await ledger.expireHolds()).toEqual([]);
+      expect(await ledger.balance("a", "gold")).toEqual(bal("a", "gold", 5, 0));
+      expect(await ledger.balance("c", "gold")).toEqual(bal("c", "gold", 0, 5));
+    });
+
+    it("unknown hold ids are HOLD_UNKNOWN", async () => {
+      const { ledger } = await ledgerOf();
+      await expect(ledger.commit("h0123456789abcdef:p1")).rejects.toMatchObject({ code: ErrorCode.HoldUnknown });
+      await expect(ledger.release("not-a-hold")).rejects.toMatchObject({ code: ErrorCode.HoldUnknown });
+      await expect(ledger.getHold("h0123456789abcdef:p1")).rejects.toMatchObject({ code: ErrorCode.HoldUnknown });
+    });
+  });
+
+  describe("domain events", () => {
+    it("inventory.changed carries the balances after each mutation, once per key", async () => {
+      const { ledger, progression, delivered } = await ledgerOf();
+      await ledger.acquire({ subject: "p1", item: "gold", quantity: 5, idempotencyKey: "a1" });
+      await ledger.acquire({ subject: "p1", item: "gold", quantity: 5, idempotencyKey: "a1" });
+      await ledger.transfer({ from: "p1", to: "p2", item: "gold", quantity: 2, idempotencyKey: "t1" });
+      await progression.events.drain();
+      expect(delivered.get("inventory.changed")?.map((e) => [e.payload.cause, e.payload.balances])).toEqual([
+        ["acquire", [bal("p1", "gold", 5)]],
+        ["transfer", [bal("p1", "gold", 3), bal("p2", "gold", 2)]],
+      ]);
+    });
+  });
+}
