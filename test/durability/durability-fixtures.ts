@@ -1,28 +1,32 @@
-import { randomBytes } from "node:crypto";
 import pg from "pg";
+import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
 import type { HoldRecord } from "../../src/ledger/ledger-backend.ts";
 import type { AwardRecord, Balance, CounterState, SubjectSnapshot } from "../../src/store/progression-backend.ts";
 
 /**
- * Shared setup of the durability suites: real PostgreSQL and Redis, isolated by a random schema,
- * key prefix and queue names that are dropped/deleted afterwards (never FLUSHALL).
+ * Shared setup of the durability suites: real PostgreSQL and Redis, isolated by a throwaway database
+ * per suite and random key prefixes / queue names that are deleted afterwards (never FLUSHALL).
  */
 
-export const databaseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-export const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-
-export function uniqueName(prefix: string): string {
-  return `${prefix}_${randomBytes(5).toString("hex")}`;
+export interface SuiteDatabase {
+  readonly url: string;
+  readonly pool: pg.Pool;
+  /** Ends the pool and drops the database. */
+  close(): Promise<void>;
 }
 
-export function newPool(): pg.Pool {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+export async function openSuiteDatabase(): Promise<SuiteDatabase> {
+  const database: TestDatabase = await createTestDatabase();
+  const pool = new pg.Pool({ connectionString: database.url, max: 4 });
   pool.on("error", () => undefined);
-  return pool;
-}
-
-export async function dropSchema(pool: pg.Pool, schema: string): Promise<void> {
-  await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  return {
+    url: database.url,
+    pool,
+    close: async () => {
+      await pool.end();
+      await database.drop();
+    },
+  };
 }
 
 export function snapshotOf(

@@ -3,21 +3,24 @@ import { ErrorCode } from "../../src/errors/error-codes.ts";
 import { isProgressionError } from "../../src/errors/progression-error.ts";
 import { createPostgresStore, type PostgresStore } from "../../src/durability/postgres-store.ts";
 import { runMigrations } from "../../src/durability/run-migrations.ts";
-import { dropSchema, newPool, snapshotOf, uniqueName } from "./durability-fixtures.ts";
+import type pg from "pg";
+import { openSuiteDatabase, snapshotOf, type SuiteDatabase } from "./durability-fixtures.ts";
 
-const pool = newPool();
-const schema = uniqueName("durability_store");
+const schema = "progression";
+let database: SuiteDatabase;
+let pool: pg.Pool;
 let store: PostgresStore;
 
 beforeAll(async () => {
+  database = await openSuiteDatabase();
+  pool = database.pool;
   store = createPostgresStore({ pool, schema });
   await store.migrate();
 });
 
 afterAll(async () => {
-  await dropSchema(pool, schema);
   await store.close();
-  await pool.end();
+  await database.close();
 });
 
 const day = 86_400_000;
