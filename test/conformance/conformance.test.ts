@@ -3,6 +3,7 @@ import { backendFactories } from "../support/backend-factories.ts";
 import { badInputConformance } from "./bad-input-suite.ts";
 import { ledgerConformance } from "./ledger-suite.ts";
 import { progressionConformance } from "./progression-suite.ts";
+import { propertyConformance } from "./property-suite.ts";
 
 // One suite, every backend: semantics never differ between memory and Redis.
 for (const factory of backendFactories) {
@@ -10,5 +11,6 @@ for (const factory of backendFactories) {
     describe("progression", () => progressionConformance(factory));
     describe("ledger", () => ledgerConformance(factory));
     describe("bad input", () => badInputConformance(factory));
+    describe("properties", () => propertyConformance(factory));
   });
 }
