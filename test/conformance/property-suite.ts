@@ -100,20 +100,22 @@ export function propertyConformance(factory: BackendFactory): void {
             }
             continue;
           }
-          const owner = op.op === "transfer" ? op.from : op.subject;
-          const fingerprint = JSON.stringify({ ...op, key: undefined });
-          const scoped = `${owner}:${op.key}`;
+          // Only keyed mutations are left here.
+          const kop = op as Extract<LedgerOp, { key: string }>;
+          const owner = kop.op === "transfer" ? kop.from : kop.subject;
+          const fingerprint = JSON.stringify({ ...kop, key: undefined });
+          const scoped = `${owner}:${kop.key}`;
           const previous = keys.get(scoped);
           const call = () => {
-            switch (op.op) {
+            switch (kop.op) {
               case "acquire":
-                return ledger.acquire({ subject: op.subject, item: op.item, quantity: op.quantity, idempotencyKey: op.key });
+                return ledger.acquire({ subject: kop.subject, item: kop.item, quantity: kop.quantity, idempotencyKey: kop.key });
               case "consume":
-                return ledger.consume({ subject: op.subject, item: op.item, quantity: op.quantity, idempotencyKey: op.key });
+                return ledger.consume({ subject: kop.subject, item: kop.item, quantity: kop.quantity, idempotencyKey: kop.key });
               case "transfer":
-                return ledger.transfer({ from: op.from, to: op.to, item: op.item, quantity: op.quantity, idempotencyKey: op.key });
+                return ledger.transfer({ from: kop.from, to: kop.to, item: kop.item, quantity: kop.quantity, idempotencyKey: kop.key });
               case "hold":
-                return ledger.hold({ subject: op.subject, item: op.item, quantity: op.quantity, ttlMs: op.ttlMs, idempotencyKey: op.key });
+                return ledger.hold({ subject: kop.subject, item: kop.item, quantity: kop.quantity, ttlMs: kop.ttlMs, idempotencyKey: kop.key });
             }
           };
           const outcome = await call().then((receipt) => receipt, (error: unknown) => error);
@@ -122,28 +124,28 @@ export function propertyConformance(factory: BackendFactory): void {
             else expect(outcome).toMatchObject({ code: ErrorCode.IdempotencyConflict });
             continue;
           }
-          const available = get(free, owner, op.item);
-          if (op.op !== "acquire" && available < op.quantity) {
+          const available = get(free, owner, kop.item);
+          if (kop.op !== "acquire" && available < kop.quantity) {
             expect(outcome).toMatchObject({ code: ErrorCode.Insufficient });
             continue;
           }
           expect(outcome).toMatchObject({ replayed: false });
           keys.set(scoped, fingerprint);
-          if (op.op === "acquire") {
-            add(free, op.subject, op.item, op.quantity);
-            created += op.quantity;
-          } else if (op.op === "consume") {
-            add(free, op.subject, op.item, -op.quantity);
-            destroyed += op.quantity;
-          } else if (op.op === "transfer") {
-            add(free, op.from, op.item, -op.quantity);
-            add(free, op.to, op.item, op.quantity);
+          if (kop.op === "acquire") {
+            add(free, kop.subject, kop.item, kop.quantity);
+            created += kop.quantity;
+          } else if (kop.op === "consume") {
+            add(free, kop.subject, kop.item, -kop.quantity);
+            destroyed += kop.quantity;
+          } else if (kop.op === "transfer") {
+            add(free, kop.from, kop.item, -kop.quantity);
+            add(free, kop.to, kop.item, kop.quantity);
           } else {
-            add(free, op.subject, op.item, -op.quantity);
-            add(held, op.subject, op.item, op.quantity);
+            add(free, kop.subject, kop.item, -kop.quantity);
+            add(held, kop.subject, kop.item, kop.quantity);
             const { hold } = outcome as { hold: { holdId: string; expiresAt: number } };
-            expect(hold.expiresAt).toBe(clock.now + op.ttlMs);
-            holds.push({ holdId: hold.holdId, subject: op.subject, item: op.item, quantity: op.quantity, expiresAt: hold.expiresAt, state: "held" });
+            expect(hold.expiresAt).toBe(clock.now + kop.ttlMs);
+            holds.push({ holdId: hold.holdId, subject: kop.subject, item: kop.item, quantity: kop.quantity, expiresAt: hold.expiresAt, state: "held" });
           }
         }
 
