@@ -1,0 +1,250 @@
+import { Client, type Room } from "@colyseus/sdk";
+import type { BotReport } from "./bot-report.ts";
+import { ThresholdTracker, type PredictableThreshold, type RecordedEvent } from "./expected-unlocks.ts";
+
+/**
+ * One bot: joins the arena as its own subject and, driven by `tick()`, sends kills, loot and the
+ * occasional trade and shop purchase at its rate. It knows its own counts, so for every event that
+ * crosses a threshold it starts a clock that the matching `progression:unlocked` push stops.
+ * Hot-path messages (kill, loot) are fire-and-forget; ledger messages are requests whose rejections
+ * are counted as outcomes.
+ */
+
+export interface EventMix {
+  /** Relative weights; they need not add up to 1. */
+  readonly kill: number;
+  readonly loot: number;
+  readonly trade: number;
+  readonly buy: number;
+}
+
+export const defaultEventMix: EventMix = { kill: 0.6, loot: 0.38, trade: 0.01, buy: 0.01 };
+
+export interface ArenaBotSettings {
+  /** ws://127.0.0.1:PORT */
+  readonly endpoint: string;
+  /** Room to join: "arena" (with the plugin) or "bare" (the reference). */
+  readonly roomName: string;
+  /** This bot's subject; sent as its auth token, so the room's `client.auth.id` is the subject. */
+  readonly subject: string;
+  /** Events per second this bot sends. */
+  readonly ratePerSecond: number;
+  readonly mix: EventMix;
+  readonly creatures: readonly string[];
+  readonly lootItems: readonly string[];
+  readonly shopItems: readonly string[];
+  /** Other bots' subjects: trade partners. */
+  readonly peers: readonly string[];
+  readonly thresholds: readonly PredictableThreshold[];
+}
+
+/** Tick credit is capped so a stalled process cannot fire a burst afterwards; its rate just drops. */
+const maxCreditSeconds = 0.1;
+const maxErrorsKept = 20;
+
+export class ArenaBot {
+  readonly settings: ArenaBotSettings;
+  readonly #tracker: ThresholdTracker;
+  #room: Room | undefined;
+  #credit = 0;
+  #lastTick = 0;
+  #lootedByItem = new Map<string, number>();
+  #tradedByItem = new Map<string, number>();
+  /** Expected unlock code -> send time (performance.now()) of the event that crossed it. */
+  readonly #pending = new Map<string, number>();
+  readonly #expected: string[] = [];
+  readonly #received: Record<string, number> = {};
+  readonly #latencies: number[] = [];
+  readonly #sent: Record<string, number> = {};
+  readonly #rejected: Record<string, number> = {};
+  readonly #pushes = { progress: 0, inventory: 0, snapshot: 0 };
+  readonly #errors: string[] = [];
+  #openRequests = 0;
+
+  constructor(settings: ArenaBotSettings) {
+    this.settings = settings;
+    this.#tracker = new ThresholdTracker(settings.thresholds);
+  }
+
+  get joined(): boolean {
+    return this.#room !== undefined;
+  }
+
+  /** Expected unlocks not received yet plus ledger requests not answered yet. */
+  get outstanding(): number {
+    return this.#pending.size + this.#openRequests;
+  }
+
+  async join(): Promise<void> {
+    const client = new Client(this.settings.endpoint);
+    client.auth.token = this.settings.subject;
+    const room = await client.joinOrCreate(this.settings.roomName, { subject: this.settings.subject });
+    room.onMessage("progression:unlocked", (payload: unknown) => this.#onUnlocked(payload));
+    room.onMessage("progression:progress", () => void this.#pushes.progress++);
+    room.onMessage("progression:inventory", () => void this.#pushes.inventory++);
+    room.onMessage("progression:snapshot", () => void this.#pushes.snapshot++);
+    room.onMessage("*", () => undefined);
+    room.onError((code, message) => this.#error(`room error ${code}: ${message ?? ""}`));
+    this.#room = room;
+  }
+
+  /** Sends what the rate allows since the last tick. Call every few ms. */
+  tick(now: number): void {
+    if (this.#room === undefined) return;
+    if (this.#lastTick === 0) this.#lastTick = now;
+    const elapsedSeconds = Math.min((now - this.#lastTick) / 1000, maxCreditSeconds);
+    this.#lastTick = now;
+    this.#credit = Math.min(this.#credit + elapsedSeconds * this.settings.ratePerSecond, this.settings.ratePerSecond * maxCreditSeconds + 1);
+    if (this.#credit < 1) return;
+    // One write per tick instead of one per message: several events per client frame, like a game
+    // client emitting everything of one frame together. It keeps the bots' syscalls from starving
+    // the server of CPU on a small shared machine, equally for the arena and the bare room.
+    const socket = socketOf(this.#room);
+    socket?.cork();
+    while (this.#credit >= 1) {
+      this.#credit -= 1;
+      this.#sendOne();
+    }
+    socket?.uncork();
+  }
+
+  /** Restarts the rate clock (between the join phase and the timed phase). */
+  resetClock(): void {
+    this.#lastTick = 0;
+    this.#credit = 0;
+  }
+
+  async leave(): Promise<void> {
+    const room = this.#room;
+    this.#room = undefined;
+    if (room === undefined) return;
+    try {
+      await room.leave(true);
+    } catch (error) {
+      this.#error(`leave: ${describe(error)}`);
+    }
+  }
+
+  report(): BotReport {
+    return {
+      subject: this.settings.subject,
+      joined: this.#room !== undefined,
+      sent: { ...this.#sent },
+      sums: Object.fromEntries(this.#tracker.sums()),
+      expected: [...this.#expected],
+      received: { ...this.#received },
+      latenciesMs: [...this.#latencies],
+      rejected: { ...this.#rejected },
+      pushes: { ...this.#pushes },
+      errors: [...this.#errors],
+    };
+  }
+
+  #sendOne(): void {
+    const { mix } = this.settings;
+    const roll = Math.random() * (mix.kill + mix.loot + mix.trade + mix.buy);
+    if (roll < mix.kill) this.#kill();
+    else if (roll < mix.kill + mix.loot) this.#loot();
+    else if (roll < mix.kill + mix.loot + mix.trade) {
+      if (!this.#trade()) this.#kill();
+    } else this.#buy();
+  }
+
+  #kill(): void {
+    const creature = pick(this.settings.creatures);
+    this.#send("kill", { creature }, { type: "kill", tags: { creature }, amount: 1 });
+  }
+
+  #loot(): void {
+    const item = pick(this.settings.lootItems);
+    const qty = 1 + Math.floor(Math.random() * 3);
+    this.#lootedByItem.set(item, (this.#lootedByItem.get(item) ?? 0) + qty);
+    this.#send("loot", { item, qty }, { type: "loot", tags: { item }, amount: qty });
+  }
+
+  /** Gives one unit of something this bot looted (never more than it looted) to a peer. */
+  #trade(): boolean {
+    const to = this.settings.peers.length === 0 ? undefined : pick(this.settings.peers);
+    const item = [...this.#lootedByItem.keys()].find(
+      (candidate) => (this.#lootedByItem.get(candidate) ?? 0) > (this.#tradedByItem.get(candidate) ?? 0),
+    );
+    if (to === undefined || item === undefined) return false;
+    this.#tradedByItem.set(item, (this.#tradedByItem.get(item) ?? 0) + 1);
+    this.#request("trade", { to, item, qty: 1 });
+    return true;
+  }
+
+  /** The shop flow: buy -> hold id -> confirm (mostly) or cancel. */
+  #buy(): void {
+    const item = pick(this.settings.shopItems);
+    this.#request("buy", { item, qty: 1 }, (reply) => {
+      const holdId = typeof reply === "object" && reply !== null ? (reply as { holdId?: unknown }).holdId : reply;
+      if (typeof holdId !== "string") return;
+      this.#request(Math.random() < 0.8 ? "confirm" : "cancel", { holdId });
+    });
+  }
+
+  #send(type: string, payload: object, recorded: RecordedEvent): void {
+    const room = this.#room;
+    if (room === undefined) return;
+    const crossed = this.#tracker.observe(recorded);
+    const sentAt = performance.now();
+    room.send(type, payload);
+    this.#sent[type] = (this.#sent[type] ?? 0) + 1;
+    for (const code of crossed) {
+      this.#expected.push(code);
+      this.#pending.set(code, sentAt);
+    }
+  }
+
+  #request(type: string, payload: object, onReply?: (reply: unknown) => void): void {
+    const room = this.#room;
+    if (room === undefined) return;
+    this.#sent[type] = (this.#sent[type] ?? 0) + 1;
+    this.#openRequests += 1;
+    room.request(type, payload).then(
+      (reply: unknown) => {
+        this.#openRequests -= 1;
+        onReply?.(reply);
+      },
+      () => {
+        this.#openRequests -= 1;
+        this.#rejected[type] = (this.#rejected[type] ?? 0) + 1;
+      },
+    );
+  }
+
+  #onUnlocked(payload: unknown): void {
+    const code = typeof payload === "object" && payload !== null ? (payload as { code?: unknown }).code : undefined;
+    if (typeof code !== "string") {
+      this.#error(`progression:unlocked without a code: ${JSON.stringify(payload)}`);
+      return;
+    }
+    this.#received[code] = (this.#received[code] ?? 0) + 1;
+    const sentAt = this.#pending.get(code);
+    if (sentAt !== undefined) {
+      this.#pending.delete(code);
+      this.#latencies.push(performance.now() - sentAt);
+    }
+  }
+
+  #error(message: string): void {
+    if (this.#errors.length < maxErrorsKept) this.#errors.push(message);
+  }
+}
+
+/** The Node socket under the SDK's WebSocket transport (absent in other transports). */
+function socketOf(room: Room): { cork(): void; uncork(): void } | undefined {
+  const transport = room.connection.transport as { ws?: { _socket?: { cork(): void; uncork(): void } } };
+  return transport.ws?._socket;
+}
+
+function pick<T>(values: readonly T[]): T {
+  const value = values[Math.floor(Math.random() * values.length)];
+  if (value === undefined) throw new Error("pick() from an empty list: configure at least one creature, loot item and shop item");
+  return value;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

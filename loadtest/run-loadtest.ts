@@ -1,0 +1,248 @@
+import { randomBytes } from "node:crypto";
+import { mkdirSync, readFileSync } from "node:fs";
+import { availableParallelism, cpus, totalmem } from "node:os";
+import { resolve } from "node:path";
+import { z } from "zod";
+import { milestoneDefinitionSchema } from "../src/definitions/milestone-schema.ts";
+import { defaultEventMix, type ArenaBotSettings } from "./bots/arena-bot-session.ts";
+import type { BotReport } from "./bots/bot-report.ts";
+import { predictableThresholds, type PredictableThreshold } from "./bots/expected-unlocks.ts";
+import { bareRoomCheck } from "./runner/bare-room-check.ts";
+import { BotFleet } from "./runner/bot-fleet.ts";
+import { summarizeLatencies } from "./runner/latency-summary.ts";
+import { freePort, processCpuMs, processRssMb, startGameServer, startRedisServer, type OwnedProcess } from "./runner/local-processes.ts";
+import { parseLoadtestOptions, type LoadtestOptions } from "./runner/loadtest-options.ts";
+import type { StoreCheck, StoreCheckResult } from "./runner/store-check.ts";
+
+/**
+ * `npm run loadtest -- --clients N --rate R --seconds S [--room arena|bare] [--endpoint URL]`
+ *
+ * Starts a private redis-server and the server under test (the demo server's arena, or the bare
+ * reference room) unless `--endpoint` names a running one, spreads the bots over worker threads,
+ * sends for S seconds, waits for the pushes, checks the counts, and prints one JSON report on
+ * stdout (progress goes to stderr). Exit code 0 only when nothing was lost, duplicated or failed.
+ */
+
+const repoRoot = resolve(import.meta.dirname, "..");
+const log = (message: string): void => void process.stderr.write(`[loadtest] ${message}\n`);
+
+/** The gameplay messages every bot sends most; the throughput figures are about them. */
+const hotPathMessages = ["kill", "loot"];
+
+const arenaWorld = {
+  creatures: ["skaven_warrior", "goblin", "rat", "troll"],
+  lootItems: ["gold", "potion", "gem"],
+  shopItems: ["potion"],
+} as const;
+
+async function main(): Promise<number> {
+  const options = parseLoadtestOptions(process.argv.slice(2));
+  const thresholds = options.room === "arena" ? loadThresholds(options.definitions) : [];
+  const runId = randomBytes(4).toString("hex");
+  const owned: OwnedProcess[] = [];
+  let fleet: BotFleet | undefined;
+  let check: StoreCheck | undefined;
+  try {
+    const target = await startTarget(options, owned);
+    check = target.check;
+    const subjects = Array.from({ length: options.clients }, (_, index) => `lt-${runId}-${index}`);
+    const bots: ArenaBotSettings[] = subjects.map((subject, index) => ({
+      endpoint: target.endpoint,
+      roomName: options.room,
+      subject,
+      ratePerSecond: options.rate,
+      mix: defaultEventMix,
+      ...arenaWorld,
+      // Trade partners: the neighbours, so trades stay between running bots.
+      peers: subjects.length > 1 ? [subjects[(index + 1) % subjects.length] as string] : [],
+      thresholds,
+    }));
+
+    log(`${options.clients} bots -> ${target.endpoint} (${options.room}), ${options.rate} events/s each, ${options.seconds} s, ${options.workers} workers`);
+    fleet = new BotFleet(bots, options.workers);
+    const joinStarted = performance.now();
+    const joined = await fleet.joined(60_000 + options.clients * 100);
+    log(`joined ${joined.joined}/${options.clients} in ${Math.round(performance.now() - joinStarted)} ms`);
+
+    const cpuBefore = sampleCpu(target.server, target.redis);
+    const memory = trackMemory(target.server);
+    fleet.start(options.seconds, options.drainSeconds);
+    const sent = await fleet.sent(options.seconds * 1000 + 30_000);
+    const cpuAfter = sampleCpu(target.server, target.redis);
+    log(`sending done in ${Math.round(sent.sendingMs)} ms; checking counts`);
+
+    // Kills and loot (fire-and-forget) are final when sending stops: the time until they are all
+    // counted is the server's backlog. Ledger requests are final once their replies are in.
+    const [applied, drained] = await Promise.all([
+      check?.verify(sent.reports, options.drainSeconds * 1000, hotPathMessages),
+      fleet.reports(options.drainSeconds * 1000 + 30_000),
+    ]);
+    const store = await check?.verify(drained.reports, 5_000);
+    memory.stop();
+    const report = buildReport(options, joined, sent.sendingMs, drained.reports, applied, store, {
+      serverCpuPercent: percent(cpuBefore.server, cpuAfter.server, sent.sendingMs),
+      redisCpuPercent: percent(cpuBefore.redis, cpuAfter.redis, sent.sendingMs),
+      botsCpuPercent: percent(cpuBefore.bots, cpuAfter.bots, sent.sendingMs),
+      serverRssMbPeak: memory.peak(),
+    });
+    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    return report.ok ? 0 : 1;
+  } finally {
+    await fleet?.close(10_000);
+    await check?.close();
+    for (const process of owned.reverse()) await process.stop();
+  }
+}
+
+function loadThresholds(path: string): PredictableThreshold[] {
+  const file = resolve(repoRoot, path);
+  const definitions = z.array(milestoneDefinitionSchema).parse(JSON.parse(readFileSync(file, "utf8")));
+  return predictableThresholds(definitions);
+}
+
+interface Target {
+  readonly endpoint: string;
+  readonly server: number | undefined;
+  readonly redis: number | undefined;
+  readonly check: StoreCheck | undefined;
+}
+
+async function startTarget(options: LoadtestOptions, owned: OwnedProcess[]): Promise<Target> {
+  if (options.endpoint !== undefined) return { endpoint: options.endpoint, server: undefined, redis: undefined, check: undefined };
+  let redisUrl = options.redisUrl;
+  let redisPid: number | undefined;
+  if (redisUrl === undefined) {
+    const redis = await startRedisServer();
+    owned.push(redis.process);
+    redisUrl = redis.url;
+    redisPid = redis.process.pid;
+  }
+  const port = await freePort();
+  const execArgv: string[] = [];
+  if (options.cpuProfileDir !== undefined) {
+    mkdirSync(options.cpuProfileDir, { recursive: true });
+    execArgv.push("--cpu-prof", `--cpu-prof-dir=${resolve(options.cpuProfileDir)}`);
+  }
+  const script = options.room === "bare" ? "loadtest/reference/bare-server.ts" : "rooms/demo-server.ts";
+  const server = await startGameServer({ script: resolve(repoRoot, script), port, env: { REDIS_URL: redisUrl }, execArgv, name: script });
+  owned.push(server);
+  log(`started ${script} on port ${port} (pid ${server.pid}), redis ${redisUrl}`);
+  const check = options.room === "bare" ? bareRoomCheck(server.child) : undefined;
+  return { endpoint: `ws://127.0.0.1:${port}`, server: server.pid, redis: redisPid, check };
+}
+
+interface CpuSample {
+  readonly at: number;
+  readonly server: number | undefined;
+  readonly redis: number | undefined;
+  readonly bots: number;
+}
+
+function sampleCpu(server: number | undefined, redis: number | undefined): CpuSample {
+  const usage = process.cpuUsage();
+  return {
+    at: performance.now(),
+    server: server === undefined ? undefined : processCpuMs(server),
+    redis: redis === undefined ? undefined : processCpuMs(redis),
+    bots: (usage.user + usage.system) / 1000,
+  };
+}
+
+/** CPU over the sending phase; 100 means one core fully busy. */
+function percent(before: number | undefined, after: number | undefined, elapsedMs: number): number | null {
+  if (before === undefined || after === undefined || elapsedMs <= 0) return null;
+  return Math.round(((after - before) / elapsedMs) * 1000) / 10;
+}
+
+function trackMemory(pid: number | undefined): { stop(): void; peak(): number | null } {
+  let peak: number | null = null;
+  const sample = (): void => {
+    if (pid === undefined) return;
+    try {
+      peak = Math.max(peak ?? 0, Math.round(processRssMb(pid)));
+    } catch {
+      // The process is gone; keep the last peak.
+    }
+  };
+  sample();
+  const timer = setInterval(sample, 250);
+  return { stop: () => clearInterval(timer), peak: () => peak };
+}
+
+function buildReport(
+  options: LoadtestOptions,
+  joined: { joined: number; failed: number; errors: string[] },
+  sendingMs: number,
+  reports: readonly BotReport[],
+  applied: StoreCheckResult | undefined,
+  store: StoreCheckResult | undefined,
+  resources: { serverCpuPercent: number | null; redisCpuPercent: number | null; botsCpuPercent: number | null; serverRssMbPeak: number | null },
+) {
+  const byType: Record<string, number> = {};
+  let expected = 0;
+  let received = 0;
+  let duplicated = 0;
+  let unpredicted = 0;
+  const missingSamples: string[] = [];
+  const errors: string[] = [...joined.errors];
+  const rejected: Record<string, number> = {};
+  const latencies: number[] = [];
+  for (const report of reports) {
+    for (const [type, count] of Object.entries(report.sent)) byType[type] = (byType[type] ?? 0) + count;
+    for (const [type, count] of Object.entries(report.rejected)) rejected[type] = (rejected[type] ?? 0) + count;
+    const expectedCodes = new Set(report.expected);
+    expected += expectedCodes.size;
+    for (const code of expectedCodes) {
+      if ((report.received[code] ?? 0) > 0) received += 1;
+      else if (missingSamples.length < 10) missingSamples.push(`${report.subject}:${code}`);
+    }
+    for (const [code, count] of Object.entries(report.received)) {
+      duplicated += Math.max(0, count - 1);
+      if (!expectedCodes.has(code)) unpredicted += 1;
+    }
+    errors.push(...report.errors);
+    latencies.push(...report.latenciesMs);
+  }
+  const sentEvents = Object.values(byType).reduce((a, b) => a + b, 0);
+  const hotPathSent = hotPathMessages.reduce((sum, type) => sum + (byType[type] ?? 0), 0);
+  const seconds = sendingMs / 1000;
+  const ok =
+    joined.failed === 0 && errors.length === 0 && received === expected && duplicated === 0 && (store === undefined || store.ok);
+  return {
+    ok,
+    room: options.room,
+    clients: { requested: options.clients, joined: joined.joined, failed: joined.failed },
+    ratePerBot: options.rate,
+    seconds: Math.round(seconds * 100) / 100,
+    workers: options.workers,
+    events: {
+      /** Every message the bots sent (kill, loot, trade, buy, confirm, cancel). */
+      sent: sentEvents,
+      sentPerSecond: Math.round(sentEvents / seconds),
+      byType,
+      /** Kill and loot events, and how many of them the store counted. */
+      gameplaySent: hotPathSent,
+      gameplayCounted: applied?.countedEvents ?? null,
+      /** Counted gameplay events over (sending time + time until the last one was counted). */
+      appliedPerSecond: applied === undefined ? null : Math.round(applied.countedEvents / ((sendingMs + applied.settledMs) / 1000)),
+      backlogSettledMs: applied?.settledMs ?? null,
+    },
+    latencyMs: summarizeLatencies(latencies),
+    unlocks: { expected, received, duplicated, missing: expected - received, missingSamples, unpredicted },
+    store: store ?? { method: "skipped: --endpoint targets a server this runner did not start" },
+    rejected,
+    errors: { count: errors.length, samples: errors.slice(0, 10) },
+    resources,
+    machine: {
+      cores: availableParallelism(),
+      cpu: cpus()[0]?.model ?? "unknown",
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+    },
+  };
+}
+
+process.exitCode = await main().catch((error: unknown) => {
+  log(error instanceof Error ? (error.stack ?? error.message) : String(error));
+  return 2;
+});

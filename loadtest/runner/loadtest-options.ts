@@ -1,0 +1,111 @@
+import { parseArgs } from "node:util";
+import { ErrorCode } from "../../src/errors/error-codes.ts";
+import { ProgressionError } from "../../src/errors/progression-error.ts";
+
+/** Command-line options of `npm run loadtest`, with every default in one place. */
+
+export type RoomUnderTest = "arena" | "bare";
+
+export interface LoadtestOptions {
+  /** Bots (WebSocket clients), each its own subject. Default 100. */
+  readonly clients: number;
+  /** Events per second each bot sends. Default 50. */
+  readonly rate: number;
+  /** Length of the timed sending phase. Default 10. */
+  readonly seconds: number;
+  /** Target a running server (ws://127.0.0.1:PORT) instead of starting one. Default: start one. */
+  readonly endpoint: string | undefined;
+  /** Redis for the started server; default: a private redis-server on a free port. */
+  readonly redisUrl: string | undefined;
+  /** "arena" (the example room with the plugin) or "bare" (the reference room). Default "arena". */
+  readonly room: RoomUnderTest;
+  /** Worker threads the bots are spread over. Default 2. */
+  readonly workers: number;
+  /** Milestone definitions the arena loads (to predict unlocks). Default: the demo's. */
+  readonly definitions: string;
+  /** Max wait after sending for pushes, replies and the store to settle. Default 15. */
+  readonly drainSeconds: number;
+  /** Write a V8 CPU profile of the started server into this directory. */
+  readonly cpuProfileDir: string | undefined;
+}
+
+export const loadtestDefaults = {
+  clients: 100,
+  rate: 50,
+  seconds: 10,
+  room: "arena",
+  workers: 2,
+  definitions: "rooms/arena/milestones.json",
+  drainSeconds: 15,
+} as const;
+
+const usage = `usage: npm run loadtest -- [--clients N] [--rate EVENTS_PER_BOT_PER_S] [--seconds S]
+       [--room arena|bare] [--endpoint ws://127.0.0.1:PORT] [--redis-url redis://127.0.0.1:PORT]
+       [--workers W] [--definitions FILE] [--drain-seconds S] [--cpu-prof DIR]`;
+
+export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({
+      args: [...argv],
+      options: {
+        clients: { type: "string" },
+        rate: { type: "string" },
+        seconds: { type: "string" },
+        endpoint: { type: "string" },
+        "redis-url": { type: "string" },
+        room: { type: "string" },
+        workers: { type: "string" },
+        definitions: { type: "string" },
+        "drain-seconds": { type: "string" },
+        "cpu-prof": { type: "string" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values as Record<string, string | undefined>;
+  } catch (error) {
+    throw invalid(`${(error as Error).message}\n${usage}`, {});
+  }
+  const room = values["room"] ?? loadtestDefaults.room;
+  if (room !== "arena" && room !== "bare") throw invalid(`--room must be "arena" or "bare", got ${JSON.stringify(room)}\n${usage}`, { room });
+  const endpoint = values["endpoint"];
+  if (endpoint !== undefined && !/^wss?:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/.test(endpoint)) {
+    throw invalid(`--endpoint must be a loopback WebSocket URL such as ws://127.0.0.1:2567, got ${JSON.stringify(endpoint)}`, { endpoint });
+  }
+  const redisUrl = values["redis-url"];
+  if (redisUrl !== undefined && !/^redis:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/\d+)?$/.test(redisUrl)) {
+    throw invalid(`--redis-url must be a loopback Redis URL such as redis://127.0.0.1:6379, got ${JSON.stringify(redisUrl)}`, { redisUrl });
+  }
+  return {
+    clients: integer(values, "clients", loadtestDefaults.clients, 1, 10_000),
+    rate: number(values, "rate", loadtestDefaults.rate, 0.1, 100_000),
+    seconds: number(values, "seconds", loadtestDefaults.seconds, 0.5, 600),
+    endpoint,
+    redisUrl,
+    room,
+    workers: integer(values, "workers", loadtestDefaults.workers, 1, 16),
+    definitions: values["definitions"] ?? loadtestDefaults.definitions,
+    drainSeconds: number(values, "drain-seconds", loadtestDefaults.drainSeconds, 0, 300),
+    cpuProfileDir: values["cpu-prof"],
+  };
+}
+
+function number(values: Record<string, string | undefined>, name: string, fallback: number, min: number, max: number): number {
+  const raw = values[name];
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < min || value > max) {
+    throw invalid(`--${name} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`, { [name]: raw });
+  }
+  return value;
+}
+
+function integer(values: Record<string, string | undefined>, name: string, fallback: number, min: number, max: number): number {
+  const value = number(values, name, fallback, min, max);
+  if (!Number.isInteger(value)) throw invalid(`--${name} must be a whole number, got ${value}`, { [name]: value });
+  return value;
+}
+
+function invalid(message: string, details: Record<string, unknown>): ProgressionError {
+  return new ProgressionError(ErrorCode.InvalidInput, message, details);
+}

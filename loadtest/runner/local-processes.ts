@@ -1,0 +1,127 @@
+import { spawn, fork, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer, connect } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/**
+ * The processes the runner owns: its own redis-server and the game server under test. Everything
+ * binds to 127.0.0.1; every wait is bounded; each process is stopped by its own pid.
+ */
+
+export async function freePort(): Promise<number> {
+  return await new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on the port; rejects after `timeoutMs`. */
+export async function waitForPort(port: number, timeoutMs: number, exited: () => string | null): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const exit = exited();
+    if (exit !== null) throw new Error(exit);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) return;
+    await sleep(50);
+  }
+  throw new Error(`nothing listened on 127.0.0.1:${port} within ${timeoutMs} ms`);
+}
+
+export interface OwnedProcess {
+  readonly pid: number;
+  readonly child: ChildProcess;
+  /** Last lines of output, for error messages. */
+  readonly tail: () => string;
+  /** A description of how it exited, or null while it runs. */
+  readonly exited: () => string | null;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves when it is gone. */
+  readonly stop: (graceMs?: number) => Promise<void>;
+}
+
+function own(child: ChildProcess, name: string): OwnedProcess {
+  const lines: string[] = [];
+  const keep = (chunk: Buffer): void => {
+    lines.push(...chunk.toString().split("\n").filter(Boolean));
+    if (lines.length > 40) lines.splice(0, lines.length - 40);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  let exit: string | null = null;
+  const gone = new Promise<void>((resolve) => {
+    child.once("exit", (code, signal) => {
+      exit = `${name} exited (code ${code}, signal ${signal}):\n${lines.join("\n")}`;
+      resolve();
+    });
+  });
+  if (child.pid === undefined) throw new Error(`could not start ${name}`);
+  return {
+    pid: child.pid,
+    child,
+    tail: () => lines.join("\n"),
+    exited: () => exit,
+    stop: async (graceMs = 10_000) => {
+      if (exit !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      await gone;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A throwaway redis-server on a free port: no persistence, loopback only. */
+export async function startRedisServer(): Promise<{ url: string; process: OwnedProcess }> {
+  const port = await freePort();
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const owned = own(child, "redis-server");
+  await waitForPort(port, 10_000, owned.exited);
+  return { url: `redis://127.0.0.1:${port}`, process: owned };
+}
+
+/** A game server script (TypeScript, run by this Node) with an IPC channel, on `port`. */
+export async function startGameServer(options: {
+  script: string;
+  port: number;
+  env: Record<string, string>;
+  execArgv: readonly string[];
+  name: string;
+}): Promise<OwnedProcess> {
+  const child = fork(options.script, [], {
+    env: { ...process.env, ...options.env, PORT: String(options.port) },
+    execArgv: [...options.execArgv],
+    stdio: ["ignore", "pipe", "pipe", "ipc"],
+  });
+  const owned = own(child, options.name);
+  await waitForPort(options.port, 30_000, owned.exited);
+  return owned;
+}
+
+/** CPU time (user + system) of a process in ms, from /proc (Linux). */
+export function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  // Fields after the parenthesised command name; utime and stime are the 12th and 13th of them.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100; // USER_HZ is 100 on Linux
+}
+
+/** Resident memory of a process in MB, from /proc (Linux). */
+export function processRssMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return match?.[1] === undefined ? 0 : Number(match[1]) / 1024;
+}

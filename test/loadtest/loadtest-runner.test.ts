@@ -1,0 +1,51 @@
+import { execFile } from "node:child_process";
+import { resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+
+/**
+ * Runs the real load test command for a couple of seconds with a few bots, so the runner, the bots
+ * and the checks cannot rot: its own redis-server, the server under test, real WebSockets.
+ */
+
+const root = resolve(import.meta.dirname, "../..");
+
+interface RunResult {
+  readonly exitCode: number;
+  readonly report: Record<string, unknown> & {
+    ok: boolean;
+    clients: { joined: number; failed: number };
+    events: { sent: number; byType: Record<string, number>; gameplaySent: number; gameplayCounted: number | null };
+    unlocks: { expected: number; received: number; duplicated: number; missing: number };
+    store: { ok?: boolean; mismatches?: string[]; expectedEvents?: number; countedEvents?: number };
+    errors: { count: number; samples: string[] };
+    latencyMs: { samples: number; p99: number | null };
+  };
+  readonly stderr: string;
+}
+
+async function runLoadtest(args: readonly string[]): Promise<RunResult> {
+  return await new Promise((resolvePromise, reject) => {
+    execFile(process.execPath, ["loadtest/run-loadtest.ts", ...args], { cwd: root, timeout: 40_000 }, (error, stdout, stderr) => {
+      const exitCode = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
+      try {
+        resolvePromise({ exitCode, report: JSON.parse(stdout) as RunResult["report"], stderr });
+      } catch {
+        reject(new Error(`the load test printed no JSON report (exit ${exitCode}):\n${stderr}\n${stdout}`));
+      }
+    });
+  });
+}
+
+describe("npm run loadtest", () => {
+  it("bare reference room: every message sent is received, nothing fails", async () => {
+    const { exitCode, report, stderr } = await runLoadtest(["--room", "bare", "--clients", "4", "--rate", "40", "--seconds", "2", "--drain-seconds", "5"]);
+    expect(report.errors, stderr).toEqual({ count: 0, samples: [] });
+    expect(report.clients).toMatchObject({ joined: 4, failed: 0 });
+    expect(report.events.sent).toBeGreaterThan(100);
+    expect(report.events.gameplayCounted).toBe(report.events.gameplaySent);
+    expect(report.store).toMatchObject({ ok: true, mismatches: [] });
+    expect(report.store.countedEvents).toBe(report.events.sent);
+    expect(report.ok).toBe(true);
+    expect(exitCode).toBe(0);
+  });
+});
