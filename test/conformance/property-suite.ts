@@ -140,7 +140,7 @@ export function propertyConformance(factory: BackendFactory): void {
           } else if (kop.op === "transfer") {
             add(free, kop.from, kop.item, -kop.quantity);
             add(free, kop.to, kop.item, kop.quantity);
-          } else {
+          } else if (kop.op === "hold") {
             add(free, kop.subject, kop.item, -kop.quantity);
             add(held, kop.subject, kop.item, kop.quantity);
             const { hold } = outcome as { hold: { holdId: string; expiresAt: number } };
