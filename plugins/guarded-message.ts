@@ -1,0 +1,71 @@
+import type { Client, MessageContext } from "@colyseus/core";
+import type { z } from "zod";
+import { ErrorCode } from "../src/errors/error-codes.ts";
+import { isProgressionError } from "../src/errors/progression-error.ts";
+import { PushMessage, type RejectionReason } from "./client-messages.ts";
+
+/**
+ * A message handler that validates its payload with a zod schema, runs the handler and turns every
+ * failure into a clear rejection, never into a crash or a dropped connection.
+ *
+ * Why not Colyseus' own `validate(...)`: on a fire-and-forget `room.send` an invalid payload makes the
+ * room drop the client, and an async handler that throws becomes an unhandled rejection. Here both
+ * paths answer: a `room.request` gets `ctx.reject(reason)`, a `room.send` gets a `progression:rejected`
+ * message. A request's response is the handler's return value; a `room.send` gets it only when
+ * `replyOnSend` names a message for it (fire-and-forget traffic such as kills stays one-way).
+ */
+export type GuardedHandler<Payload> = (
+  client: Client,
+  message: Payload,
+  ctx: MessageContext,
+) => unknown;
+
+export function guardedMessage<Schema extends z.ZodType>(
+  type: string,
+  schema: Schema,
+  handler: GuardedHandler<z.output<Schema>>,
+  options: { readonly replyOnSend?: string } = {},
+): (client: Client, message: unknown, ctx: MessageContext) => Promise<unknown> {
+  return async (client, message, ctx) => {
+    const parsed = schema.safeParse(message);
+    if (!parsed.success) {
+      return reject(client, ctx, {
+        type,
+        code: ErrorCode.InvalidInput,
+        message: `${type}: ${describeIssues(parsed.error.issues)}`,
+      });
+    }
+    try {
+      const result = await handler(client, parsed.data, ctx);
+      if (ctx.id === undefined && options.replyOnSend !== undefined) client.send(options.replyOnSend, result);
+      return result;
+    } catch (error) {
+      if (isProgressionError(error)) {
+        return reject(client, ctx, { type, code: error.code, message: error.message });
+      }
+      console.error(`[colyseus-progression] handler of "${type}" failed`, error);
+      return reject(client, ctx, {
+        type,
+        code: "INTERNAL",
+        message: `${type}: the server failed to handle this message; try again later`,
+      });
+    }
+  };
+}
+
+/** Rejects through the request channel when there is one, else with a `progression:rejected` message. */
+export function reject(client: Client, ctx: MessageContext, reason: RejectionReason): unknown {
+  if (ctx.id !== undefined) return ctx.reject(reason);
+  client.send(PushMessage.Rejected, reason);
+  return undefined;
+}
+
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  return issues
+    .slice(0, 3)
+    .map((issue) => {
+      const path = issue.path.length === 0 ? "payload" : issue.path.map(String).join(".");
+      return `${path}: ${issue.message}`;
+    })
+    .join("; ");
+}

@@ -1,0 +1,15 @@
+/** The Colyseus side of colyseus-progression: one host per process, one plugin per room. */
+export { ProgressionHost, type HostStats, type PushTarget } from "./progression-host.ts";
+export { createProgressionHost } from "./create-progression-host.ts";
+export { ProgressionPlugin } from "./progression-plugin.ts";
+export { PushingLedger } from "./pushing-ledger.ts";
+export { guardedMessage, reject } from "./guarded-message.ts";
+export {
+  progressionHostDefaults,
+  defaultSubjectOf,
+  defaultLocaleOf,
+  type ProgressionHostOptions,
+  type HostErrorReport,
+  type PushPresence,
+} from "./progression-host-options.ts";
+export * from "./client-messages.ts";

@@ -1,0 +1,421 @@
+import { matchMaker } from "@colyseus/core";
+import type { GameplayEvent } from "../src/engine/gameplay-event.ts";
+import type { ClaimOutcome, EventBuffer, PendingBatch, Progression, SubjectOutcome } from "../src/engine/progression.ts";
+import { ErrorCode } from "../src/errors/error-codes.ts";
+import { ProgressionError } from "../src/errors/progression-error.ts";
+import type { HoldRecord } from "../src/ledger/ledger-backend.ts";
+import type { AwardRecord, Balance } from "../src/store/progression-backend.ts";
+import type { UnlockPayload } from "../src/engine/unlock-payload.ts";
+import { PushMessage, type UnlockedMessage } from "./client-messages.ts";
+import type { Client } from "@colyseus/core";
+import {
+  defaultLocaleOf,
+  defaultOnError,
+  defaultSubjectOf,
+  progressionHostDefaults,
+  type ProgressionHostOptions,
+  type PushPresence,
+} from "./progression-host-options.ts";
+import { PushingLedger } from "./pushing-ledger.ts";
+import { emptyPush, isEmptyPush, lastProgressPerCode, subjectTopic, type SubjectPush } from "./subject-push.ts";
+
+/** Where pushes for one connected client go: its locale, and how to send to it (if still connected). */
+export interface PushTarget {
+  readonly locale: string;
+  send(type: string, payload: unknown): void;
+}
+
+interface SubjectChannel {
+  readonly targets: Set<PushTarget>;
+  readonly listener: (push: SubjectPush) => void;
+  readonly subscribed: Promise<unknown>;
+}
+
+/** Counters for dashboards and tests. */
+export interface HostStats {
+  /** Events recorded and not yet applied (buffered or in the batch being retried). */
+  readonly pendingEvents: number;
+  readonly pendingIncrements: number;
+  readonly appliedEvents: number;
+  readonly appliedBatches: number;
+  /** Consecutive failed attempts of the current batch (0 when healthy). */
+  readonly failedAttempts: number;
+}
+
+/**
+ * One per process, shared by every room of the process: one buffer (so a player's events coalesce
+ * across rooms), one sequential flusher, and the fan-out of pushes to a subject's clients in every
+ * room and process through Colyseus presence. Rooms use it through `ProgressionPlugin`.
+ */
+export class ProgressionHost {
+  readonly progression: Progression;
+  /** The engine's ledger; every mutation also pushes the changed balances to the subjects' clients. */
+  readonly ledger: PushingLedger;
+
+  /** The subject of a client (option `subjectOf`). */
+  readonly subjectOf: (client: Client) => string | undefined;
+  /** The locale of a joining client (option `localeOf`, falling back to the engine's default locale). */
+  readonly localeOf: (client: Client, joinOptions: unknown) => string;
+
+  private readonly buffer: EventBuffer;
+  private readonly options: Required<Omit<ProgressionHostOptions, "presence" | "subjectOf" | "localeOf">> &
+    Pick<ProgressionHostOptions, "presence">;
+  private readonly channels = new Map<string, SubjectChannel>();
+  private readonly flushTimer: NodeJS.Timeout;
+  private readonly expiryTimer: NodeJS.Timeout | undefined;
+  private readonly stopHoldExpiredListener: () => void;
+
+  /** The drained batch until it is applied: retried as is, so its batch id makes the retry apply once. */
+  private retryBatch: PendingBatch | null = null;
+  private inFlight: Promise<void> | null = null;
+  private retryAt = 0;
+  private failedAttempts = 0;
+  private earlyFlushScheduled = false;
+  private recordedEvents = 0;
+  private appliedEvents = 0;
+  private appliedBatches = 0;
+  private closing = false;
+
+  constructor(progression: Progression, options: ProgressionHostOptions = {}) {
+    this.progression = progression;
+    this.options = {
+      flushIntervalMs: positiveOption("flushIntervalMs", options.flushIntervalMs, progressionHostDefaults.flushIntervalMs),
+      flushSize: positiveOption("flushSize", options.flushSize, progressionHostDefaults.flushSize),
+      maxBufferedIncrements: positiveOption(
+        "maxBufferedIncrements",
+        options.maxBufferedIncrements,
+        progressionHostDefaults.maxBufferedIncrements,
+      ),
+      retryBaseMs: positiveOption("retryBaseMs", options.retryBaseMs, progressionHostDefaults.retryBaseMs),
+      retryMaxMs: positiveOption("retryMaxMs", options.retryMaxMs, progressionHostDefaults.retryMaxMs),
+      shutdownTimeoutMs: positiveOption(
+        "shutdownTimeoutMs",
+        options.shutdownTimeoutMs,
+        progressionHostDefaults.shutdownTimeoutMs,
+      ),
+      holdExpirySweepMs:
+        options.holdExpirySweepMs === 0
+          ? 0
+          : positiveOption("holdExpirySweepMs", options.holdExpirySweepMs, progressionHostDefaults.holdExpirySweepMs),
+      onError: options.onError ?? defaultOnError,
+      presence: options.presence,
+    };
+    this.subjectOf = options.subjectOf ?? defaultSubjectOf;
+    const localeOf = options.localeOf ?? defaultLocaleOf;
+    this.localeOf = (client, joinOptions) => localeOf(client, joinOptions) ?? progression.defaultLocale;
+    this.buffer = progression.createBuffer();
+    this.ledger = new PushingLedger(progression.ledger, (balances, expiredHolds) =>
+      this.publishEffects(balances, expiredHolds),
+    );
+    this.flushTimer = setInterval(() => this.onTick(), this.options.flushIntervalMs);
+    this.flushTimer.unref();
+    if (this.options.holdExpirySweepMs > 0) {
+      this.expiryTimer = setInterval(() => void this.sweepExpiredHolds(), this.options.holdExpirySweepMs);
+      this.expiryTimer.unref();
+    }
+    // Every expiry (found by a sweep, a job or lazily by another call) is announced to the owner's clients.
+    this.stopHoldExpiredListener = progression.events.on("hold.expired", "colyseus-progression:push", async (envelope) => {
+      const hold = envelope.payload.hold;
+      const balance = await progression.ledger.balance(hold.subject, hold.item);
+      this.publish({ ...emptyPush(hold.subject), inventory: [balance], expiredHolds: [hold] });
+    });
+  }
+
+  /**
+   * Records one gameplay event for `subject`. It is validated now (a bad event throws a ProgressionError
+   * and nothing is kept), buffered, and applied by the next flush. At the buffer bound it throws
+   * BACKEND_UNAVAILABLE: the store has been unreachable for a long time and nothing more is accepted.
+   */
+  record(subject: string, type: string, tags?: Readonly<Record<string, string>>, amount?: number): void {
+    this.recordEvent({ subject, type, ...(tags === undefined ? {} : { tags }), ...(amount === undefined ? {} : { amount }) });
+  }
+
+  recordEvent(event: GameplayEvent): void {
+    if (this.closing) {
+      throw new ProgressionError(
+        ErrorCode.Closed,
+        "the progression host is shutting down and records nothing more; record before server shutdown",
+      );
+    }
+    const held = this.buffer.pendingIncrements + (this.retryBatch === null ? 0 : countIncrements(this.retryBatch));
+    if (held >= this.options.maxBufferedIncrements) {
+      throw new ProgressionError(
+        ErrorCode.BackendUnavailable,
+        `the event buffer is full (${held} increments waiting, maxBufferedIncrements=${this.options.maxBufferedIncrements}): ` +
+          "the store has been failing; the event was not recorded, retry once the store is back",
+        { held, maxBufferedIncrements: this.options.maxBufferedIncrements },
+      );
+    }
+    this.buffer.add(event);
+    this.recordedEvents += 1;
+    if (this.buffer.pendingIncrements >= this.options.flushSize && !this.earlyFlushScheduled) {
+      this.earlyFlushScheduled = true;
+      setImmediate(() => {
+        this.earlyFlushScheduled = false;
+        this.onTick();
+      });
+    }
+  }
+
+  /**
+   * Applies every event recorded before this call (waiting through retries), up to `timeoutMs`.
+   * Resolves true when they are all applied, false at the timeout (they stay buffered and keep retrying).
+   */
+  async flush(timeoutMs: number = this.options.shutdownTimeoutMs): Promise<boolean> {
+    const target = this.recordedEvents;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (this.inFlight !== null) await this.inFlight;
+      if (this.appliedEvents >= target) return true;
+      const now = Date.now();
+      if (now >= deadline) return false;
+      if (this.retryAt > now) await sleep(Math.min(this.retryAt, deadline) - now);
+      else await this.step();
+    }
+  }
+
+  /**
+   * Graceful shutdown: refuses new events, applies everything buffered (retrying up to
+   * `shutdownTimeoutMs`), then stops the timers. Events it could not apply are reported through
+   * `onError` (stage "shutdown"). Does not close the engine: call `progression.close()` after it.
+   */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const flushed = await this.flush(this.options.shutdownTimeoutMs);
+    clearInterval(this.flushTimer);
+    if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
+    this.stopHoldExpiredListener();
+    if (!flushed) {
+      const pending = this.recordedEvents - this.appliedEvents;
+      this.options.onError({
+        stage: "shutdown",
+        error: new ProgressionError(
+          ErrorCode.BackendUnavailable,
+          `${pending} recorded events could not be applied before shutdownTimeoutMs=${this.options.shutdownTimeoutMs}`,
+          { pending },
+        ),
+      });
+    }
+    for (const [subject, channel] of this.channels) {
+      this.presence().unsubscribe(subjectTopic(subject), channel.listener);
+    }
+    this.channels.clear();
+  }
+
+  get stats(): HostStats {
+    return {
+      pendingEvents: this.recordedEvents - this.appliedEvents,
+      pendingIncrements: this.buffer.pendingIncrements + (this.retryBatch === null ? 0 : countIncrements(this.retryBatch)),
+      appliedEvents: this.appliedEvents,
+      appliedBatches: this.appliedBatches,
+      failedAttempts: this.failedAttempts,
+    };
+  }
+
+  /**
+   * Starts delivering `subject`'s pushes to `target` (one connected client). Resolves once the
+   * presence subscription is live; the returned function stops delivery.
+   */
+  async attach(subject: string, target: PushTarget): Promise<() => void> {
+    let channel = this.channels.get(subject);
+    if (channel === undefined) {
+      const targets = new Set<PushTarget>();
+      const listener = (push: SubjectPush): void => this.deliver(push, targets);
+      const subscribed = Promise.resolve(this.presence().subscribe(subjectTopic(subject), listener));
+      channel = { targets, listener, subscribed };
+      this.channels.set(subject, channel);
+    }
+    channel.targets.add(target);
+    await channel.subscribed;
+    const attached = channel;
+    return () => {
+      attached.targets.delete(target);
+      if (attached.targets.size === 0 && this.channels.get(subject) === attached) {
+        this.channels.delete(subject);
+        this.presence().unsubscribe(subjectTopic(subject), attached.listener);
+      }
+    };
+  }
+
+  /** Sends a push to every connected client of its subject, in every room and process. */
+  publish(push: SubjectPush): void {
+    if (isEmptyPush(push)) return;
+    try {
+      void Promise.resolve(this.presence().publish(subjectTopic(push.subject), push)).catch((error: unknown) =>
+        this.options.onError({ stage: "push", error }),
+      );
+    } catch (error) {
+      this.options.onError({ stage: "push", error });
+    }
+  }
+
+  /** Catch-up for a joining subject: login-type rules and retroactive awards, pushed to all its clients. */
+  async catchUp(subject: string, locale: string): Promise<readonly UnlockPayload[]> {
+    const unlocks = await this.progression.catchUp(subject, { locale });
+    if (unlocks.length > 0) {
+      const rewarded = unlocks.some((unlock) => unlock.claimed && unlock.rewards.length > 0);
+      const inventory = rewarded ? await this.progression.ledger.list(subject) : [];
+      this.publish({ ...emptyPush(subject), reached: unlocks.map(awardOfUnlock), inventory });
+    }
+    return unlocks;
+  }
+
+  /** Claims a completed milestone; the granted balances are pushed to all the subject's clients. */
+  async claim(subject: string, code: string, idempotencyKey: string, locale: string): Promise<ClaimOutcome> {
+    const outcome = await this.progression.claim(subject, code, idempotencyKey, locale);
+    if (!outcome.replayed) this.publishEffects(outcome.balances, []);
+    return outcome;
+  }
+
+  private presence(): PushPresence {
+    return this.options.presence ?? matchMaker.presence;
+  }
+
+  private onTick(): void {
+    if (this.inFlight !== null || Date.now() < this.retryAt) return;
+    if (this.retryBatch === null && this.buffer.pendingEvents === 0) return;
+    void this.step().then(() => {
+      if (this.buffer.pendingIncrements >= this.options.flushSize) this.onTick();
+    });
+  }
+
+  /** One apply attempt; at most one runs at a time. Never rejects: failures schedule a retry. */
+  private step(): Promise<void> {
+    if (this.inFlight !== null) return this.inFlight;
+    const attempt = this.applyOnce().finally(() => {
+      this.inFlight = null;
+    });
+    this.inFlight = attempt;
+    return attempt;
+  }
+
+  private async applyOnce(): Promise<void> {
+    let batch = this.retryBatch;
+    if (batch === null) {
+      if (this.buffer.pendingEvents === 0) return;
+      batch = this.buffer.drain();
+      this.retryBatch = batch;
+    }
+    try {
+      const outcomes = batch.subjects.length === 0 ? [] : await this.progression.applyBatch(batch);
+      this.retryBatch = null;
+      this.failedAttempts = 0;
+      this.retryAt = 0;
+      this.appliedEvents += batch.events;
+      this.appliedBatches += 1;
+      for (const outcome of outcomes) this.publish(pushOfOutcome(outcome));
+    } catch (error) {
+      this.failedAttempts += 1;
+      const exponential = this.options.retryBaseMs * 2 ** Math.min(this.failedAttempts - 1, 20);
+      const delay = Math.min(this.options.retryMaxMs, exponential) * (0.5 + Math.random() / 2);
+      this.retryAt = Date.now() + delay;
+      this.options.onError({ stage: "flush", error, attempt: this.failedAttempts });
+    }
+  }
+
+  private deliver(push: SubjectPush, targets: ReadonlySet<PushTarget>): void {
+    const unlocksByLocale = new Map<string, UnlockedMessage[]>();
+    const progress = lastProgressPerCode(push.progress);
+    for (const target of targets) {
+      try {
+        for (const unlock of this.unlocksIn(push, target.locale, unlocksByLocale)) {
+          target.send(PushMessage.Unlocked, unlock);
+        }
+        for (const update of progress) target.send(PushMessage.Progress, update);
+        if (push.inventory.length > 0) target.send(PushMessage.Inventory, { balances: push.inventory });
+        for (const hold of push.expiredHolds) {
+          target.send(PushMessage.HoldExpired, {
+            holdId: hold.holdId,
+            item: hold.item,
+            quantity: hold.quantity,
+            expiresAt: hold.expiresAt,
+          });
+        }
+      } catch (error) {
+        this.options.onError({ stage: "push", error });
+      }
+    }
+  }
+
+  private unlocksIn(push: SubjectPush, locale: string, cache: Map<string, UnlockedMessage[]>): UnlockedMessage[] {
+    const cached = cache.get(locale);
+    if (cached !== undefined) return cached;
+    const messages = push.reached.map((award) => unlockMessage(this.progression.describeUnlock(push.subject, award, locale)));
+    cache.set(locale, messages);
+    return messages;
+  }
+
+  private publishEffects(balances: readonly Balance[], expiredHolds: readonly HoldRecord[]): void {
+    const bySubject = new Map<string, { inventory: Balance[]; expiredHolds: HoldRecord[] }>();
+    const entry = (subject: string) => {
+      let found = bySubject.get(subject);
+      if (found === undefined) {
+        found = { inventory: [], expiredHolds: [] };
+        bySubject.set(subject, found);
+      }
+      return found;
+    };
+    for (const balance of balances) entry(balance.subject).inventory.push(balance);
+    for (const hold of expiredHolds) entry(hold.subject).expiredHolds.push(hold);
+    for (const [subject, effects] of bySubject) this.publish({ ...emptyPush(subject), ...effects });
+  }
+
+  private async sweepExpiredHolds(): Promise<void> {
+    try {
+      // Expiries are announced by the hold.expired listener, whoever found them.
+      await this.progression.ledger.expireHolds(1_000);
+    } catch (error) {
+      this.options.onError({ stage: "expiry", error });
+    }
+  }
+}
+
+function pushOfOutcome(outcome: SubjectOutcome): SubjectPush {
+  return { ...emptyPush(outcome.subject), reached: outcome.reached, progress: outcome.progress, inventory: outcome.inventory };
+}
+
+function awardOfUnlock(unlock: UnlockPayload): AwardRecord {
+  return {
+    code: unlock.code,
+    earnedAt: unlock.earnedAt,
+    retroactive: unlock.retroactive,
+    claimedAt: unlock.claimed ? unlock.earnedAt : null,
+  };
+}
+
+function unlockMessage(unlock: UnlockPayload): UnlockedMessage {
+  return {
+    code: unlock.code,
+    title: unlock.title,
+    description: unlock.description,
+    icon: unlock.icon,
+    animation: unlock.animation,
+    earnedAt: unlock.earnedAt,
+    retroactive: unlock.retroactive,
+    rewards: unlock.rewards,
+    claimed: unlock.claimed,
+  };
+}
+
+function countIncrements(batch: PendingBatch): number {
+  let count = 0;
+  for (const subject of batch.subjects) count += subject.increments.length;
+  return count;
+}
+
+function positiveOption(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ProgressionError(
+      ErrorCode.InvalidInput,
+      `${name} must be a positive number of ${name.endsWith("Ms") ? "milliseconds" : "items"} (got ${String(value)}); omit it for the default ${fallback}`,
+      { option: name, value },
+    );
+  }
+  return value;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}

@@ -1,0 +1,162 @@
+import { randomUUID } from "node:crypto";
+import { RoomPlugin, type Client } from "@colyseus/core";
+import { z } from "zod";
+import type { Progression } from "../src/engine/progression.ts";
+import { ErrorCode } from "../src/errors/error-codes.ts";
+import { ProgressionError, isProgressionError } from "../src/errors/progression-error.ts";
+import {
+  ClientRequest,
+  PushMessage,
+  type ClaimResponse,
+  type RejectionReason,
+  type SnapshotMessage,
+} from "./client-messages.ts";
+import { guardedMessage } from "./guarded-message.ts";
+import type { ProgressionHost } from "./progression-host.ts";
+import type { PushingLedger } from "./pushing-ledger.ts";
+
+interface Session {
+  readonly subject: string;
+  readonly locale: string;
+  readonly detach: () => void;
+}
+
+const claimRequestSchema = z.strictObject({
+  code: z.string().min(1).max(128),
+  /** Makes a retried claim safe: the same requestId claims once and answers the same result. */
+  requestId: z.string().min(1).max(64).optional(),
+});
+
+/**
+ * The per-room side of colyseus-progression. Add it with
+ * `plugins = definePlugins([new ProgressionPlugin(host)])`, then call `this.plugins.progression.record(...)`
+ * from your room's message handlers. Clients cannot record anything; they only receive pushes and may
+ * request `progression:claim`.
+ *
+ * On join it attaches the client to its subject's pushes, runs the catch-up (login rules, retroactive
+ * awards) and sends `progression:snapshot`. On dispose it flushes everything recorded so far.
+ */
+export class ProgressionPlugin extends RoomPlugin {
+  override readonly pluginName = "progression" as const;
+
+  private readonly host: ProgressionHost;
+  private readonly sessions = new Map<string, Session>();
+
+  constructor(host: ProgressionHost) {
+    super();
+    this.host = host;
+  }
+
+  protected override messages = {
+    [ClientRequest.Claim]: guardedMessage(ClientRequest.Claim, claimRequestSchema, async (client, request): Promise<ClaimResponse> => {
+      const session = this.sessionOf(client);
+      const key = `claim:${request.code}:${request.requestId ?? randomUUID()}`;
+      const outcome = await this.host.claim(session.subject, request.code, key, session.locale);
+      return { code: outcome.code, claimedAt: outcome.claimedAt, rewards: outcome.rewards, balances: outcome.balances };
+    }, { replyOnSend: PushMessage.Claimed }),
+  };
+
+  /** The engine, for reads such as `progress` or `preview`. */
+  get progression(): Progression {
+    return this.host.progression;
+  }
+
+  /** The ledger; its mutations push changed balances to every client of the subjects involved. */
+  get ledger(): PushingLedger {
+    return this.host.ledger;
+  }
+
+  /**
+   * Records a gameplay event for a client (its subject) or a subject id. Validated now; applied by the
+   * next flush (tens of ms). Throws a ProgressionError on bad input, or BACKEND_UNAVAILABLE when the
+   * buffer is full because the store has been down for long (see `maxBufferedIncrements`).
+   */
+  record(who: Client | string, type: string, tags?: Readonly<Record<string, string>>, amount?: number): void {
+    this.host.record(typeof who === "string" ? who : this.subjectOf(who), type, tags, amount);
+  }
+
+  /** The subject of a connected client. */
+  subjectOf(client: Client): string {
+    return this.sessionOf(client).subject;
+  }
+
+  /** The locale the client joined with. */
+  localeOf(client: Client): string {
+    return this.sessionOf(client).locale;
+  }
+
+  /** Sends a fresh `progression:snapshot` (e.g. from the room's `onReconnect`, pushes sent while away are lost). */
+  async resync(client: Client): Promise<void> {
+    const session = this.sessionOf(client);
+    await this.sendSnapshot(client, session);
+  }
+
+  /** Applies everything recorded so far (see `ProgressionHost.flush`). */
+  flush(timeoutMs?: number): Promise<boolean> {
+    return this.host.flush(timeoutMs);
+  }
+
+  protected override async onJoin(client: Client, options?: unknown): Promise<void> {
+    const subject = this.host.subjectOf(client);
+    if (subject === undefined) {
+      throw new ProgressionError(
+        ErrorCode.InvalidInput,
+        "this client has no subject: return { id } from the room's onAuth (client.auth.id), or pass subjectOf to createProgressionHost",
+      );
+    }
+    const locale = this.host.localeOf(client, options);
+    const sessionId = client.sessionId;
+    const detach = await this.host.attach(subject, {
+      locale,
+      // Resolved at send time: after a reconnection the same session has a new Client object.
+      send: (type, payload) => this.room.clients.get(sessionId)?.send(type, payload),
+    });
+    const session: Session = { subject, locale, detach };
+    this.sessions.set(sessionId, session);
+    try {
+      await this.host.catchUp(subject, locale);
+      await this.sendSnapshot(client, session);
+    } catch (error) {
+      // The player still gets in; the client learns why its progression is missing.
+      client.send(PushMessage.Rejected, rejectionOf(PushMessage.Snapshot, error));
+    }
+  }
+
+  protected override onLeave(client: Client): void {
+    const session = this.sessions.get(client.sessionId);
+    if (session === undefined) return;
+    this.sessions.delete(client.sessionId);
+    session.detach();
+  }
+
+  protected override async onDispose(): Promise<void> {
+    for (const session of this.sessions.values()) session.detach();
+    this.sessions.clear();
+    await this.host.flush();
+  }
+
+  private async sendSnapshot(client: Client, session: Session): Promise<void> {
+    const [milestones, inventory] = await Promise.all([
+      this.host.progression.progress(session.subject, session.locale),
+      this.host.progression.ledger.list(session.subject),
+    ]);
+    const snapshot: SnapshotMessage = { subject: session.subject, locale: session.locale, milestones, inventory };
+    client.send(PushMessage.Snapshot, snapshot);
+  }
+
+  private sessionOf(client: Client): Session {
+    const session = this.sessions.get(client.sessionId);
+    if (session === undefined) {
+      throw new ProgressionError(
+        ErrorCode.InvalidInput,
+        `client ${client.sessionId} has not joined this room through the progression plugin; pass a subject id to record() instead`,
+      );
+    }
+    return session;
+  }
+}
+
+function rejectionOf(type: string, error: unknown): RejectionReason {
+  if (isProgressionError(error)) return { type, code: error.code, message: error.message };
+  return { type, code: ErrorCode.BackendUnavailable, message: `${type}: the progression store failed; rejoin to retry` };
+}

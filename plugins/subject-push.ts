@@ -1,0 +1,40 @@
+import type { ProgressUpdate } from "../src/engine/progression.ts";
+import type { HoldRecord } from "../src/ledger/ledger-backend.ts";
+import type { AwardRecord, Balance } from "../src/store/progression-backend.ts";
+
+/**
+ * What one process publishes (through Colyseus presence) for one subject: plain JSON, so it crosses
+ * processes with RedisPresence. Texts are not in it: each receiving process resolves them per client
+ * locale with `describeUnlock`, so two clients of one player in two languages both read their own.
+ */
+export interface SubjectPush {
+  readonly subject: string;
+  readonly reached: readonly AwardRecord[];
+  readonly progress: readonly ProgressUpdate[];
+  readonly inventory: readonly Balance[];
+  readonly expiredHolds: readonly HoldRecord[];
+}
+
+export function subjectTopic(subject: string): string {
+  return `progression:subject:${subject}`;
+}
+
+export function isEmptyPush(push: SubjectPush): boolean {
+  return (
+    push.reached.length === 0 &&
+    push.progress.length === 0 &&
+    push.inventory.length === 0 &&
+    push.expiredHolds.length === 0
+  );
+}
+
+export function emptyPush(subject: string): SubjectPush {
+  return { subject, reached: [], progress: [], inventory: [], expiredHolds: [] };
+}
+
+/** At most one progress update per milestone: the last one wins (it is the most recent measure). */
+export function lastProgressPerCode(updates: readonly ProgressUpdate[]): ProgressUpdate[] {
+  const byCode = new Map<string, ProgressUpdate>();
+  for (const update of updates) byCode.set(update.code, update);
+  return [...byCode.values()];
+}

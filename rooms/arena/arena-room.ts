@@ -1,0 +1,195 @@
+import { randomUUID } from "node:crypto";
+import { ErrorCode as ColyseusErrorCode, Room, ServerError, definePlugins, type Client } from "@colyseus/core";
+import { guardedMessage } from "../../plugins/guarded-message.ts";
+import type { ProgressionHost } from "../../plugins/progression-host.ts";
+import { ProgressionPlugin } from "../../plugins/progression-plugin.ts";
+import { ErrorCode } from "../../src/errors/error-codes.ts";
+import { ProgressionError, isProgressionError } from "../../src/errors/progression-error.ts";
+import type { Balance } from "../../src/store/progression-backend.ts";
+import { currency, shopPrices, type ShopItem } from "./arena-catalog.ts";
+import { buyMessage, cancelMessage, confirmMessage, killMessage, lootMessage, tradeMessage } from "./arena-messages.ts";
+
+export interface ArenaSettings {
+  /** How long a shop purchase holds the buyer's gold before it expires. @default 30_000 */
+  readonly holdTtlMs?: number;
+  /** How long a dropped player may reconnect to the same session. @default 20 */
+  readonly reconnectSeconds?: number;
+}
+
+export const arenaDefaults = { holdTtlMs: 30_000, reconnectSeconds: 20 } as const;
+
+/** What the shop answers to `buy`: the hold to `confirm` or `cancel` before `expiresAt`. */
+export interface PurchaseHold {
+  readonly holdId: string;
+  readonly item: ShopItem;
+  readonly qty: number;
+  readonly price: number;
+  readonly expiresAt: number;
+}
+
+export interface PurchaseResult {
+  readonly holdId: string;
+  readonly item: ShopItem;
+  readonly qty: number;
+  readonly balances: readonly Balance[];
+}
+
+interface PendingPurchase {
+  readonly subject: string;
+  readonly item: ShopItem;
+  readonly qty: number;
+  readonly expiresAt: number;
+}
+
+const PLAYER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/**
+ * The example arena: kills and loot advance milestones, players trade items, and a shop sells items
+ * for gold through ledger holds (buy -> hold, confirm -> commit, cancel -> release, timeout -> expiry).
+ * Every message is validated (see arena-messages.ts); bad ones are rejected with a reason, never
+ * crashing the room or dropping the player.
+ *
+ * A factory, because the plugin needs the process-wide host when the room is constructed.
+ */
+export function createArenaRoom(host: ProgressionHost, settings: ArenaSettings = {}) {
+  const holdTtlMs = settings.holdTtlMs ?? arenaDefaults.holdTtlMs;
+  const reconnectSeconds = settings.reconnectSeconds ?? arenaDefaults.reconnectSeconds;
+
+  return class ArenaRoom extends Room {
+    override plugins = definePlugins([new ProgressionPlugin(host)]);
+
+    /** Open purchases of this room by hold id: what to grant when the gold hold is committed. */
+    private readonly purchases = new Map<string, PendingPurchase>();
+
+    override messages = {
+      kill: guardedMessage("kill", killMessage, (client, message) => {
+        this.plugins.progression.record(client, "kill", { creature: message.creature });
+      }),
+
+      loot: guardedMessage("loot", lootMessage, async (client, message) => {
+        const subject = this.plugins.progression.subjectOf(client);
+        const receipt = await this.plugins.progression.ledger.acquire({
+          subject,
+          item: message.item,
+          quantity: message.qty,
+          idempotencyKey: `loot:${randomUUID()}`,
+        });
+        this.plugins.progression.record(client, "loot", { item: message.item }, message.qty);
+        return { balances: receipt.balances };
+      }),
+
+      trade: guardedMessage("trade", tradeMessage, async (client, message) => {
+        const from = this.plugins.progression.subjectOf(client);
+        const peer = this.clients.get(message.to);
+        const to = peer === undefined ? message.to : this.plugins.progression.subjectOf(peer);
+        const receipt = await this.plugins.progression.ledger.transfer({
+          from,
+          to,
+          item: message.item,
+          quantity: message.qty,
+          idempotencyKey: `trade:${message.requestId ?? randomUUID()}`,
+        });
+        return { balances: receipt.balances };
+      }),
+
+      buy: guardedMessage(
+        "buy",
+        buyMessage,
+        async (client, message): Promise<PurchaseHold> => {
+          const subject = this.plugins.progression.subjectOf(client);
+          const price = shopPrices[message.item] * message.qty;
+          const receipt = await this.plugins.progression.ledger.hold({
+            subject,
+            item: currency,
+            quantity: price,
+            ttlMs: holdTtlMs,
+            idempotencyKey: `buy:${message.requestId ?? randomUUID()}`,
+          });
+          const { holdId, expiresAt } = receipt.hold;
+          this.purchases.set(holdId, { subject, item: message.item, qty: message.qty, expiresAt });
+          return { holdId, item: message.item, qty: message.qty, price, expiresAt };
+        },
+        { replyOnSend: "shop:held" },
+      ),
+
+      confirm: guardedMessage("confirm", confirmMessage, async (client, message): Promise<PurchaseResult> => {
+        const purchase = this.purchaseOf(client, message.holdId);
+        try {
+          await this.plugins.progression.ledger.commit(message.holdId);
+        } catch (error) {
+          if (isProgressionError(error, ErrorCode.HoldExpired) || isProgressionError(error, ErrorCode.HoldClosed)) {
+            this.purchases.delete(message.holdId);
+          }
+          throw error;
+        }
+        // Keyed by the hold: a confirm retried after a crash between the two steps grants once.
+        await this.plugins.progression.ledger.acquire({
+          subject: purchase.subject,
+          item: purchase.item,
+          quantity: purchase.qty,
+          idempotencyKey: `shop:${message.holdId}`,
+        });
+        this.purchases.delete(message.holdId);
+        const balances = await this.plugins.progression.ledger.list(purchase.subject);
+        return { holdId: message.holdId, item: purchase.item, qty: purchase.qty, balances };
+      }),
+
+      cancel: guardedMessage("cancel", cancelMessage, async (client, message) => {
+        const purchase = this.purchaseOf(client, message.holdId);
+        const receipt = await this.plugins.progression.ledger.release(message.holdId);
+        this.purchases.delete(message.holdId);
+        return { holdId: message.holdId, item: purchase.item, qty: purchase.qty, balances: receipt.balances };
+      }),
+    };
+
+    override onCreate(): void {
+      // Forget purchases whose hold expired long ago (their gold is already back).
+      this.clock.setInterval(() => {
+        const cutoff = Date.now() - 60_000;
+        for (const [holdId, purchase] of this.purchases) {
+          if (purchase.expiresAt < cutoff) this.purchases.delete(holdId);
+        }
+      }, 60_000);
+    }
+
+    /**
+     * Demo identity: the player id from the join options. Replace with your real authentication
+     * (a verified token); the plugin only needs `client.auth.id`.
+     */
+    override onAuth(_client: Client, options: unknown): { id: string } {
+      const playerId: unknown = options !== null && typeof options === "object" ? (options as Record<string, unknown>)["playerId"] : undefined;
+      if (typeof playerId !== "string" || !PLAYER_ID.test(playerId)) {
+        throw new ServerError(
+          ColyseusErrorCode.AUTH_FAILED,
+          "join the arena with { playerId: '<1-64 letters, digits, _ . : ->' } in the join options",
+        );
+      }
+      return { id: playerId };
+    }
+
+    override async onDrop(client: Client): Promise<void> {
+      try {
+        await this.allowReconnection(client, reconnectSeconds);
+      } catch {
+        // Not back in time: onLeave runs and the plugin detaches the session.
+      }
+    }
+
+    override async onReconnect(client: Client): Promise<void> {
+      // Pushes sent while the player was away are lost; a fresh snapshot brings the client up to date.
+      await this.plugins.progression.resync(client);
+    }
+
+    private purchaseOf(client: Client, holdId: string): PendingPurchase {
+      const purchase = this.purchases.get(holdId);
+      if (purchase === undefined || purchase.subject !== this.plugins.progression.subjectOf(client)) {
+        throw new ProgressionError(
+          ErrorCode.HoldUnknown,
+          `no open purchase with holdId ${JSON.stringify(holdId)} for you in this room: use the holdId that buy returned`,
+          { holdId },
+        );
+      }
+      return purchase;
+    }
+  };
+}
