@@ -1,0 +1,143 @@
+import { createHash } from "node:crypto";
+import { Packr } from "msgpackr";
+import { ErrorCode } from "../../errors/error-codes.ts";
+import { ProgressionError } from "../../errors/progression-error.ts";
+import type { CounterKind, CounterPlan, CounterSpec } from "../counter-plan-types.ts";
+import type { ApplyRequest, AwardRecord, Balance, CheckProgress, SubjectApply, SubjectApplyResult } from "../progression-backend.ts";
+import { requireQuantity, requireText, requireTime } from "./boundary-validation.ts";
+
+/**
+ * Packs apply requests for applyBatch-n.lua (msgpack, plain arrays) and unpacks its replies.
+ * Counter specs are packed once per plan version and only the counters a group touches are sent.
+ */
+
+export const packr = new Packr({ useRecords: false, mapsAsObjects: true, variableMapSize: true, int64AsType: "number" });
+
+type PackedCheck = [code: string, target: number, windowDays: number, rewards: Array<[string, number]> | 0];
+export type PackedCounter = [id: string, kind: string, keepDays: number, checks: PackedCheck[]];
+
+const KIND_CHARS: Readonly<Record<CounterKind, string>> = { sum: "s", window: "w", days: "d", gap: "g" };
+
+function packCounter(spec: CounterSpec): PackedCounter {
+  return [
+    spec.id,
+    KIND_CHARS[spec.kind],
+    Math.max(1, spec.keepDays),
+    spec.checks.map((check): PackedCheck => [
+      check.code,
+      check.target,
+      Math.max(1, check.windowDays),
+      check.autoClaimRewards === null ? 0 : check.autoClaimRewards.map((reward): [string, number] => [reward.item, reward.quantity]),
+    ]),
+  ];
+}
+
+/** Packed counter rows of one plan version (cached: plans change rarely, batches often). */
+export class PlanCache {
+  #version: string | undefined;
+  #plan: CounterPlan | undefined;
+  #rows = new Map<string, PackedCounter>();
+
+  rows(plan: CounterPlan): ReadonlyMap<string, PackedCounter> {
+    if (plan !== this.#plan || plan.version !== this.#version) {
+      this.#rows = new Map([...plan.counters].map(([id, spec]) => [id, packCounter({ ...spec, id })]));
+      this.#plan = plan;
+      this.#version = plan.version;
+    }
+    return this.#rows;
+  }
+}
+
+/** 8 base64url chars (48 bits) of SHA-1: what the per-subject ring of recent batch ids stores. */
+export function batchDigest(batchId: string): string {
+  return createHash("sha1").update(batchId).digest("base64url").slice(0, 8);
+}
+
+/** Cheap structural checks; throws before any script runs. Merges repeated subjects (kept in order). */
+export function validateApplyRequest(request: ApplyRequest): SubjectApply[] {
+  requireText(request.batchId, "batchId");
+  requireTime(request.now, "now");
+  if (!request.plan || !(request.plan.counters instanceof Map)) {
+    throw new ProgressionError(ErrorCode.InvalidInput, "apply: plan.counters must be the Map of a CounterPlan", {});
+  }
+  const bySubject = new Map<string, { subject: string; catchUp: boolean; increments: SubjectApply["increments"][number][] }>();
+  for (const entry of request.subjects) {
+    const subject = requireText(entry.subject, "subject", 200);
+    for (const increment of entry.increments) {
+      if (!request.plan.counters.has(increment.counter)) {
+        throw new ProgressionError(
+          ErrorCode.InvalidInput,
+          `apply: increment for counter ${JSON.stringify(increment.counter)} of subject ${JSON.stringify(subject)} is not in the plan (version ${request.plan.version}); derive increments from the same plan`,
+          { counter: increment.counter, subject },
+        );
+      }
+      requireQuantity(increment.amount, "amount");
+      requireTime(increment.at, "at");
+      if (increment.eventId !== undefined) requireText(increment.eventId, "eventId", 200);
+    }
+    const merged = bySubject.get(subject);
+    if (merged) {
+      merged.increments.push(...entry.increments);
+      merged.increments.sort((a, b) => a.at - b.at);
+      merged.catchUp ||= entry.catchUp;
+    } else {
+      bySubject.set(subject, { subject, catchUp: entry.catchUp, increments: [...entry.increments] });
+    }
+  }
+  return [...bySubject.values()];
+}
+
+/** The msgpack request of one subject group. */
+export function packApplyGroup(
+  group: readonly SubjectApply[],
+  rows: ReadonlyMap<string, PackedCounter>,
+  header: { now: number; digest: string; checkRestore: boolean; eventIdRetentionMs: number },
+): Buffer {
+  const counters: PackedCounter[] = [];
+  if (group.some((entry) => entry.catchUp)) {
+    counters.push(...rows.values());
+  } else {
+    const seen = new Set<string>();
+    for (const entry of group) {
+      for (const increment of entry.increments) {
+        if (seen.has(increment.counter)) continue;
+        seen.add(increment.counter);
+        const row = rows.get(increment.counter);
+        if (row) counters.push(row);
+      }
+    }
+  }
+  const subjects = group.map((entry) => [
+    entry.subject,
+    entry.catchUp ? 1 : 0,
+    entry.increments.map((increment) => [increment.counter, increment.amount, increment.at, increment.eventId ?? ""]),
+  ]);
+  return packr.pack([header.now, header.digest, header.checkRestore ? 1 : 0, header.eventIdRetentionMs, counters, subjects]);
+}
+
+type RawSubjectResult = [
+  duplicate: number,
+  reached: Array<[string, number, number, number]>,
+  progress: Array<[string, number]>,
+  balances: Array<[string, string, number, number]>,
+];
+
+export function unpackSubjectResult(subject: string, raw: RawSubjectResult): SubjectApplyResult {
+  const [duplicate, reached, progress, balances] = raw;
+  return {
+    subject,
+    duplicate: duplicate === 1,
+    reached: reached.map(
+      ([code, earnedAt, retroactive, claimedAt]): AwardRecord => ({
+        code,
+        earnedAt,
+        retroactive: retroactive === 1,
+        claimedAt: claimedAt < 0 ? null : claimedAt,
+      }),
+    ),
+    progress: progress.map(([code, current]): CheckProgress => ({ code, current })),
+    balances: balances.map(([owner, item, free, held]): Balance => ({ subject: owner, item, free, held })),
+  };
+}
+
+export type { RawSubjectResult };

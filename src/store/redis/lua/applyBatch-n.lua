@@ -1,0 +1,317 @@
+--[[
+  Applies one batch of counter increments for a group of subjects, atomically, and reports what is
+  new per subject (docs/semantics.md, "Apply"). Variable key count: 1 + 3 per subject.
+
+  Input:
+    KEYS[1]          dirty set (subjects changed since the last snapshot)
+    KEYS[2 + 3i]     state hash of subject i (counters, awards, batch ring "~b", restore marker "~")
+    KEYS[3 + 3i]     event-id zset of subject i (eventId -> time seen)
+    KEYS[4 + 3i]     balances hash of subject i (autoClaim rewards)
+    ARGV[1]          msgpack request:
+                       [1] now (ms), [2] batch digest (8 chars), [3] check restore marker (0|1),
+                       [4] event-id retention (ms),
+                       [5] counters: { {counterId, kind s|w|d|g, keepDays, checks}, ... }
+                           (those the increments touch; every counter of the plan for catch-up),
+                           check = { code, target, windowDays, autoClaim rewards or 0 }
+                           (rewards = { {item, quantity}, ... })
+                       [6] subjects: { {subject, catchUp 0|1, increments}, ... },
+                           increment = { counterId, amount, at, eventId or "" }
+
+  Output: msgpack
+    { 0, { duplicate 0|1, reached, progress, balances }... }   one entry per subject, in order
+      reached  = { {code, earnedAt, retroactive 0|1, claimedAt or -1}, ... } in the order earned
+      progress = { {code, current}, ... }
+      balances = { {subject, item, free, held}, ... }
+    { -9 RESTORE_NEEDED, "...", {subject, ...} }   subjects without a restore marker; nothing changed
+    { -1 INVALID_INPUT, message }                   malformed request; nothing changed
+]]
+local rcall = redis.call
+--- @include "includes/status"
+--- @include "includes/codec"
+--- @include "includes/balances"
+
+local decoded, req = pcall(cmsgpack.unpack, ARGV[1])
+if not decoded or type(req) ~= "table" then
+  return fail(STATUS.INVALID_INPUT, "ARGV[1] is not a msgpack apply request")
+end
+local now, digest, checkRestore, eventRetention, counterList, subjects = req[1], req[2], req[3], req[4], req[5], req[6]
+
+-- Validate everything before the first write: a Lua error half way would leave a partial apply.
+local function isInt(n) return type(n) == "number" and n == math.floor(n) end
+if not isInt(now) or type(digest) ~= "string" or #digest ~= 8 or not isInt(eventRetention)
+  or type(counterList) ~= "table" or type(subjects) ~= "table" then
+  return fail(STATUS.INVALID_INPUT, "apply request header must be [now, digest(8), checkRestore, retentionMs, counters, subjects]")
+end
+if #KEYS ~= 1 + 3 * #subjects then
+  return fail(STATUS.INVALID_INPUT, "expected 1 + 3 keys per subject, got " .. #KEYS .. " keys for " .. #subjects .. " subjects")
+end
+local KINDS = {s = true, w = true, d = true, g = true}
+local plan, planOrder = {}, {}
+for i, row in ipairs(counterList) do
+  if type(row) ~= "table" or type(row[1]) ~= "string" or not KINDS[row[2]] or not isInt(row[3]) or type(row[4]) ~= "table" then
+    return fail(STATUS.INVALID_INPUT, "counter spec " .. i .. " must be [counterId, kind s|w|d|g, keepDays, checks]")
+  end
+  local id, spec = row[1], {row[2], row[3], row[4]}
+  plan[id] = spec
+  planOrder[#planOrder + 1] = id
+  for _, check in ipairs(spec[3]) do
+    if type(check) ~= "table" or type(check[1]) ~= "string" or type(check[2]) ~= "number" or not isInt(check[3])
+      or (check[4] ~= 0 and type(check[4]) ~= "table") then
+      return fail(STATUS.INVALID_INPUT, "a check of counter " .. id .. " must be [code, target, windowDays, rewards|0]")
+    end
+    if check[4] ~= 0 then
+      for _, reward in ipairs(check[4]) do
+        if type(reward) ~= "table" or type(reward[1]) ~= "string" or not isInt(reward[2]) or reward[2] <= 0 then
+          return fail(STATUS.INVALID_INPUT, "a reward of " .. check[1] .. " must be [item, positive quantity]")
+        end
+      end
+    end
+  end
+end
+for i, entry in ipairs(subjects) do
+  if type(entry) ~= "table" or type(entry[1]) ~= "string" or type(entry[3]) ~= "table" then
+    return fail(STATUS.INVALID_INPUT, "subject entry " .. i .. " must be [subject, catchUp, increments]")
+  end
+  for _, inc in ipairs(entry[3]) do
+    if type(inc) ~= "table" or not plan[inc[1]] or not isInt(inc[2]) or inc[2] <= 0 or not isInt(inc[3])
+      or type(inc[4]) ~= "string" then
+      return fail(STATUS.INVALID_INPUT, "an increment of " .. entry[1] .. " must be [known counterId, positive amount, at, eventId]")
+    end
+  end
+end
+
+if checkRestore == 1 then
+  local missing = {}
+  for i, entry in ipairs(subjects) do
+    if rcall("HEXISTS", KEYS[2 + 3 * (i - 1)], "~") == 0 then missing[#missing + 1] = entry[1] end
+  end
+  if #missing > 0 then return fail(STATUS.RESTORE_NEEDED, "subjects need their snapshot restored", missing) end
+end
+
+local function windowSum(buckets, endDay, days)
+  local total = 0
+  for d, n in pairs(buckets) do
+    if d <= endDay and d > endDay - days then total = total + n end
+  end
+  return total
+end
+
+-- The measure a check compares, on a counter state, for a window ending on `endDay`.
+local function measure(state, check, endDay)
+  local k = state.k
+  if k == "s" or k == "d" then return state.v end
+  if k == "w" then return windowSum(state.b, endDay, check[3]) end
+  return state.mg
+end
+
+local function copyBuckets(b)
+  local c = {}
+  for d, n in pairs(b) do c[d] = n end
+  return c
+end
+
+local dirtyKey = KEYS[1]
+local results = {}
+
+for si, entry in ipairs(subjects) do
+  local subject, catchUp, incs = entry[1], entry[2] == 1, entry[3]
+  local base = 2 + 3 * (si - 1)
+  local stateKey, eventsKey, balKey = KEYS[base], KEYS[base + 1], KEYS[base + 2]
+
+  local ring = rcall("HGET", stateKey, "~b") or ""
+  local duplicate = false
+  local pos = string.find(ring, digest, 1, true)
+  while pos do
+    if (pos - 1) % 8 == 0 then duplicate = true break end
+    pos = string.find(ring, digest, pos + 1, true)
+  end
+
+  if duplicate then
+    results[si] = {1, {}, {}, {}}
+  else
+    ring = ring .. digest
+    if #ring > 128 then ring = string.sub(ring, -128) end
+
+    -- Counters and awards this subject needs, in one read.
+    local counterIds, seen = {}, {}
+    if catchUp then
+      for _, id in ipairs(planOrder) do counterIds[#counterIds + 1] = id; seen[id] = true end
+    end
+    for _, inc in ipairs(incs) do
+      if not seen[inc[1]] then seen[inc[1]] = true; counterIds[#counterIds + 1] = inc[1] end
+    end
+    local fields = {}
+    for _, id in ipairs(counterIds) do fields[#fields + 1] = id end
+    local codes = {}
+    for _, id in ipairs(counterIds) do
+      for _, check in ipairs(plan[id][3]) do
+        codes[#codes + 1] = check[1]
+        fields[#fields + 1] = "!" .. check[1]
+      end
+    end
+    local values = #fields > 0 and rcall("HMGET", stateKey, unpack(fields)) or {}
+    local states, awards = {}, {}
+    for i, id in ipairs(counterIds) do
+      local st = decodeCounter(values[i])
+      if st and st.k == plan[id][1] then states[id] = st end
+    end
+    for i, code in ipairs(codes) do
+      if values[#counterIds + i] then awards[code] = true end
+    end
+
+    local reached, changed, touched, touchedOrder, lastDayOf = {}, {}, {}, {}, {}
+    local rewardItems, rewardOrder = {}, {}
+
+    local function award(check, earnedAt, retroactive)
+      awards[check[1]] = true
+      local claimedAt = -1
+      if check[4] ~= 0 then
+        claimedAt = now
+        for _, reward in ipairs(check[4]) do
+          rcall("HINCRBY", balKey, "f:" .. reward[1], fmtInt(reward[2]))
+          if not rewardItems[reward[1]] then rewardItems[reward[1]] = true; rewardOrder[#rewardOrder + 1] = reward[1] end
+        end
+      end
+      local record = {earnedAt, retroactive and 1 or 0, claimedAt}
+      changed[#changed + 1] = "!" .. check[1]
+      changed[#changed + 1] = encodeAward(record)
+      reached[#reached + 1] = {check[1], earnedAt, record[2], claimedAt}
+    end
+
+    local eventsPruned = false
+    for _, inc in ipairs(incs) do
+      local id, amount, at, eventId = inc[1], inc[2], inc[3], inc[4]
+      local skip = false
+      if eventId ~= "" then
+        if not eventsPruned then
+          rcall("ZREMRANGEBYSCORE", eventsKey, "-inf", "(" .. fmtInt(now - eventRetention))
+          eventsPruned = true
+        end
+        if rcall("ZSCORE", eventsKey, eventId) then
+          skip = true
+        else
+          rcall("ZADD", eventsKey, fmtInt(now), eventId)
+        end
+      end
+      if not skip then
+        local spec = plan[id]
+        local kind, checks = spec[1], spec[3]
+        local prev = states[id]
+        local st
+        local measured = true
+        local day = dayOf(at)
+        -- before(check): passed before this increment? returns earnedAt for a retroactive award
+        local beforeEarned = nil
+        if kind == "s" then
+          st = {k = "s", v = (prev and prev.v or 0) + amount, at = prev and math.max(prev.at, at) or at}
+          if prev then beforeEarned = function(check) if prev.v >= check[2] then return prev.at end end end
+        elseif kind == "d" then
+          if not prev then
+            st = {k = "d", v = 1, ld = day, at = at}
+          elseif day > prev.ld then
+            st = {k = "d", v = prev.v + 1, ld = day, at = math.max(prev.at, at)}
+          else
+            st = {k = "d", v = prev.v, ld = prev.ld, at = math.max(prev.at, at)}
+          end
+          if prev then beforeEarned = function(check) if prev.v >= check[2] then return prev.at end end end
+        elseif kind == "w" then
+          local b = prev and copyBuckets(prev.b) or {}
+          b[day] = (b[day] or 0) + amount
+          local newest = day
+          for d in pairs(b) do if d > newest then newest = d end end
+          for d in pairs(b) do if d <= newest - spec[2] then b[d] = nil end end
+          st = {k = "w", b = b, at = prev and math.max(prev.at, at) or at}
+          if prev then
+            local prevDay = dayOf(prev.at)
+            beforeEarned = function(check) if windowSum(prev.b, prevDay, check[3]) >= check[2] then return prev.at end end
+          end
+        else -- gap
+          if not prev then
+            st = {k = "g", last = at, mg = 0, mga = at}
+            measured = false
+          elseif at < prev.last then
+            st = prev
+            measured = false
+          else
+            local gap = at - prev.last
+            st = {k = "g", last = at, mg = prev.mg, mga = prev.mga}
+            if gap > prev.mg then st.mg = gap; st.mga = at end
+            beforeEarned = function(check) if prev.mg > 0 and prev.mg >= check[2] then return prev.mga end end
+            st.gap = gap
+          end
+        end
+        states[id] = st
+        if not touched[id] then touched[id] = true; touchedOrder[#touchedOrder + 1] = id end
+        lastDayOf[id] = day
+        if measured then
+          for _, check in ipairs(checks) do
+            if not awards[check[1]] then
+              local earlier = beforeEarned and beforeEarned(check)
+              if earlier then
+                award(check, earlier, true)
+              else
+                local current
+                if kind == "g" then current = st.gap else current = measure(st, check, day) end
+                if current >= check[2] then award(check, at, false) end
+              end
+            end
+          end
+        end
+        st.gap = nil
+      end
+    end
+    if eventsPruned then rcall("PEXPIRE", eventsKey, fmtInt(eventRetention)) end
+
+    if catchUp then
+      for _, id in ipairs(counterIds) do
+        local st = states[id]
+        if st then
+          for _, check in ipairs(plan[id][3]) do
+            if not awards[check[1]] then
+              if st.k == "w" then
+                local best = 0
+                for d in pairs(st.b) do
+                  local s = windowSum(st.b, d, check[3])
+                  if s > best then best = s end
+                end
+                if best >= check[2] then award(check, st.at, true) end
+              elseif st.k == "g" then
+                if st.mg > 0 and st.mg >= check[2] then award(check, st.mga, true) end
+              elseif st.v >= check[2] then
+                award(check, st.at, true)
+              end
+            end
+          end
+        end
+      end
+    end
+
+    local progress = {}
+    for _, id in ipairs(touchedOrder) do
+      local st = states[id]
+      changed[#changed + 1] = id
+      changed[#changed + 1] = encodeCounter(st)
+      for _, check in ipairs(plan[id][3]) do
+        if not awards[check[1]] then
+          progress[#progress + 1] = {check[1], measure(st, check, lastDayOf[id])}
+        end
+      end
+    end
+
+    changed[#changed + 1] = "~b"
+    changed[#changed + 1] = ring
+    changed[#changed + 1] = "~"
+    changed[#changed + 1] = "1"
+    rcall("HSET", stateKey, unpack(changed))
+    rcall("SADD", dirtyKey, subject)
+
+    local balances = {}
+    for _, item in ipairs(rewardOrder) do
+      local free, held = readBalance(balKey, item)
+      balances[#balances + 1] = balanceReply(subject, item, free, held)
+    end
+    results[si] = {0, reached, progress, balances}
+  end
+end
+
+return cmsgpack.pack({STATUS.OK, results})

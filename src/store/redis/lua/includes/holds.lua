@@ -1,0 +1,62 @@
+--[[
+  Holds of one subject.
+    holds hash  <holdId> = <qty>,<createdAt>,<expiresAt>,<state h|c|r|x>,<settledAt or empty>,<item>
+    timers zset <holdId> scored by expiresAt while held, by the time to forget it once settled
+    global index zset <holdId> scored by expiresAt while held (for the expiry job)
+  Requires balances.lua and codec.lua.
+]]
+local HOLD_STATE_NAMES = {h = "held", c = "committed", r = "released", x = "expired"}
+
+local function decodeHold(holdId, raw)
+  if not raw then return nil end
+  local qty, createdAt, expiresAt, state, settledAt, item = string.match(raw, "^(%d+),(%-?%d+),(%-?%d+),(%a),(%-?%d*),(.*)$")
+  return {
+    id = holdId, qty = tonumber(qty), createdAt = tonumber(createdAt), expiresAt = tonumber(expiresAt),
+    state = state, settledAt = tonumber(settledAt) or -1, item = item,
+  }
+end
+
+local function encodeHold(h)
+  local settled = ""
+  if h.settledAt >= 0 then settled = fmtInt(h.settledAt) end
+  return fmtInt(h.qty) .. "," .. fmtInt(h.createdAt) .. "," .. fmtInt(h.expiresAt) .. "," .. h.state .. "," .. settled .. "," .. h.item
+end
+
+local function holdReply(subject, h)
+  return {h.id, subject, h.item, h.qty, h.createdAt, h.expiresAt, HOLD_STATE_NAMES[h.state], h.settledAt}
+end
+
+-- Settles an open hold: state c (commit: held quantity consumed), r/x (back to free).
+local function settleHold(hk, timersKey, indexKey, balKey, h, state, settledAt, retentionMs)
+  local free, held = readBalance(balKey, h.item)
+  held = held - h.qty
+  if state ~= "c" then free = free + h.qty end
+  writeBalance(balKey, h.item, free, held)
+  h.state = state
+  h.settledAt = settledAt
+  redis.call("HSET", hk, h.id, encodeHold(h))
+  redis.call("ZADD", timersKey, settledAt + retentionMs, h.id)
+  redis.call("ZREM", indexKey, h.id)
+  return free, held
+end
+
+-- Lazy expiry: releases this subject's held holds with expiresAt <= now (at most `limit`) and
+-- forgets settled holds past their retention. Returns the expired holds (replies) and, per item,
+-- the balance after.
+local function expireDueHolds(subject, hk, timersKey, indexKey, balKey, now, retentionMs, limit)
+  local expired = {}
+  local balances = {}
+  local due = redis.call("ZRANGEBYSCORE", timersKey, "-inf", now, "LIMIT", 0, limit)
+  for i = 1, #due do
+    local h = decodeHold(due[i], redis.call("HGET", hk, due[i]))
+    if h and h.state == "h" then
+      local free, held = settleHold(hk, timersKey, indexKey, balKey, h, "x", h.expiresAt, retentionMs)
+      expired[#expired + 1] = holdReply(subject, h)
+      balances[h.item] = {free, held}
+    else
+      redis.call("HDEL", hk, due[i])
+      redis.call("ZREM", timersKey, due[i])
+    end
+  end
+  return expired, balances
+end

@@ -1,0 +1,23 @@
+--[[
+  Status codes returned as the first element of every script reply. 0 = done, 1 = replayed
+  (idempotent retry: nothing changed), negative = refused (nothing changed). They become typed
+  ProgressionErrors in exactly one place: src/store/redis/script-errors.ts.
+]]
+local STATUS = {
+  OK = 0,
+  REPLAYED = 1,
+  INVALID_INPUT = -1,
+  INSUFFICIENT = -2,
+  IDEMPOTENCY_CONFLICT = -3,
+  HOLD_UNKNOWN = -4,
+  HOLD_EXPIRED = -5,
+  HOLD_CLOSED = -6,
+  NOT_COMPLETED = -7,
+  ALREADY_CLAIMED = -8,
+  RESTORE_NEEDED = -9,
+  INVALID_QUANTITY = -10,
+}
+
+local function fail(code, message, extra)
+  return cmsgpack.pack({code, message, extra or {}})
+end

@@ -1,0 +1,138 @@
+import type { HoldRecord, HoldState } from "../../ledger/ledger-backend.ts";
+import type { AwardRecord, Balance, CounterState, SubjectSnapshot } from "../progression-backend.ts";
+
+/**
+ * The stored text encodings of a subject, mirrored from lua/includes/codec.lua and holds.lua
+ * (TypeScript reads them for readState/export and writes them for a snapshot restore).
+ */
+
+const DAY_MS = 86_400_000;
+const dayOf = (t: number): number => Math.floor(t / DAY_MS);
+const enc36 = (n: number): string => n.toString(36);
+const dec36 = (s: string | undefined): number => (s === undefined ? Number.NaN : parseInt(s, 36));
+
+export const MARKER_FIELD = "~";
+export const BATCH_RING_FIELD = "~b";
+export const AWARD_FIELD_PREFIX = "!";
+
+export function decodeCounter(raw: string): CounterState | null {
+  const kind = raw[0];
+  const parts = raw.slice(1).split(",");
+  if (kind === "s") return { kind: "sum", value: dec36(parts[0]), at: dec36(parts[1]) };
+  if (kind === "d") return { kind: "days", value: dec36(parts[0]), lastDay: dec36(parts[1]), at: dec36(parts[2]) };
+  if (kind === "g") return { kind: "gap", last: dec36(parts[0]), maxGap: dec36(parts[1]), maxGapAt: dec36(parts[2]) };
+  if (kind === "w") {
+    const at = dec36(parts[0]);
+    const buckets = new Map<number, number>();
+    for (const part of parts.slice(1)) {
+      const [offset, amount] = part.split(":");
+      buckets.set(dayOf(at) - dec36(offset), dec36(amount));
+    }
+    return { kind: "window", buckets: new Map([...buckets].sort((a, b) => a[0] - b[0])), at };
+  }
+  return null;
+}
+
+export function encodeCounter(state: CounterState): string {
+  switch (state.kind) {
+    case "sum":
+      return `s${enc36(state.value)},${enc36(state.at)}`;
+    case "days":
+      return `d${enc36(state.value)},${enc36(state.lastDay)},${enc36(state.at)}`;
+    case "gap":
+      return `g${enc36(state.last)},${enc36(state.maxGap)},${enc36(state.maxGapAt)}`;
+    case "window": {
+      const ref = dayOf(state.at);
+      const buckets = [...state.buckets].sort((a, b) => a[0] - b[0]);
+      return [`w${enc36(state.at)}`, ...buckets.map(([day, amount]) => `${enc36(ref - day)}:${enc36(amount)}`)].join(",");
+    }
+  }
+}
+
+export function decodeAward(code: string, raw: string): AwardRecord {
+  const [earned, retro, claimed] = raw.split(",");
+  return {
+    code,
+    earnedAt: Number(earned),
+    retroactive: retro === "1",
+    claimedAt: claimed === undefined || claimed === "" ? null : Number(claimed),
+  };
+}
+
+export function encodeAward(award: AwardRecord): string {
+  if (!award.retroactive && award.claimedAt === null) return String(award.earnedAt);
+  return `${award.earnedAt},${award.retroactive ? 1 : 0},${award.claimedAt ?? ""}`;
+}
+
+/** Counters and awards of a state hash (HGETALL); bookkeeping fields are skipped. */
+export function decodeStateHash(fields: Readonly<Record<string, string>>): {
+  counters: Map<string, CounterState>;
+  awards: Map<string, AwardRecord>;
+} {
+  const counters = new Map<string, CounterState>();
+  const awards = new Map<string, AwardRecord>();
+  for (const [field, raw] of Object.entries(fields)) {
+    if (field.startsWith("~")) continue;
+    if (field.startsWith(AWARD_FIELD_PREFIX)) {
+      const code = field.slice(AWARD_FIELD_PREFIX.length);
+      awards.set(code, decodeAward(code, raw));
+    } else {
+      const counter = decodeCounter(raw);
+      if (counter) counters.set(field, counter);
+    }
+  }
+  return { counters, awards };
+}
+
+export function decodeBalancesHash(subject: string, fields: Readonly<Record<string, string>>): Balance[] {
+  const byItem = new Map<string, { free: number; held: number }>();
+  for (const [field, raw] of Object.entries(fields)) {
+    const item = field.slice(2);
+    const entry = byItem.get(item) ?? { free: 0, held: 0 };
+    if (field.startsWith("f:")) entry.free = Number(raw);
+    else entry.held = Number(raw);
+    byItem.set(item, entry);
+  }
+  return [...byItem.keys()]
+    .sort()
+    .map((item) => ({ subject, item, free: byItem.get(item)?.free ?? 0, held: byItem.get(item)?.held ?? 0 }));
+}
+
+const HOLD_STATES: Readonly<Record<string, HoldState>> = { h: "held", c: "committed", r: "released", x: "expired" };
+const HOLD_STATE_CHARS: Readonly<Record<HoldState, string>> = { held: "h", committed: "c", released: "r", expired: "x" };
+
+export function decodeHold(subject: string, holdId: string, raw: string): HoldRecord | null {
+  const match = /^(\d+),(-?\d+),(-?\d+),([a-z]),(-?\d*),(.*)$/s.exec(raw);
+  if (!match) return null;
+  const [, quantity, createdAt, expiresAt, state, settledAt, item] = match;
+  return {
+    holdId,
+    subject,
+    item: item ?? "",
+    quantity: Number(quantity),
+    createdAt: Number(createdAt),
+    expiresAt: Number(expiresAt),
+    state: HOLD_STATES[state ?? ""] ?? "held",
+    settledAt: settledAt ? Number(settledAt) : null,
+  };
+}
+
+export function encodeHold(hold: HoldRecord): string {
+  return `${hold.quantity},${hold.createdAt},${hold.expiresAt},${HOLD_STATE_CHARS[hold.state]},${hold.settledAt ?? ""},${hold.item}`;
+}
+
+/** What importSubject-6.lua installs: [stateFields, balanceFields, open holds]. */
+export function encodeSnapshotForImport(snapshot: SubjectSnapshot): [string[], string[], Array<[string, string, number]>] {
+  const stateFields: string[] = [];
+  for (const [id, counter] of snapshot.counters) stateFields.push(id, encodeCounter(counter));
+  for (const [code, award] of snapshot.awards) stateFields.push(`${AWARD_FIELD_PREFIX}${code}`, encodeAward(award));
+  const balanceFields: string[] = [];
+  for (const balance of snapshot.balances) {
+    if (balance.free !== 0) balanceFields.push(`f:${balance.item}`, String(balance.free));
+    if (balance.held !== 0) balanceFields.push(`h:${balance.item}`, String(balance.held));
+  }
+  const holds = snapshot.holds
+    .filter((hold) => hold.state === "held")
+    .map((hold): [string, string, number] => [hold.holdId, encodeHold(hold), hold.expiresAt]);
+  return [stateFields, balanceFields, holds];
+}
