@@ -7,7 +7,7 @@ import { createProgression } from "../../src/engine/create-progression.ts";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
 import { buildCounterPlan } from "../../src/rules/build-counter-plan.ts";
 
-const valid = { code: "first_blood", title: "fb.title", description: "fb.description", icon: "fb.png", trigger: "kill", rule: { type: "count", threshold: 1 } };
+const valid = { code: "first_blood", title: "fb.title", description: "fb.description", icon: "fb.png", trigger: "kill", rule: { type: "count" as const, threshold: 1 } };
 
 describe("milestone definitions", () => {
   it("fill in defaults: confetti animation, no rewards, visible, active, not autoClaim", () => {
@@ -44,7 +44,7 @@ describe("milestone definitions", () => {
   });
 
   it("reject a custom rule whose evaluator is not registered, naming how to register it", () => {
-    const custom = { ...valid, rule: { type: "custom", evaluator: "weapon", threshold: 1 } };
+    const custom = { ...valid, rule: { type: "custom" as const, evaluator: "weapon", threshold: 1 } };
     expect(() => createProgression({ definitions: [custom] })).toThrow(expect.objectContaining({ code: ErrorCode.UnknownEvaluator, message: expect.stringContaining("evaluators: { weapon:") }));
   });
 
