@@ -1,0 +1,214 @@
+import type { DomainEventBus } from "../events/domain-event-bus.ts";
+import { BullMQEventBus, type BullMQEventBusOptions } from "../events/bullmq/bullmq-event-bus.ts";
+import type { HoldRecord } from "../ledger/ledger-backend.ts";
+import { resolveSchedule, type AdaptiveSchedule } from "../jobs/adaptive-schedule.ts";
+import { HoldExpiryJobs, type HoldExpiryLedger } from "../jobs/hold-expiry-jobs.ts";
+import { queueConnection, requireQueueName, type QueueRedis } from "../jobs/queue-connection.ts";
+import type { SnapshotPassResult } from "../jobs/snapshot-dirty-subjects.ts";
+import { SnapshotJob } from "../jobs/snapshot-job.ts";
+import { ErrorCode } from "../errors/error-codes.ts";
+import { ProgressionError } from "../errors/progression-error.ts";
+import type { SnapshotSource, SubjectLoader } from "../store/progression-backend.ts";
+import { createPostgresStore, type PostgresStore } from "./postgres-store.ts";
+
+/**
+ * Durability for Redis mode in one call: PostgreSQL snapshots (adaptive BullMQ job), restore on first
+ * access (`loader`), hold expiry jobs, durable domain events and the ledger journal.
+ *
+ *   const durability = createDurability({ redis: process.env.REDIS_URL, databaseUrl: process.env.DATABASE_URL });
+ *   const backend = createRedisBackend({ ..., loader: durability.loader });
+ *   const progression = createProgression({ definitions, backend, events: durability.bus });
+ *   await durability.start(progression);
+ *   ...
+ *   await durability.close();   // first: workers finish their job, final snapshot
+ *   await progression.close();  // then the engine and backend
+ *
+ * Without `databaseUrl` (and `store`), it runs without PostgreSQL — no snapshots, no restore — and
+ * says so at start: Redis is then the only copy of progress (see docs/durability.md).
+ */
+
+export interface DurabilityOptions {
+  /** Redis for the BullMQ queues and workers: a redis:// URL or ioredis options. Required. */
+  redis: QueueRedis;
+  /** PostgreSQL connection string. Default: none (durability without PostgreSQL, announced at start). */
+  databaseUrl?: string;
+  /** An existing store instead of `databaseUrl` (its pool is the caller's to close). */
+  store?: PostgresStore;
+  /** PostgreSQL schema of the tables. Default `"progression"`. */
+  schema?: string;
+  /** Queue names are `<queuePrefix>-snapshot`, `-hold-expiry`, `-events`. Default `"progression"`. */
+  queuePrefix?: string;
+  /** BullMQ key prefix. Default `"bull"`. */
+  bullPrefix?: string;
+  /** The domain event bus. Default: a BullMQEventBus on `<queuePrefix>-events` with `events` options. */
+  bus?: DomainEventBus;
+  /** Options of the default bus (queue and redis are set here). Default: the bus's own defaults. */
+  events?: Omit<BullMQEventBusOptions, "redis" | "queueName" | "prefix">;
+  /** Adaptive snapshot interval. Default `adaptiveScheduleDefaults` (1 s .. 30 s, x2, snap at 1000 dirty). */
+  schedule?: Partial<AdaptiveSchedule>;
+  /** Subjects per COPY transaction. Default 5000. */
+  snapshotChunkSize?: number;
+  /** Subjects one snapshot run writes at most (the rest waits for the next run, at min interval). Default 100 000. */
+  maxSubjectsPerRun?: number;
+  /** Interval of the sweep that releases expired holds whose job was never enqueued. Default 5000 ms. */
+  holdSweepIntervalMs?: number;
+  /** Holds released per sweep call. Default 500. */
+  holdSweepLimit?: number;
+  /** Hold expiry jobs processed at once. Default 4. */
+  holdExpiryConcurrency?: number;
+  /** Record `inventory.changed` events in the PostgreSQL ledger journal. Default true (when PostgreSQL is on). */
+  journal?: boolean;
+  /** Time source for snapshot ordering. Default Date.now. */
+  clock?: () => number;
+  /** Where announcements and background errors go. Default console. */
+  logger?: Pick<Console, "info" | "warn" | "error">;
+}
+
+export const durabilityDefaults = {
+  schema: "progression",
+  queuePrefix: "progression",
+  bullPrefix: "bull",
+  snapshotChunkSize: 5000,
+  maxSubjectsPerRun: 100_000,
+  holdSweepIntervalMs: 5000,
+  holdSweepLimit: 500,
+  holdExpiryConcurrency: 4,
+  journal: true,
+  clock: Date.now,
+  logger: console as Pick<Console, "info" | "warn" | "error">,
+} as const;
+
+/** What durability needs from the engine: a `Progression` satisfies it. */
+export interface DurableEngine {
+  readonly backend: SnapshotSource;
+  readonly ledger: HoldExpiryLedger;
+}
+
+export interface Durability {
+  readonly bus: DomainEventBus;
+  /** Restore hook for the backend (`loader` option): null for unknown subjects, always null without PostgreSQL. */
+  readonly loader: SubjectLoader;
+  readonly store: PostgresStore | undefined;
+  /** Applies migrations, starts the snapshot scheduler, the hold expiry jobs and the journal listener. */
+  start(engine: DurableEngine): Promise<void>;
+  /** Enqueues the expiry job of a hold just created (idempotent per hold id). */
+  scheduleHoldExpiry(hold: Pick<HoldRecord, "holdId" | "subject" | "item" | "expiresAt">): Promise<void>;
+  /** Writes every dirty subject now. */
+  snapshotNow(): Promise<SnapshotPassResult>;
+  /** Workers stop after their current job, then a final snapshot, then queues, bus and pool close. */
+  close(): Promise<void>;
+}
+
+export function createDurability(options: DurabilityOptions): Durability {
+  const settings = { ...durabilityDefaults, ...definedOnly(options) };
+  queueConnection(options.redis);
+  const queuePrefix = requireQueueName(settings.queuePrefix, "queuePrefix");
+  const schedule = resolveSchedule(options.schedule);
+  for (const option of ["snapshotChunkSize", "maxSubjectsPerRun", "holdSweepIntervalMs", "holdSweepLimit", "holdExpiryConcurrency"] as const) {
+    const value = settings[option];
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new ProgressionError(ErrorCode.InvalidInput, `${option} must be a positive integer, got ${String(value)}`, { [option]: value });
+    }
+  }
+  const logger = settings.logger;
+  const onError = (error: unknown): void => logger.error("[progression] durability:", error);
+
+  const store =
+    options.store ??
+    (options.databaseUrl === undefined ? undefined : createPostgresStore({ databaseUrl: options.databaseUrl, schema: settings.schema }));
+  const ownsStore = options.store === undefined;
+  const ownedBus =
+    options.bus === undefined
+      ? new BullMQEventBus({ ...options.events, redis: options.redis, queueName: `${queuePrefix}-events`, prefix: settings.bullPrefix })
+      : undefined;
+  const bus: DomainEventBus = options.bus ?? (ownedBus as BullMQEventBus);
+  const afterJob = ownedBus === undefined ? undefined : () => ownedBus.enqueued();
+
+  let snapshots: SnapshotJob | undefined;
+  let holds: HoldExpiryJobs | undefined;
+  let unsubscribeJournal: (() => void) | undefined;
+  let started = false;
+
+  const notStarted = (what: string): ProgressionError =>
+    new ProgressionError(ErrorCode.InvalidInput, `${what} needs a started durability: call durability.start(progression) first`);
+
+  return {
+    bus,
+    store,
+    loader: async (subject) => (store === undefined ? null : store.loader(subject)),
+
+    async start(engine) {
+      if (started) return;
+      started = true;
+      if (store === undefined) {
+        logger.warn(
+          "[progression] durability: no databaseUrl, running WITHOUT PostgreSQL: no snapshots and no restore; " +
+            "progress lives only in Redis (enable AOF, or set DATABASE_URL)",
+        );
+      } else {
+        const applied = await store.migrate();
+        if (applied.length > 0) logger.info(`[progression] durability: applied migrations ${applied.join(", ")} to schema ${store.schema}`);
+        snapshots = new SnapshotJob({
+          redis: options.redis,
+          prefix: settings.bullPrefix,
+          queueName: `${queuePrefix}-snapshot`,
+          source: engine.backend,
+          writer: store.writer,
+          schedule,
+          chunkSize: settings.snapshotChunkSize,
+          maxSubjectsPerRun: settings.maxSubjectsPerRun,
+          clock: settings.clock,
+          onError,
+        });
+        await snapshots.start();
+        if (settings.journal) {
+          const journal = store.journal;
+          unsubscribeJournal = bus.on("inventory.changed", "progression.ledger-journal", async (envelope) => {
+            await journal.append(journal.entriesOf(envelope));
+          });
+        }
+      }
+      holds = new HoldExpiryJobs({
+        redis: options.redis,
+        prefix: settings.bullPrefix,
+        queueName: `${queuePrefix}-hold-expiry`,
+        ledger: engine.ledger,
+        sweepIntervalMs: settings.holdSweepIntervalMs,
+        sweepLimit: settings.holdSweepLimit,
+        concurrency: settings.holdExpiryConcurrency,
+        onError,
+        ...(afterJob === undefined ? {} : { afterJob }),
+      });
+      await holds.start();
+    },
+
+    async scheduleHoldExpiry(hold) {
+      if (holds === undefined) throw notStarted("scheduleHoldExpiry");
+      await holds.schedule(hold);
+    },
+
+    async snapshotNow() {
+      if (snapshots === undefined) throw notStarted("snapshotNow (with PostgreSQL)");
+      return snapshots.snapshotAll();
+    },
+
+    async close() {
+      await holds?.close();
+      holds = undefined;
+      try {
+        const final = await snapshots?.close();
+        if (final !== undefined && final.written > 0) logger.info(`[progression] durability: final snapshot wrote ${final.written} subjects`);
+      } finally {
+        snapshots = undefined;
+        // The bus first: its worker finishes the journal deliveries in flight before the listener goes.
+        if (ownedBus !== undefined) await ownedBus.close();
+        unsubscribeJournal?.();
+        if (ownsStore) await store?.close();
+      }
+    },
+  };
+}
+
+function definedOnly<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

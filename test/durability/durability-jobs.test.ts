@@ -1,0 +1,160 @@
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDurability, type Durability } from "../../src/durability/create-durability.ts";
+import { createPostgresStore } from "../../src/durability/postgres-store.ts";
+import { createSnapshotWriter } from "../../src/durability/snapshot-writer.ts";
+import { createProgression } from "../../src/engine/create-progression.ts";
+import type { Progression } from "../../src/engine/progression.ts";
+import type { MilestoneDefinitionInput } from "../../src/definitions/milestone-schema.ts";
+import { snapshotDirtySubjects } from "../../src/jobs/snapshot-dirty-subjects.ts";
+import { backendFactories, type BackendFixture } from "../support/backend-factories.ts";
+import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "../support/redis-prefix.ts";
+import { openSuiteDatabase, type SuiteDatabase } from "./durability-fixtures.ts";
+
+const DAY = 86_400_000;
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+const definitions: MilestoneDefinitionInput[] = [
+  { code: "slayer_3", title: "t", description: "d", icon: "i", trigger: "kill", rule: { type: "count", threshold: 3 } },
+  { code: "slayer_6", title: "t", description: "d", icon: "i", trigger: "kill", rule: { type: "count", threshold: 6 } },
+  { code: "busy_week", title: "t", description: "d", icon: "i", trigger: "loot", rule: { type: "window", count: 5, days: 7 } },
+  { code: "regular", title: "t", description: "d", icon: "i", trigger: "login", rule: { type: "daily", days: 2 } },
+  { code: "comeback", title: "t", description: "d", icon: "i", trigger: "login", rule: { type: "returnAfterGap", days: 1 } },
+];
+
+let database: SuiteDatabase;
+let redis: Redis;
+const prefixes: string[] = [];
+
+beforeAll(async () => {
+  database = await openSuiteDatabase();
+  redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
+});
+
+afterAll(async () => {
+  for (const prefix of prefixes) await deleteKeysWithPrefix(redis, prefix);
+  redis.disconnect();
+  await database.close();
+});
+
+function newDurability(schema: string, overrides: Partial<Parameters<typeof createDurability>[0]> = {}): Durability {
+  const bullPrefix = randomPrefix("dur");
+  prefixes.push(bullPrefix);
+  return createDurability({
+    redis: testRedisUrl(),
+    store: createPostgresStore({ pool: database.pool, schema }),
+    bullPrefix,
+    schedule: { minIntervalMs: 50, maxIntervalMs: 400, highBacklog: 100 },
+    events: { backoffMs: 10, onError: () => undefined },
+    logger: quiet,
+    ...overrides,
+  });
+}
+
+/** Some play for `count` subjects: kills, loot over two days, logins with a gap, items and a hold. */
+async function play(progression: Progression, subjects: readonly string[], base: number): Promise<void> {
+  await progression.recordBatch(
+    subjects.flatMap((subject, index) => [
+      { type: "kill", subject, amount: 1 + (index % 4), at: base },
+      { type: "loot", subject, amount: 2, at: base - DAY },
+      { type: "loot", subject, amount: 3, at: base },
+      { type: "login", subject, at: base - 2 * DAY },
+      { type: "login", subject, at: base },
+    ]),
+  );
+  for (const subject of subjects) {
+    await progression.ledger.acquire({ subject, item: "gem", quantity: 10, idempotencyKey: `grant-${subject}` });
+    await progression.ledger.hold({ subject, item: "gem", quantity: 3, ttlMs: 3_600_000, idempotencyKey: `hold-${subject}` });
+  }
+}
+
+for (const factory of backendFactories) {
+  describe(`snapshot job on the ${factory.name} backend`, () => {
+    it("writes what the backend holds: the snapshot in PostgreSQL equals the backend's export", async () => {
+      const fixture: BackendFixture = await factory.create();
+      const durability = newDurability(`snap_equal_${factory.name}`, { schedule: { minIntervalMs: 60_000, maxIntervalMs: 60_000 } });
+      const progression = createProgression({ definitions, backend: fixture.backend, events: durability.bus, onMissingTranslations: () => {} });
+      try {
+        await durability.start(progression);
+        const subjects = Array.from({ length: 25 }, (_, i) => `player-${i}`);
+        await play(progression, subjects, Date.now());
+        const pass = await durability.snapshotNow();
+        expect(pass.written).toBe(25);
+        expect(await fixture.backend.dirtyCount()).toBe(0);
+        const exported = await fixture.backend.exportSubjects(subjects);
+        for (const snapshot of exported) expect(await durability.loader(snapshot.subject)).toEqual(snapshot);
+        // Sanity: the export is not trivially empty.
+        expect(exported[3]?.awards.has("slayer_3")).toBe(true);
+        expect(exported[0]?.holds).toHaveLength(1);
+      } finally {
+        await durability.close();
+        await progression.close();
+        await fixture.cleanup();
+      }
+    });
+
+    it("runs on its scheduler without being asked, and a final snapshot at close catches the rest", async () => {
+      const fixture = await factory.create();
+      const durability = newDurability(`snap_sched_${factory.name}`);
+      const progression = createProgression({ definitions, backend: fixture.backend, events: durability.bus, onMissingTranslations: () => {} });
+      await durability.start(progression);
+      try {
+        await play(progression, ["early"], Date.now());
+        await expect.poll(() => durability.loader("early"), { timeout: 5000, interval: 50 }).not.toBeNull();
+      } finally {
+        await progression.record({ type: "kill", subject: "late", amount: 5 });
+        await durability.close();
+        await progression.close();
+        await fixture.cleanup();
+      }
+      const late = await createPostgresStore({ pool: database.pool, schema: `snap_sched_${factory.name}` }).loader("late");
+      expect([...(late?.counters.values() ?? [])]).toEqual([expect.objectContaining({ kind: "sum", value: 5 })]);
+    });
+
+    it("puts the subjects back into the dirty set when PostgreSQL refuses the write", async () => {
+      const fixture = await factory.create();
+      const progression = createProgression({ definitions, backend: fixture.backend, onMissingTranslations: () => {} });
+      try {
+        await progression.recordBatch([{ type: "kill", subject: "a" }, { type: "kill", subject: "b" }]);
+        const before = await fixture.backend.dirtyCount();
+        expect(before).toBe(2);
+        const broken = createSnapshotWriter({ pool: database.pool, schema: "schema_that_does_not_exist" });
+        await expect(
+          snapshotDirtySubjects(fixture.backend, broken, { chunkSize: 1, maxSubjects: 10, clock: Date.now }),
+        ).rejects.toThrow(/does not exist/);
+        expect(await fixture.backend.dirtyCount()).toBe(2);
+      } finally {
+        await progression.close();
+        await fixture.cleanup();
+      }
+    });
+
+    it("restores a subject the backend lost from the snapshot: counting continues and no award repeats", async () => {
+      const schema = `snap_restore_${factory.name}`;
+      const first = await factory.create();
+      const durability = newDurability(schema, { schedule: { minIntervalMs: 60_000, maxIntervalMs: 60_000 } });
+      const before = createProgression({ definitions, backend: first.backend, events: durability.bus, onMissingTranslations: () => {} });
+      await durability.start(before);
+      const unlocked = await before.record({ type: "kill", subject: "hero", amount: 4 });
+      expect(unlocked.map((u) => u.code)).toEqual(["slayer_3"]);
+      await durability.close(); // final snapshot
+      await before.close();
+      await first.cleanup(); // the backend's state is gone (a flushed Redis, a restarted process)
+
+      const store = createPostgresStore({ pool: database.pool, schema });
+      const second = await factory.create({ loader: store.loader });
+      const after = createProgression({ definitions, backend: second.backend, onMissingTranslations: () => {} });
+      try {
+        expect((await after.record({ type: "kill", subject: "hero", amount: 1 })).map((u) => u.code)).toEqual([]);
+        expect((await after.record({ type: "kill", subject: "hero", amount: 1 })).map((u) => u.code)).toEqual(["slayer_6"]);
+        const progress = await after.progress("hero");
+        // The first award is the original one (same earnedAt), not a second grant.
+        expect(progress.find((p) => p.code === "slayer_3")).toMatchObject({ status: "completed", earnedAt: unlocked[0]?.earnedAt });
+        expect(progress.find((p) => p.code === "slayer_6")).toMatchObject({ status: "completed", current: 6 });
+      } finally {
+        await after.close();
+        await second.cleanup();
+      }
+    });
+  });
+}
