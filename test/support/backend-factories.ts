@@ -1,4 +1,7 @@
+import { Redis } from "ioredis";
 import { createMemoryBackend } from "../../src/store/memory/memory-backend.ts";
+import { createRedisBackend } from "../../src/store/redis/create-redis-backend.ts";
+import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "./redis-prefix.ts";
 import type { ProgressionBackend, SubjectLoader } from "../../src/store/progression-backend.ts";
 
 /**
@@ -24,4 +27,22 @@ export const memoryFactory: BackendFactory = {
   },
 };
 
-export const backendFactories: BackendFactory[] = [memoryFactory];
+/** Redis on the run's redis-server (global-setup.ts), a random prefix per fixture, engine clock for holds. */
+export const redisFactory: BackendFactory = {
+  name: "redis",
+  async create(options = {}) {
+    const client = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
+    const prefix = randomPrefix("conf");
+    const backend = createRedisBackend({ redis: client, prefix, useServerTime: false, ...options });
+    return {
+      backend,
+      cleanup: async () => {
+        await backend.close();
+        await deleteKeysWithPrefix(client, prefix);
+        client.disconnect();
+      },
+    };
+  },
+};
+
+export const backendFactories: BackendFactory[] = [memoryFactory, redisFactory];

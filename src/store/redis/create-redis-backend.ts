@@ -350,9 +350,10 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
       requireText(subject, "subject", 200);
       requireText(item, "item", 200);
       const reply = await readLedger(subject, `item:${item}`, requireTime(now), "balance");
-      const balances = asArray<RawBalance>(reply[1]).map(toBalance);
-      const balance = balances[0] ?? { subject, item, free: 0, held: 0 };
-      return { balance, balances: balance.free === 0 && balance.held === 0 ? [] : [balance], expiredHolds: asArray<RawHold>(reply[2]).map(toHold) };
+      const balance = asArray<RawBalance>(reply[1]).map(toBalance)[0] ?? { subject, item, free: 0, held: 0 };
+      const expiredHolds = asArray<RawHold>(reply[2]).map(toHold);
+      // Effects: the balance counts as changed only when this call released expired holds.
+      return { balance, balances: expiredHolds.length > 0 ? [balance] : [], expiredHolds };
     },
 
     async list(subject, now) {
@@ -380,7 +381,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
         if (reply[0] < 0) ledgerFailure(reply, "expireHolds", { subject });
         expired.push(...asArray<RawHold>(reply[2]).map(toHold));
       }
-      return expired;
+      return expired.sort((a, b) => a.expiresAt - b.expiresAt);
     },
 
     async takeDirtySubjects(limit) {

@@ -7,6 +7,7 @@ import type { AwardRecord, Balance, CounterState, SubjectSnapshot } from "../pro
  */
 
 const DAY_MS = 86_400_000;
+const DAY_MASK_BITS = 53;
 const dayOf = (t: number): number => Math.floor(t / DAY_MS);
 const enc36 = (n: number): string => n.toString(36);
 const dec36 = (s: string | undefined): number => (s === undefined ? Number.NaN : parseInt(s, 36));
@@ -38,7 +39,9 @@ export function encodeCounter(state: CounterState): string {
     case "sum":
       return `s${enc36(state.value)},${enc36(state.at)}`;
     case "days":
-      return `d${enc36(state.value)},${enc36(state.lastDay)},${enc36(state.at)}`;
+      // A snapshot keeps only the count: the restored mask marks lastDay and the days just before
+      // it as seen (the memory backend's placeholder days, same documented restore limitation).
+      return `d${enc36(state.value)},${enc36(state.lastDay)},${enc36(state.at)},${enc36(2 ** Math.min(state.value, DAY_MASK_BITS) - 1)}`;
     case "gap":
       return `g${enc36(state.last)},${enc36(state.maxGap)},${enc36(state.maxGapAt)}`;
     case "window": {

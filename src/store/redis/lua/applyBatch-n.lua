@@ -184,7 +184,7 @@ for si, entry in ipairs(subjects) do
       local skip = false
       if eventId ~= "" then
         if not eventsPruned then
-          rcall("ZREMRANGEBYSCORE", eventsKey, "-inf", "(" .. fmtInt(now - eventRetention))
+          rcall("ZREMRANGEBYSCORE", eventsKey, "-inf", fmtInt(now - eventRetention))
           eventsPruned = true
         end
         if rcall("ZSCORE", eventsKey, eventId) then
@@ -198,7 +198,6 @@ for si, entry in ipairs(subjects) do
         local kind, checks = spec[1], spec[3]
         local prev = states[id]
         local st
-        local measured = true
         local day = dayOf(at)
         -- before(check): passed before this increment? returns earnedAt for a retroactive award
         local beforeEarned = nil
@@ -206,12 +205,22 @@ for si, entry in ipairs(subjects) do
           st = {k = "s", v = (prev and prev.v or 0) + amount, at = prev and math.max(prev.at, at) or at}
           if prev then beforeEarned = function(check) if prev.v >= check[2] then return prev.at end end end
         elseif kind == "d" then
+          -- Distinct days: a bitmask of the 53 days ending on lastDay (exact in a Lua double).
           if not prev then
-            st = {k = "d", v = 1, ld = day, at = at}
+            st = {k = "d", v = 1, ld = day, at = at, m = 1}
           elseif day > prev.ld then
-            st = {k = "d", v = prev.v + 1, ld = day, at = math.max(prev.at, at)}
+            local shift = day - prev.ld
+            local mask = 1
+            if shift < DAY_MASK_BITS then mask = (prev.m * 2 ^ shift) % 2 ^ DAY_MASK_BITS + 1 end
+            st = {k = "d", v = prev.v + 1, ld = day, at = math.max(prev.at, at), m = mask}
           else
-            st = {k = "d", v = prev.v, ld = prev.ld, at = math.max(prev.at, at)}
+            local back = prev.ld - day
+            st = {k = "d", v = prev.v, ld = prev.ld, at = math.max(prev.at, at), m = prev.m}
+            -- Older than the mask: counted as seen (bounded memory; documented in docs/semantics.md).
+            if back < DAY_MASK_BITS and math.floor(prev.m / 2 ^ back) % 2 == 0 then
+              st.v = prev.v + 1
+              st.m = prev.m + 2 ^ back
+            end
           end
           if prev then beforeEarned = function(check) if prev.v >= check[2] then return prev.at end end end
         elseif kind == "w" then
@@ -222,28 +231,22 @@ for si, entry in ipairs(subjects) do
           for d in pairs(b) do if d <= newest - spec[2] then b[d] = nil end end
           st = {k = "w", b = b, at = prev and math.max(prev.at, at) or at}
           if prev then
-            local prevDay = dayOf(prev.at)
-            beforeEarned = function(check) if windowSum(prev.b, prevDay, check[3]) >= check[2] then return prev.at end end
+            beforeEarned = function(check) if windowSum(prev.b, day, check[3]) >= check[2] then return prev.at end end
           end
         else -- gap
-          if not prev then
-            st = {k = "g", last = at, mg = 0, mga = at}
-            measured = false
-          elseif at < prev.last then
-            st = prev
-            measured = false
-          else
-            local gap = at - prev.last
-            st = {k = "g", last = at, mg = prev.mg, mga = prev.mga}
-            if gap > prev.mg then st.mg = gap; st.mga = at end
-            beforeEarned = function(check) if prev.mg > 0 and prev.mg >= check[2] then return prev.mga end end
-            st.gap = gap
-          end
+          -- A new counter starts with last = at, so its first increment measures a gap of 0; a late
+          -- increment measures a negative gap and leaves last unchanged.
+          local base = prev or {last = at, mg = 0, mga = 0}
+          local gap = at - base.last
+          st = {k = "g", last = math.max(base.last, at), mg = base.mg, mga = base.mga}
+          if gap > base.mg then st.mg = gap; st.mga = at end
+          beforeEarned = function(check) if base.mg >= check[2] then return base.mga end end
+          st.gap = gap
         end
         states[id] = st
         if not touched[id] then touched[id] = true; touchedOrder[#touchedOrder + 1] = id end
         lastDayOf[id] = day
-        if measured then
+        do
           for _, check in ipairs(checks) do
             if not awards[check[1]] then
               local earlier = beforeEarned and beforeEarned(check)

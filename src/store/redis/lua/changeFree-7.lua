@@ -32,7 +32,7 @@ if not item or item == "" or not fingerprint or (direction ~= 1 and direction ~=
   return fail(STATUS.INVALID_INPUT, "changeFree needs ARGV item, fingerprint and direction 1|-1", expired)
 end
 
-local stored = readIdempotency(KEYS[7], fingerprint)
+local stored = readIdempotency(KEYS[7], fingerprint, now)
 if stored == false then return fail(STATUS.IDEMPOTENCY_CONFLICT, "idempotency key was used for another request", expired) end
 if stored then return cmsgpack.pack({STATUS.REPLAYED, stored[1], expired}) end
 
@@ -40,9 +40,12 @@ local free, held = readBalance(balKey, item)
 if direction < 0 and free < quantity then
   return fail(STATUS.INSUFFICIENT, "free " .. fmtInt(free) .. " < requested " .. fmtInt(quantity), expired)
 end
+if direction > 0 and free + quantity > MAX_SAFE then
+  return fail(STATUS.INVALID_QUANTITY, "acquiring " .. fmtInt(quantity) .. " would exceed the largest safe integer balance", expired)
+end
 free = free + direction * quantity
 writeBalance(balKey, item, free, held)
 touchSubject(stateKey, dirtyKey, subject)
 local balances = {balanceReply(subject, item, free, held)}
-writeIdempotency(KEYS[7], fingerprint, {balances}, retentionMs)
+writeIdempotency(KEYS[7], fingerprint, {balances}, now, retentionMs)
 return cmsgpack.pack({STATUS.OK, balances, expired})

@@ -35,7 +35,7 @@ for i = 7, #ARGV, 2 do
 end
 if needsRestore(ARGV[6], KEYS[1]) then return fail(STATUS.RESTORE_NEEDED, "subject needs its snapshot restored", {subject}) end
 
-local stored = readIdempotency(KEYS[3], fingerprint)
+local stored = readIdempotency(KEYS[3], fingerprint, now)
 if stored == false then return fail(STATUS.IDEMPOTENCY_CONFLICT, "idempotency key was used for another request") end
 if stored then return cmsgpack.pack({STATUS.REPLAYED, stored[1], stored[2]}) end
 
@@ -57,5 +57,5 @@ for _, reward in ipairs(rewards) do
   end
 end
 touchSubject(KEYS[1], KEYS[4], subject)
-writeIdempotency(KEYS[3], fingerprint, {now, balances}, retentionMs)
+writeIdempotency(KEYS[3], fingerprint, {now, balances}, now, retentionMs)
 return cmsgpack.pack({STATUS.OK, now, balances})

@@ -32,7 +32,7 @@ if not ttl or not item or item == "" or not fingerprint or not holdId or holdId 
   return fail(STATUS.INVALID_INPUT, "hold needs ARGV item, fingerprint, a positive ttl and a hold id", expired)
 end
 
-local stored = readIdempotency(KEYS[7], fingerprint)
+local stored = readIdempotency(KEYS[7], fingerprint, now)
 if stored == false then return fail(STATUS.IDEMPOTENCY_CONFLICT, "idempotency key was used for another request", expired) end
 if stored then return cmsgpack.pack({STATUS.REPLAYED, stored[1], expired, stored[2]}) end
 
@@ -49,5 +49,5 @@ redis.call("ZADD", indexKey, fmtInt(h.expiresAt), holdId)
 touchSubject(stateKey, dirtyKey, subject)
 local balances = {balanceReply(subject, item, free, held)}
 local reply = holdReply(subject, h)
-writeIdempotency(KEYS[7], fingerprint, {balances, reply}, retentionMs)
+writeIdempotency(KEYS[7], fingerprint, {balances, reply}, now, retentionMs)
 return cmsgpack.pack({STATUS.OK, balances, expired, reply})

@@ -1,6 +1,7 @@
 --[[
   balance / list / getHold / expiry job: reads a subject's ledger after lazily expiring its due
-  holds (each expiry is reported once, by the call that performed it; getHold only looks).
+  holds (each expiry is reported once, by the call that performed it; getHold's own expiries are
+  not reported, as in the memory backend, because getHold returns only the hold).
 
   Input:
     KEYS[1] state hash   KEYS[2] balances hash   KEYS[3] holds hash   KEYS[4] hold timers zset
@@ -35,21 +36,6 @@ if what == "expire" then
   return cmsgpack.pack({STATUS.OK, {}, expired, 0})
 end
 
-if string.sub(what, 1, 5) == "hold:" then
-  -- getHold only looks: releasing here would lose the expiry report (getHold returns no effects).
-  -- A due hold shows as it will be once released: expired at its expiresAt.
-  if needsRestore(ARGV[8], KEYS[1]) then return fail(STATUS.RESTORE_NEEDED, "subject needs its snapshot restored", {ARGV[1]}) end
-  local now = resolveNow(ARGV[6], ARGV[5])
-  local holdId = string.sub(what, 6)
-  local h = decodeHold(holdId, redis.call("HGET", KEYS[3], holdId))
-  if not h then return fail(STATUS.HOLD_UNKNOWN, "no hold " .. holdId) end
-  if h.state == "h" and h.expiresAt <= now then
-    h.state = "x"
-    h.settledAt = h.expiresAt
-  end
-  return cmsgpack.pack({STATUS.OK, {}, {}, holdReply(ARGV[1], h)})
-end
-
 --- @include "includes/ledgerPrelude"
 if preludeError then return preludeError end
 
@@ -69,5 +55,10 @@ elseif what == "list" then
   local balances = {}
   for _, item in ipairs(items) do balances[#balances + 1] = balanceReply(subject, item, byItem[item][1], byItem[item][2]) end
   return cmsgpack.pack({STATUS.OK, balances, expired, 0})
+elseif string.sub(what, 1, 5) == "hold:" then
+  local holdId = string.sub(what, 6)
+  local h = decodeHold(holdId, redis.call("HGET", holdsKey, holdId))
+  if not h then return fail(STATUS.HOLD_UNKNOWN, "no hold " .. holdId, expired) end
+  return cmsgpack.pack({STATUS.OK, {}, expired, holdReply(subject, h)})
 end
 return fail(STATUS.INVALID_INPUT, "ARGV[2] must be item:<item>, list, hold:<holdId> or expire", expired)

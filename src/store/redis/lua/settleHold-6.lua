@@ -13,7 +13,7 @@
     ARGV[5] caller now   ARGV[6] use server time 0|1   ARGV[7] retention ms   ARGV[8] check restore 0|1
 
   Output: msgpack
-    { 0|1 replayed, balances, expiredHolds, hold }
+    { 0|1 replayed, balances (none when replayed), expiredHolds, hold }
     { -4 HOLD_UNKNOWN | -5 HOLD_EXPIRED | -6 HOLD_CLOSED | -1 | -9, message, expiredHolds, hold }
 ]]
 --- @include "includes/status"
@@ -32,18 +32,13 @@ end
 local h = decodeHold(holdId, redis.call("HGET", holdsKey, holdId))
 if not h then return fail(STATUS.HOLD_UNKNOWN, "no hold " .. tostring(holdId), expired) end
 
-local function currentBalances()
-  local free, held = readBalance(balKey, h.item)
-  return {balanceReply(subject, h.item, free, held)}
-end
-
 if action == "commit" then
-  if h.state == "c" then return cmsgpack.pack({STATUS.REPLAYED, currentBalances(), expired, holdReply(subject, h)}) end
+  if h.state == "c" then return cmsgpack.pack({STATUS.REPLAYED, {}, expired, holdReply(subject, h)}) end
   if h.state == "r" then return cmsgpack.pack({STATUS.HOLD_CLOSED, "hold was released", expired, holdReply(subject, h)}) end
   if h.state == "x" then return cmsgpack.pack({STATUS.HOLD_EXPIRED, "hold expired", expired, holdReply(subject, h)}) end
 else
   if h.state == "r" or h.state == "x" then
-    return cmsgpack.pack({STATUS.REPLAYED, currentBalances(), expired, holdReply(subject, h)})
+    return cmsgpack.pack({STATUS.REPLAYED, {}, expired, holdReply(subject, h)})
   end
   if h.state == "c" then return cmsgpack.pack({STATUS.HOLD_CLOSED, "hold was committed", expired, holdReply(subject, h)}) end
 end

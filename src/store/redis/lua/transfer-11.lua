@@ -38,7 +38,7 @@ local toExpired = expireDueHolds(to, toHolds, toTimers, indexKey, toBal, now, re
 if #toExpired > 0 then touchSubject(toState, dirtyKey, to) end
 for _, h in ipairs(toExpired) do expired[#expired + 1] = h end
 
-local stored = readIdempotency(KEYS[7], fingerprint)
+local stored = readIdempotency(KEYS[7], fingerprint, now)
 if stored == false then return fail(STATUS.IDEMPOTENCY_CONFLICT, "idempotency key was used for another request", expired) end
 if stored then return cmsgpack.pack({STATUS.REPLAYED, stored[1], expired}) end
 
@@ -46,11 +46,14 @@ local free, held = readBalance(balKey, item)
 if free < quantity then
   return fail(STATUS.INSUFFICIENT, "free " .. fmtInt(free) .. " < requested " .. fmtInt(quantity), expired)
 end
-writeBalance(balKey, item, free - quantity, held)
 local toFree, toHeld = readBalance(toBal, item)
+if toFree + quantity > MAX_SAFE then
+  return fail(STATUS.INVALID_QUANTITY, "the transfer would exceed the largest safe integer balance of " .. to, expired)
+end
+writeBalance(balKey, item, free - quantity, held)
 writeBalance(toBal, item, toFree + quantity, toHeld)
 touchSubject(stateKey, dirtyKey, subject)
 touchSubject(toState, dirtyKey, to)
 local balances = {balanceReply(subject, item, free - quantity, held), balanceReply(to, item, toFree + quantity, toHeld)}
-writeIdempotency(KEYS[7], fingerprint, {balances}, retentionMs)
+writeIdempotency(KEYS[7], fingerprint, {balances}, now, retentionMs)
 return cmsgpack.pack({STATUS.OK, balances, expired})

@@ -4,11 +4,12 @@
   keeps a subject with 20 counters and 10 awards under 1 KB of Redis memory.
     counter field <id>:  s<value>,<at>                   (sum)
                          w<at>[,<dayOffset>:<amount>]... (window; offset = day(at) - bucket day)
-                         d<value>,<lastDay>,<at>         (days)
+                         d<value>,<lastDay>,<at>,<mask>  (days; mask bit i = day lastDay - i seen)
                          g<last>,<maxGap>,<maxGapAt>     (gap)
     award field !<code>: <earnedAt> (decimal)  or  <earnedAt>,<retroactive 0|1>,<claimedAt or empty>
 ]]
 local DAY_MS = 86400000
+local DAY_MASK_BITS = 53
 local B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 local function fmtInt(n)
@@ -46,8 +47,8 @@ local function decodeCounter(raw)
     local v, at = string.match(raw, "^s([^,]+),([^,]+)$")
     return {k = "s", v = dec36(v), at = dec36(at)}
   elseif kind == "d" then
-    local v, ld, at = string.match(raw, "^d([^,]+),([^,]+),([^,]+)$")
-    return {k = "d", v = dec36(v), ld = dec36(ld), at = dec36(at)}
+    local v, ld, at, m = string.match(raw, "^d([^,]+),([^,]+),([^,]+),([^,]+)$")
+    return {k = "d", v = dec36(v), ld = dec36(ld), at = dec36(at), m = dec36(m)}
   elseif kind == "g" then
     local last, mg, mga = string.match(raw, "^g([^,]+),([^,]+),([^,]+)$")
     return {k = "g", last = dec36(last), mg = dec36(mg), mga = dec36(mga)}
@@ -71,7 +72,7 @@ local function encodeCounter(s)
   if s.k == "s" then
     return "s" .. enc36(s.v) .. "," .. enc36(s.at)
   elseif s.k == "d" then
-    return "d" .. enc36(s.v) .. "," .. enc36(s.ld) .. "," .. enc36(s.at)
+    return "d" .. enc36(s.v) .. "," .. enc36(s.ld) .. "," .. enc36(s.at) .. "," .. enc36(s.m)
   elseif s.k == "g" then
     return "g" .. enc36(s.last) .. "," .. enc36(s.mg) .. "," .. enc36(s.mga)
   end

@@ -35,22 +35,23 @@ local function settleHold(hk, timersKey, indexKey, balKey, h, state, settledAt, 
   h.state = state
   h.settledAt = settledAt
   redis.call("HSET", hk, h.id, encodeHold(h))
-  redis.call("ZADD", timersKey, settledAt + retentionMs, h.id)
+  redis.call("ZADD", timersKey, fmtInt(settledAt + retentionMs), h.id)
   redis.call("ZREM", indexKey, h.id)
   return free, held
 end
 
--- Lazy expiry: releases this subject's held holds with expiresAt <= now (at most `limit`) and
--- forgets settled holds past their retention. Returns the expired holds (replies) and, per item,
--- the balance after.
+-- Lazy expiry: releases this subject's held holds with expiresAt <= now (at most `limit`; they are
+-- settled at `now`, as the memory backend does) and forgets settled holds past their retention.
+-- Returns the expired holds (replies) and, per item, the balance after.
 local function expireDueHolds(subject, hk, timersKey, indexKey, balKey, now, retentionMs, limit)
   local expired = {}
   local balances = {}
-  local due = redis.call("ZRANGEBYSCORE", timersKey, "-inf", now, "LIMIT", 0, limit)
+  local due = redis.call("ZRANGEBYSCORE", timersKey, "-inf", fmtInt(now))
   for i = 1, #due do
     local h = decodeHold(due[i], redis.call("HGET", hk, due[i]))
     if h and h.state == "h" then
-      local free, held = settleHold(hk, timersKey, indexKey, balKey, h, "x", h.expiresAt, retentionMs)
+      if #expired >= limit then break end
+      local free, held = settleHold(hk, timersKey, indexKey, balKey, h, "x", now, retentionMs)
       expired[#expired + 1] = holdReply(subject, h)
       balances[h.item] = {free, held}
     else

@@ -8,6 +8,7 @@
   Requires status, codec, clock, balances, holds, subject.
 ]]
 local LAZY_EXPIRY_LIMIT = 1000
+local MAX_SAFE = 9007199254740991
 local subject = ARGV[1]
 local stateKey, balKey, holdsKey, timersKey, dirtyKey, indexKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local now = resolveNow(ARGV[6], ARGV[5])
@@ -25,6 +26,6 @@ end
 
 local function parseQuantity(raw)
   local q = tonumber(raw)
-  if not q or q <= 0 or q ~= math.floor(q) or q > 9007199254740991 then return nil end
+  if not q or q <= 0 or q ~= math.floor(q) or q > MAX_SAFE then return nil end
   return q
 end
