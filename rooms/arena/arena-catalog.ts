@@ -1,11 +1,11 @@
 /** What exists in the arena: the closed lists every message is validated against. */
 
-export const creatures = ["skaven_warrior", "giant_rat", "goblin", "troll", "dragon"] as const;
+export const creatures = ["skaven_warrior", "giant_rat", "rat", "goblin", "troll", "dragon"] as const;
 export type Creature = (typeof creatures)[number];
 
 /** Items a player can pick up from the floor (`loot`) and give to another player (`trade`). */
-export const lootItems = ["gold", "potion", "elixir", "skaven_tail"] as const;
-export const tradeItems = ["gold", "potion", "elixir", "skaven_tail", "sword", "shield", "skaven_banner"] as const;
+export const lootItems = ["gold", "potion", "elixir", "gem", "skaven_tail"] as const;
+export const tradeItems = ["gold", "potion", "elixir", "gem", "skaven_tail", "sword", "shield", "skaven_banner"] as const;
 
 /** The shop: price in gold per unit. A purchase holds the gold until confirmed, cancelled or expired. */
 export const shopPrices = {

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { ErrorCode as ColyseusErrorCode, Room, ServerError, definePlugins, type Client } from "@colyseus/core";
+import { ErrorCode as ColyseusErrorCode, Room, ServerError, definePlugins, type AuthContext, type Client } from "@colyseus/core";
 import { guardedMessage } from "../../plugins/guarded-message.ts";
 import type { ProgressionHost } from "../../plugins/progression-host.ts";
 import { ProgressionPlugin } from "../../plugins/progression-plugin.ts";
@@ -153,15 +153,18 @@ export function createArenaRoom(host: ProgressionHost, settings: ArenaSettings =
     }
 
     /**
-     * Demo identity: the player id from the join options. Replace with your real authentication
-     * (a verified token); the plugin only needs `client.auth.id`.
+     * Demo identity: the auth token (`client.auth.token = "<player id>"` in the SDK), else `playerId`
+     * (or `subject`) from the join options. Replace with your real authentication (verify a token);
+     * the plugin only needs `client.auth.id`.
      */
-    override onAuth(_client: Client, options: unknown): { id: string } {
-      const playerId: unknown = options !== null && typeof options === "object" ? (options as Record<string, unknown>)["playerId"] : undefined;
+    override onAuth(_client: Client, options: unknown, context: AuthContext): { id: string } {
+      const joinOptions = options !== null && typeof options === "object" ? (options as Record<string, unknown>) : {};
+      const candidates: unknown[] = [context.token, joinOptions["playerId"], joinOptions["subject"]];
+      const playerId = candidates.find((candidate) => typeof candidate === "string" && candidate !== "");
       if (typeof playerId !== "string" || !PLAYER_ID.test(playerId)) {
         throw new ServerError(
           ColyseusErrorCode.AUTH_FAILED,
-          "join the arena with { playerId: '<1-64 letters, digits, _ . : ->' } in the join options",
+          "join the arena as a player: set client.auth.token, or pass { playerId } in the join options (1-64 letters, digits, _ . : -)",
         );
       }
       return { id: playerId };
