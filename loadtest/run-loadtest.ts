@@ -3,10 +3,12 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { availableParallelism, cpus, totalmem } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
+import { creatures, lootItems, shopItems, shopPrices } from "../rooms/arena/arena-catalog.ts";
 import { milestoneDefinitionSchema } from "../src/definitions/milestone-schema.ts";
 import { defaultEventMix, type ArenaBotSettings } from "./bots/arena-bot-session.ts";
 import type { BotReport } from "./bots/bot-report.ts";
 import { predictableThresholds, type PredictableThreshold } from "./bots/expected-unlocks.ts";
+import { arenaStoreCheck } from "./runner/arena-store-check.ts";
 import { bareRoomCheck } from "./runner/bare-room-check.ts";
 import { BotFleet } from "./runner/bot-fleet.ts";
 import { summarizeLatencies } from "./runner/latency-summary.ts";
@@ -29,11 +31,13 @@ const log = (message: string): void => void process.stderr.write(`[loadtest] ${m
 /** The gameplay messages every bot sends most; the throughput figures are about them. */
 const hotPathMessages = ["kill", "loot"];
 
+/** What the bots kill, loot and buy: the arena's own catalog, so they only send valid messages. */
 const arenaWorld = {
-  creatures: ["skaven_warrior", "goblin", "rat", "troll"],
-  lootItems: ["gold", "potion", "gem"],
-  shopItems: ["potion"],
-} as const;
+  creatures,
+  lootItems,
+  // The cheapest item: most purchases can be paid from looted gold.
+  shopItems: [shopItems.reduce((cheapest, item) => (shopPrices[item] < shopPrices[cheapest] ? item : cheapest))],
+};
 
 async function main(): Promise<number> {
   const options = parseLoadtestOptions(process.argv.slice(2));
@@ -43,7 +47,7 @@ async function main(): Promise<number> {
   let fleet: BotFleet | undefined;
   let check: StoreCheck | undefined;
   try {
-    const target = await startTarget(options, owned);
+    const target = await startTarget(options, owned, runId, thresholds);
     check = target.check;
     const subjects = Array.from({ length: options.clients }, (_, index) => `lt-${runId}-${index}`);
     const bots: ArenaBotSettings[] = subjects.map((subject, index) => ({
@@ -107,7 +111,7 @@ interface Target {
   readonly check: StoreCheck | undefined;
 }
 
-async function startTarget(options: LoadtestOptions, owned: OwnedProcess[]): Promise<Target> {
+async function startTarget(options: LoadtestOptions, owned: OwnedProcess[], runId: string, thresholds: readonly PredictableThreshold[]): Promise<Target> {
   if (options.endpoint !== undefined) return { endpoint: options.endpoint, server: undefined, redis: undefined, check: undefined };
   let redisUrl = options.redisUrl;
   let redisPid: number | undefined;
@@ -124,10 +128,12 @@ async function startTarget(options: LoadtestOptions, owned: OwnedProcess[]): Pro
     execArgv.push("--cpu-prof", `--cpu-prof-dir=${resolve(options.cpuProfileDir)}`);
   }
   const script = options.room === "bare" ? "loadtest/reference/bare-server.ts" : "rooms/demo-server.ts";
-  const server = await startGameServer({ script: resolve(repoRoot, script), port, env: { REDIS_URL: redisUrl }, execArgv, name: script });
+  // A key prefix of its own, so a shared Redis (--redis-url) keeps runs apart.
+  const prefix = `loadtest-${runId}`;
+  const server = await startGameServer({ script: resolve(repoRoot, script), port, env: { REDIS_URL: redisUrl, REDIS_PREFIX: prefix }, execArgv, name: script });
   owned.push(server);
   log(`started ${script} on port ${port} (pid ${server.pid}), redis ${redisUrl}`);
-  const check = options.room === "bare" ? bareRoomCheck(server.child) : undefined;
+  const check = options.room === "bare" ? bareRoomCheck(server.child) : arenaStoreCheck({ redisUrl, prefix, thresholds });
   return { endpoint: `ws://127.0.0.1:${port}`, server: server.pid, redis: redisPid, check };
 }
 

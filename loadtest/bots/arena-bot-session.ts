@@ -25,7 +25,7 @@ export interface ArenaBotSettings {
   readonly endpoint: string;
   /** Room to join: "arena" (with the plugin) or "bare" (the reference). */
   readonly roomName: string;
-  /** This bot's subject; sent as its auth token, so the room's `client.auth.id` is the subject. */
+  /** This bot's subject: joins with `{ playerId: subject }`, so the room's `client.auth.id` is the subject. */
   readonly subject: string;
   /** Events per second this bot sends. */
   readonly ratePerSecond: number;
@@ -77,12 +77,13 @@ export class ArenaBot {
 
   async join(): Promise<void> {
     const client = new Client(this.settings.endpoint);
-    client.auth.token = this.settings.subject;
-    const room = await client.joinOrCreate(this.settings.roomName, { subject: this.settings.subject });
+    const room = await client.joinOrCreate(this.settings.roomName, { playerId: this.settings.subject });
     room.onMessage("progression:unlocked", (payload: unknown) => this.#onUnlocked(payload));
     room.onMessage("progression:progress", () => void this.#pushes.progress++);
     room.onMessage("progression:inventory", () => void this.#pushes.inventory++);
     room.onMessage("progression:snapshot", () => void this.#pushes.snapshot++);
+    // A fire-and-forget message (kill, loot) the room refused: the bot only sends valid ones.
+    room.onMessage("progression:rejected", (reason: unknown) => this.#error(`rejected: ${JSON.stringify(reason)}`));
     room.onMessage("*", () => undefined);
     room.onError((code, message) => this.#error(`room error ${code}: ${message ?? ""}`));
     this.#room = room;

@@ -2,6 +2,7 @@ import { cli, type Options } from "@colyseus/loadtest";
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { creatures, lootItems } from "../../rooms/arena/arena-catalog.ts";
 import { milestoneDefinitionSchema } from "../../src/definitions/milestone-schema.ts";
 import { summarizeLatencies } from "../runner/latency-summary.ts";
 import { ArenaBot, defaultEventMix } from "./arena-bot-session.ts";
@@ -37,8 +38,8 @@ cli(async (options: Options) => {
     subject,
     ratePerSecond: rate,
     mix: defaultEventMix,
-    creatures: ["skaven_warrior", "goblin", "rat", "troll"],
-    lootItems: ["gold", "potion", "gem"],
+    creatures,
+    lootItems,
     shopItems: ["potion"],
     peers: options.clientId > 0 ? [`bot-${runId}-${options.clientId - 1}`] : [],
     thresholds,

@@ -18,9 +18,9 @@ function count(type: string): void {
 let nextHoldSerial = 0;
 
 export class BareRoom extends Room {
-  // Same auth surface as the arena: the subject is the token the bot joins with.
-  static override async onAuth(token: string): Promise<{ id: string }> {
-    return { id: token };
+  // Same auth surface as the arena: the subject is the `playerId` join option.
+  override onAuth(_client: Client, options: { playerId?: unknown }): { id: string } {
+    return { id: String(options.playerId) };
   }
 
   override messages = {

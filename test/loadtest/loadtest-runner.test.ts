@@ -47,5 +47,19 @@ describe("npm run loadtest", () => {
     expect(report.store.countedEvents).toBe(report.events.sent);
     expect(report.ok).toBe(true);
     expect(exitCode).toBe(0);
-  });
+  }, 30_000);
+
+  it("arena with the plugin on Redis: counters equal what was sent, every expected unlock pushed exactly once", async () => {
+    const { exitCode, report, stderr } = await runLoadtest(["--room", "arena", "--clients", "4", "--rate", "60", "--seconds", "2", "--drain-seconds", "8"]);
+    expect(report.errors, stderr).toEqual({ count: 0, samples: [] });
+    expect(report.clients).toMatchObject({ joined: 4, failed: 0 });
+    // ~70 kills per bot: first_blood, slayer_10 and rampage (50 in a day) at least, for every bot.
+    expect(report.unlocks.expected).toBeGreaterThanOrEqual(12);
+    expect(report.unlocks).toMatchObject({ received: report.unlocks.expected, duplicated: 0, missing: 0 });
+    expect(report.latencyMs.samples).toBe(report.unlocks.expected);
+    expect(report.store).toMatchObject({ ok: true, mismatches: [] });
+    expect(report.events.gameplayCounted).toBe(report.events.gameplaySent);
+    expect(report.ok).toBe(true);
+    expect(exitCode).toBe(0);
+  }, 30_000);
 });
