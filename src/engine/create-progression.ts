@@ -7,7 +7,7 @@ import { loadCatalogs } from "../i18n/load-catalogs.ts";
 import { HIDDEN_DESCRIPTION_KEY, HIDDEN_TITLE_KEY, Translator } from "../i18n/translator.ts";
 import { buildCounterPlan, DAY_MS, type CompiledMilestones } from "../rules/build-counter-plan.ts";
 import type { CustomEvaluator } from "../rules/custom-evaluator.ts";
-import { windowSum } from "../store/memory/apply-increments.ts";
+import { windowSum } from "../rules/window-sum.ts";
 import { createMemoryBackend } from "../store/memory/memory-backend.ts";
 import type { AwardRecord, CounterState, SubjectApply } from "../store/progression-backend.ts";
 import { CoalescingBuffer } from "./coalescing-buffer.ts";

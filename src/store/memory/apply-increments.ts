@@ -1,4 +1,5 @@
 import { DAY_MS } from "../../rules/build-counter-plan.ts";
+import { windowSum } from "../../rules/window-sum.ts";
 import type { CounterPlan, CounterSpec, ThresholdCheck } from "../counter-plan-types.ts";
 import type { AwardRecord, CheckProgress, SubjectApply } from "../progression-backend.ts";
 import { RECENT_BATCHES, type MemoryCounter, type MemorySubject } from "./memory-subject.ts";
@@ -153,12 +154,6 @@ function newCounter(spec: CounterSpec, at: number): MemoryCounter {
       // Created by its first increment, which has no previous one: last = at makes its gap 0.
       return { kind: "gap", last: at, maxGap: 0, maxGapAt: 0 };
   }
-}
-
-export function windowSum(buckets: ReadonlyMap<number, number>, endDay: number, windowDays: number): number {
-  let sum = 0;
-  for (const [day, amount] of buckets) if (day <= endDay && day > endDay - windowDays) sum += amount;
-  return sum;
 }
 
 function pruneBuckets(buckets: Map<number, number>, keepDays: number): void {
