@@ -208,9 +208,17 @@ export class ArenaBot {
         this.#openRequests -= 1;
         onReply?.(reply);
       },
-      () => {
+      (error: unknown) => {
         this.#openRequests -= 1;
-        this.#rejected[type] = (this.#rejected[type] ?? 0) + 1;
+        // A deliberate rejection carries the room's reason code (e.g. "trade:INSUFFICIENT"): an outcome.
+        // Anything else (timeout, server fault, closed connection) is an error.
+        const code = (error as { reason?: { code?: unknown } } | undefined)?.reason?.code;
+        if (typeof code === "string") {
+          const key = `${type}:${code}`;
+          this.#rejected[key] = (this.#rejected[key] ?? 0) + 1;
+        } else {
+          this.#error(`${type} failed: ${describe(error)}`);
+        }
       },
     );
   }
