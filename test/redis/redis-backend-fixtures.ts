@@ -8,8 +8,9 @@ import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "../support/red
 /** A Redis backend on a random prefix of the run's redis-server, and its cleanup. */
 export async function redisBackendForTest(
   options: Omit<RedisBackendOptions, "redis" | "prefix"> = {},
+  url = testRedisUrl(),
 ): Promise<{ backend: ProgressionBackend; client: Redis; prefix: string; cleanup(): Promise<void> }> {
-  const client = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
   const prefix = randomPrefix("rb");
   const backend = createRedisBackend({ useServerTime: false, ...options, redis: client, prefix });
   return {

@@ -48,9 +48,12 @@ export class PlanCache {
   }
 }
 
-/** 8 base64url chars (48 bits) of SHA-1: what the per-subject ring of recent batch ids stores. */
-export function batchDigest(batchId: string): string {
-  return createHash("sha1").update(batchId).digest("base64url").slice(0, 8);
+/**
+ * 6 bytes (48 bits) of SHA-1: what the per-subject ring of the 16 recent batch ids stores. A new
+ * batch is mistaken for a recent one with probability 16 / 2^48 (about 6e-14) per subject apply.
+ */
+export function batchDigest(batchId: string): Buffer {
+  return createHash("sha1").update(batchId).digest().subarray(0, 6);
 }
 
 /** Cheap structural checks; throws before any script runs. Merges repeated subjects (kept in order). */
@@ -91,7 +94,7 @@ export function validateApplyRequest(request: ApplyRequest): SubjectApply[] {
 export function packApplyGroup(
   group: readonly SubjectApply[],
   rows: ReadonlyMap<string, PackedCounter>,
-  header: { now: number; digest: string; checkRestore: boolean; eventIdRetentionMs: number },
+  header: { now: number; checkRestore: boolean; eventIdRetentionMs: number },
 ): Buffer {
   const counters: PackedCounter[] = [];
   if (group.some((entry) => entry.catchUp)) {
@@ -112,7 +115,7 @@ export function packApplyGroup(
     entry.catchUp ? 1 : 0,
     entry.increments.map((increment) => [increment.counter, increment.amount, increment.at, increment.eventId ?? ""]),
   ]);
-  return packr.pack([header.now, header.digest, header.checkRestore ? 1 : 0, header.eventIdRetentionMs, counters, subjects]);
+  return packr.pack([header.now, 0, header.checkRestore ? 1 : 0, header.eventIdRetentionMs, counters, subjects]);
 }
 
 type RawSubjectResult = [

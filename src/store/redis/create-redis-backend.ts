@@ -181,7 +181,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
 
   async function applyGroups(groups: SubjectApply[][], request: ApplyRequest): Promise<Map<string, SubjectApplyResult>> {
     const rows = planCache.rows(request.plan);
-    const header = { now: request.now, digest: batchDigest(request.batchId), checkRestore: loader !== undefined, eventIdRetentionMs };
+    const digest = batchDigest(request.batchId);
+    const header = { now: request.now, checkRestore: loader !== undefined, eventIdRetentionMs };
     const results = new Map<string, SubjectApplyResult>();
     let pending = groups;
     for (let attempt = 0; pending.length > 0; attempt += 1) {
@@ -192,7 +193,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
           const k = keys.subject(entry.subject);
           groupKeys.push(k.state, k.eventIds, k.balances);
         }
-        pipeline["applyBatch:1Buffer"](groupKeys.length, ...groupKeys, packApplyGroup(group, rows, header));
+        pipeline["applyBatch:1Buffer"](groupKeys.length, ...groupKeys, packApplyGroup(group, rows, header), digest);
       }
       let replies: Array<[Error | null, unknown]> | null;
       try {
@@ -248,7 +249,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
       let fields = await client.hgetall(k.state).catch((error: unknown) => {
         throw backendUnavailable("readState", error);
       });
-      if (loader && fields["~"] === undefined) {
+      if (loader && fields["~"] === undefined && fields["~b"] === undefined) {
         await restore([subject]);
         fields = await client.hgetall(k.state);
       }

@@ -4,7 +4,7 @@
  * global hold expiry index are single keys (fine on a single Redis; see docs/semantics.md).
  */
 export interface SubjectKeys {
-  /** Hash: counters, awards (`!code`), batch ring (`~b`), restore marker (`~`). */
+  /** Hash: counters, awards (`!code`), batch ring (`~b`, `~c`), restore marker (`~`). */
   readonly state: string;
   /** Zset: event ids seen -> time seen. */
   readonly eventIds: string;

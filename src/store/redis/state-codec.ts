@@ -13,41 +13,49 @@ const enc36 = (n: number): string => n.toString(36);
 const dec36 = (s: string | undefined): number => (s === undefined ? Number.NaN : parseInt(s, 36));
 
 export const MARKER_FIELD = "~";
-export const BATCH_RING_FIELD = "~b";
 export const AWARD_FIELD_PREFIX = "!";
 
 export function decodeCounter(raw: string): CounterState | null {
   const kind = raw[0];
   const parts = raw.slice(1).split(",");
-  if (kind === "s") return { kind: "sum", value: dec36(parts[0]), at: dec36(parts[1]) };
-  if (kind === "d") return { kind: "days", value: dec36(parts[0]), lastDay: dec36(parts[1]), at: dec36(parts[2]) };
-  if (kind === "g") return { kind: "gap", last: dec36(parts[0]), maxGap: dec36(parts[1]), maxGapAt: dec36(parts[2]) };
-  if (kind === "w") {
+  if (kind === "D") {
+    const at = dec36(parts[1]);
+    return { kind: "days", value: dec36(parts[0]), lastDay: dayOf(at), at };
+  }
+  if (kind === "G") return { kind: "gap", last: dec36(parts[0]), maxGap: dec36(parts[1]), maxGapAt: dec36(parts[2]) };
+  if (kind === "W") {
     const at = dec36(parts[0]);
     const buckets = new Map<number, number>();
-    for (const part of parts.slice(1)) {
-      const [offset, amount] = part.split(":");
-      buckets.set(dayOf(at) - dec36(offset), dec36(amount));
-    }
-    return { kind: "window", buckets: new Map([...buckets].sort((a, b) => a[0] - b[0])), at };
+    (parts[1] ?? "").split(".").forEach((amount, offset) => {
+      if (amount !== "") buckets.set(dayOf(at) - offset, dec36(amount));
+    });
+    return { kind: "window", buckets: new Map([...buckets].sort((x, y) => x[0] - y[0])), at };
   }
-  return null;
+  const [value, at] = raw.split(",");
+  if (value === undefined || at === undefined) return null;
+  return { kind: "sum", value: dec36(value), at: dec36(at) };
 }
 
 export function encodeCounter(state: CounterState): string {
   switch (state.kind) {
     case "sum":
-      return `s${enc36(state.value)},${enc36(state.at)}`;
+      return `${enc36(state.value)},${enc36(state.at)}`;
     case "days":
       // A snapshot keeps only the count: the restored mask marks lastDay and the days just before
       // it as seen (the memory backend's placeholder days, same documented restore limitation).
-      return `d${enc36(state.value)},${enc36(state.lastDay)},${enc36(state.at)},${enc36(2 ** Math.min(state.value, DAY_MASK_BITS) - 1)}`;
+      return `D${enc36(state.value)},${enc36(state.at)},${enc36(2 ** Math.min(state.value, DAY_MASK_BITS) - 1)}`;
     case "gap":
-      return `g${enc36(state.last)},${enc36(state.maxGap)},${enc36(state.maxGapAt)}`;
+      return `G${enc36(state.last)},${enc36(state.maxGap)},${enc36(state.maxGapAt)}`;
     case "window": {
+      if (state.buckets.size === 0) return `W${enc36(state.at)}`;
       const ref = dayOf(state.at);
-      const buckets = [...state.buckets].sort((a, b) => a[0] - b[0]);
-      return [`w${enc36(state.at)}`, ...buckets.map(([day, amount]) => `${enc36(ref - day)}:${enc36(amount)}`)].join(",");
+      const oldest = Math.min(ref, ...state.buckets.keys());
+      const amounts: string[] = [];
+      for (let day = ref; day >= oldest; day -= 1) {
+        const amount = state.buckets.get(day);
+        amounts.push(amount === undefined ? "" : enc36(amount));
+      }
+      return `W${enc36(state.at)},${amounts.join(".")}`;
     }
   }
 }

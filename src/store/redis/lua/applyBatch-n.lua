@@ -4,11 +4,12 @@
 
   Input:
     KEYS[1]          dirty set (subjects changed since the last snapshot)
-    KEYS[2 + 3i]     state hash of subject i (counters, awards, batch ring "~b", restore marker "~")
+    KEYS[2 + 3i]     state hash of subject i (counters, awards, batch ring "~b"+"~c"; the ring or the
+                     ledger's marker "~" says this Redis holds the subject's state)
     KEYS[3 + 3i]     event-id zset of subject i (eventId -> time seen)
     KEYS[4 + 3i]     balances hash of subject i (autoClaim rewards)
     ARGV[1]          msgpack request:
-                       [1] now (ms), [2] batch digest (8 chars), [3] check restore marker (0|1),
+                       [1] now (ms), [2] unused (0), [3] check restore marker (0|1),
                        [4] event-id retention (ms),
                        [5] counters: { {counterId, kind s|w|d|g, keepDays, checks}, ... }
                            (those the increments touch; every counter of the plan for catch-up),
@@ -16,6 +17,7 @@
                            (rewards = { {item, quantity}, ... })
                        [6] subjects: { {subject, catchUp 0|1, increments}, ... },
                            increment = { counterId, amount, at, eventId or "" }
+    ARGV[2]          batch digest: 6 bytes of SHA-1 of the batch id (binary)
 
   Output: msgpack
     { 0, { duplicate 0|1, reached, progress, balances }... }   one entry per subject, in order
@@ -26,21 +28,26 @@
     { -1 INVALID_INPUT, message }                   malformed request; nothing changed
 ]]
 local rcall = redis.call
+local DIGEST_BYTES = 6
+local RING_BYTES = 16 * DIGEST_BYTES
 --- @include "includes/status"
 --- @include "includes/codec"
 --- @include "includes/balances"
+--- @include "includes/subject"
 
 local decoded, req = pcall(cmsgpack.unpack, ARGV[1])
 if not decoded or type(req) ~= "table" then
   return fail(STATUS.INVALID_INPUT, "ARGV[1] is not a msgpack apply request")
 end
-local now, digest, checkRestore, eventRetention, counterList, subjects = req[1], req[2], req[3], req[4], req[5], req[6]
+local now, checkRestore, eventRetention, counterList, subjects = req[1], req[3], req[4], req[5], req[6]
+-- Raw bytes travel outside msgpack: Redis' cmsgpack predates the bin type.
+local digest = ARGV[2]
 
 -- Validate everything before the first write: a Lua error half way would leave a partial apply.
 local function isInt(n) return type(n) == "number" and n == math.floor(n) end
-if not isInt(now) or type(digest) ~= "string" or #digest ~= 8 or not isInt(eventRetention)
+if not isInt(now) or type(digest) ~= "string" or #digest ~= DIGEST_BYTES or not isInt(eventRetention)
   or type(counterList) ~= "table" or type(subjects) ~= "table" then
-  return fail(STATUS.INVALID_INPUT, "apply request header must be [now, digest(8), checkRestore, retentionMs, counters, subjects]")
+  return fail(STATUS.INVALID_INPUT, "apply needs ARGV[1] [now, 0, checkRestore, retentionMs, counters, subjects] and ARGV[2] a 6-byte digest")
 end
 if #KEYS ~= 1 + 3 * #subjects then
   return fail(STATUS.INVALID_INPUT, "expected 1 + 3 keys per subject, got " .. #KEYS .. " keys for " .. #subjects .. " subjects")
@@ -83,7 +90,7 @@ end
 if checkRestore == 1 then
   local missing = {}
   for i, entry in ipairs(subjects) do
-    if rcall("HEXISTS", KEYS[2 + 3 * (i - 1)], "~") == 0 then missing[#missing + 1] = entry[1] end
+    if not hasSubjectState(KEYS[2 + 3 * (i - 1)]) then missing[#missing + 1] = entry[1] end
   end
   if #missing > 0 then return fail(STATUS.RESTORE_NEEDED, "subjects need their snapshot restored", missing) end
 end
@@ -118,11 +125,14 @@ for si, entry in ipairs(subjects) do
   local base = 2 + 3 * (si - 1)
   local stateKey, eventsKey, balKey = KEYS[base], KEYS[base + 1], KEYS[base + 2]
 
-  local ring = rcall("HGET", stateKey, "~b") or ""
+  -- The ring of the 16 latest batch digests spans two fields of 48 bytes (8 digests each): a hash
+  -- value over 64 bytes would turn the whole state hash from listpack into a (much larger) hashtable.
+  local halves = rcall("HMGET", stateKey, "~b", "~c")
+  local ring = (halves[1] or "") .. (halves[2] or "")
   local duplicate = false
   local pos = string.find(ring, digest, 1, true)
   while pos do
-    if (pos - 1) % 8 == 0 then duplicate = true break end
+    if (pos - 1) % DIGEST_BYTES == 0 then duplicate = true break end
     pos = string.find(ring, digest, pos + 1, true)
   end
 
@@ -130,7 +140,7 @@ for si, entry in ipairs(subjects) do
     results[si] = {1, {}, {}, {}}
   else
     ring = ring .. digest
-    if #ring > 128 then ring = string.sub(ring, -128) end
+    if #ring > RING_BYTES then ring = string.sub(ring, -RING_BYTES) end
 
     -- Counters and awards this subject needs, in one read.
     local counterIds, seen = {}, {}
@@ -302,9 +312,9 @@ for si, entry in ipairs(subjects) do
     end
 
     changed[#changed + 1] = "~b"
-    changed[#changed + 1] = ring
-    changed[#changed + 1] = "~"
-    changed[#changed + 1] = "1"
+    changed[#changed + 1] = string.sub(ring, 1, RING_BYTES / 2)
+    changed[#changed + 1] = "~c"
+    changed[#changed + 1] = string.sub(ring, RING_BYTES / 2 + 1)
     rcall("HSET", stateKey, unpack(changed))
     rcall("SADD", dirtyKey, subject)
 

@@ -1,5 +1,5 @@
 --[[
-  Installs a subject's snapshot if this Redis holds no state for it (no restore marker), so a
+  Installs a subject's snapshot if this Redis holds no state for it (no marker, no batch ring), so a
   restore racing with another process, or repeated, is harmless. Values arrive already encoded
   (src/store/redis/state-codec.ts).
 
@@ -13,12 +13,13 @@
   Output: msgpack { 0, installed 0|1 }   or { -1, message }
 ]]
 --- @include "includes/status"
+--- @include "includes/subject"
 
 local decoded, snap = pcall(cmsgpack.unpack, ARGV[1] or "")
 if not decoded or type(snap) ~= "table" or type(snap[1]) ~= "table" or type(snap[2]) ~= "table" or type(snap[3]) ~= "table" then
   return fail(STATUS.INVALID_INPUT, "ARGV[1] must be a msgpack [stateFields, balanceFields, holds]")
 end
-if redis.call("HEXISTS", KEYS[1], "~") == 1 then return cmsgpack.pack({STATUS.OK, 0}) end
+if hasSubjectState(KEYS[1]) then return cmsgpack.pack({STATUS.OK, 0}) end
 
 redis.call("HSET", KEYS[1], "~", "1", unpack(snap[1]))
 if #snap[2] > 0 then redis.call("HSET", KEYS[2], unpack(snap[2])) end

@@ -1,11 +1,12 @@
 --[[
   Compact text encodings of per-subject state (mirrored in src/store/redis/state-codec.ts).
-  Numbers inside composite values are base 36 (a ms timestamp is 8 chars instead of 13), which
-  keeps a subject with 20 counters and 10 awards under 1 KB of Redis memory.
-    counter field <id>:  s<value>,<at>                   (sum)
-                         w<at>[,<dayOffset>:<amount>]... (window; offset = day(at) - bucket day)
-                         d<value>,<lastDay>,<at>,<mask>  (days; mask bit i = day lastDay - i seen)
-                         g<last>,<maxGap>,<maxGapAt>     (gap)
+  Numbers inside composite values are base 36 (a ms timestamp is 8 chars instead of 13), sums carry
+  no kind letter (the most common counter), and the other kinds start with an uppercase letter (not
+  a base-36 digit). This keeps a subject with 20 counters and 10 awards under 1 KB of Redis memory.
+    counter field <id>:  <value>,<at>                    (sum)
+                         W<at>[,<n0>.<n1>...]            (window; ni = amount of day(at) - i, "" = 0)
+                         D<value>,<at>,<mask>            (days; lastDay = day(at); mask bit i = day lastDay - i seen)
+                         G<last>,<maxGap>,<maxGapAt>     (gap)
     award field !<code>: <earnedAt> (decimal)  or  <earnedAt>,<retroactive 0|1>,<claimedAt or empty>
 ]]
 local DAY_MS = 86400000
@@ -43,48 +44,49 @@ end
 local function decodeCounter(raw)
   if not raw then return nil end
   local kind = string.sub(raw, 1, 1)
-  if kind == "s" then
-    local v, at = string.match(raw, "^s([^,]+),([^,]+)$")
-    return {k = "s", v = dec36(v), at = dec36(at)}
-  elseif kind == "d" then
-    local v, ld, at, m = string.match(raw, "^d([^,]+),([^,]+),([^,]+),([^,]+)$")
-    return {k = "d", v = dec36(v), ld = dec36(ld), at = dec36(at), m = dec36(m)}
-  elseif kind == "g" then
-    local last, mg, mga = string.match(raw, "^g([^,]+),([^,]+),([^,]+)$")
+  if kind == "D" then
+    local v, at, m = string.match(raw, "^D([^,]+),([^,]+),([^,]+)$")
+    at = dec36(at)
+    return {k = "d", v = dec36(v), ld = dayOf(at), at = at, m = dec36(m)}
+  elseif kind == "G" then
+    local last, mg, mga = string.match(raw, "^G([^,]+),([^,]+),([^,]+)$")
     return {k = "g", last = dec36(last), mg = dec36(mg), mga = dec36(mga)}
-  elseif kind == "w" then
-    local at = nil
+  elseif kind == "W" then
+    local at, list = string.match(raw, "^W([^,]+),?(.*)$")
+    at = dec36(at)
+    local ref = dayOf(at)
     local buckets = {}
-    for part in string.gmatch(string.sub(raw, 2), "[^,]+") do
-      if not at then
-        at = dec36(part)
-      else
-        local off, n = string.match(part, "^([^:]+):(.+)$")
-        buckets[dayOf(at) - dec36(off)] = dec36(n)
-      end
+    local i, from = 0, 1
+    while from <= #list do
+      local dot = string.find(list, ".", from, true) or (#list + 1)
+      if dot > from then buckets[ref - i] = dec36(string.sub(list, from, dot - 1)) end
+      i, from = i + 1, dot + 1
     end
     return {k = "w", at = at, b = buckets}
   end
-  return nil
+  local v, at = string.match(raw, "^([^,]+),([^,]+)$")
+  if not v then return nil end
+  return {k = "s", v = dec36(v), at = dec36(at)}
 end
 
 local function encodeCounter(s)
   if s.k == "s" then
-    return "s" .. enc36(s.v) .. "," .. enc36(s.at)
+    return enc36(s.v) .. "," .. enc36(s.at)
   elseif s.k == "d" then
-    return "d" .. enc36(s.v) .. "," .. enc36(s.ld) .. "," .. enc36(s.at) .. "," .. enc36(s.m)
+    return "D" .. enc36(s.v) .. "," .. enc36(s.at) .. "," .. enc36(s.m)
   elseif s.k == "g" then
-    return "g" .. enc36(s.last) .. "," .. enc36(s.mg) .. "," .. enc36(s.mga)
+    return "G" .. enc36(s.last) .. "," .. enc36(s.mg) .. "," .. enc36(s.mga)
   end
   local ref = dayOf(s.at)
-  local days = {}
-  for d in pairs(s.b) do days[#days + 1] = d end
-  table.sort(days)
-  local parts = {"w" .. enc36(s.at)}
-  for i = 1, #days do
-    parts[#parts + 1] = enc36(ref - days[i]) .. ":" .. enc36(s.b[days[i]])
+  local oldest = ref
+  for d in pairs(s.b) do if d < oldest then oldest = d end end
+  local parts = {}
+  for d = ref, oldest, -1 do
+    local n = s.b[d]
+    if n then parts[#parts + 1] = enc36(n) else parts[#parts + 1] = "" end
   end
-  return table.concat(parts, ",")
+  if next(s.b) == nil then return "W" .. enc36(s.at) end
+  return "W" .. enc36(s.at) .. "," .. table.concat(parts, ".")
 end
 
 -- award = {earnedAt, retroactive (0|1), claimedAt (or -1)}

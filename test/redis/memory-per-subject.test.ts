@@ -1,0 +1,44 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { Redis } from "ioredis";
+import type { ProgressionBackend } from "../../src/store/progression-backend.ts";
+import { createRedisKeys } from "../../src/store/redis/redis-keys.ts";
+import { DAY, T0, check, counter, planOf, redisBackendForTest } from "./redis-backend-fixtures.ts";
+import { subjectMemoryPlan, subjectMemoryUsage } from "./subject-memory.ts";
+
+describe("redis backend: memory per subject", () => {
+  let backend: ProgressionBackend;
+  let client: Redis;
+  let prefix: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => {
+    ({ backend, client, prefix, cleanup } = await redisBackendForTest());
+  });
+  afterEach(async () => cleanup());
+
+  it("stays <= 1 KB with 20 counters and 10 awards (and a full ring of 16 batch ids)", async () => {
+    const { plan, counterIds } = subjectMemoryPlan();
+    for (let batch = 0; batch < 16; batch += 1) {
+      const at = T0 + batch * DAY;
+      await backend.apply({
+        batchId: `batch-${batch}-${"x".repeat(30)}`,
+        now: at,
+        plan,
+        subjects: [{ subject: "player:123456", catchUp: false, increments: counterIds.map((id) => ({ counter: id, amount: 3, at })) }],
+      });
+    }
+    const state = await backend.readState("player:123456");
+    expect(state.counters.size).toBe(20);
+    expect(state.awards.size).toBe(10);
+    const bytes = await subjectMemoryUsage(client, createRedisKeys(prefix), "player:123456");
+    expect(bytes).toBeLessThanOrEqual(1024);
+    // The state hash stays a listpack (the compact encoding this budget relies on).
+    expect(await client.object("ENCODING", createRedisKeys(prefix).subject("player:123456").state)).toBe("listpack");
+  });
+
+  it("counts what it measures: a subject with nothing stored uses 0 bytes", async () => {
+    expect(await subjectMemoryUsage(client, createRedisKeys(prefix), "nobody")).toBe(0);
+    const small = planOf(counter("kills001", "sum", [check("k1", 1)]));
+    await backend.apply({ batchId: "b", now: T0, plan: small, subjects: [{ subject: "p", catchUp: false, increments: [{ counter: "kills001", amount: 1, at: T0 }] }] });
+    expect(await subjectMemoryUsage(client, createRedisKeys(prefix), "p")).toBeGreaterThan(0);
+  });
+});
