@@ -10,6 +10,8 @@ interface MutableIncrement {
   amount: number;
   at: number;
   eventId: string | undefined;
+  /** Time slot (at / coalesceMs) this increment gathers. */
+  slot: number;
 }
 
 /** Per-process producer id + sequence: batch ids are unique without coordination. */
@@ -64,17 +66,33 @@ export class CoalescingBuffer implements EventBuffer {
           this.subjects.set(valid.subject, slots);
         }
       }
-      const eventId = valid.id === undefined ? undefined : `${valid.id}/${route.counterId}`;
-      const slotKey = eventId === undefined ? `${route.counterId}:${Math.floor(valid.at / this.coalesceMs)}` : `#${eventId}`;
-      const existing = slots.get(slotKey);
-      if (existing === undefined) {
-        slots.set(slotKey, { counter: route.counterId, amount: valid.amount, at: valid.at, eventId });
-        this.increments += 1;
-      } else if (eventId === undefined) {
-        existing.amount += valid.amount;
-        if (valid.at > existing.at) existing.at = valid.at;
+      if (valid.id !== undefined) {
+        const eventId = `${valid.id}/${route.counterId}`;
+        // A second event with the same id in one buffer is the same event: counted once.
+        if (!slots.has(`#${eventId}`)) {
+          slots.set(`#${eventId}`, { counter: route.counterId, amount: valid.amount, at: valid.at, eventId, slot: -1 });
+          this.increments += 1;
+        }
+        continue;
       }
-      // A second event with the same id in one buffer is the same event: counted once.
+      // Hot path: the counter's own key holds its most recent slot; older slots get a composite key.
+      const slot = Math.floor(valid.at / this.coalesceMs);
+      let increment = slots.get(route.counterId);
+      if (increment !== undefined && increment.slot !== slot) {
+        const slotKey = `${route.counterId}:${slot}`;
+        increment = slots.get(slotKey);
+        if (increment === undefined) {
+          slots.set(slotKey, { counter: route.counterId, amount: valid.amount, at: valid.at, eventId: undefined, slot });
+          this.increments += 1;
+          continue;
+        }
+      } else if (increment === undefined) {
+        slots.set(route.counterId, { counter: route.counterId, amount: valid.amount, at: valid.at, eventId: undefined, slot });
+        this.increments += 1;
+        continue;
+      }
+      increment.amount += valid.amount;
+      if (valid.at > increment.at) increment.at = valid.at;
     }
   }
 
@@ -86,7 +104,8 @@ export class CoalescingBuffer implements EventBuffer {
   drain(): PendingBatch {
     const subjects: SubjectApply[] = [];
     for (const [subject, slots] of this.subjects) {
-      const increments: CounterIncrement[] = [...slots.values()];
+      const increments: CounterIncrement[] = [];
+      for (const { counter, amount, at, eventId } of slots.values()) increments.push(eventId === undefined ? { counter, amount, at } : { counter, amount, at, eventId });
       increments.sort((a, b) => a.at - b.at);
       subjects.push({ subject, increments, catchUp: false });
     }

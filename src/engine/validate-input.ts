@@ -29,10 +29,16 @@ export function requireSubject(subject: unknown, field = "subject"): string {
   return subject;
 }
 
+/** Identifiers seen valid before: event types and tag keys repeat, so the regex runs once per distinct value. */
+const knownIdentifiers = new Set<string>();
+const KNOWN_IDENTIFIERS_LIMIT = 10_000;
+
 export function requireIdentifier(value: unknown, field: string): string {
+  if (typeof value === "string" && knownIdentifiers.has(value)) return value;
   if (typeof value !== "string" || !IDENTIFIER.test(value)) {
     invalid(`${field} must be 1-128 characters of letters, digits, '_', '.', ':' or '-' (got ${describe(value)})`, { field, value });
   }
+  if (knownIdentifiers.size < KNOWN_IDENTIFIERS_LIMIT && !FORBIDDEN_KEYS.has(value)) knownIdentifiers.add(value);
   return value;
 }
 
@@ -87,26 +93,32 @@ export function validateEvent(event: GameplayEvent, now: number): ValidatedEvent
   return { type, subject, amount, at, tags, id };
 }
 
+/**
+ * Checks tags in place instead of copying them: the event is routed synchronously inside `add`, and
+ * filters only compare own string values, so nothing reaches or trusts the prototype.
+ */
 function validateTags(tags: unknown): Readonly<Record<string, string>> {
   if (typeof tags !== "object" || tags === null || Array.isArray(tags)) {
     invalid(`event.tags must be an object of string values, e.g. { creature: "skaven_warrior" } (got ${describe(tags)})`, { field: "event.tags" });
   }
-  const keys = Object.keys(tags);
-  if (keys.length === 0) return EMPTY_TAGS;
-  if (keys.length > MAX_TAGS) invalid(`event.tags has ${keys.length} tags; at most ${MAX_TAGS} are allowed`, { field: "event.tags" });
-  // JSON.parse creates an own "__proto__" key that Object.keys lists; reject it like any prototype key.
-  const copy = Object.create(null) as Record<string, string>;
-  for (const key of keys) {
-    if (FORBIDDEN_KEYS.has(key) || !IDENTIFIER.test(key)) {
+  let count = 0;
+  // JSON.parse creates an own "__proto__" key; reject it like any prototype key.
+  for (const key in tags) {
+    if (!Object.hasOwn(tags, key)) continue;
+    count += 1;
+    if (FORBIDDEN_KEYS.has(key) || (!knownIdentifiers.has(key) && !IDENTIFIER.test(key))) {
       invalid(`event.tags key ${JSON.stringify(key)} is not allowed: use letters, digits, '_', '.', ':' or '-' (and not __proto__/constructor/prototype)`, { field: "event.tags", key });
     }
     const value = (tags as Record<string, unknown>)[key];
     if (typeof value !== "string" || value.length > MAX_TAG_VALUE) {
       invalid(`event.tags.${key} must be a string of at most ${MAX_TAG_VALUE} characters (got ${describe(value)})`, { field: `event.tags.${key}` });
     }
-    copy[key] = value;
   }
-  return Object.freeze(copy);
+  if (count > MAX_TAGS) invalid(`event.tags has ${count} tags; at most ${MAX_TAGS} are allowed`, { field: "event.tags" });
+  if (Object.getPrototypeOf(tags) !== Object.prototype && Object.getPrototypeOf(tags) !== null) {
+    invalid("event.tags must be a plain object (not a class instance or a Map)", { field: "event.tags" });
+  }
+  return count === 0 ? EMPTY_TAGS : (tags as Readonly<Record<string, string>>);
 }
 
 export function describe(value: unknown): string {
