@@ -1,49 +1,27 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { join } from "node:path";
 import { ColyseusSDK } from "@colyseus/sdk";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort, newPlayerId, TestClient } from "./support/arena-server.ts";
+import { runScript, type SpawnedScript } from "./support/spawned-process.ts";
 
-const repoRoot = join(import.meta.dirname, "..", "..");
-let child: ChildProcess | undefined;
+let demo: SpawnedScript | undefined;
 
 afterEach(() => {
-  // Only the process this test started, by its own handle.
-  if (child !== undefined && child.exitCode === null) child.kill("SIGKILL");
-  child = undefined;
+  demo?.kill();
+  demo = undefined;
 });
-
-/** Starts `npm start`'s script on a free port and resolves once it listens. */
-async function startDemo(env: Record<string, string> = {}): Promise<{ port: number; output: () => string; exited: Promise<number | null> }> {
-  const port = await freePort();
-  const started = spawn(process.execPath, ["--experimental-strip-types", "rooms/demo-server.ts"], {
-    cwd: repoRoot,
-    env: { ...process.env, REDIS_URL: "", PORT: String(port), ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child = started;
-  let output = "";
-  started.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  started.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => started.once("exit", (code) => resolve(code)));
-  const deadline = Date.now() + 15_000;
-  while (!output.includes("arena room ready")) {
-    if (started.exitCode !== null || Date.now() > deadline) throw new Error(`demo server did not start:\n${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  return { port, output: () => output, exited };
-}
 
 describe("the demo server (npm start)", () => {
   it("says loudly that it is embedded, serves the monitor, and on SIGTERM mid-stream applies every recorded event before exiting", async () => {
-    const demo = await startDemo();
+    const port = await freePort();
+    demo = runScript("rooms/demo-server.ts", { PORT: String(port) });
+    await demo.waitForOutput("arena room ready");
     expect(demo.output()).toContain("EMBEDDED MODE");
-    expect(demo.output()).toContain(`ws://localhost:${demo.port}`);
+    expect(demo.output()).toContain(`ws://localhost:${port}`);
 
-    const monitor = await fetch(`http://127.0.0.1:${demo.port}/monitor/api`);
+    const monitor = await fetch(`http://127.0.0.1:${port}/monitor/api`);
     expect(monitor.status).toBe(200);
 
-    const sdk = new ColyseusSDK(`ws://127.0.0.1:${demo.port}`);
+    const sdk = new ColyseusSDK(`ws://127.0.0.1:${port}`);
     const player = new TestClient(await sdk.joinOrCreate("arena", { playerId: newPlayerId("sigterm") }));
     player.room.reconnection.enabled = false;
     await player.waitFor("progression:snapshot");
@@ -59,7 +37,7 @@ describe("the demo server (npm start)", () => {
     })();
     while (sent < 500) await new Promise((resolve) => setTimeout(resolve, 1));
     await player.waitFor("progression:unlocked", (u) => u["code"] === "skaven_slayer", 5_000);
-    child?.kill("SIGTERM");
+    demo.process.kill("SIGTERM");
     const code = await demo.exited;
     await stream;
 
