@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
-import { availableParallelism, cpus, totalmem } from "node:os";
+import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { resolve } from "node:path";
 import { z } from "zod";
 import { creatures, lootItems, shopItems, shopPrices } from "../rooms/arena/arena-catalog.ts";
 import { milestoneDefinitionSchema } from "../src/definitions/milestone-schema.ts";
-import { defaultEventMix, type ArenaBotSettings } from "./bots/arena-bot-session.ts";
+import { type ArenaBotSettings } from "./bots/arena-bot-session.ts";
 import type { BotReport } from "./bots/bot-report.ts";
 import { predictableThresholds, type PredictableThreshold } from "./bots/expected-unlocks.ts";
 import { arenaStoreCheck } from "./runner/arena-store-check.ts";
@@ -55,7 +55,7 @@ async function main(): Promise<number> {
       roomName: options.room,
       subject,
       ratePerSecond: options.rate,
-      mix: defaultEventMix,
+      mix: options.mix,
       ...arenaWorld,
       // Trade partners: the neighbours, so trades stay between running bots.
       peers: subjects.length > 1 ? [subjects[(index + 1) % subjects.length] as string] : [],
@@ -219,6 +219,7 @@ function buildReport(
     room: options.room,
     clients: { requested: options.clients, joined: joined.joined, failed: joined.failed },
     ratePerBot: options.rate,
+    mix: options.mix,
     seconds: Math.round(seconds * 100) / 100,
     workers: options.workers,
     events: {
@@ -244,6 +245,8 @@ function buildReport(
       cpu: cpus()[0]?.model ?? "unknown",
       memoryGb: Math.round(totalmem() / 2 ** 30),
       node: process.version,
+      /** Other work on the machine skews every figure: the 1-minute load average when the run ended. */
+      loadAverage1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
     },
   };
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
 import { ProgressionError } from "../../src/errors/progression-error.ts";
+import { defaultEventMix, type EventMix } from "../bots/arena-bot-session.ts";
 
 /** Command-line options of `npm run loadtest`, with every default in one place. */
 
@@ -25,6 +26,8 @@ export interface LoadtestOptions {
   readonly definitions: string;
   /** Max wait after sending for pushes, replies and the store to settle. Default 15. */
   readonly drainSeconds: number;
+  /** Relative weights of kill, loot, trade and buy. Default kill=0.6,loot=0.38,trade=0.01,buy=0.01. */
+  readonly mix: EventMix;
   /** Write a V8 CPU profile of the started server into this directory. */
   readonly cpuProfileDir: string | undefined;
 }
@@ -41,7 +44,8 @@ export const loadtestDefaults = {
 
 const usage = `usage: npm run loadtest -- [--clients N] [--rate EVENTS_PER_BOT_PER_S] [--seconds S]
        [--room arena|bare] [--endpoint ws://127.0.0.1:PORT] [--redis-url redis://127.0.0.1:PORT]
-       [--workers W] [--definitions FILE] [--drain-seconds S] [--cpu-prof DIR]`;
+       [--workers W] [--definitions FILE] [--drain-seconds S] [--cpu-prof DIR]
+       [--mix kill=0.6,loot=0.38,trade=0.01,buy=0.01]`;
 
 export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
   let values: Record<string, string | undefined>;
@@ -59,6 +63,7 @@ export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
         definitions: { type: "string" },
         "drain-seconds": { type: "string" },
         "cpu-prof": { type: "string" },
+        mix: { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -86,8 +91,25 @@ export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
     workers: integer(values, "workers", loadtestDefaults.workers, 1, 16),
     definitions: values["definitions"] ?? loadtestDefaults.definitions,
     drainSeconds: number(values, "drain-seconds", loadtestDefaults.drainSeconds, 0, 300),
+    mix: parseMix(values["mix"]),
     cpuProfileDir: values["cpu-prof"],
   };
+}
+
+function parseMix(raw: string | undefined): EventMix {
+  if (raw === undefined) return defaultEventMix;
+  const mix: Record<string, number> = { kill: 0, loot: 0, trade: 0, buy: 0 };
+  for (const part of raw.split(",")) {
+    const [name, weight] = part.split("=");
+    const value = Number(weight);
+    if (name === undefined || !(name in mix) || !Number.isFinite(value) || value < 0) {
+      throw invalid(`--mix must list weights such as kill=0.6,loot=0.38,trade=0.01,buy=0.01 (names: kill, loot, trade, buy), got ${JSON.stringify(raw)}`, { mix: raw });
+    }
+    mix[name] = value;
+  }
+  const result = { kill: mix["kill"] ?? 0, loot: mix["loot"] ?? 0, trade: mix["trade"] ?? 0, buy: mix["buy"] ?? 0 };
+  if (result.kill + result.loot + result.trade + result.buy <= 0) throw invalid(`--mix needs at least one positive weight, got ${JSON.stringify(raw)}`, { mix: raw });
+  return result;
 }
 
 function number(values: Record<string, string | undefined>, name: string, fallback: number, min: number, max: number): number {

@@ -13,6 +13,7 @@ describe("parseLoadtestOptions", () => {
   it("reads every option", () => {
     const options = parseLoadtestOptions(["--clients", "7", "--rate", "2.5", "--seconds", "3", "--room", "bare", "--endpoint", "ws://127.0.0.1:2567", "--workers", "1"]);
     expect(options).toMatchObject({ clients: 7, rate: 2.5, seconds: 3, room: "bare", endpoint: "ws://127.0.0.1:2567", workers: 1 });
+    expect(parseLoadtestOptions(["--mix", "kill=3,loot=1"]).mix).toEqual({ kill: 3, loot: 1, trade: 0, buy: 0 });
   });
 
   it.each([
@@ -23,6 +24,8 @@ describe("parseLoadtestOptions", () => {
     [["--endpoint", "ws://example.com:2567"], /--endpoint must be a loopback WebSocket URL/],
     [["--redis-url", "redis://10.0.0.1:6379"], /--redis-url must be a loopback Redis URL/],
     [["--unknown", "1"], /Unknown option/],
+    [["--mix", "kill=1,dance=2"], /--mix must list weights/],
+    [["--mix", "kill=0"], /--mix needs at least one positive weight/],
   ])("rejects %j with a message naming the option", (argv, message) => {
     let caught: unknown;
     try {
