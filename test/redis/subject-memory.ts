@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import type { CounterPlan } from "../../src/store/counter-plan-types.ts";
 import type { RedisKeys } from "../../src/store/redis/redis-keys.ts";
-import { check, counter, planOf } from "./redis-backend-fixtures.ts";
+import { check, counter, planOf } from "./plan-builders.ts";
 
 /**
  * The memory budget's reference subject (also used by the store benchmark): 20 counters (14 count,

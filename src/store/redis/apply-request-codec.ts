@@ -118,29 +118,34 @@ export function packApplyGroup(
   return packr.pack([header.now, 0, header.checkRestore ? 1 : 0, header.eventIdRetentionMs, counters, subjects]);
 }
 
-type RawSubjectResult = [
-  duplicate: number,
-  reached: Array<[string, number, number, number]>,
-  progress: Array<[string, number]>,
-  balances: Array<[string, string, number, number]>,
-];
+/** One subject's reply: flat lists (see applyBatch-n.lua), or 0 for a duplicate's empty lists. */
+type RawSubjectResult = [duplicate: number, reached: unknown[] | 0, progress: unknown[] | 0, balances: unknown[] | 0];
 
 export function unpackSubjectResult(subject: string, raw: RawSubjectResult): SubjectApplyResult {
-  const [duplicate, reached, progress, balances] = raw;
-  return {
-    subject,
-    duplicate: duplicate === 1,
-    reached: reached.map(
-      ([code, earnedAt, retroactive, claimedAt]): AwardRecord => ({
-        code,
-        earnedAt,
-        retroactive: retroactive === 1,
+  const [duplicate, reachedFlat, progressFlat, balancesFlat] = raw;
+  const reached: AwardRecord[] = [];
+  const progress: CheckProgress[] = [];
+  const balances: Balance[] = [];
+  if (Array.isArray(reachedFlat)) {
+    for (let i = 0; i + 3 < reachedFlat.length; i += 4) {
+      const claimedAt = reachedFlat[i + 3] as number;
+      reached.push({
+        code: reachedFlat[i] as string,
+        earnedAt: reachedFlat[i + 1] as number,
+        retroactive: reachedFlat[i + 2] === 1,
         claimedAt: claimedAt < 0 ? null : claimedAt,
-      }),
-    ),
-    progress: progress.map(([code, current]): CheckProgress => ({ code, current })),
-    balances: balances.map(([owner, item, free, held]): Balance => ({ subject: owner, item, free, held })),
-  };
+      });
+    }
+  }
+  if (Array.isArray(progressFlat)) {
+    for (let i = 0; i + 1 < progressFlat.length; i += 2) progress.push({ code: progressFlat[i] as string, current: progressFlat[i + 1] as number });
+  }
+  if (Array.isArray(balancesFlat)) {
+    for (let i = 0; i + 2 < balancesFlat.length; i += 3) {
+      balances.push({ subject, item: balancesFlat[i] as string, free: balancesFlat[i + 1] as number, held: balancesFlat[i + 2] as number });
+    }
+  }
+  return { subject, duplicate: duplicate === 1, reached, progress, balances };
 }
 
 export type { RawSubjectResult };

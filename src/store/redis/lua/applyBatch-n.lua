@@ -20,10 +20,11 @@
     ARGV[2]          batch digest: 6 bytes of SHA-1 of the batch id (binary)
 
   Output: msgpack
-    { 0, { duplicate 0|1, reached, progress, balances }... }   one entry per subject, in order
-      reached  = { {code, earnedAt, retroactive 0|1, claimedAt or -1}, ... } in the order earned
-      progress = { {code, current}, ... }
-      balances = { {subject, item, free, held}, ... }
+    { 0, { duplicate 0|1, reached, progress, balances }... }   one entry per subject, in order;
+                                                              flat lists (fewer Lua tables):
+      reached  = { code, earnedAt, retroactive 0|1, claimedAt or -1, ... } in the order earned
+      progress = { code, current, ... }
+      balances = { item, free, held, ... }   (of this subject)
     { -9 RESTORE_NEEDED, "...", {subject, ...} }   subjects without a restore marker; nothing changed
     { -1 INVALID_INPUT, message }                   malformed request; nothing changed
 ]]
@@ -66,6 +67,7 @@ for i, row in ipairs(counterList) do
       or (check[4] ~= 0 and type(check[4]) ~= "table") then
       return fail(STATUS.INVALID_INPUT, "a check of counter " .. id .. " must be [code, target, windowDays, rewards|0]")
     end
+    check[5] = "!" .. check[1] -- its award field, built once per call
     if check[4] ~= 0 then
       for _, reward in ipairs(check[4]) do
         if type(reward) ~= "table" or type(reward[1]) ~= "string" or not isInt(reward[2]) or reward[2] <= 0 then
@@ -118,17 +120,35 @@ local function copyBuckets(b)
 end
 
 local dirtyKey = KEYS[1]
-local results = {}
+local results, dirtySubjects = {}, {}
 
 for si, entry in ipairs(subjects) do
   local subject, catchUp, incs = entry[1], entry[2] == 1, entry[3]
   local base = 2 + 3 * (si - 1)
   local stateKey, eventsKey, balKey = KEYS[base], KEYS[base + 1], KEYS[base + 2]
 
-  -- The ring of the 16 latest batch digests spans two fields of 48 bytes (8 digests each): a hash
-  -- value over 64 bytes would turn the whole state hash from listpack into a (much larger) hashtable.
-  local halves = rcall("HMGET", stateKey, "~b", "~c")
-  local ring = (halves[1] or "") .. (halves[2] or "")
+  -- Everything this subject needs in one read: the batch ring, then its counters, then the award
+  -- fields of their checks. The ring of the 16 latest batch digests spans two fields of 48 bytes
+  -- (8 digests each): a hash value over 64 bytes would turn the state hash from listpack into a
+  -- (much larger) hashtable.
+  local counterIds, seen = {}, {}
+  if catchUp then
+    for _, id in ipairs(planOrder) do counterIds[#counterIds + 1] = id; seen[id] = true end
+  end
+  for _, inc in ipairs(incs) do
+    if not seen[inc[1]] then seen[inc[1]] = true; counterIds[#counterIds + 1] = inc[1] end
+  end
+  local fields = {"~b", "~c"}
+  for _, id in ipairs(counterIds) do fields[#fields + 1] = id end
+  local codes = {}
+  for _, id in ipairs(counterIds) do
+    for _, check in ipairs(plan[id][3]) do
+      codes[#codes + 1] = check[1]
+      fields[#fields + 1] = check[5]
+    end
+  end
+  local values = rcall("HMGET", stateKey, unpack(fields))
+  local ring = (values[1] or "") .. (values[2] or "")
   local duplicate = false
   local pos = string.find(ring, digest, 1, true)
   while pos do
@@ -137,36 +157,18 @@ for si, entry in ipairs(subjects) do
   end
 
   if duplicate then
-    results[si] = {1, {}, {}, {}}
+    results[si] = {1, 0, 0, 0}
   else
     ring = ring .. digest
     if #ring > RING_BYTES then ring = string.sub(ring, -RING_BYTES) end
 
-    -- Counters and awards this subject needs, in one read.
-    local counterIds, seen = {}, {}
-    if catchUp then
-      for _, id in ipairs(planOrder) do counterIds[#counterIds + 1] = id; seen[id] = true end
-    end
-    for _, inc in ipairs(incs) do
-      if not seen[inc[1]] then seen[inc[1]] = true; counterIds[#counterIds + 1] = inc[1] end
-    end
-    local fields = {}
-    for _, id in ipairs(counterIds) do fields[#fields + 1] = id end
-    local codes = {}
-    for _, id in ipairs(counterIds) do
-      for _, check in ipairs(plan[id][3]) do
-        codes[#codes + 1] = check[1]
-        fields[#fields + 1] = "!" .. check[1]
-      end
-    end
-    local values = #fields > 0 and rcall("HMGET", stateKey, unpack(fields)) or {}
     local states, awards = {}, {}
     for i, id in ipairs(counterIds) do
-      local st = decodeCounter(values[i])
+      local st = decodeCounter(values[2 + i])
       if st and st.k == plan[id][1] then states[id] = st end
     end
     for i, code in ipairs(codes) do
-      if values[#counterIds + i] then awards[code] = true end
+      if values[2 + #counterIds + i] then awards[code] = true end
     end
 
     local reached, changed, touched, touchedOrder, lastDayOf = {}, {}, {}, {}, {}
@@ -183,9 +185,10 @@ for si, entry in ipairs(subjects) do
         end
       end
       local record = {earnedAt, retroactive and 1 or 0, claimedAt}
-      changed[#changed + 1] = "!" .. check[1]
+      changed[#changed + 1] = check[5]
       changed[#changed + 1] = encodeAward(record)
-      reached[#reached + 1] = {check[1], earnedAt, record[2], claimedAt}
+      local n = #reached
+      reached[n + 1], reached[n + 2], reached[n + 3], reached[n + 4] = check[1], earnedAt, record[2], claimedAt
     end
 
     local eventsPruned = false
@@ -306,7 +309,8 @@ for si, entry in ipairs(subjects) do
       changed[#changed + 1] = encodeCounter(st)
       for _, check in ipairs(plan[id][3]) do
         if not awards[check[1]] then
-          progress[#progress + 1] = {check[1], measure(st, check, lastDayOf[id])}
+          local n = #progress
+          progress[n + 1], progress[n + 2] = check[1], measure(st, check, lastDayOf[id])
         end
       end
     end
@@ -316,15 +320,17 @@ for si, entry in ipairs(subjects) do
     changed[#changed + 1] = "~c"
     changed[#changed + 1] = string.sub(ring, RING_BYTES / 2 + 1)
     rcall("HSET", stateKey, unpack(changed))
-    rcall("SADD", dirtyKey, subject)
+    dirtySubjects[#dirtySubjects + 1] = subject
 
     local balances = {}
     for _, item in ipairs(rewardOrder) do
       local free, held = readBalance(balKey, item)
-      balances[#balances + 1] = balanceReply(subject, item, free, held)
+      local n = #balances
+      balances[n + 1], balances[n + 2], balances[n + 3] = item, free, held
     end
     results[si] = {0, reached, progress, balances}
   end
 end
 
+if #dirtySubjects > 0 then rcall("SADD", dirtyKey, unpack(dirtySubjects)) end
 return cmsgpack.pack({STATUS.OK, results})
