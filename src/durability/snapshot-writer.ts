@@ -28,15 +28,30 @@ export interface SnapshotWriter {
   write(snapshots: readonly SubjectSnapshot[], takenAt?: number): Promise<SnapshotWriteResult>;
 }
 
-export function createSnapshotWriter(options: { readonly pool: Pool; readonly schema: string }): SnapshotWriter {
+export interface SnapshotWriterOptions {
+  readonly pool: Pool;
+  readonly schema: string;
+  /** Told how long each step of a write took (benchmarks, metrics). Default: nothing. */
+  readonly onPhase?: (phase: string, ms: number) => void;
+}
+
+export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWriter {
   const { pool } = options;
+  const onPhase = options.onPhase;
+  let phaseStart = 0;
+  const phase = (name: string): void => {
+    const now = performance.now();
+    if (onPhase !== undefined && name !== "") onPhase(name, now - phaseStart);
+    phaseStart = now;
+  };
   const s = quoteSchemaName(options.schema);
 
   async function write(snapshots: readonly SubjectSnapshot[], takenAt = Date.now()): Promise<SnapshotWriteResult> {
     // A subject listed twice keeps its last snapshot: one row per key is what ON CONFLICT needs.
     const bySubject = new Map<string, SubjectSnapshot>();
     for (const snapshot of snapshots) bySubject.set(snapshot.subject, snapshot);
-    const unique = [...bySubject.values()];
+    // Sorted by key, so the merges walk each primary-key index in order (about 2x faster than random).
+    const unique = [...bySubject.values()].sort((a, b) => compareKeys(a.subject, b.subject));
     if (unique.length === 0) return { subjects: 0, rows: 0, staleSubjects: 0 };
 
     const at = copyInteger(takenAt, "takenAt");
@@ -48,6 +63,7 @@ export function createSnapshotWriter(options: { readonly pool: Pool; readonly sc
       }
     };
 
+    phase("");
     const client = await pool.connect();
     try {
       await client.query("BEGIN");
@@ -63,12 +79,14 @@ export function createSnapshotWriter(options: { readonly pool: Pool; readonly sc
            expires_at bigint) ON COMMIT DROP;`,
       );
 
+      phase("begin");
       await copyRowsInto(client, "tmp_subjects", count(subjectRows(unique, at)));
       await copyRowsInto(client, "tmp_counters", count(counterRows(unique)));
       await copyRowsInto(client, "tmp_window_buckets", count(bucketRows(unique)));
       await copyRowsInto(client, "tmp_awards", count(awardRows(unique)));
       await copyRowsInto(client, "tmp_balances", count(balanceRows(unique)));
       await copyRowsInto(client, "tmp_holds", count(holdRows(unique)));
+      phase("copy");
 
       await client.query(
         `INSERT INTO ${s}.counters AS c (subject, counter, kind, value, at, last_day, max_gap, max_gap_at)
@@ -83,12 +101,14 @@ export function createSnapshotWriter(options: { readonly pool: Pool; readonly sc
          WHERE EXCLUDED.value > c.value OR EXCLUDED.at > c.at
             OR EXCLUDED.last_day > c.last_day OR EXCLUDED.max_gap > c.max_gap`,
       );
+      phase("merge counters");
       await client.query(
         `INSERT INTO ${s}.window_buckets AS b (subject, counter, day, amount)
          SELECT subject, counter, day, amount FROM tmp_window_buckets
          ON CONFLICT (subject, counter, day) DO UPDATE SET amount = EXCLUDED.amount
          WHERE EXCLUDED.amount > b.amount`,
       );
+      phase("merge buckets");
       await client.query(
         `INSERT INTO ${s}.awards AS a (subject, code, earned_at, retroactive, claimed_at)
          SELECT subject, code, earned_at, retroactive, claimed_at FROM tmp_awards
@@ -96,29 +116,47 @@ export function createSnapshotWriter(options: { readonly pool: Pool; readonly sc
          WHERE a.claimed_at IS NULL AND EXCLUDED.claimed_at IS NOT NULL`,
       );
 
+      phase("merge awards");
       // Balances and holds: only subjects whose stored snapshot is not newer than this one.
       const stale = await client.query(
         `DELETE FROM tmp_subjects t USING ${s}.subjects stored
          WHERE stored.subject = t.subject AND stored.snapshot_at > t.snapshot_at`,
       );
+      phase("stale check");
       await client.query(
         `INSERT INTO ${s}.subjects AS stored (subject, snapshot_at)
          SELECT subject, snapshot_at FROM tmp_subjects
          ON CONFLICT (subject) DO UPDATE SET snapshot_at = EXCLUDED.snapshot_at, written_at = now()`,
       );
-      await client.query(`DELETE FROM ${s}.balances b USING tmp_subjects t WHERE b.subject = t.subject`);
+      phase("upsert subjects");
+      // Replace = upsert what the snapshot has (writing only rows that differ) + delete what it lacks;
+      // cheaper than delete-all + insert-all when most of a subject's items did not change.
       await client.query(
-        `INSERT INTO ${s}.balances (subject, item, free, held)
-         SELECT b.subject, b.item, b.free, b.held FROM tmp_balances b JOIN tmp_subjects t ON t.subject = b.subject
-         WHERE b.free > 0 OR b.held > 0`,
+        `DELETE FROM ${s}.balances b USING tmp_subjects t
+         WHERE b.subject = t.subject
+           AND NOT EXISTS (SELECT 1 FROM tmp_balances n WHERE n.subject = b.subject AND n.item = b.item AND (n.free > 0 OR n.held > 0))`,
       );
-      await client.query(`DELETE FROM ${s}.holds h USING tmp_subjects t WHERE h.subject = t.subject`);
+      await client.query(
+        `INSERT INTO ${s}.balances AS b (subject, item, free, held)
+         SELECT n.subject, n.item, n.free, n.held FROM tmp_balances n JOIN tmp_subjects t ON t.subject = n.subject
+         WHERE n.free > 0 OR n.held > 0
+         ON CONFLICT (subject, item) DO UPDATE SET free = EXCLUDED.free, held = EXCLUDED.held
+         WHERE b.free <> EXCLUDED.free OR b.held <> EXCLUDED.held`,
+      );
+      await client.query(
+        `DELETE FROM ${s}.holds h USING tmp_subjects t
+         WHERE h.subject = t.subject AND NOT EXISTS (SELECT 1 FROM tmp_holds n WHERE n.hold_id = h.hold_id)`,
+      );
+      // An open hold never changes until it is settled (and then it leaves the snapshot).
       await client.query(
         `INSERT INTO ${s}.holds (hold_id, subject, item, quantity, created_at, expires_at)
-         SELECT h.hold_id, h.subject, h.item, h.quantity, h.created_at, h.expires_at
-         FROM tmp_holds h JOIN tmp_subjects t ON t.subject = h.subject`,
+         SELECT n.hold_id, n.subject, n.item, n.quantity, n.created_at, n.expires_at
+         FROM tmp_holds n JOIN tmp_subjects t ON t.subject = n.subject
+         ON CONFLICT (hold_id) DO NOTHING`,
       );
+      phase("replace balances and holds");
       await client.query("COMMIT");
+      phase("commit");
       return { subjects: unique.length, rows, staleSubjects: stale.rowCount ?? 0 };
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
@@ -131,6 +169,15 @@ export function createSnapshotWriter(options: { readonly pool: Pool; readonly sc
   return { write };
 }
 
+/** Plain code-unit order: only locality matters, not the database collation. */
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sortedEntries<V>(map: ReadonlyMap<string, V>): [string, V][] {
+  return [...map].sort((a, b) => compareKeys(a[0], b[0]));
+}
+
 function* subjectRows(snapshots: readonly SubjectSnapshot[], takenAt: string): Generator<string> {
   for (const snapshot of snapshots) yield `${copyText(snapshot.subject)}\t${takenAt}`;
 }
@@ -139,7 +186,7 @@ function* counterRows(snapshots: readonly SubjectSnapshot[]): Generator<string> 
   const N = "\\N";
   for (const snapshot of snapshots) {
     const subject = copyText(snapshot.subject);
-    for (const [counter, state] of snapshot.counters) {
+    for (const [counter, state] of sortedEntries(snapshot.counters)) {
       const id = copyText(counter);
       switch (state.kind) {
         case "sum":
@@ -162,10 +209,10 @@ function* counterRows(snapshots: readonly SubjectSnapshot[]): Generator<string> 
 function* bucketRows(snapshots: readonly SubjectSnapshot[]): Generator<string> {
   for (const snapshot of snapshots) {
     const subject = copyText(snapshot.subject);
-    for (const [counter, state] of snapshot.counters) {
+    for (const [counter, state] of sortedEntries(snapshot.counters)) {
       if (state.kind !== "window") continue;
       const id = copyText(counter);
-      for (const [day, amount] of state.buckets) {
+      for (const [day, amount] of [...state.buckets].sort((a, b) => a[0] - b[0])) {
         yield `${subject}\t${id}\t${copyInteger(day, "window day")}\t${copyInteger(amount, "window amount")}`;
       }
     }
@@ -175,7 +222,7 @@ function* bucketRows(snapshots: readonly SubjectSnapshot[]): Generator<string> {
 function* awardRows(snapshots: readonly SubjectSnapshot[]): Generator<string> {
   for (const snapshot of snapshots) {
     const subject = copyText(snapshot.subject);
-    for (const award of snapshot.awards.values()) {
+    for (const [, award] of sortedEntries(snapshot.awards)) {
       yield `${subject}\t${copyText(award.code)}\t${copyInteger(award.earnedAt, "award earnedAt")}\t${award.retroactive ? "t" : "f"}\t${copyNullableInteger(award.claimedAt, "award claimedAt")}`;
     }
   }

@@ -1,0 +1,169 @@
+/**
+ * `npm run bench:snapshot`: persists 100,000 dirty subjects to PostgreSQL through the COPY snapshot
+ * writer (one transaction), first into empty tables, then again as an update of every row (the
+ * steady state: every subject already has a snapshot); then writes a sample of the same data row by
+ * row (one INSERT ... ON CONFLICT per row, one transaction) and extrapolates it to 100,000 as the
+ * reference. Prints seconds and rows/s. Uses a throwaway database on DATABASE_URL
+ * (default postgres://postgres@127.0.0.1:5432/test), dropped at the end.
+ *
+ *   SUBJECTS=100000 ROW_SAMPLE=2000 npm run bench:snapshot
+ */
+import { randomBytes } from "node:crypto";
+import { cpus, loadavg } from "node:os";
+import pg from "pg";
+import { createPostgresStore } from "../../src/durability/postgres-store.ts";
+import { createSnapshotWriter } from "../../src/durability/snapshot-writer.ts";
+import type { SubjectSnapshot, CounterState } from "../../src/store/progression-backend.ts";
+import type { HoldRecord } from "../../src/ledger/ledger-backend.ts";
+
+const SUBJECTS = Number(process.env.SUBJECTS ?? 100_000);
+const ROW_SAMPLE = Number(process.env.ROW_SAMPLE ?? 2_000);
+const baseUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test";
+const DAY = 86_400_000;
+const today = Math.floor(Date.now() / DAY);
+
+/**
+ * A typical active player: 4 counters (one a 3-day window), 2 awards, 2 items, a hold for 1 in 10.
+ * `session` > 0 is the same player after that many play sessions: the kill counter, today's window
+ * bucket and the gem balance moved; everything else is as before (what a dirty subject usually is).
+ */
+function snapshotOf(index: number, session: number): SubjectSnapshot {
+  const subject = `player-${index}`;
+  const at = today * DAY + index;
+  const counters = new Map<string, CounterState>([
+    ["c_kill", { kind: "sum", value: 100 + (index % 50) + session, at: at + session }],
+    ["c_loot", { kind: "sum", value: 20 + (index % 7), at }],
+    ["c_login", { kind: "days", value: 5, lastDay: today, at }],
+    ["c_week", { kind: "window", buckets: new Map([[today - 2, 3], [today - 1, 4], [today, 1 + session]]), at: at + session }],
+  ]);
+  const awards = new Map([
+    ["slayer_10", { code: "slayer_10", earnedAt: at - 5000, retroactive: false, claimedAt: null }],
+    ["looter_5", { code: "looter_5", earnedAt: at - 9000, retroactive: index % 3 === 0, claimedAt: null }],
+  ]);
+  const balances = [
+    { subject, item: "gem", free: 10 + session, held: index % 10 === 0 ? 2 : 0 },
+    { subject, item: "gold", free: 500 + (index % 100), held: 0 },
+  ];
+  const holds: HoldRecord[] =
+    index % 10 === 0
+      ? [{ holdId: `h${(index + 1).toString(16).padStart(16, "0")}:${subject}`, subject, item: "gem", quantity: 2, createdAt: at, expiresAt: at + 60_000, state: "held", settledAt: null }]
+      : [];
+  return { subject, counters, awards, balances, holds };
+}
+
+function rowsOf(snapshots: readonly SubjectSnapshot[]): number {
+  let rows = 0;
+  for (const s of snapshots) {
+    rows += 1 + s.counters.size + s.awards.size + s.balances.length + s.holds.length;
+    for (const c of s.counters.values()) if (c.kind === "window") rows += c.buckets.size;
+  }
+  return rows;
+}
+
+/** The reference: the same merge semantics, one statement per row. */
+async function writeRowByRow(client: pg.PoolClient, schema: string, snapshots: readonly SubjectSnapshot[], takenAt: number): Promise<void> {
+  const s = `"${schema}"`;
+  await client.query("BEGIN");
+  for (const snap of snapshots) {
+    await client.query(
+      `INSERT INTO ${s}.subjects (subject, snapshot_at) VALUES ($1, $2)
+       ON CONFLICT (subject) DO UPDATE SET snapshot_at = EXCLUDED.snapshot_at WHERE subjects.snapshot_at <= EXCLUDED.snapshot_at`,
+      [snap.subject, takenAt],
+    );
+    for (const [counter, c] of snap.counters) {
+      const value = c.kind === "sum" || c.kind === "days" ? c.value : 0;
+      const at = c.kind === "gap" ? c.last : c.at;
+      await client.query(
+        `INSERT INTO ${s}.counters AS c (subject, counter, kind, value, at, last_day) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (subject, counter) DO UPDATE SET value = GREATEST(c.value, EXCLUDED.value), at = GREATEST(c.at, EXCLUDED.at),
+           last_day = GREATEST(c.last_day, EXCLUDED.last_day)`,
+        [snap.subject, counter, c.kind, value, at, c.kind === "days" ? c.lastDay : null],
+      );
+      if (c.kind === "window") {
+        for (const [day, amount] of c.buckets) {
+          await client.query(
+            `INSERT INTO ${s}.window_buckets AS b VALUES ($1, $2, $3, $4)
+             ON CONFLICT (subject, counter, day) DO UPDATE SET amount = GREATEST(b.amount, EXCLUDED.amount)`,
+            [snap.subject, counter, day, amount],
+          );
+        }
+      }
+    }
+    for (const a of snap.awards.values()) {
+      await client.query(
+        `INSERT INTO ${s}.awards AS a VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (subject, code) DO UPDATE SET claimed_at = COALESCE(a.claimed_at, EXCLUDED.claimed_at)`,
+        [snap.subject, a.code, a.earnedAt, a.retroactive, a.claimedAt],
+      );
+    }
+    await client.query(`DELETE FROM ${s}.balances WHERE subject = $1`, [snap.subject]);
+    for (const b of snap.balances) {
+      await client.query(`INSERT INTO ${s}.balances VALUES ($1, $2, $3, $4)`, [snap.subject, b.item, b.free, b.held]);
+    }
+    await client.query(`DELETE FROM ${s}.holds WHERE subject = $1`, [snap.subject]);
+    for (const h of snap.holds) {
+      await client.query(`INSERT INTO ${s}.holds VALUES ($1, $2, $3, $4, $5, $6)`, [h.holdId, snap.subject, h.item, h.quantity, h.createdAt, h.expiresAt]);
+    }
+  }
+  await client.query("COMMIT");
+}
+
+async function main(): Promise<void> {
+  const name = `progression_bench_${randomBytes(4).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: baseUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(baseUrl);
+  url.pathname = `/${name}`;
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  try {
+    const copyStore = createPostgresStore({ pool, schema: "bench_copy" });
+    const phases = new Map<string, number>();
+    const writer = createSnapshotWriter({ pool, schema: "bench_copy", onPhase: (name, ms) => phases.set(name, ms) });
+    const rowStore = createPostgresStore({ pool, schema: "bench_rows" });
+    await copyStore.migrate();
+    await rowStore.migrate();
+
+    const first = Array.from({ length: SUBJECTS }, (_, i) => snapshotOf(i, 0));
+    const rows = rowsOf(first);
+    console.log(`snapshot benchmark: ${SUBJECTS.toLocaleString("en")} subjects, ${rows.toLocaleString("en")} rows ` +
+      `(4 counters incl. a 3-bucket window, 2 awards, 2 balances, a hold for 1 in 10), node ${process.version}, ${cpus().length} cores`);
+
+    const timed = async (label: string, snapshots: readonly SubjectSnapshot[], takenAt: number): Promise<number> => {
+      const started = performance.now();
+      await writer.write(snapshots, takenAt);
+      const seconds = (performance.now() - started) / 1000;
+      console.log(`${label.padEnd(52)} ${seconds.toFixed(2)} s  ${Math.round(rows / seconds).toLocaleString("en")} rows/s`);
+      console.log(`   ${[...phases].map(([name, ms]) => `${name} ${(ms / 1000).toFixed(2)}`).join(", ")}`);
+      return seconds;
+    };
+    const coldS = await timed("COPY, first snapshot (every row new):", first, Date.now());
+    const steadyS = await timed("COPY, after a session (3 rows/subject changed):", Array.from({ length: SUBJECTS }, (_, i) => snapshotOf(i, 1)), Date.now() + 1);
+    const replayS = await timed("COPY, replay of that snapshot (nothing changed):", Array.from({ length: SUBJECTS }, (_, i) => snapshotOf(i, 1)), Date.now() + 2);
+
+    const sample = first.slice(0, Math.min(ROW_SAMPLE, SUBJECTS));
+    const sampleRows = rowsOf(sample);
+    const client = await pool.connect();
+    let started = performance.now();
+    try {
+      started = performance.now();
+      await writeRowByRow(client, "bench_rows", sample, Date.now());
+    } finally {
+      client.release();
+    }
+    const sampleS = (performance.now() - started) / 1000;
+    const extrapolatedS = (sampleS * SUBJECTS) / sample.length;
+    console.log(`row by row (one INSERT per row), ${sample.length.toLocaleString("en")}-subject sample: ${sampleS.toFixed(2)} s  ${Math.round(sampleRows / sampleS).toLocaleString("en")} rows/s`);
+    console.log(`row by row, extrapolated to ${SUBJECTS.toLocaleString("en")} subjects (sample x ${(SUBJECTS / sample.length).toFixed(0)}): ${extrapolatedS.toFixed(1)} s`);
+    console.log(`ratio row-by-row / COPY, first snapshot: ${(extrapolatedS / coldS).toFixed(1)}x`);
+    const verdict = (seconds: number): string => (seconds <= 3 ? "met" : "MISSED");
+    console.log(`target <= 3 s per 100,000 subjects: first snapshot ${verdict(coldS)}, after a session ${verdict(steadyS)}, replay ${verdict(replayS)}`);
+    console.log(`load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(" ")} (the machine is shared)`);
+  } finally {
+    await pool.end();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+await main();
