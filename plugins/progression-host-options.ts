@@ -66,7 +66,9 @@ export interface ProgressionHostOptions {
    */
   readonly holdExpirySweepMs?: number;
   /**
-   * Presence used to reach a subject's clients in every process.
+   * How pushes reach clients connected to other processes. With `LocalPresence` (one process) pushes are
+   * delivered in process only; with a cross-process presence such as `RedisPresence`, each flush's pushes
+   * are also published as one message that every other process delivers to its own clients.
    * @default the Colyseus server's presence (`matchMaker.presence`), read when first needed
    */
   readonly presence?: PushPresence;

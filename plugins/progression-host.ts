@@ -1,4 +1,5 @@
-import { matchMaker } from "@colyseus/core";
+import { randomUUID } from "node:crypto";
+import { LocalPresence, matchMaker } from "@colyseus/core";
 import type { GameplayEvent } from "../src/engine/gameplay-event.ts";
 import type { ClaimOutcome, EventBuffer, PendingBatch, Progression, SubjectOutcome } from "../src/engine/progression.ts";
 import { ErrorCode } from "../src/errors/error-codes.ts";
@@ -17,7 +18,7 @@ import {
   type PushPresence,
 } from "./progression-host-options.ts";
 import { PushingLedger } from "./pushing-ledger.ts";
-import { emptyPush, isEmptyPush, lastProgressPerCode, subjectTopic, type SubjectPush } from "./subject-push.ts";
+import { emptyPush, isEmptyPush, lastProgressPerCode, type SubjectPush } from "./subject-push.ts";
 
 /** Where pushes for one connected client go: its locale, and how to send to it (if still connected). */
 export interface PushTarget {
@@ -25,11 +26,14 @@ export interface PushTarget {
   send(type: string, payload: unknown): void;
 }
 
-interface SubjectChannel {
-  readonly targets: Set<PushTarget>;
-  readonly listener: (push: SubjectPush) => void;
-  readonly subscribed: Promise<unknown>;
+/** What crosses processes: every push of one flush in one message, tagged with its origin process. */
+interface PushEnvelope {
+  readonly origin: string;
+  readonly pushes: readonly SubjectPush[];
 }
+
+/** One topic for the whole cluster: one publish per flush, not one per player. */
+const PUSH_TOPIC = "progression:pushes";
 
 /** Counters for dashboards and tests. */
 export interface HostStats {
@@ -45,7 +49,8 @@ export interface HostStats {
 /**
  * One per process, shared by every room of the process: one buffer (so a player's events coalesce
  * across rooms), one sequential flusher, and the fan-out of pushes to a subject's clients in every
- * room and process through Colyseus presence. Rooms use it through `ProgressionPlugin`.
+ * room of this process and, through Colyseus presence, of every other process (one message per flush).
+ * Rooms use it through `ProgressionPlugin`.
  */
 export class ProgressionHost {
   readonly progression: Progression;
@@ -60,7 +65,14 @@ export class ProgressionHost {
   private readonly buffer: EventBuffer;
   private readonly options: Required<Omit<ProgressionHostOptions, "presence" | "subjectOf" | "localeOf">> &
     Pick<ProgressionHostOptions, "presence">;
-  private readonly channels = new Map<string, SubjectChannel>();
+  /** Connected clients of this process, by subject. */
+  private readonly targetsBySubject = new Map<string, Set<PushTarget>>();
+  private readonly processId = randomUUID();
+  private readonly onRemotePushes = (envelope: PushEnvelope): void => {
+    if (envelope.origin === this.processId) return; // delivered locally already
+    for (const push of envelope.pushes) this.deliver(push);
+  };
+  private remoteSubscription: Promise<unknown> | null = null;
   private readonly flushTimer: NodeJS.Timeout;
   private readonly expiryTimer: NodeJS.Timeout | undefined;
   private readonly stopHoldExpiredListener: () => void;
@@ -197,10 +209,8 @@ export class ProgressionHost {
         ),
       });
     }
-    for (const [subject, channel] of this.channels) {
-      this.presence().unsubscribe(subjectTopic(subject), channel.listener);
-    }
-    this.channels.clear();
+    if (this.remoteSubscription !== null) this.presence().unsubscribe(PUSH_TOPIC, this.onRemotePushes);
+    this.targetsBySubject.clear();
   }
 
   get stats(): HostStats {
@@ -214,35 +224,44 @@ export class ProgressionHost {
   }
 
   /**
-   * Starts delivering `subject`'s pushes to `target` (one connected client). Resolves once the
-   * presence subscription is live; the returned function stops delivery.
+   * Starts delivering `subject`'s pushes to `target` (one connected client). Resolves once pushes from
+   * other processes can reach it too; the returned function stops delivery.
    */
   async attach(subject: string, target: PushTarget): Promise<() => void> {
-    let channel = this.channels.get(subject);
-    if (channel === undefined) {
-      const targets = new Set<PushTarget>();
-      const listener = (push: SubjectPush): void => this.deliver(push, targets);
-      const subscribed = Promise.resolve(this.presence().subscribe(subjectTopic(subject), listener));
-      channel = { targets, listener, subscribed };
-      this.channels.set(subject, channel);
+    let targets = this.targetsBySubject.get(subject);
+    if (targets === undefined) {
+      targets = new Set();
+      this.targetsBySubject.set(subject, targets);
     }
-    channel.targets.add(target);
-    await channel.subscribed;
-    const attached = channel;
+    targets.add(target);
+    if (this.isCrossProcess()) {
+      this.remoteSubscription ??= Promise.resolve(this.presence().subscribe(PUSH_TOPIC, this.onRemotePushes));
+      await this.remoteSubscription;
+    }
     return () => {
-      attached.targets.delete(target);
-      if (attached.targets.size === 0 && this.channels.get(subject) === attached) {
-        this.channels.delete(subject);
-        this.presence().unsubscribe(subjectTopic(subject), attached.listener);
-      }
+      const current = this.targetsBySubject.get(subject);
+      current?.delete(target);
+      if (current?.size === 0) this.targetsBySubject.delete(subject);
     };
   }
 
   /** Sends a push to every connected client of its subject, in every room and process. */
   publish(push: SubjectPush): void {
-    if (isEmptyPush(push)) return;
+    this.publishAll([push]);
+  }
+
+  /**
+   * Delivers to this process's clients at once, then (with a cross-process presence such as
+   * RedisPresence) sends all pushes in one message to the other processes.
+   */
+  publishAll(pushes: readonly SubjectPush[]): void {
+    const nonEmpty = pushes.filter((push) => !isEmptyPush(push));
+    if (nonEmpty.length === 0) return;
+    for (const push of nonEmpty) this.deliver(push);
+    if (!this.isCrossProcess()) return;
+    const envelope: PushEnvelope = { origin: this.processId, pushes: nonEmpty };
     try {
-      void Promise.resolve(this.presence().publish(subjectTopic(push.subject), push)).catch((error: unknown) =>
+      void Promise.resolve(this.presence().publish(PUSH_TOPIC, envelope)).catch((error: unknown) =>
         this.options.onError({ stage: "push", error }),
       );
     } catch (error) {
@@ -270,6 +289,11 @@ export class ProgressionHost {
 
   private presence(): PushPresence {
     return this.options.presence ?? matchMaker.presence;
+  }
+
+  /** In-process presence reaches nobody else: no need to publish at all. */
+  private isCrossProcess(): boolean {
+    return !(this.presence() instanceof LocalPresence);
   }
 
   private onTick(): void {
@@ -304,7 +328,7 @@ export class ProgressionHost {
       this.retryAt = 0;
       this.appliedEvents += batch.events;
       this.appliedBatches += 1;
-      for (const outcome of outcomes) this.publish(pushOfOutcome(outcome));
+      this.publishAll(outcomes.map(pushOfOutcome));
     } catch (error) {
       this.failedAttempts += 1;
       const exponential = this.options.retryBaseMs * 2 ** Math.min(this.failedAttempts - 1, 20);
@@ -314,7 +338,9 @@ export class ProgressionHost {
     }
   }
 
-  private deliver(push: SubjectPush, targets: ReadonlySet<PushTarget>): void {
+  private deliver(push: SubjectPush): void {
+    const targets = this.targetsBySubject.get(push.subject);
+    if (targets === undefined) return;
     const unlocksByLocale = new Map<string, UnlockedMessage[]>();
     const progress = lastProgressPerCode(push.progress);
     for (const target of targets) {

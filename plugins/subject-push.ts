@@ -15,10 +15,6 @@ export interface SubjectPush {
   readonly expiredHolds: readonly HoldRecord[];
 }
 
-export function subjectTopic(subject: string): string {
-  return `progression:subject:${subject}`;
-}
-
 export function isEmptyPush(push: SubjectPush): boolean {
   return (
     push.reached.length === 0 &&

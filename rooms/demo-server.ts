@@ -2,36 +2,35 @@
  * The demo server (`npm start`): the arena room with colyseus-progression.
  *
  * - Embedded mode (default): in-memory store, ledger and jobs. Nothing survives a restart.
- * - Redis mode: set REDIS_URL (e.g. redis://127.0.0.1:6379) to keep progress in Redis.
+ * - Redis mode: set REDIS_URL (e.g. redis://127.0.0.1:6379) to keep progress in Redis, under the key
+ *   prefix REDIS_PREFIX (default "progression-demo").
  * - PORT (default 2567) sets the port; the monitor is at http://localhost:PORT/monitor.
  */
 import { createRouter, defineRoom, defineServer } from "@colyseus/core";
 import { monitor } from "@colyseus/monitor";
+import { RedisPresence } from "@colyseus/redis-presence";
 import { createProgressionHost } from "../plugins/create-progression-host.ts";
 import type { ProgressionBackend } from "../src/store/progression-backend.ts";
-import type { RedisBackendOptions } from "../src/store/redis/redis-backend-options.ts";
+import { createRedisBackend } from "../src/store/redis/create-redis-backend.ts";
 import { createArenaProgression } from "./arena/arena-progression.ts";
 import { createArenaRoom } from "./arena/arena-room.ts";
 
 const port = Number(process.env["PORT"] ?? 2567);
 const redisUrl = process.env["REDIS_URL"];
 
-async function redisBackend(url: string): Promise<ProgressionBackend> {
-  // Loaded only in Redis mode, so the embedded demo needs no Redis at all. (A computed specifier while
-  // the Redis backend is being written; it becomes a plain import once create-redis-backend.ts lands.)
-  const specifier = "../src/store/redis/create-redis-backend.ts";
-  const { createRedisBackend } = (await import(specifier)) as {
-    createRedisBackend(options: RedisBackendOptions): ProgressionBackend;
-  };
+function redisBackend(url: string): ProgressionBackend {
+  // REDIS_PREFIX keeps several demo servers (or load-test runs) on one Redis apart.
   return createRedisBackend({ url, prefix: process.env["REDIS_PREFIX"] ?? "progression-demo" });
 }
 
-const backend = redisUrl === undefined || redisUrl === "" ? undefined : await redisBackend(redisUrl);
+const backend = redisUrl === undefined || redisUrl === "" ? undefined : redisBackend(redisUrl);
 const progression = createArenaProgression(backend === undefined ? {} : { backend });
 const host = createProgressionHost(progression);
 
 const server = defineServer({
   rooms: { arena: defineRoom(createArenaRoom(host)) },
+  // Redis mode: pushes also reach players connected to other demo processes on the same Redis.
+  ...(backend === undefined ? {} : { presence: new RedisPresence(redisUrl) }),
   routes: createRouter({ ...monitor() }),
   greet: false,
 });

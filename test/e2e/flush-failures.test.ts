@@ -7,23 +7,28 @@ import { createArenaProgression } from "../../rooms/arena/arena-progression.ts";
 import { isProgressionError } from "../../src/errors/progression-error.ts";
 import { createMemoryBackend } from "../../src/store/memory/memory-backend.ts";
 import { withApplyFaults, type FaultyBackend } from "./support/faulty-backend.ts";
-import { newPlayerId, settle, startArenaServer, type ArenaServer } from "./support/arena-server.ts";
+import { newPlayerId, settle, startArenaCluster, e2eBackends, type ArenaCluster, type ArenaServer } from "./support/arena-server.ts";
 
+const faults = new Map<string, FaultyBackend>();
+let cluster: ArenaCluster;
 let faulty: FaultyBackend;
 let arena: ArenaServer;
 const reports: HostErrorReport[] = [];
 
 beforeAll(async () => {
-  faulty = withApplyFaults(createMemoryBackend());
-  arena = await startArenaServer({
-    progression: { backend: faulty.backend },
+  cluster = await startArenaCluster({
+    wrapBackend: (backend, backendName) => {
+      const wrapped = withApplyFaults(backend);
+      faults.set(backendName, wrapped);
+      return wrapped.backend;
+    },
     host: { retryBaseMs: 10, retryMaxMs: 40, onError: (report) => reports.push(report) },
   });
 });
 
 afterAll(async () => {
-  faulty.fault = "none";
-  await arena.close();
+  for (const backend of faults.values()) backend.fault = "none";
+  await cluster.close();
 });
 
 async function killCount(playerId: string): Promise<number> {
@@ -32,52 +37,61 @@ async function killCount(playerId: string): Promise<number> {
   return slayer?.current ?? -1;
 }
 
-describe("flushes when the store fails", () => {
-  it("a batch applied whose reply was lost is retried with the same id and counted once", async () => {
-    const playerId = newPlayerId("lost-reply");
-    const player = await arena.join(playerId);
-    await player.waitFor("progression:snapshot");
-    await player.roundTrip();
-
-    faulty.fault = "lose-reply";
-    for (let i = 0; i < 10; i += 1) player.send("kill", { creature: "goblin" });
-    await player.roundTrip();
-    await waitUntil(() => faulty.applyCalls > 0 && reports.some((r) => r.stage === "flush"));
-    faulty.fault = "none";
-    await settle(arena.host, player);
-
-    expect(await killCount(playerId)).toBe(10);
-    const codes = player.messages<UnlockedMessage>("progression:unlocked").map((u) => u.code);
-    // The lost reply carried first_blood and slayer_10; they were awarded once and are not re-announced.
-    expect(codes.filter((code) => code === "slayer_10").length).toBeLessThanOrEqual(1);
-    expect(codes.filter((code) => code === "first_blood").length).toBeLessThanOrEqual(1);
+describe.each(e2eBackends)("on %s", (backendName) => {
+  beforeAll(() => {
+    arena = cluster.arena(backendName);
+    const found = faults.get(backendName);
+    if (found === undefined) throw new Error(`no fault switch for ${backendName}`);
+    faulty = found;
   });
 
-  it("keeps buffering while the store is down, retries with backoff, and applies everything once it is back", async () => {
-    const playerId = newPlayerId("outage");
-    const player = await arena.join(playerId);
-    await player.waitFor("progression:snapshot");
-    await player.roundTrip();
+  describe("flushes when the store fails", () => {
+    it("a batch applied whose reply was lost is retried with the same id and counted once", async () => {
+      const playerId = newPlayerId("lost-reply");
+      const player = await arena.join(playerId);
+      await player.waitFor("progression:snapshot");
+      await player.roundTrip();
 
-    faulty.fault = "down";
-    const failuresBefore = reports.length;
-    for (let i = 0; i < 5; i += 1) player.send("kill", { creature: "troll" });
-    await player.roundTrip();
-    await waitUntil(() => arena.host.stats.failedAttempts >= 2);
-    for (let i = 0; i < 7; i += 1) player.send("kill", { creature: "troll" });
-    await player.roundTrip();
-    expect(arena.host.stats.pendingEvents).toBe(12);
-    expect(await killCount(playerId)).toBe(0);
-    expect(reports.slice(failuresBefore).every((r) => r.stage === "flush" && isProgressionError(r.error))).toBe(true);
+      faulty.fault = "lose-reply";
+      for (let i = 0; i < 10; i += 1) player.send("kill", { creature: "goblin" });
+      await player.roundTrip();
+      await waitUntil(() => faulty.applyCalls > 0 && reports.some((r) => r.stage === "flush"));
+      faulty.fault = "none";
+      await settle(arena.host, player);
 
-    faulty.fault = "none";
-    await settle(arena.host, player);
-    expect(arena.host.stats.pendingEvents).toBe(0);
-    expect(arena.host.stats.failedAttempts).toBe(0);
-    expect(await killCount(playerId)).toBe(12);
-    const codes = player.messages<UnlockedMessage>("progression:unlocked").map((u) => u.code);
-    expect(codes.filter((code) => code === "slayer_10")).toHaveLength(1);
-    expect(codes.filter((code) => code === "first_blood")).toHaveLength(1);
+      expect(await killCount(playerId)).toBe(10);
+      const codes = player.messages<UnlockedMessage>("progression:unlocked").map((u) => u.code);
+      // The lost reply carried first_blood and slayer_10; they were awarded once and are not re-announced.
+      expect(codes.filter((code) => code === "slayer_10").length).toBeLessThanOrEqual(1);
+      expect(codes.filter((code) => code === "first_blood").length).toBeLessThanOrEqual(1);
+    });
+
+    it("keeps buffering while the store is down, retries with backoff, and applies everything once it is back", async () => {
+      const playerId = newPlayerId("outage");
+      const player = await arena.join(playerId);
+      await player.waitFor("progression:snapshot");
+      await player.roundTrip();
+
+      faulty.fault = "down";
+      const failuresBefore = reports.length;
+      for (let i = 0; i < 5; i += 1) player.send("kill", { creature: "troll" });
+      await player.roundTrip();
+      await waitUntil(() => arena.host.stats.failedAttempts >= 2);
+      for (let i = 0; i < 7; i += 1) player.send("kill", { creature: "troll" });
+      await player.roundTrip();
+      expect(arena.host.stats.pendingEvents).toBe(12);
+      expect(await killCount(playerId)).toBe(0);
+      expect(reports.slice(failuresBefore).every((r) => r.stage === "flush" && isProgressionError(r.error))).toBe(true);
+
+      faulty.fault = "none";
+      await settle(arena.host, player);
+      expect(arena.host.stats.pendingEvents).toBe(0);
+      expect(arena.host.stats.failedAttempts).toBe(0);
+      expect(await killCount(playerId)).toBe(12);
+      const codes = player.messages<UnlockedMessage>("progression:unlocked").map((u) => u.code);
+      expect(codes.filter((code) => code === "slayer_10")).toHaveLength(1);
+      expect(codes.filter((code) => code === "first_blood")).toHaveLength(1);
+    });
   });
 });
 

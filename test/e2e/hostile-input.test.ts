@@ -1,15 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RejectionReason, UnlockedMessage } from "../../plugins/client-messages.ts";
-import { newPlayerId, settle, startArenaServer, type ArenaServer } from "./support/arena-server.ts";
+import { newPlayerId, settle, startArenaCluster, e2eBackends, type ArenaCluster, type ArenaServer } from "./support/arena-server.ts";
 
+let cluster: ArenaCluster;
 let arena: ArenaServer;
 
 beforeAll(async () => {
-  arena = await startArenaServer();
+  cluster = await startArenaCluster();
 });
 
 afterAll(async () => {
-  await arena.close();
+  await cluster.close();
 });
 
 const hostile: ReadonlyArray<readonly [type: string, payload: unknown, mentions: string]> = [
@@ -46,68 +47,74 @@ const hostile: ReadonlyArray<readonly [type: string, payload: unknown, mentions:
   ["progression:claim", { code: "slayer_10", extra: 1 }, "payload"],
 ];
 
-describe("invalid and hostile client messages", () => {
-  it("are each rejected with a clear reason, change nothing, and the server keeps serving", async () => {
-    const playerId = newPlayerId("hostile");
-    const player = await arena.join(playerId);
-    await player.waitFor("progression:snapshot");
+describe.each(e2eBackends)("on %s", (backendName) => {
+  beforeAll(() => {
+    arena = cluster.arena(backendName);
+  });
 
-    for (const [type, payload, mentions] of hostile) {
-      const before = player.messages("progression:rejected").length;
-      player.send(type, payload);
-      await player.roundTrip();
-      const rejections = player.messages<RejectionReason>("progression:rejected");
-      expect(rejections.length, `${type} ${JSON.stringify(payload)?.slice(0, 80)} should be rejected`).toBe(before + 1);
-      const reason = rejections.at(-1);
-      expect(reason?.type).toBe(type);
-      expect(typeof reason?.code).toBe("string");
-      expect(reason?.message.length ?? 0).toBeGreaterThan(10);
-      expect(reason?.message.length ?? 0).toBeLessThan(1_000); // the reason never echoes a huge payload
-      if (mentions !== "payload" || reason?.code === "INVALID_INPUT") {
-        expect(reason?.message, `${type}: ${reason?.message}`).toContain(mentions);
+  describe("invalid and hostile client messages", () => {
+    it("are each rejected with a clear reason, change nothing, and the server keeps serving", async () => {
+      const playerId = newPlayerId("hostile");
+      const player = await arena.join(playerId);
+      await player.waitFor("progression:snapshot");
+
+      for (const [type, payload, mentions] of hostile) {
+        const before = player.messages("progression:rejected").length;
+        player.send(type, payload);
+        await player.roundTrip();
+        const rejections = player.messages<RejectionReason>("progression:rejected");
+        expect(rejections.length, `${type} ${JSON.stringify(payload)?.slice(0, 80)} should be rejected`).toBe(before + 1);
+        const reason = rejections.at(-1);
+        expect(reason?.type).toBe(type);
+        expect(typeof reason?.code).toBe("string");
+        expect(reason?.message.length ?? 0).toBeGreaterThan(10);
+        expect(reason?.message.length ?? 0).toBeLessThan(1_000); // the reason never echoes a huge payload
+        if (mentions !== "payload" || reason?.code === "INVALID_INPUT") {
+          expect(reason?.message, `${type}: ${reason?.message}`).toContain(mentions);
+        }
       }
-    }
 
-    // Nothing changed: no counter moved, no balance exists, no prototype was polluted.
-    await settle(arena.host, player);
-    expect(await arena.progression.ledger.list(playerId)).toEqual([]);
-    const progress = await arena.progression.progress(playerId);
-    expect(progress.every((milestone) => milestone.current === 0 && milestone.status === "in_progress")).toBe(true);
-    expect(({} as Record<string, unknown>)["admin"]).toBeUndefined();
-    expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
-    expect(player.messages("progression:unlocked")).toEqual([]);
+      // Nothing changed: no counter moved, no balance exists, no prototype was polluted.
+      await settle(arena.host, player);
+      expect(await arena.progression.ledger.list(playerId)).toEqual([]);
+      const progress = await arena.progression.progress(playerId);
+      expect(progress.every((milestone) => milestone.current === 0 && milestone.status === "in_progress")).toBe(true);
+      expect(({} as Record<string, unknown>)["admin"]).toBeUndefined();
+      expect(({} as Record<string, unknown>)["polluted"]).toBeUndefined();
+      expect(player.messages("progression:unlocked")).toEqual([]);
 
-    // Still connected, still served.
-    expect(player.room.connection.isOpen).toBe(true);
-    player.send("kill", { creature: "goblin" });
-    const unlock = await player.waitFor<UnlockedMessage>("progression:unlocked");
-    expect(unlock.code).toBe("first_blood");
-  });
+      // Still connected, still served.
+      expect(player.room.connection.isOpen).toBe(true);
+      player.send("kill", { creature: "goblin" });
+      const unlock = await player.waitFor<UnlockedMessage>("progression:unlocked");
+      expect(unlock.code).toBe("first_blood");
+    });
 
-  it("requests get the same reasons as ctx.reject rejections", async () => {
-    const player = await arena.join(newPlayerId("hostile-request"));
-    await player.waitFor("progression:snapshot");
-    const reason = await player.request("loot", { item: "gold", qty: -1 }).then(
-      () => undefined,
-      (error: { reason?: RejectionReason }) => error.reason,
-    );
-    expect(reason).toMatchObject({ type: "loot", code: "INVALID_INPUT" });
-    expect(reason?.message).toContain("qty");
-  });
+    it("requests get the same reasons as ctx.reject rejections", async () => {
+      const player = await arena.join(newPlayerId("hostile-request"));
+      await player.waitFor("progression:snapshot");
+      const reason = await player.request("loot", { item: "gold", qty: -1 }).then(
+        () => undefined,
+        (error: { reason?: RejectionReason }) => error.reason,
+      );
+      expect(reason).toMatchObject({ type: "loot", code: "INVALID_INPUT" });
+      expect(reason?.message).toContain("qty");
+    });
 
-  it("an oversized frame closes only the sender's connection (transport maxPayload 4 KB); others keep playing", async () => {
-    const flooder = await arena.joinNewRoom(newPlayerId("flooder"));
-    const bystander = await arena.join(newPlayerId("steady"));
-    await bystander.waitFor("progression:snapshot");
-    const closed = new Promise<number>((resolve) => flooder.room.onLeave((code) => resolve(code)));
-    flooder.send("kill", { creature: "x".repeat(100_000) });
-    expect(await closed).not.toBe(1000);
-    bystander.send("kill", { creature: "goblin" });
-    expect((await bystander.waitFor<UnlockedMessage>("progression:unlocked")).code).toBe("first_blood");
-  });
+    it("an oversized frame closes only the sender's connection (transport maxPayload 4 KB); others keep playing", async () => {
+      const flooder = await arena.joinNewRoom(newPlayerId("flooder"));
+      const bystander = await arena.join(newPlayerId("steady"));
+      await bystander.waitFor("progression:snapshot");
+      const closed = new Promise<number>((resolve) => flooder.room.onLeave((code) => resolve(code)));
+      flooder.send("kill", { creature: "x".repeat(100_000) });
+      expect(await closed).not.toBe(1000);
+      bystander.send("kill", { creature: "goblin" });
+      expect((await bystander.waitFor<UnlockedMessage>("progression:unlocked")).code).toBe("first_blood");
+    });
 
-  it("refuses to join without a player identity", async () => {
-    await expect(arena.sdk.joinOrCreate("arena", { playerId: "" })).rejects.toThrow(/playerId/);
-    await expect(arena.sdk.joinOrCreate("arena", { playerId: "a b c" })).rejects.toThrow(/playerId/);
+    it("refuses to join without a player identity", async () => {
+      await expect(arena.sdk.joinOrCreate(arena.roomName, { playerId: "" })).rejects.toThrow(/playerId/);
+      await expect(arena.sdk.joinOrCreate(arena.roomName, { playerId: "a b c" })).rejects.toThrow(/playerId/);
+    });
   });
 });

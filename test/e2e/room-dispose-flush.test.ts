@@ -1,39 +1,46 @@
 import { matchMaker } from "@colyseus/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newPlayerId, startArenaServer, type ArenaServer } from "./support/arena-server.ts";
+import { newPlayerId, startArenaCluster, e2eBackends, type ArenaCluster, type ArenaServer } from "./support/arena-server.ts";
 
+let cluster: ArenaCluster;
 let arena: ArenaServer;
 
 beforeAll(async () => {
   // The interval never fires during the test: only the room's dispose can apply the events.
-  arena = await startArenaServer({ host: { flushIntervalMs: 60_000, flushSize: 1_000_000 } });
+  cluster = await startArenaCluster({ host: { flushIntervalMs: 60_000, flushSize: 1_000_000 } });
 });
 
 afterAll(async () => {
-  await arena.close();
+  await cluster.close();
 });
 
-describe("room dispose", () => {
-  it("flushes everything recorded before the room goes away", async () => {
-    const playerId = newPlayerId("last-one-out");
-    const player = await arena.joinNewRoom(playerId);
-    const roomId = player.room.roomId;
-    await player.waitFor("progression:snapshot");
-    for (let i = 0; i < 7; i += 1) player.send("kill", { creature: "skaven_warrior" });
-    await player.roundTrip();
+describe.each(e2eBackends)("on %s", (backendName) => {
+  beforeAll(() => {
+    arena = cluster.arena(backendName);
+  });
 
-    const skaven = async () => (await arena.progression.progress(playerId)).find((m) => m.code === "skaven_slayer")?.current;
-    expect(arena.host.stats.pendingEvents).toBe(7);
-    expect(await skaven()).toBe(0);
+  describe("room dispose", () => {
+    it("flushes everything recorded before the room goes away", async () => {
+      const playerId = newPlayerId("last-one-out");
+      const player = await arena.joinNewRoom(playerId);
+      const roomId = player.room.roomId;
+      await player.waitFor("progression:snapshot");
+      for (let i = 0; i < 7; i += 1) player.send("kill", { creature: "skaven_warrior" });
+      await player.roundTrip();
 
-    await player.leave(); // last client out: the room auto-disposes, and the plugin's onDispose flushes
-    const deadline = Date.now() + 3_000;
-    while (matchMaker.getLocalRoomById(roomId) !== undefined && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-    expect(matchMaker.getLocalRoomById(roomId)).toBeUndefined();
-    while ((await skaven()) !== 7 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(await skaven()).toBe(7);
-    expect(arena.host.stats.pendingEvents).toBe(0);
+      const skaven = async () => (await arena.progression.progress(playerId)).find((m) => m.code === "skaven_slayer")?.current;
+      expect(arena.host.stats.pendingEvents).toBe(7);
+      expect(await skaven()).toBe(0);
+
+      await player.leave(); // last client out: the room auto-disposes, and the plugin's onDispose flushes
+      const deadline = Date.now() + 3_000;
+      while (matchMaker.getLocalRoomById(roomId) !== undefined && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(matchMaker.getLocalRoomById(roomId)).toBeUndefined();
+      while ((await skaven()) !== 7 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(await skaven()).toBe(7);
+      expect(arena.host.stats.pendingEvents).toBe(0);
+    });
   });
 });

@@ -1,28 +1,43 @@
 import { createServer } from "node:net";
-import { defineRoom, defineServer, type Server } from "@colyseus/core";
+import { defineRoom, defineServer, type RegisteredHandler, type Server } from "@colyseus/core";
 import { ColyseusSDK, type Room as SdkRoom } from "@colyseus/sdk";
 import { createProgressionHost } from "../../../plugins/create-progression-host.ts";
 import type { ProgressionHost } from "../../../plugins/progression-host.ts";
 import type { ProgressionHostOptions } from "../../../plugins/progression-host-options.ts";
 import type { Progression } from "../../../src/engine/progression.ts";
+import type { ProgressionBackend } from "../../../src/store/progression-backend.ts";
+import { backendFactories, type BackendFixture } from "../../support/backend-factories.ts";
 import type { ProgressionOptions } from "../../../src/engine/progression-options.ts";
 import { createArenaProgression } from "../../../rooms/arena/arena-progression.ts";
 import { createArenaRoom, type ArenaSettings } from "../../../rooms/arena/arena-room.ts";
 
 /**
- * A real Colyseus server on a free port running the arena with the plugin, and real SDK clients.
- * Colyseus' matchmaker is process-wide, so a test file starts one server and shares it.
+ * A real Colyseus server on a free port, real SDK clients, and one arena room type per backend
+ * (`arena` on memory, `arena_redis` on Redis with its own key prefix), each with its own engine and
+ * host. Colyseus' matchmaker is process-wide, so a test file starts one cluster and shares it; tests
+ * use fresh player ids, so the two backends never see each other's players.
  */
+export const e2eBackends = backendFactories.map((factory) => factory.name);
+
+/** One backend's arena: its engine, its host, and clients joining its room type. */
 export interface ArenaServer {
+  readonly backendName: string;
+  readonly roomName: string;
   readonly progression: Progression;
   readonly host: ProgressionHost;
-  readonly server: Server;
   readonly sdk: ColyseusSDK;
   readonly port: number;
   /** Joins (or creates) an arena as `playerId` and records every message it receives. */
   join(playerId: string, options?: Record<string, unknown>): Promise<TestClient>;
   /** Creates a new arena room (never an existing one) and joins it. */
   joinNewRoom(playerId: string, options?: Record<string, unknown>): Promise<TestClient>;
+}
+
+export interface ArenaCluster {
+  readonly server: Server;
+  readonly sdk: ColyseusSDK;
+  readonly port: number;
+  arena(backendName: string): ArenaServer;
   close(): Promise<void>;
 }
 
@@ -30,18 +45,12 @@ export interface ArenaServerOptions {
   readonly progression?: Partial<ProgressionOptions>;
   readonly host?: ProgressionHostOptions;
   readonly arena?: ArenaSettings;
+  /** Wraps each backend before the engine gets it (e.g. to inject faults). */
+  readonly wrapBackend?: (backend: ProgressionBackend, backendName: string) => ProgressionBackend;
 }
 
-export async function startArenaServer(options: ArenaServerOptions = {}): Promise<ArenaServer> {
-  const progression = createArenaProgression({ onMissingTranslations: () => {}, ...options.progression });
-  const host = createProgressionHost(progression, { flushIntervalMs: 10, holdExpirySweepMs: 50, ...options.host });
+export async function startArenaCluster(options: ArenaServerOptions = {}): Promise<ArenaCluster> {
   const port = await freePort();
-  const server = defineServer({
-    rooms: { arena: defineRoom(createArenaRoom(host, options.arena)) },
-    greet: false,
-    gracefullyShutdown: false,
-  });
-  await server.listen(port);
   const sdk = new ColyseusSDK(`ws://127.0.0.1:${port}`);
   const clients: TestClient[] = [];
   const track = (room: SdkRoom): TestClient => {
@@ -49,19 +58,46 @@ export async function startArenaServer(options: ArenaServerOptions = {}): Promis
     clients.push(client);
     return client;
   };
+  const setups: Array<{ arena: ArenaServer; fixture: BackendFixture }> = [];
+  const rooms: Record<string, RegisteredHandler> = {};
+  for (const factory of backendFactories) {
+    const fixture = await factory.create();
+    const backend = options.wrapBackend?.(fixture.backend, factory.name) ?? fixture.backend;
+    const progression = createArenaProgression({ onMissingTranslations: () => {}, ...options.progression, backend });
+    const host = createProgressionHost(progression, { flushIntervalMs: 10, holdExpirySweepMs: 50, ...options.host });
+    const roomName = factory.name === "memory" ? "arena" : `arena_${factory.name}`;
+    rooms[roomName] = defineRoom(createArenaRoom(host, options.arena)) as unknown as RegisteredHandler;
+    const arena: ArenaServer = {
+      backendName: factory.name,
+      roomName,
+      progression,
+      host,
+      sdk,
+      port,
+      join: async (playerId, joinOptions = {}) => track(await sdk.joinOrCreate(roomName, { playerId, ...joinOptions })),
+      joinNewRoom: async (playerId, joinOptions = {}) => track(await sdk.create(roomName, { playerId, ...joinOptions })),
+    };
+    setups.push({ arena, fixture });
+  }
+  const server = defineServer({ rooms, greet: false, gracefullyShutdown: false });
+  await server.listen(port);
   return {
-    progression,
-    host,
     server,
     sdk,
     port,
-    join: async (playerId, joinOptions = {}) => track(await sdk.joinOrCreate("arena", { playerId, ...joinOptions })),
-    joinNewRoom: async (playerId, joinOptions = {}) => track(await sdk.create("arena", { playerId, ...joinOptions })),
-    close: async () => {
+    arena(backendName) {
+      const found = setups.find((setup) => setup.arena.backendName === backendName);
+      if (found === undefined) throw new Error(`no arena on backend ${backendName}`);
+      return found.arena;
+    },
+    async close() {
       await Promise.all(clients.map((client) => client.leave()));
       await server.gracefullyShutdown(false);
-      await host.close();
-      await progression.close();
+      for (const { arena, fixture } of setups) {
+        await arena.host.close();
+        await arena.progression.close();
+        await fixture.cleanup();
+      }
     },
   };
 }
