@@ -6,7 +6,7 @@
  *   prefix REDIS_PREFIX (default "progression-demo").
  * - PORT (default 2567) sets the port; the monitor is at http://localhost:PORT/monitor.
  */
-import { createRouter, defineRoom, defineServer } from "@colyseus/core";
+import { createRouter, defineRoom, defineServer, matchMaker } from "@colyseus/core";
 import { monitor } from "@colyseus/monitor";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { createProgressionHost } from "../plugins/create-progression-host.ts";
@@ -29,8 +29,11 @@ const host = createProgressionHost(progression);
 
 const server = defineServer({
   rooms: { arena: defineRoom(createArenaRoom(host)) },
-  // Redis mode: pushes also reach players connected to other demo processes on the same Redis.
-  ...(backend === undefined ? {} : { presence: new RedisPresence(redisUrl) }),
+  // Redis mode: pushes also reach players connected to other demo processes on the same Redis. Each
+  // process hosts the rooms its own clients ask for (no shared matchmaking driver in the demo).
+  ...(backend === undefined
+    ? {}
+    : { presence: new RedisPresence(redisUrl), selectProcessIdToCreateRoom: async () => matchMaker.processId }),
   routes: createRouter({ ...monitor() }),
   greet: false,
 });
