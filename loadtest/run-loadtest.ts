@@ -89,7 +89,8 @@ async function main(): Promise<number> {
       botsCpuPercent: percent(cpuBefore.bots, cpuAfter.bots, sent.sendingMs),
       serverRssMbPeak: memory.peak(),
     });
-    process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+    const output = report.ok ? report : { ...report, serverLogTail: target.serverLog() };
+    process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
     return report.ok ? 0 : 1;
   } finally {
     await fleet?.close(10_000);
@@ -106,13 +107,15 @@ function loadThresholds(path: string): PredictableThreshold[] {
 
 interface Target {
   readonly endpoint: string;
+  /** Last lines the started server printed (for the report when something went wrong). */
+  readonly serverLog: () => string[];
   readonly server: number | undefined;
   readonly redis: number | undefined;
   readonly check: StoreCheck | undefined;
 }
 
 async function startTarget(options: LoadtestOptions, owned: OwnedProcess[], runId: string, thresholds: readonly PredictableThreshold[]): Promise<Target> {
-  if (options.endpoint !== undefined) return { endpoint: options.endpoint, server: undefined, redis: undefined, check: undefined };
+  if (options.endpoint !== undefined) return { endpoint: options.endpoint, serverLog: () => [], server: undefined, redis: undefined, check: undefined };
   let redisUrl = options.redisUrl;
   let redisPid: number | undefined;
   if (redisUrl === undefined) {
@@ -134,7 +137,8 @@ async function startTarget(options: LoadtestOptions, owned: OwnedProcess[], runI
   owned.push(server);
   log(`started ${script} on port ${port} (pid ${server.pid}), redis ${redisUrl}`);
   const check = options.room === "bare" ? bareRoomCheck(server.child) : arenaStoreCheck({ redisUrl, prefix, thresholds });
-  return { endpoint: `ws://127.0.0.1:${port}`, server: server.pid, redis: redisPid, check };
+  const serverLog = (): string[] => server.tail().split("\n").slice(-15);
+  return { endpoint: `ws://127.0.0.1:${port}`, serverLog, server: server.pid, redis: redisPid, check };
 }
 
 interface CpuSample {
