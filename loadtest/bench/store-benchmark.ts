@@ -7,6 +7,7 @@
  * Options (env): BENCH_EVENTS (default 2,000,000), BENCH_BATCH_EVENTS (events per flush, 50,000),
  * BENCH_IN_FLIGHT (flushes applying at once, 2), BENCH_SUBJECTS_PER_CALL (subjects per script call, 64).
  */
+import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
 import { Redis } from "ioredis";
 import type { MilestoneDefinitionInput } from "../../src/definitions/milestone-schema.ts";
@@ -86,7 +87,7 @@ async function deleteByPrefix(client: Redis, prefix: string): Promise<void> {
   } while (cursor !== "0");
 }
 
-async function engineRun(url: string): Promise<{ events: number; seconds: number; flushes: number; subjectApplies: number; awards: number }> {
+async function engineRun(url: string): Promise<Measured & { flushes: number; subjectApplies: number; increments: number; awards: number }> {
   const client = new Redis(url);
   const prefix = "bench";
   const backend = createRedisBackend({ redis: client, prefix, subjectsPerCall: SUBJECTS_PER_CALL });
@@ -99,11 +100,15 @@ async function engineRun(url: string): Promise<{ events: number; seconds: number
   const inFlight = new Set<Promise<void>>();
   let flushes = 0;
   let subjectApplies = 0;
+  let increments = 0;
   const flush = async (batch: PendingBatch): Promise<void> => {
+    for (const subject of batch.subjects) increments += subject.increments.length;
     const outcomes = await progression.applyBatch(batch);
     flushes += 1;
     subjectApplies += outcomes.length;
   };
+  const redisCpuBefore = await redisCpuSeconds(client);
+  const nodeCpuBefore = nodeCpuSeconds();
   const started = performance.now();
   let added = 0;
   for (const event of events(EVENTS)) {
@@ -118,25 +123,40 @@ async function engineRun(url: string): Promise<{ events: number; seconds: number
   if (buffer.pendingEvents > 0) inFlight.add(flush(buffer.drain()));
   await Promise.all(inFlight);
   const seconds = (performance.now() - started) / 1000;
-  redisBusy = await scriptBusySeconds(client);
+  const nodeCpu = nodeCpuSeconds() - nodeCpuBefore;
+  const redisCpu = (await redisCpuSeconds(client)) - redisCpuBefore;
   await progression.close();
   await deleteByPrefix(client, prefix);
   client.disconnect();
-  return { events: added, seconds, flushes, subjectApplies, awards };
+  return { count: added, seconds, redisCpu, nodeCpu, flushes, subjectApplies, increments, awards };
 }
 
-/** Seconds Redis spent executing scripts (INFO commandstats), to split the time between Node and Redis. */
-async function scriptBusySeconds(client: Redis): Promise<number> {
-  const stats = await client.info("commandstats");
-  let usec = 0;
-  for (const match of stats.matchAll(/cmdstat_(?:evalsha|eval):calls=\d+,usec=(\d+)/g)) usec += Number(match[1]);
-  return usec / 1e6;
+/**
+ * CPU seconds the redis-server process has used (INFO cpu). CPU time, unlike wall time, does not
+ * count the time the process waited for a core: the machine is shared, so this is the honest cost.
+ */
+async function redisCpuSeconds(client: Redis): Promise<number> {
+  const info = await client.info("cpu");
+  const field = (name: string): number => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return field("used_cpu_user") + field("used_cpu_sys");
 }
-let redisBusy = 0;
+const nodeCpuSeconds = (): number => {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+};
 
-async function hincrbyReference(url: string): Promise<{ ops: number; seconds: number }> {
+interface Measured {
+  readonly count: number;
+  readonly seconds: number;
+  readonly redisCpu: number;
+  readonly nodeCpu: number;
+}
+
+async function hincrbyReference(url: string): Promise<Measured> {
   const client = new Redis(url);
   const PIPELINE = 10_000;
+  const redisCpuBefore = await redisCpuSeconds(client);
+  const nodeCpuBefore = nodeCpuSeconds();
   const started = performance.now();
   for (let done = 0; done < HINCRBY_OPS; done += PIPELINE) {
     const pipeline = client.pipeline();
@@ -144,9 +164,26 @@ async function hincrbyReference(url: string): Promise<{ ops: number; seconds: nu
     await pipeline.exec();
   }
   const seconds = (performance.now() - started) / 1000;
+  const nodeCpu = nodeCpuSeconds() - nodeCpuBefore;
+  const redisCpu = (await redisCpuSeconds(client)) - redisCpuBefore;
   await deleteByPrefix(client, "ref");
   client.disconnect();
-  return { ops: HINCRBY_OPS, seconds };
+  return { count: HINCRBY_OPS, seconds, redisCpu, nodeCpu };
+}
+
+/** redis-benchmark's pipelined HINCRBY (C client, 2 connections, 64 deep): what Redis itself can do. */
+async function redisBenchmarkReference(url: string): Promise<Measured | null> {
+  const { port } = new URL(url);
+  const client = new Redis(url);
+  const redisCpuBefore = await redisCpuSeconds(client);
+  const started = performance.now();
+  const result = spawnSync("redis-benchmark", ["-p", port, "-c", "2", "-P", "64", "-n", String(HINCRBY_OPS), "-r", String(SUBJECTS), "-q", "HINCRBY", "rb:{player-__rand_int__}", "c", "1"], { encoding: "utf8" });
+  const seconds = (performance.now() - started) / 1000;
+  const redisCpu = (await redisCpuSeconds(client)) - redisCpuBefore;
+  await deleteByPrefix(client, "rb");
+  client.disconnect();
+  if (result.status !== 0) return null;
+  return { count: HINCRBY_OPS, seconds, redisCpu, nodeCpu: 0 };
 }
 
 async function memoryPerSubject(url: string): Promise<number> {
@@ -178,16 +215,24 @@ try {
   const redisVersion = ((await new Redis(server.url).info("server")).match(/redis_version:(\S+)/) ?? [])[1];
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, redis ${redisVersion} (private, ${server.url})`);
   console.log(`config: ${EVENTS} events, ${SUBJECTS} subjects, 50 milestones, ${BATCH_EVENTS} events per flush, ${IN_FLIGHT} flushes in flight, ${SUBJECTS_PER_CALL} subjects per script call`);
+  const perSecond = (m: Measured): string => Math.round(m.count / m.seconds).toLocaleString("en");
+  const micros = (seconds: number, count: number): string => ((seconds * 1e6) / count).toFixed(2);
   const reference = await hincrbyReference(server.url);
-  const referenceRate = reference.ops / reference.seconds;
-  console.log(`raw pipelined HINCRBY: ${Math.round(referenceRate).toLocaleString("en")} ops/s`);
-  const run = await engineRun(server.url);
-  const rate = run.events / run.seconds;
   console.log(
-    `engine batch path -> Redis Lua: ${Math.round(rate).toLocaleString("en")} events/s (${run.events} events in ${run.seconds.toFixed(2)} s, ${run.flushes} flushes, ${run.subjectApplies} subject applies, ${run.awards} awards)`,
+    `raw pipelined HINCRBY via ioredis: ${perSecond(reference)} ops/s wall; Redis CPU ${micros(reference.redisCpu, reference.count)} us/op, Node CPU ${micros(reference.nodeCpu, reference.count)} us/op`,
   );
-  console.log(`ratio to raw HINCRBY: ${(rate / referenceRate).toFixed(2)}`);
-  console.log(`time split: Redis executing scripts ${redisBusy.toFixed(2)} s of ${run.seconds.toFixed(2)} s wall (${Math.round((100 * redisBusy) / run.seconds)}%); the rest is Node (buffer, packing, engine) and I/O`);
+  const native = await redisBenchmarkReference(server.url);
+  if (native) console.log(`raw pipelined HINCRBY via redis-benchmark: ${perSecond(native)} ops/s wall; Redis CPU ${micros(native.redisCpu, native.count)} us/op`);
+  const run = await engineRun(server.url);
+  console.log(
+    `engine batch path -> Redis Lua: ${perSecond(run)} events/s wall (${run.count} events in ${run.seconds.toFixed(2)} s; ${run.flushes} flushes, ${run.subjectApplies} subject applies, ${run.increments} increments, ${run.awards} awards)`,
+  );
+  console.log(`  Redis CPU ${micros(run.redisCpu, run.count)} us/event (${micros(run.redisCpu, run.increments)} us/increment), Node CPU ${micros(run.nodeCpu, run.count)} us/event`);
+  const best = native ?? reference;
+  console.log(`ratio to raw HINCRBY (${native ? "redis-benchmark" : "ioredis"}), wall: ${(run.count / run.seconds / (best.count / best.seconds)).toFixed(3)}`);
+  // With one core each for Node and Redis (the 2-core target), throughput is bounded by the busier one.
+  const bound = run.count / Math.max(run.redisCpu, run.nodeCpu);
+  console.log(`CPU-bound estimate on 2 dedicated cores (events / max(Redis CPU, Node CPU)): ${Math.round(bound).toLocaleString("en")} events/s`);
   console.log(`redis memory per subject (20 counters, 10 awards): ${await memoryPerSubject(server.url)} bytes`);
 } finally {
   await server.stop();

@@ -113,12 +113,6 @@ local function measure(state, check, endDay)
   return state.mg
 end
 
-local function copyBuckets(b)
-  local c = {}
-  for d, n in pairs(b) do c[d] = n end
-  return c
-end
-
 local dirtyKey = KEYS[1]
 local results, dirtySubjects = {}, {}
 
@@ -191,8 +185,11 @@ for si, entry in ipairs(subjects) do
       reached[n + 1], reached[n + 2], reached[n + 3], reached[n + 4] = check[1], earnedAt, record[2], claimedAt
     end
 
+    -- Per increment: update the counter in place, then compare its checks. Tiers are sorted by
+    -- target, so for the monotonic kinds the first check out of reach ends the comparison.
     local eventsPruned = false
-    for _, inc in ipairs(incs) do
+    for ii = 1, #incs do
+      local inc = incs[ii]
       local id, amount, at, eventId = inc[1], inc[2], inc[3], inc[4]
       local skip = false
       if eventId ~= "" then
@@ -209,71 +206,91 @@ for si, entry in ipairs(subjects) do
       if not skip then
         local spec = plan[id]
         local kind, checks = spec[1], spec[3]
-        local prev = states[id]
-        local st
-        local day = dayOf(at)
-        -- before(check): passed before this increment? returns earnedAt for a retroactive award
-        local beforeEarned = nil
-        if kind == "s" then
-          st = {k = "s", v = (prev and prev.v or 0) + amount, at = prev and math.max(prev.at, at) or at}
-          if prev then beforeEarned = function(check) if prev.v >= check[2] then return prev.at end end end
-        elseif kind == "d" then
-          -- Distinct days: a bitmask of the 53 days ending on lastDay (exact in a Lua double).
-          if not prev then
-            st = {k = "d", v = 1, ld = day, at = at, m = 1}
-          elseif day > prev.ld then
-            local shift = day - prev.ld
-            local mask = 1
-            if shift < DAY_MASK_BITS then mask = (prev.m * 2 ^ shift) % 2 ^ DAY_MASK_BITS + 1 end
-            st = {k = "d", v = prev.v + 1, ld = day, at = math.max(prev.at, at), m = mask}
+        local st = states[id]
+        local day = math.floor(at / DAY_MS)
+        if not touched[id] then touched[id] = true; touchedOrder[#touchedOrder + 1] = id end
+        lastDayOf[id] = day
+
+        if kind == "s" or kind == "d" then
+          if not st then
+            if kind == "s" then st = {k = "s", v = 0, at = at} else st = {k = "d", v = 0, ld = day, at = at, m = 0} end
+            states[id] = st
+          end
+          local before, prevAt = st.v, st.at
+          if kind == "s" then
+            st.v = before + amount
+          elseif day > st.ld then
+            -- Distinct days: a bitmask of the 53 days ending on lastDay (exact in a Lua double).
+            local shift = day - st.ld
+            if shift < DAY_MASK_BITS then st.m = (st.m * 2 ^ shift) % 2 ^ DAY_MASK_BITS + 1 else st.m = 1 end
+            st.v, st.ld = before + 1, day
           else
-            local back = prev.ld - day
-            st = {k = "d", v = prev.v, ld = prev.ld, at = math.max(prev.at, at), m = prev.m}
             -- Older than the mask: counted as seen (bounded memory; documented in docs/semantics.md).
-            if back < DAY_MASK_BITS and math.floor(prev.m / 2 ^ back) % 2 == 0 then
-              st.v = prev.v + 1
-              st.m = prev.m + 2 ^ back
+            local back = st.ld - day
+            if back < DAY_MASK_BITS and math.floor(st.m / 2 ^ back) % 2 == 0 then
+              st.m = st.m + 2 ^ back
+              st.v = before + 1
             end
           end
-          if prev then beforeEarned = function(check) if prev.v >= check[2] then return prev.at end end end
+          if at > st.at then st.at = at end
+          local after = st.v
+          for ci = 1, #checks do
+            local check = checks[ci]
+            if after < check[2] then break end
+            if not awards[check[1]] then
+              if before >= check[2] then award(check, prevAt, true) else award(check, at, false) end
+            end
+          end
         elseif kind == "w" then
-          local b = prev and copyBuckets(prev.b) or {}
-          b[day] = (b[day] or 0) + amount
-          local newest = day
-          for d in pairs(b) do if d > newest then newest = d end end
-          for d in pairs(b) do if d <= newest - spec[2] then b[d] = nil end end
-          st = {k = "w", b = b, at = prev and math.max(prev.at, at) or at}
-          if prev then
-            beforeEarned = function(check) if windowSum(prev.b, day, check[3]) >= check[2] then return prev.at end end
+          if not st then st = {k = "w", b = {}, at = at}; states[id] = st end
+          local buckets, prevAt = st.b, st.at
+          local befores = {}
+          for ci = 1, #checks do
+            local check = checks[ci]
+            if not awards[check[1]] then befores[ci] = windowSum(buckets, day, check[3]) end
+          end
+          local newest = dayOf(st.at)
+          local added = amount
+          buckets[day] = (buckets[day] or 0) + amount
+          if day > newest then
+            for d in pairs(buckets) do if d <= day - spec[2] then buckets[d] = nil end end
+          elseif day <= newest - spec[2] then
+            buckets[day] = nil -- older than every window: dropped at once
+            added = 0
+          end
+          if at > st.at then st.at = at end
+          for ci = 1, #checks do
+            local before = befores[ci]
+            if before then
+              local check = checks[ci]
+              if before >= check[2] then
+                award(check, prevAt, true)
+              elseif before + added >= check[2] then
+                award(check, at, false)
+              end
+            end
           end
         else -- gap
           -- A new counter starts with last = at, so its first increment measures a gap of 0; a late
           -- increment measures a negative gap and leaves last unchanged.
-          local base = prev or {last = at, mg = 0, mga = 0}
-          local gap = at - base.last
-          st = {k = "g", last = math.max(base.last, at), mg = base.mg, mga = base.mga}
-          if gap > base.mg then st.mg = gap; st.mga = at end
-          beforeEarned = function(check) if base.mg >= check[2] then return base.mga end end
-          st.gap = gap
-        end
-        states[id] = st
-        if not touched[id] then touched[id] = true; touchedOrder[#touchedOrder + 1] = id end
-        lastDayOf[id] = day
-        do
-          for _, check in ipairs(checks) do
+          if not st then st = {k = "g", last = at, mg = 0, mga = 0}; states[id] = st end
+          local beforeMax, beforeMaxAt = st.mg, st.mga
+          local gap = at - st.last
+          if gap > st.mg then st.mg, st.mga = gap, at end
+          if at > st.last then st.last = at end
+          for ci = 1, #checks do
+            local check = checks[ci]
             if not awards[check[1]] then
-              local earlier = beforeEarned and beforeEarned(check)
-              if earlier then
-                award(check, earlier, true)
+              if beforeMax >= check[2] then
+                award(check, beforeMaxAt, true)
+              elseif gap >= check[2] then
+                award(check, at, false)
               else
-                local current
-                if kind == "g" then current = st.gap else current = measure(st, check, day) end
-                if current >= check[2] then award(check, at, false) end
+                break
               end
             end
           end
         end
-        st.gap = nil
       end
     end
     if eventsPruned then rcall("PEXPIRE", eventsKey, fmtInt(eventRetention)) end

@@ -11,24 +11,33 @@
 ]]
 local DAY_MS = 86400000
 local DAY_MASK_BITS = 53
-local B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 local function fmtInt(n)
   return string.format("%.0f", n)
 end
 
+-- Base-36 digits as bytes, built right to left into a reused buffer (string.char is C; building
+-- the string by concatenation costs several times more). Large values (timestamps) repeat within a
+-- call (counters touched by the same event slot), so they are memoized per call.
+local enc36Buffer, enc36Memo = {}, {}
 local function enc36(n)
-  if n == 0 then return "0" end
-  local negative = n < 0
-  if negative then n = -n end
-  local digits = {}
-  while n > 0 do
-    local r = n % 36
-    table.insert(digits, 1, string.sub(B36, r + 1, r + 1))
-    n = (n - r) / 36
+  if n < 36 and n >= 0 then
+    if n < 10 then return string.char(48 + n) end
+    return string.char(87 + n)
   end
-  local s = table.concat(digits)
-  if negative then return "-" .. s end
+  local memo = enc36Memo[n]
+  if memo then return memo end
+  local v, i = n, 15
+  if v < 0 then v = -v end
+  while v > 0 do
+    local r = v % 36
+    i = i - 1
+    if r < 10 then enc36Buffer[i] = 48 + r else enc36Buffer[i] = 87 + r end
+    v = (v - r) / 36
+  end
+  if n < 0 then i = i - 1; enc36Buffer[i] = 45 end -- "-"
+  local s = string.char(unpack(enc36Buffer, i, 14))
+  enc36Memo[n] = s
   return s
 end
 
@@ -64,9 +73,9 @@ local function decodeCounter(raw)
     end
     return {k = "w", at = at, b = buckets}
   end
-  local v, at = string.match(raw, "^([^,]+),([^,]+)$")
-  if not v then return nil end
-  return {k = "s", v = dec36(v), at = dec36(at)}
+  local comma = string.find(raw, ",", 1, true)
+  if not comma then return nil end
+  return {k = "s", v = tonumber(string.sub(raw, 1, comma - 1), 36), at = tonumber(string.sub(raw, comma + 1), 36)}
 end
 
 local function encodeCounter(s)
