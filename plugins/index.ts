@@ -4,6 +4,7 @@ export { createProgressionHost } from "./create-progression-host.ts";
 export { ProgressionPlugin } from "./progression-plugin.ts";
 export { PushingLedger } from "./pushing-ledger.ts";
 export { guardedMessage, reject } from "./guarded-message.ts";
+export { progressionAdminRoutes, type AdminRoutesOptions } from "./admin-routes.ts";
 export {
   progressionHostDefaults,
   defaultSubjectOf,

@@ -5,10 +5,12 @@
  * - Redis mode: set REDIS_URL (e.g. redis://127.0.0.1:6379) to keep progress in Redis, under the key
  *   prefix REDIS_PREFIX (default "progression-demo").
  * - PORT (default 2567) sets the port; the monitor is at http://localhost:PORT/monitor.
+ * - ADMIN_TOKEN (16+ characters) mounts the admin routes under /progression/admin (Bearer token).
  */
 import { createRouter, defineRoom, defineServer, matchMaker } from "@colyseus/core";
 import { monitor } from "@colyseus/monitor";
 import { RedisPresence } from "@colyseus/redis-presence";
+import { progressionAdminRoutes } from "../plugins/admin-routes.ts";
 import { createProgressionHost } from "../plugins/create-progression-host.ts";
 import type { ProgressionBackend } from "../src/store/progression-backend.ts";
 import { createRedisBackend } from "../src/store/redis/create-redis-backend.ts";
@@ -17,6 +19,7 @@ import { createArenaRoom } from "./arena/arena-room.ts";
 
 const port = Number(process.env["PORT"] ?? 2567);
 const redisUrl = process.env["REDIS_URL"];
+const adminToken = process.env["ADMIN_TOKEN"];
 
 function redisBackend(url: string): ProgressionBackend {
   // REDIS_PREFIX keeps several demo servers (or load-test runs) on one Redis apart.
@@ -34,7 +37,11 @@ const server = defineServer({
   ...(backend === undefined
     ? {}
     : { presence: new RedisPresence(redisUrl), selectProcessIdToCreateRoom: async () => matchMaker.processId }),
-  routes: createRouter({ ...monitor() }),
+  routes: createRouter({
+    ...monitor(),
+    // Admin preview/progress routes, only with a token: ADMIN_TOKEN=<16+ chars>.
+    ...(adminToken === undefined || adminToken === "" ? {} : progressionAdminRoutes(progression, { token: adminToken })),
+  }),
   greet: false,
 });
 
@@ -57,4 +64,7 @@ const banner =
     : [`REDIS MODE: progress and inventory in Redis at ${redisUrl ?? ""}.`];
 const rule = "=".repeat(Math.max(...banner.map((line) => line.length)));
 console.log([rule, ...banner, rule].join("\n"));
+if (adminToken !== undefined && adminToken !== "") {
+  console.log(`[demo] admin routes: http://localhost:${port}/progression/admin/{milestones,preview,progress} (Bearer ADMIN_TOKEN)`);
+}
 console.log(`[demo] arena room ready at ws://localhost:${port} (monitor: http://localhost:${port}/monitor)`);

@@ -49,4 +49,31 @@ describe("the demo server (npm start)", () => {
     expect(applied).toBeGreaterThanOrEqual(100); // at least the kills that earned skaven_slayer
     expect(applied).toBeLessThanOrEqual(sent);
   });
+
+  it("serves the admin preview only with the token, without awarding anything", async () => {
+    const port = await freePort();
+    const token = "test-admin-token-0123456789";
+    demo = runScript("rooms/demo-server.ts", { PORT: String(port), ADMIN_TOKEN: token });
+    await demo.waitForOutput("arena room ready");
+    const base = `http://127.0.0.1:${port}/progression/admin`;
+    const auth = { authorization: `Bearer ${token}` };
+
+    expect((await fetch(`${base}/preview?code=skaven_slayer`)).status).toBe(401);
+    expect((await fetch(`${base}/preview?code=skaven_slayer`, { headers: { authorization: "Bearer wrong" } })).status).toBe(401);
+
+    const preview = await fetch(`${base}/preview?code=skaven_slayer&locale=de`, { headers: auth });
+    expect(preview.status).toBe(200);
+    expect(await preview.json()).toMatchObject({ code: "skaven_slayer", title: "Skavenjäger", icon: "icons/skaven_slayer.png" });
+
+    const unknown = await fetch(`${base}/preview?code=nope`, { headers: auth });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ code: "UNKNOWN_MILESTONE" });
+
+    const codes = (await (await fetch(`${base}/milestones`, { headers: auth })).json()) as { codes: string[] };
+    expect(codes.codes).toContain("first_blood");
+    const progress = (await (await fetch(`${base}/progress?subject=nobody`, { headers: auth })).json()) as {
+      milestones: Array<{ status: string }>;
+    };
+    expect(progress.milestones.every((milestone) => milestone.status === "in_progress")).toBe(true);
+  });
 });

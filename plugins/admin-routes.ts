@@ -1,0 +1,76 @@
+import { timingSafeEqual } from "node:crypto";
+import { createEndpoint } from "@colyseus/core";
+import { z } from "zod";
+import type { Progression } from "../src/engine/progression.ts";
+import { ErrorCode } from "../src/errors/error-codes.ts";
+import { ProgressionError, isProgressionError } from "../src/errors/progression-error.ts";
+
+export interface AdminRoutesOptions {
+  /** Bearer token every request must carry (`Authorization: Bearer <token>`); at least 16 characters. */
+  readonly token: string;
+  /** Path prefix. @default "/progression/admin" */
+  readonly prefix?: string;
+}
+
+const MIN_TOKEN_LENGTH = 16;
+
+/**
+ * Read-only admin routes (seed 002's "admin tab"), to spread into `createRouter({ ... })`:
+ * - `GET <prefix>/milestones` -> `{ codes }`
+ * - `GET <prefix>/preview?code=&locale=` -> the unlock payload exactly as a player would see it,
+ *   without awarding anything
+ * - `GET <prefix>/progress?subject=&locale=` -> a player's progress, hidden milestones masked
+ * Every route answers 401 without the token; errors are JSON `{ code, message }`.
+ */
+export function progressionAdminRoutes(progression: Progression, options: AdminRoutesOptions) {
+  if (typeof options.token !== "string" || options.token.length < MIN_TOKEN_LENGTH) {
+    throw new ProgressionError(
+      ErrorCode.InvalidInput,
+      `admin routes need a token of at least ${MIN_TOKEN_LENGTH} characters (option token); generate one, e.g. openssl rand -hex 24`,
+    );
+  }
+  const expected = Buffer.from(`Bearer ${options.token}`);
+  const prefix = options.prefix ?? "/progression/admin";
+  const authorized = (header: string | null): boolean => {
+    const given = Buffer.from(header ?? "");
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  };
+  const guarded = async <T>(header: string | null, run: () => T | Promise<T>): Promise<T | Response> => {
+    if (!authorized(header)) {
+      return json(401, { code: "UNAUTHORIZED", message: "send Authorization: Bearer <admin token>" });
+    }
+    try {
+      return await run();
+    } catch (error) {
+      if (isProgressionError(error)) {
+        return json(error.code === ErrorCode.UnknownMilestone ? 404 : 400, { code: error.code, message: error.message });
+      }
+      throw error;
+    }
+  };
+  const locale = z.string().max(35).optional();
+
+  return {
+    "progression-admin-milestones": createEndpoint(`${prefix}/milestones`, { method: "GET" }, async (ctx) =>
+      guarded(ctx.getHeader("authorization"), () => ({ codes: progression.milestoneCodes() })),
+    ),
+    "progression-admin-preview": createEndpoint(
+      `${prefix}/preview`,
+      { method: "GET", query: z.object({ code: z.string().min(1).max(128), locale }) },
+      async (ctx) => guarded(ctx.getHeader("authorization"), () => progression.preview(ctx.query.code, ctx.query.locale)),
+    ),
+    "progression-admin-progress": createEndpoint(
+      `${prefix}/progress`,
+      { method: "GET", query: z.object({ subject: z.string().min(1).max(200), locale }) },
+      async (ctx) =>
+        guarded(ctx.getHeader("authorization"), async () => ({
+          subject: ctx.query.subject,
+          milestones: await progression.progress(ctx.query.subject, ctx.query.locale),
+        })),
+    ),
+  };
+}
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
