@@ -5,7 +5,8 @@
  * raw pipelined HINCRBY on the same Redis as the reference, and Redis memory per subject.
  *
  * Options (env): BENCH_EVENTS (default 2,000,000), BENCH_BATCH_EVENTS (events per flush, 50,000),
- * BENCH_IN_FLIGHT (flushes applying at once, 2), BENCH_SUBJECTS_PER_CALL (subjects per script call, 64).
+ * BENCH_IN_FLIGHT (flushes applying at once, 2), BENCH_SUBJECTS_PER_CALL (subjects per script call, 64),
+ * BENCH_ENGINE_ONLY=1 (skip the references and the memory probe, e.g. under `node --cpu-prof`).
  */
 import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
@@ -217,11 +218,12 @@ try {
   console.log(`config: ${EVENTS} events, ${SUBJECTS} subjects, 50 milestones, ${BATCH_EVENTS} events per flush, ${IN_FLIGHT} flushes in flight, ${SUBJECTS_PER_CALL} subjects per script call`);
   const perSecond = (m: Measured): string => Math.round(m.count / m.seconds).toLocaleString("en");
   const micros = (seconds: number, count: number): string => ((seconds * 1e6) / count).toFixed(2);
-  const reference = await hincrbyReference(server.url);
+  const engineOnly = process.env.BENCH_ENGINE_ONLY === "1";
+  const reference = engineOnly ? { count: 1, seconds: 1, redisCpu: 0, nodeCpu: 0 } : await hincrbyReference(server.url);
   console.log(
     `raw pipelined HINCRBY via ioredis: ${perSecond(reference)} ops/s wall; Redis CPU ${micros(reference.redisCpu, reference.count)} us/op, Node CPU ${micros(reference.nodeCpu, reference.count)} us/op`,
   );
-  const native = await redisBenchmarkReference(server.url);
+  const native = engineOnly ? null : await redisBenchmarkReference(server.url);
   if (native) console.log(`raw pipelined HINCRBY via redis-benchmark: ${perSecond(native)} ops/s wall; Redis CPU ${micros(native.redisCpu, native.count)} us/op`);
   const run = await engineRun(server.url);
   console.log(
@@ -233,7 +235,7 @@ try {
   // With one core each for Node and Redis (the 2-core target), throughput is bounded by the busier one.
   const bound = run.count / Math.max(run.redisCpu, run.nodeCpu);
   console.log(`CPU-bound estimate on 2 dedicated cores (events / max(Redis CPU, Node CPU)): ${Math.round(bound).toLocaleString("en")} events/s`);
-  console.log(`redis memory per subject (20 counters, 10 awards): ${await memoryPerSubject(server.url)} bytes`);
+  if (!engineOnly) console.log(`redis memory per subject (20 counters, 10 awards): ${await memoryPerSubject(server.url)} bytes`);
 } finally {
   await server.stop();
 }

@@ -1,0 +1,79 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { ErrorCode } from "../../src/errors/error-codes.ts";
+import type { SubjectSnapshot } from "../../src/store/progression-backend.ts";
+import { createRedisBackend } from "../../src/store/redis/create-redis-backend.ts";
+import type { ProgressionRedisClient } from "../../src/store/redis/redis-commands.ts";
+import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "../support/redis-prefix.ts";
+import { DAY, T0, check, counter, planOf, redisBackendForTest } from "./redis-backend-fixtures.ts";
+
+describe("redis backend: restore hook", () => {
+  let cleanup: (() => Promise<void>) | undefined;
+  afterEach(async () => {
+    await cleanup?.();
+    cleanup = undefined;
+  });
+
+  const plan = planOf(
+    counter("kills001", "sum", [check("k5", 5), check("k10", 10)]),
+    counter("days0001", "days", [check("d3", 3)]),
+  );
+  const snapshot: SubjectSnapshot = {
+    subject: "p",
+    counters: new Map([
+      ["kills001", { kind: "sum", value: 7, at: T0 }],
+      ["days0001", { kind: "days", value: 2, lastDay: Math.floor(T0 / DAY), at: T0 }],
+    ]),
+    awards: new Map([["k5", { code: "k5", earnedAt: T0 - 5, retroactive: false, claimedAt: null }]]),
+    balances: [{ subject: "p", item: "gold", free: 4, held: 2 }],
+    holds: [{ holdId: "h0123456789abcdef:p", subject: "p", item: "gold", quantity: 2, createdAt: T0, expiresAt: T0 + 2 * DAY, state: "held", settledAt: null }],
+  };
+
+  it("loads a missing subject once, before applying anything, and never repeats an award", async () => {
+    const loaded: string[] = [];
+    const fixture = await redisBackendForTest({
+      loader: async (subject) => {
+        loaded.push(subject);
+        return subject === "p" ? snapshot : null;
+      },
+    });
+    cleanup = fixture.cleanup;
+    const { backend } = fixture;
+    const result = await backend.apply({
+      batchId: "b1",
+      now: T0 + DAY,
+      plan,
+      subjects: [
+        { subject: "p", catchUp: false, increments: [{ counter: "kills001", amount: 3, at: T0 + DAY }, { counter: "days0001", amount: 1, at: T0 + DAY }] },
+        { subject: "fresh", catchUp: false, increments: [{ counter: "kills001", amount: 1, at: T0 + DAY }] },
+      ],
+    });
+    expect(result[0]?.reached.map((a) => a.code)).toEqual(["k10", "d3"]);
+    expect(loaded.sort()).toEqual(["fresh", "p"]);
+    // Ledger state came back too: balances and the open hold (committable).
+    expect((await backend.balance("p", "gold", T0 + DAY)).balance).toEqual({ subject: "p", item: "gold", free: 4, held: 2 });
+    expect((await backend.commit({ holdId: "h0123456789abcdef:p", now: T0 + DAY })).hold.state).toBe("committed");
+    await backend.acquire({ idempotencyKey: "k", subject: "p", item: "gold", quantity: 1, now: T0 + DAY });
+    expect(loaded).toHaveLength(2);
+  });
+});
+
+describe("redis backend: Redis Cluster", () => {
+  it("refuses a transfer between two subjects with UNSUPPORTED before touching anything", async () => {
+    const client = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
+    const prefix = randomPrefix("cluster");
+    // A real connection flagged as a cluster client: the check must happen before any command.
+    const asCluster = Object.assign(Object.create(client) as ProgressionRedisClient, { isCluster: true });
+    const backend = createRedisBackend({ redis: asCluster, prefix, useServerTime: false });
+    try {
+      await expect(backend.transfer({ idempotencyKey: "t", from: "a", to: "b", item: "gold", quantity: 1, now: T0 })).rejects.toMatchObject({
+        code: ErrorCode.Unsupported,
+        message: expect.stringContaining("single Redis"),
+      });
+      expect(await client.keys(`${prefix}:*`)).toEqual([]);
+    } finally {
+      await deleteKeysWithPrefix(client, prefix);
+      client.disconnect();
+    }
+  });
+});
