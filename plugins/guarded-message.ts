@@ -25,8 +25,23 @@ export function guardedMessage<Schema extends z.ZodType>(
   schema: Schema,
   handler: GuardedHandler<z.output<Schema>>,
   options: { readonly replyOnSend?: string } = {},
-): (client: Client, message: unknown, ctx: MessageContext) => Promise<unknown> {
-  return async (client, message, ctx) => {
+): (client: Client, message: unknown, ctx: MessageContext) => unknown {
+  const succeeded = (client: Client, ctx: MessageContext, result: unknown): unknown => {
+    if (ctx.id === undefined && options.replyOnSend !== undefined) client.send(options.replyOnSend, result);
+    return result;
+  };
+  const failed = (client: Client, ctx: MessageContext, error: unknown): unknown => {
+    if (isProgressionError(error)) return reject(client, ctx, { type, code: error.code, message: error.message });
+    console.error(`[colyseus-progression] handler of "${type}" failed`, error);
+    return reject(client, ctx, {
+      type,
+      code: "INTERNAL",
+      message: `${type}: the server failed to handle this message; try again later`,
+    });
+  };
+  // Synchronous when the handler is (the hot path: kills and loot cost no promise); a promise otherwise,
+  // which never rejects.
+  return (client, message, ctx) => {
     const parsed = schema.safeParse(message);
     if (!parsed.success) {
       return reject(client, ctx, {
@@ -35,22 +50,24 @@ export function guardedMessage<Schema extends z.ZodType>(
         message: `${type}: ${describeIssues(parsed.error.issues)}`,
       });
     }
+    let result: unknown;
     try {
-      const result = await handler(client, parsed.data, ctx);
-      if (ctx.id === undefined && options.replyOnSend !== undefined) client.send(options.replyOnSend, result);
-      return result;
+      result = handler(client, parsed.data, ctx);
     } catch (error) {
-      if (isProgressionError(error)) {
-        return reject(client, ctx, { type, code: error.code, message: error.message });
-      }
-      console.error(`[colyseus-progression] handler of "${type}" failed`, error);
-      return reject(client, ctx, {
-        type,
-        code: "INTERNAL",
-        message: `${type}: the server failed to handle this message; try again later`,
-      });
+      return failed(client, ctx, error);
     }
+    if (isPromiseLike(result)) {
+      return Promise.resolve(result).then(
+        (value) => succeeded(client, ctx, value),
+        (error: unknown) => failed(client, ctx, error),
+      );
+    }
+    return succeeded(client, ctx, result);
   };
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
 /** Rejects through the request channel when there is one, else with a `progression:rejected` message. */
