@@ -73,12 +73,16 @@ async function main(): Promise<number> {
     fleet.start(options.seconds, options.drainSeconds);
     const sent = await fleet.sent(options.seconds * 1000 + 30_000);
     const cpuAfter = sampleCpu(target.server, target.redis);
+    let cpuApplied: CpuSample | undefined;
     log(`sending done in ${Math.round(sent.sendingMs)} ms; checking counts`);
 
     // Kills and loot (fire-and-forget) are final when sending stops: the time until they are all
     // counted is the server's backlog. Ledger requests are final once their replies are in.
     const [applied, drained] = await Promise.all([
-      check?.verify(sent.reports, options.drainSeconds * 1000, hotPathMessages),
+      check?.verify(sent.reports, options.drainSeconds * 1000, hotPathMessages).then((result) => {
+        cpuApplied = sampleCpu(target.server, target.redis);
+        return result;
+      }),
       fleet.reports(options.drainSeconds * 1000 + 30_000),
     ]);
     const store = await check?.verify(drained.reports, 5_000);
@@ -87,6 +91,11 @@ async function main(): Promise<number> {
       serverCpuPercent: percent(cpuBefore.server, cpuAfter.server, sent.sendingMs),
       redisCpuPercent: percent(cpuBefore.redis, cpuAfter.redis, sent.sendingMs),
       botsCpuPercent: percent(cpuBefore.bots, cpuAfter.bots, sent.sendingMs),
+      // CPU time per gameplay event, from the start of sending until the last one was counted: unlike
+      // rates, it barely moves when other work shares the machine.
+      serverCpuUsPerEvent: perEvent(cpuBefore.server, cpuApplied?.server, applied?.countedEvents),
+      redisCpuUsPerEvent: perEvent(cpuBefore.redis, cpuApplied?.redis, applied?.countedEvents),
+      botsCpuUsPerEvent: perEvent(cpuBefore.bots, cpuAfter.bots, sent.reports.reduce((sum, r) => sum + Object.values(r.sent).reduce((a, b) => a + b, 0), 0)),
       serverRssMbPeak: memory.peak(),
     });
     const output = report.ok ? report : { ...report, serverLogTail: target.serverLog() };
@@ -158,6 +167,11 @@ function sampleCpu(server: number | undefined, redis: number | undefined): CpuSa
   };
 }
 
+function perEvent(beforeMs: number | undefined, afterMs: number | undefined, events: number | undefined): number | null {
+  if (beforeMs === undefined || afterMs === undefined || events === undefined || events === 0) return null;
+  return Math.round(((afterMs - beforeMs) * 1000) / events);
+}
+
 /** CPU over the sending phase; 100 means one core fully busy. */
 function percent(before: number | undefined, after: number | undefined, elapsedMs: number): number | null {
   if (before === undefined || after === undefined || elapsedMs <= 0) return null;
@@ -186,7 +200,7 @@ function buildReport(
   reports: readonly BotReport[],
   applied: StoreCheckResult | undefined,
   store: StoreCheckResult | undefined,
-  resources: { serverCpuPercent: number | null; redisCpuPercent: number | null; botsCpuPercent: number | null; serverRssMbPeak: number | null },
+  resources: Record<string, number | null>,
 ) {
   const byType: Record<string, number> = {};
   let expected = 0;
