@@ -1,18 +1,23 @@
+import { hash } from "node:crypto";
 import type { Pool } from "pg";
 import type { SubjectSnapshot } from "../store/progression-backend.ts";
+import { mergeCounters, type StoredCounters } from "./counter-json.ts";
 import { copyInteger, copyNullableInteger, copyRowsInto, copyText } from "./copy-text-format.ts";
 import { quoteSchemaName } from "./schema-name.ts";
 
 /**
- * Persists subject snapshots in ONE transaction: every table's rows go through COPY FROM STDIN into a
- * temporary table, then one merge statement per table moves them into place (seed 001's COPY upsert).
+ * Persists subject snapshots in ONE transaction: rows go through COPY FROM STDIN into temporary
+ * tables, then one merge statement per table moves them into place (seed 001's COPY upsert).
  *
  * Merge rules, so that a replayed, late or out-of-order snapshot can never lose progress:
- * - counters: GREATEST per column (sum/days value, last day, latest time, largest gap with its time);
- * - window buckets: max per (counter, day);
- * - awards: inserted once per (subject, code); only ever moves from unclaimed to claimed;
+ * - counters (one jsonb per subject): max per value and time, max per window day (counter-json.ts);
+ *   merged here, against the stored value read under a transaction-scoped advisory lock that
+ *   serialises snapshot writers;
+ * - awards: inserted once per (subject, code); only ever move from unclaimed to claimed;
  * - balances and open holds: replaced per subject, unless the database already holds a newer snapshot
  *   of that subject (`takenAt` older than the stored one): they are the current truth, not a history.
+ * A block (awards, balances, holds) identical to the one last written for the subject is skipped, so a
+ * replayed snapshot or a subject whose inventory did not change costs one row read.
  */
 
 export interface SnapshotWriteResult {
@@ -35,8 +40,19 @@ export interface SnapshotWriterOptions {
   readonly onPhase?: (phase: string, ms: number) => void;
 }
 
+interface StoredSubject {
+  subject: string;
+  snapshot_at: string;
+  counters: StoredCounters;
+  awards_hash: string | null;
+  balances_hash: string | null;
+  holds_hash: string | null;
+}
+
 export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWriter {
   const { pool } = options;
+  const s = quoteSchemaName(options.schema);
+  const lockKey = `colyseus-progression:snapshot:${options.schema}`;
   const onPhase = options.onPhase;
   let phaseStart = 0;
   const phase = (name: string): void => {
@@ -44,7 +60,6 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
     if (onPhase !== undefined && name !== "") onPhase(name, now - phaseStart);
     phaseStart = now;
   };
-  const s = quoteSchemaName(options.schema);
 
   async function write(snapshots: readonly SubjectSnapshot[], takenAt = Date.now()): Promise<SnapshotWriteResult> {
     // A subject listed twice keeps its last snapshot: one row per key is what ON CONFLICT needs.
@@ -53,111 +68,105 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
     // Sorted by key, so the merges walk each primary-key index in order (about 2x faster than random).
     const unique = [...bySubject.values()].sort((a, b) => compareKeys(a.subject, b.subject));
     if (unique.length === 0) return { subjects: 0, rows: 0, staleSubjects: 0 };
-
-    const at = copyInteger(takenAt, "takenAt");
-    let rows = 0;
-    const count = function* (source: Iterable<string>): Generator<string> {
-      for (const row of source) {
-        rows += 1;
-        yield row;
-      }
-    };
+    copyInteger(takenAt, "takenAt");
 
     phase("");
     const client = await pool.connect();
     try {
       await client.query("BEGIN");
+      await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [lockKey]);
       await client.query(
-        `CREATE TEMP TABLE tmp_subjects (subject text, snapshot_at bigint) ON COMMIT DROP;
-         CREATE TEMP TABLE tmp_counters (subject text, counter text, kind text, value bigint, at bigint,
-           last_day integer, max_gap bigint, max_gap_at bigint) ON COMMIT DROP;
-         CREATE TEMP TABLE tmp_window_buckets (subject text, counter text, day integer, amount bigint) ON COMMIT DROP;
+        `CREATE TEMP TABLE tmp_subjects (subject text, snapshot_at bigint, counters jsonb, awards_hash text,
+           balances_hash text, holds_hash text) ON COMMIT DROP;
          CREATE TEMP TABLE tmp_awards (subject text, code text, earned_at bigint, retroactive boolean,
            claimed_at bigint) ON COMMIT DROP;
+         CREATE TEMP TABLE tmp_replace (subject text) ON COMMIT DROP;
          CREATE TEMP TABLE tmp_balances (subject text, item text, free bigint, held bigint) ON COMMIT DROP;
          CREATE TEMP TABLE tmp_holds (hold_id text, subject text, item text, quantity bigint, created_at bigint,
            expires_at bigint) ON COMMIT DROP;`,
       );
-
       phase("begin");
-      await copyRowsInto(client, "tmp_subjects", count(subjectRows(unique, at)));
-      await copyRowsInto(client, "tmp_counters", count(counterRows(unique)));
-      await copyRowsInto(client, "tmp_window_buckets", count(bucketRows(unique)));
-      await copyRowsInto(client, "tmp_awards", count(awardRows(unique)));
-      await copyRowsInto(client, "tmp_balances", count(balanceRows(unique)));
-      await copyRowsInto(client, "tmp_holds", count(holdRows(unique)));
-      phase("copy");
 
-      await client.query(
-        `INSERT INTO ${s}.counters AS c (subject, counter, kind, value, at, last_day, max_gap, max_gap_at)
-         SELECT subject, counter, kind, value, at, last_day, max_gap, max_gap_at FROM tmp_counters
-         ON CONFLICT (subject, counter) DO UPDATE SET
-           kind = EXCLUDED.kind,
-           value = GREATEST(c.value, EXCLUDED.value),
-           at = GREATEST(c.at, EXCLUDED.at),
-           last_day = GREATEST(c.last_day, EXCLUDED.last_day),
-           max_gap_at = CASE WHEN EXCLUDED.max_gap > COALESCE(c.max_gap, -1) THEN EXCLUDED.max_gap_at ELSE c.max_gap_at END,
-           max_gap = GREATEST(c.max_gap, EXCLUDED.max_gap)
-         WHERE EXCLUDED.value > c.value OR EXCLUDED.at > c.at
-            OR EXCLUDED.last_day > c.last_day OR EXCLUDED.max_gap > c.max_gap`,
+      const stored = new Map<string, StoredSubject>();
+      const existing = await client.query<StoredSubject>(
+        `SELECT subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash
+         FROM ${s}.subjects WHERE subject = ANY($1::text[])`,
+        [unique.map((snapshot) => snapshot.subject)],
       );
-      phase("merge counters");
-      await client.query(
-        `INSERT INTO ${s}.window_buckets AS b (subject, counter, day, amount)
-         SELECT subject, counter, day, amount FROM tmp_window_buckets
-         ON CONFLICT (subject, counter, day) DO UPDATE SET amount = EXCLUDED.amount
-         WHERE EXCLUDED.amount > b.amount`,
-      );
-      phase("merge buckets");
-      await client.query(
-        `INSERT INTO ${s}.awards AS a (subject, code, earned_at, retroactive, claimed_at)
-         SELECT subject, code, earned_at, retroactive, claimed_at FROM tmp_awards
-         ON CONFLICT (subject, code) DO UPDATE SET claimed_at = EXCLUDED.claimed_at
-         WHERE a.claimed_at IS NULL AND EXCLUDED.claimed_at IS NOT NULL`,
-      );
+      for (const row of existing.rows) stored.set(row.subject, row);
+      phase("read stored");
 
-      phase("merge awards");
-      // Balances and holds: only subjects whose stored snapshot is not newer than this one.
-      const stale = await client.query(
-        `DELETE FROM tmp_subjects t USING ${s}.subjects stored
-         WHERE stored.subject = t.subject AND stored.snapshot_at > t.snapshot_at`,
-      );
-      phase("stale check");
-      await client.query(
-        `INSERT INTO ${s}.subjects AS stored (subject, snapshot_at)
-         SELECT subject, snapshot_at FROM tmp_subjects
-         ON CONFLICT (subject) DO UPDATE SET snapshot_at = EXCLUDED.snapshot_at, written_at = now()`,
-      );
+      const plan = planWrite(unique, stored, takenAt);
+      phase("merge in memory");
+
+      let rows = 0;
+      const copy = async (table: string, lines: readonly string[]): Promise<void> => {
+        if (lines.length === 0) return;
+        rows += lines.length;
+        await copyRowsInto(client, table, lines);
+      };
+      // Subjects the database has never seen go straight into the tables (the fastest path COPY has):
+      // under the advisory lock nobody else can insert them meanwhile.
+      await copy(`${s}.subjects (subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash)`, plan.fresh.subjects);
+      await copy(`${s}.awards (subject, code, earned_at, retroactive, claimed_at)`, plan.fresh.awards);
+      await copy(`${s}.balances (subject, item, free, held)`, plan.fresh.balances);
+      await copy(`${s}.holds (hold_id, subject, item, quantity, created_at, expires_at)`, plan.fresh.holds);
+      phase("copy new subjects");
+      await copy("tmp_subjects", plan.subjects);
+      await copy("tmp_awards", plan.awards);
+      await copy("tmp_replace", plan.replace);
+      await copy("tmp_balances", plan.balances);
+      await copy("tmp_holds", plan.holds);
+      phase("copy known subjects");
+
+      if (plan.subjects.length > 0) {
+        await client.query(
+        `INSERT INTO ${s}.subjects AS stored (subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash)
+         SELECT subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash FROM tmp_subjects
+         ON CONFLICT (subject) DO UPDATE SET snapshot_at = EXCLUDED.snapshot_at, counters = EXCLUDED.counters,
+           awards_hash = EXCLUDED.awards_hash, balances_hash = EXCLUDED.balances_hash,
+           holds_hash = EXCLUDED.holds_hash, written_at = now()`,
+        );
+      }
       phase("upsert subjects");
-      // Replace = upsert what the snapshot has (writing only rows that differ) + delete what it lacks;
-      // cheaper than delete-all + insert-all when most of a subject's items did not change.
-      await client.query(
-        `DELETE FROM ${s}.balances b USING tmp_subjects t
-         WHERE b.subject = t.subject
-           AND NOT EXISTS (SELECT 1 FROM tmp_balances n WHERE n.subject = b.subject AND n.item = b.item AND (n.free > 0 OR n.held > 0))`,
-      );
-      await client.query(
-        `INSERT INTO ${s}.balances AS b (subject, item, free, held)
-         SELECT n.subject, n.item, n.free, n.held FROM tmp_balances n JOIN tmp_subjects t ON t.subject = n.subject
-         WHERE n.free > 0 OR n.held > 0
-         ON CONFLICT (subject, item) DO UPDATE SET free = EXCLUDED.free, held = EXCLUDED.held
-         WHERE b.free <> EXCLUDED.free OR b.held <> EXCLUDED.held`,
-      );
-      await client.query(
-        `DELETE FROM ${s}.holds h USING tmp_subjects t
-         WHERE h.subject = t.subject AND NOT EXISTS (SELECT 1 FROM tmp_holds n WHERE n.hold_id = h.hold_id)`,
-      );
-      // An open hold never changes until it is settled (and then it leaves the snapshot).
-      await client.query(
-        `INSERT INTO ${s}.holds (hold_id, subject, item, quantity, created_at, expires_at)
-         SELECT n.hold_id, n.subject, n.item, n.quantity, n.created_at, n.expires_at
-         FROM tmp_holds n JOIN tmp_subjects t ON t.subject = n.subject
-         ON CONFLICT (hold_id) DO NOTHING`,
-      );
+      if (plan.awards.length > 0) {
+        await client.query(
+          `INSERT INTO ${s}.awards AS a (subject, code, earned_at, retroactive, claimed_at)
+           SELECT subject, code, earned_at, retroactive, claimed_at FROM tmp_awards
+           ON CONFLICT (subject, code) DO UPDATE SET claimed_at = EXCLUDED.claimed_at
+           WHERE a.claimed_at IS NULL AND EXCLUDED.claimed_at IS NOT NULL`,
+        );
+      }
+      phase("merge awards");
+      if (plan.replace.length > 0) {
+        // Replace = delete what the snapshot lacks + upsert what differs (cheaper than delete-all +
+        // insert-all when most of a subject's items did not change).
+        await client.query(
+          `DELETE FROM ${s}.balances b USING tmp_replace t
+           WHERE b.subject = t.subject
+             AND NOT EXISTS (SELECT 1 FROM tmp_balances n WHERE n.subject = b.subject AND n.item = b.item)`,
+        );
+        await client.query(
+          `INSERT INTO ${s}.balances AS b (subject, item, free, held)
+           SELECT subject, item, free, held FROM tmp_balances
+           ON CONFLICT (subject, item) DO UPDATE SET free = EXCLUDED.free, held = EXCLUDED.held
+           WHERE b.free <> EXCLUDED.free OR b.held <> EXCLUDED.held`,
+        );
+        await client.query(
+          `DELETE FROM ${s}.holds h USING tmp_replace t
+           WHERE h.subject = t.subject AND NOT EXISTS (SELECT 1 FROM tmp_holds n WHERE n.hold_id = h.hold_id)`,
+        );
+        // An open hold never changes until it is settled (and then it leaves the snapshot).
+        await client.query(
+          `INSERT INTO ${s}.holds (hold_id, subject, item, quantity, created_at, expires_at)
+           SELECT hold_id, subject, item, quantity, created_at, expires_at FROM tmp_holds
+           ON CONFLICT (hold_id) DO NOTHING`,
+        );
+      }
       phase("replace balances and holds");
       await client.query("COMMIT");
       phase("commit");
-      return { subjects: unique.length, rows, staleSubjects: stale.rowCount ?? 0 };
+      return { subjects: unique.length, rows, staleSubjects: plan.stale };
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
       throw error;
@@ -169,79 +178,112 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
   return { write };
 }
 
+interface WritePlan {
+  /** Rows of subjects already stored: merged through temporary tables. */
+  readonly subjects: string[];
+  readonly awards: string[];
+  readonly replace: string[];
+  readonly balances: string[];
+  readonly holds: string[];
+  /** Rows of subjects never stored: copied straight into the tables. */
+  readonly fresh: { readonly subjects: string[]; readonly awards: string[]; readonly balances: string[]; readonly holds: string[] };
+  stale: number;
+}
+
+/** Decides, per subject, what must be written, with counters already merged against the stored ones. */
+function planWrite(snapshots: readonly SubjectSnapshot[], stored: ReadonlyMap<string, StoredSubject>, takenAt: number): WritePlan {
+  const plan: WritePlan = {
+    subjects: [],
+    awards: [],
+    replace: [],
+    balances: [],
+    holds: [],
+    fresh: { subjects: [], awards: [], balances: [], holds: [] },
+    stale: 0,
+  };
+  for (const snapshot of snapshots) {
+    const previous = stored.get(snapshot.subject);
+    const previousAt = previous === undefined ? Number.NEGATIVE_INFINITY : Number(previous.snapshot_at);
+    const stale = previousAt > takenAt;
+    if (stale) plan.stale += 1;
+    const subject = copyText(snapshot.subject);
+
+    const counters = mergeCounters(previous?.counters, snapshot.counters);
+    const awards = awardRows(subject, snapshot);
+    const balances = balanceRows(subject, snapshot);
+    const holds = holdRows(subject, snapshot);
+    if (previous === undefined) {
+      plan.fresh.subjects.push(
+        [subject, String(takenAt), copyText(JSON.stringify(counters.merged)), blockHash(awards), blockHash(balances), blockHash(holds)].join("\t"),
+      );
+      plan.fresh.awards.push(...awards);
+      plan.fresh.balances.push(...balances);
+      plan.fresh.holds.push(...holds);
+      continue;
+    }
+    const awardsHash = blockHash(awards);
+    const balancesHash = stale ? (previous?.balances_hash ?? null) : blockHash(balances);
+    const holdsHash = stale ? (previous?.holds_hash ?? null) : blockHash(holds);
+
+    const writeAwards = awardsHash !== previous?.awards_hash;
+    const replace = !stale && (balancesHash !== previous?.balances_hash || holdsHash !== previous?.holds_hash);
+    if (writeAwards) plan.awards.push(...awards);
+    if (replace) {
+      plan.replace.push(subject);
+      plan.balances.push(...balances);
+      plan.holds.push(...holds);
+    }
+    if (previous === undefined || counters.changed || takenAt > previousAt || writeAwards || replace) {
+      plan.subjects.push(
+        [
+          subject,
+          String(Math.max(previousAt, takenAt)),
+          copyText(JSON.stringify(counters.merged)),
+          awardsHash,
+          balancesHash ?? "\\N",
+          holdsHash ?? "\\N",
+        ].join("\t"),
+      );
+    }
+  }
+  return plan;
+}
+
+/** Fingerprint of a block's encoded rows (only compared for equality with the last one written). */
+function blockHash(rows: readonly string[]): string {
+  return hash("sha1", rows.join("\n"), "base64");
+}
+
 /** Plain code-unit order: only locality matters, not the database collation. */
 function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function sortedEntries<V>(map: ReadonlyMap<string, V>): [string, V][] {
-  return [...map].sort((a, b) => compareKeys(a[0], b[0]));
+function awardRows(subject: string, snapshot: SubjectSnapshot): string[] {
+  return [...snapshot.awards.values()]
+    .sort((a, b) => compareKeys(a.code, b.code))
+    .map(
+      (award) =>
+        `${subject}\t${copyText(award.code)}\t${copyInteger(award.earnedAt, "award earnedAt")}\t${award.retroactive ? "t" : "f"}\t${copyNullableInteger(award.claimedAt, "award claimedAt")}`,
+    );
 }
 
-function* subjectRows(snapshots: readonly SubjectSnapshot[], takenAt: string): Generator<string> {
-  for (const snapshot of snapshots) yield `${copyText(snapshot.subject)}\t${takenAt}`;
+function balanceRows(subject: string, snapshot: SubjectSnapshot): string[] {
+  return snapshot.balances
+    .filter((balance) => balance.free > 0 || balance.held > 0)
+    .sort((a, b) => compareKeys(a.item, b.item))
+    .map(
+      (balance) =>
+        `${subject}\t${copyText(balance.item)}\t${copyInteger(balance.free, "balance free")}\t${copyInteger(balance.held, "balance held")}`,
+    );
 }
 
-function* counterRows(snapshots: readonly SubjectSnapshot[]): Generator<string> {
-  const N = "\\N";
-  for (const snapshot of snapshots) {
-    const subject = copyText(snapshot.subject);
-    for (const [counter, state] of sortedEntries(snapshot.counters)) {
-      const id = copyText(counter);
-      switch (state.kind) {
-        case "sum":
-          yield `${subject}\t${id}\tsum\t${copyInteger(state.value, "counter value")}\t${copyInteger(state.at, "counter at")}\t${N}\t${N}\t${N}`;
-          break;
-        case "window":
-          yield `${subject}\t${id}\twindow\t0\t${copyInteger(state.at, "counter at")}\t${N}\t${N}\t${N}`;
-          break;
-        case "days":
-          yield `${subject}\t${id}\tdays\t${copyInteger(state.value, "counter value")}\t${copyInteger(state.at, "counter at")}\t${copyInteger(state.lastDay, "counter lastDay")}\t${N}\t${N}`;
-          break;
-        case "gap":
-          yield `${subject}\t${id}\tgap\t0\t${copyInteger(state.last, "counter last")}\t${N}\t${copyInteger(state.maxGap, "counter maxGap")}\t${copyInteger(state.maxGapAt, "counter maxGapAt")}`;
-          break;
-      }
-    }
-  }
-}
-
-function* bucketRows(snapshots: readonly SubjectSnapshot[]): Generator<string> {
-  for (const snapshot of snapshots) {
-    const subject = copyText(snapshot.subject);
-    for (const [counter, state] of sortedEntries(snapshot.counters)) {
-      if (state.kind !== "window") continue;
-      const id = copyText(counter);
-      for (const [day, amount] of [...state.buckets].sort((a, b) => a[0] - b[0])) {
-        yield `${subject}\t${id}\t${copyInteger(day, "window day")}\t${copyInteger(amount, "window amount")}`;
-      }
-    }
-  }
-}
-
-function* awardRows(snapshots: readonly SubjectSnapshot[]): Generator<string> {
-  for (const snapshot of snapshots) {
-    const subject = copyText(snapshot.subject);
-    for (const [, award] of sortedEntries(snapshot.awards)) {
-      yield `${subject}\t${copyText(award.code)}\t${copyInteger(award.earnedAt, "award earnedAt")}\t${award.retroactive ? "t" : "f"}\t${copyNullableInteger(award.claimedAt, "award claimedAt")}`;
-    }
-  }
-}
-
-function* balanceRows(snapshots: readonly SubjectSnapshot[]): Generator<string> {
-  for (const snapshot of snapshots) {
-    for (const balance of snapshot.balances) {
-      // Balances are the subject's own; one row per item.
-      yield `${copyText(snapshot.subject)}\t${copyText(balance.item)}\t${copyInteger(balance.free, "balance free")}\t${copyInteger(balance.held, "balance held")}`;
-    }
-  }
-}
-
-function* holdRows(snapshots: readonly SubjectSnapshot[]): Generator<string> {
-  for (const snapshot of snapshots) {
-    for (const hold of snapshot.holds) {
-      if (hold.state !== "held") continue;
-      yield `${copyText(hold.holdId)}\t${copyText(snapshot.subject)}\t${copyText(hold.item)}\t${copyInteger(hold.quantity, "hold quantity")}\t${copyInteger(hold.createdAt, "hold createdAt")}\t${copyInteger(hold.expiresAt, "hold expiresAt")}`;
-    }
-  }
+function holdRows(subject: string, snapshot: SubjectSnapshot): string[] {
+  return snapshot.holds
+    .filter((hold) => hold.state === "held")
+    .sort((a, b) => compareKeys(a.holdId, b.holdId))
+    .map(
+      (hold) =>
+        `${copyText(hold.holdId)}\t${subject}\t${copyText(hold.item)}\t${copyInteger(hold.quantity, "hold quantity")}\t${copyInteger(hold.createdAt, "hold createdAt")}\t${copyInteger(hold.expiresAt, "hold expiresAt")}`,
+    );
 }

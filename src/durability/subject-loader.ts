@@ -1,6 +1,7 @@
 import type { Pool } from "pg";
 import type { HoldRecord } from "../ledger/ledger-backend.ts";
 import type { AwardRecord, Balance, CounterState, SubjectLoader, SubjectSnapshot } from "../store/progression-backend.ts";
+import { fromStoredCounter, type StoredCounters } from "./counter-json.ts";
 import { quoteSchemaName } from "./schema-name.ts";
 
 /**
@@ -8,20 +9,6 @@ import { quoteSchemaName } from "./schema-name.ts";
  * calls when it meets a subject it has no state for (a fresh or flushed Redis). One round trip.
  */
 
-interface CounterRow {
-  counter: string;
-  kind: CounterState["kind"];
-  value: number;
-  at: number;
-  last_day: number | null;
-  max_gap: number | null;
-  max_gap_at: number | null;
-}
-interface BucketRow {
-  counter: string;
-  day: number;
-  amount: number;
-}
 interface AwardRow {
   code: string;
   earned_at: number;
@@ -42,8 +29,7 @@ interface HoldRow {
 }
 interface SubjectRow {
   known: boolean;
-  counters: CounterRow[];
-  buckets: BucketRow[];
+  counters: StoredCounters | null;
   awards: AwardRow[];
   balances: BalanceRow[];
   holds: HoldRow[];
@@ -54,13 +40,8 @@ export function createSubjectLoader(options: { readonly pool: Pool; readonly sch
   // json_agg turns bigint columns into JSON numbers (all values are safe integers by construction).
   const sql = `SELECT
       EXISTS (SELECT 1 FROM ${s}.subjects WHERE subject = $1)
-        OR EXISTS (SELECT 1 FROM ${s}.counters WHERE subject = $1)
         OR EXISTS (SELECT 1 FROM ${s}.awards WHERE subject = $1) AS known,
-      (SELECT COALESCE(json_agg(json_build_object('counter', counter, 'kind', kind, 'value', value, 'at', at,
-         'last_day', last_day, 'max_gap', max_gap, 'max_gap_at', max_gap_at)), '[]')
-         FROM ${s}.counters WHERE subject = $1) AS counters,
-      (SELECT COALESCE(json_agg(json_build_object('counter', counter, 'day', day, 'amount', amount)), '[]')
-         FROM ${s}.window_buckets WHERE subject = $1) AS buckets,
+      (SELECT counters FROM ${s}.subjects WHERE subject = $1) AS counters,
       (SELECT COALESCE(json_agg(json_build_object('code', code, 'earned_at', earned_at, 'retroactive', retroactive,
          'claimed_at', claimed_at)), '[]') FROM ${s}.awards WHERE subject = $1) AS awards,
       (SELECT COALESCE(json_agg(json_build_object('item', item, 'free', free, 'held', held) ORDER BY item), '[]')
@@ -78,17 +59,8 @@ export function createSubjectLoader(options: { readonly pool: Pool; readonly sch
 }
 
 function toSnapshot(subject: string, row: SubjectRow): SubjectSnapshot {
-  const bucketsByCounter = new Map<string, Map<number, number>>();
-  for (const bucket of row.buckets) {
-    let buckets = bucketsByCounter.get(bucket.counter);
-    if (buckets === undefined) {
-      buckets = new Map();
-      bucketsByCounter.set(bucket.counter, buckets);
-    }
-    buckets.set(bucket.day, bucket.amount);
-  }
   const counters = new Map<string, CounterState>();
-  for (const c of row.counters) counters.set(c.counter, toCounterState(c, bucketsByCounter.get(c.counter)));
+  for (const [id, stored] of Object.entries(row.counters ?? {})) counters.set(id, fromStoredCounter(stored));
 
   const awards = new Map<string, AwardRecord>();
   for (const a of row.awards) {
@@ -106,17 +78,4 @@ function toSnapshot(subject: string, row: SubjectRow): SubjectSnapshot {
     settledAt: null,
   }));
   return { subject, counters, awards, balances, holds };
-}
-
-function toCounterState(row: CounterRow, buckets: Map<number, number> | undefined): CounterState {
-  switch (row.kind) {
-    case "sum":
-      return { kind: "sum", value: row.value, at: row.at };
-    case "window":
-      return { kind: "window", buckets: buckets ?? new Map(), at: row.at };
-    case "days":
-      return { kind: "days", value: row.value, lastDay: row.last_day ?? 0, at: row.at };
-    case "gap":
-      return { kind: "gap", last: row.at, maxGap: row.max_gap ?? 0, maxGapAt: row.max_gap_at ?? 0 };
-  }
 }

@@ -78,8 +78,8 @@ for (const factory of backendFactories) {
         await durability.start(progression);
         const subjects = Array.from({ length: 25 }, (_, i) => `player-${i}`);
         await play(progression, subjects, Date.now());
-        const pass = await durability.snapshotNow();
-        expect(pass.written).toBe(25);
+        // The scheduler also runs once at start, so this pass may find part of the work done.
+        await durability.snapshotNow();
         expect(await fixture.backend.dirtyCount()).toBe(0);
         const exported = await fixture.backend.exportSubjects(subjects);
         for (const snapshot of exported) expect(await durability.loader(snapshot.subject)).toEqual(snapshot);

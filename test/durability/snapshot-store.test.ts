@@ -122,6 +122,13 @@ describe("snapshot writer and loader", () => {
     expect(loaded?.balances).toEqual([{ subject: "bob", item: "gold", free: 7, held: 0 }]);
   });
 
+  it("never lowers a counter even when a newer snapshot comes from a backend that lost the subject", async () => {
+    await store.writer.write([snapshotOf("gina", { counters: { kills: { kind: "sum", value: 80, at: 8_000 } } })], 100);
+    // Newer export, but the backend started the subject again from zero (lost without a restore).
+    await store.writer.write([snapshotOf("gina", { counters: { kills: { kind: "sum", value: 2, at: 9_000 } } })], 200);
+    expect((await store.loader("gina"))?.counters.get("kills")).toEqual({ kind: "sum", value: 80, at: 9_000 });
+  });
+
   it("keeps awards unique per subject and code and never downgrades claimed to unclaimed", async () => {
     const unclaimed = snapshotOf("carol", { awards: [{ code: "hero", earnedAt: 10, retroactive: false, claimedAt: null }] });
     const claimed = snapshotOf("carol", { awards: [{ code: "hero", earnedAt: 10, retroactive: false, claimedAt: 20 }] });

@@ -2,35 +2,23 @@
 -- __SCHEMA__ is replaced by the configured (quoted) schema name by the migration runner.
 -- Times are epoch milliseconds (bigint), as everywhere in the engine.
 
--- One row per subject ever snapshotted; snapshot_at orders snapshots so a late one never
--- replaces the balances and holds written by a newer one.
+-- One row per subject ever snapshotted. snapshot_at orders snapshots, so a late one never replaces the
+-- balances and holds written by a newer one. counters holds every counter of the subject in one jsonb
+-- object keyed by counter id (one row per subject instead of one per counter and window day keeps a
+-- 100,000-subject snapshot within seconds); the writer merges it monotonically (see snapshot-writer.ts):
+--   sum:    {"kind":"sum","value":n,"at":t}
+--   window: {"kind":"window","at":t,"buckets":{"<utc day>":n,...}}
+--   days:   {"kind":"days","value":n,"lastDay":d,"at":t}
+--   gap:    {"kind":"gap","last":t,"maxGap":ms,"maxGapAt":t}
+-- The *_hash columns fingerprint the last block written, so an unchanged block is not rewritten.
 CREATE TABLE __SCHEMA__.subjects (
-  subject     text        PRIMARY KEY,
-  snapshot_at bigint      NOT NULL,
-  written_at  timestamptz NOT NULL DEFAULT now()
-);
-
--- Counters merge monotonically (GREATEST): a replayed or out-of-order snapshot never lowers them.
--- sum: value, at | window: at (+ window_buckets) | days: value, last_day, at | gap: at = last, max_gap, max_gap_at
-CREATE TABLE __SCHEMA__.counters (
-  subject    text    NOT NULL,
-  counter    text    NOT NULL,
-  kind       text    NOT NULL CHECK (kind IN ('sum', 'window', 'days', 'gap')),
-  value      bigint  NOT NULL DEFAULT 0,
-  at         bigint  NOT NULL DEFAULT 0,
-  last_day   integer,
-  max_gap    bigint,
-  max_gap_at bigint,
-  PRIMARY KEY (subject, counter)
-);
-
--- Window counters: one amount per UTC day, merged by max per day.
-CREATE TABLE __SCHEMA__.window_buckets (
-  subject text    NOT NULL,
-  counter text    NOT NULL,
-  day     integer NOT NULL,
-  amount  bigint  NOT NULL CHECK (amount >= 0),
-  PRIMARY KEY (subject, counter, day)
+  subject       text        PRIMARY KEY,
+  snapshot_at   bigint      NOT NULL,
+  counters      jsonb       NOT NULL DEFAULT '{}',
+  awards_hash   text,
+  balances_hash text,
+  holds_hash    text,
+  written_at    timestamptz NOT NULL DEFAULT now()
 );
 
 -- Awards are unique per (subject, code): granted once, never revoked, never downgraded from claimed.
