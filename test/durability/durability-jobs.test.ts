@@ -158,3 +158,68 @@ for (const factory of backendFactories) {
     });
   });
 }
+
+describe("createDurability", () => {
+  it("records every inventory change in the ledger journal through the durable bus, once", async () => {
+    const fixture = await backendFactories[0]!.create();
+    const durability = newDurability("journal_flow");
+    const progression = createProgression({ definitions, backend: fixture.backend, events: durability.bus, onMissingTranslations: () => {} });
+    try {
+      await durability.start(progression);
+      await progression.ledger.acquire({ subject: "trader", item: "gem", quantity: 5, idempotencyKey: "buy-1" });
+      await progression.ledger.acquire({ subject: "trader", item: "gem", quantity: 5, idempotencyKey: "buy-1" }); // a retry: no new fact
+      await progression.ledger.consume({ subject: "trader", item: "gem", quantity: 2, idempotencyKey: "use-1" });
+      await durability.bus.drain();
+      const journal = await database.pool.query<{ cause: string; free_after: string; idempotency_key: string }>(
+        `SELECT cause, free_after, idempotency_key FROM journal_flow.ledger_journal WHERE subject = 'trader' ORDER BY id`,
+      );
+      // Deliveries run concurrently, so rows arrive in any order; occurred_at orders the mutations.
+      expect(journal.rows.map((row) => [row.cause, row.free_after]).sort()).toEqual([
+        ["acquire", "5"],
+        ["consume", "3"],
+      ]);
+      expect(journal.rows.every((row) => row.idempotency_key.length > 0)).toBe(true);
+    } finally {
+      await durability.close();
+      await progression.close();
+      await fixture.cleanup();
+    }
+  });
+
+  it("without a database says so at start, restores nothing, and still runs hold expiry", async () => {
+    const warnings: string[] = [];
+    const bullPrefix = randomPrefix("nodb");
+    prefixes.push(bullPrefix);
+    const durability = createDurability({
+      redis: testRedisUrl(),
+      bullPrefix,
+      holdSweepIntervalMs: 100,
+      events: { backoffMs: 10, onError: () => undefined },
+      logger: { ...quiet, warn: (message: string) => void warnings.push(message) },
+    });
+    const fixture = await backendFactories[0]!.create();
+    const progression = createProgression({ definitions, backend: fixture.backend, events: durability.bus, onMissingTranslations: () => {} });
+    const expired: string[] = [];
+    durability.bus.on("hold.expired", "recorder", (envelope) => void expired.push(envelope.payload.hold.holdId));
+    try {
+      await durability.start(progression);
+      expect(warnings.join("\n")).toMatch(/WITHOUT PostgreSQL/);
+      expect(await durability.loader("anyone")).toBeNull();
+      await expect(durability.snapshotNow()).rejects.toThrow(/durability.start|PostgreSQL/);
+      await progression.ledger.acquire({ subject: "s", item: "gem", quantity: 1, idempotencyKey: "g" });
+      const { hold } = await progression.ledger.hold({ subject: "s", item: "gem", quantity: 1, ttlMs: 100, idempotencyKey: "h" });
+      await durability.scheduleHoldExpiry(hold);
+      await expect.poll(() => expired, { timeout: 5000, interval: 20 }).toEqual([hold.holdId]);
+    } finally {
+      await durability.close();
+      await progression.close();
+      await fixture.cleanup();
+    }
+  });
+
+  it("rejects impossible options with the option's name", () => {
+    expect(() => createDurability({ redis: "not a url" })).toThrow(/redis must be a redis:\/\/ URL/);
+    expect(() => createDurability({ redis: testRedisUrl(), snapshotChunkSize: 0 })).toThrow(/snapshotChunkSize/);
+    expect(() => createDurability({ redis: testRedisUrl(), schedule: { backoffFactor: 0.5 } })).toThrow(/schedule.backoffFactor/);
+  });
+});
