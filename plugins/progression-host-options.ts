@@ -39,6 +39,12 @@ export interface ProgressionHostOptions {
    */
   readonly flushSize?: number;
   /**
+   * Progress pushes (`progression:progress`) are sent at most this often per player, with the latest value
+   * per milestone (unlocks are never delayed). 0 sends progress with every flush.
+   * @default 100
+   */
+  readonly progressIntervalMs?: number;
+  /**
    * The bound of the buffer, in distinct (subject, counter, time slot) increments, counting the batch being
    * retried. At the bound `record()` throws a ProgressionError with code BACKEND_UNAVAILABLE and keeps nothing
    * of that event: the room knows, nothing is dropped silently. Coalescing means most games never get near it.
@@ -82,6 +88,7 @@ export interface ProgressionHostOptions {
 export const progressionHostDefaults = {
   flushIntervalMs: 25,
   flushSize: 5_000,
+  progressIntervalMs: 100,
   maxBufferedIncrements: 200_000,
   retryBaseMs: 50,
   retryMaxMs: 2_000,

@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
 import { LocalPresence, matchMaker } from "@colyseus/core";
 import type { GameplayEvent } from "../src/engine/gameplay-event.ts";
-import type { ClaimOutcome, EventBuffer, PendingBatch, Progression, SubjectOutcome } from "../src/engine/progression.ts";
+import type {
+  ClaimOutcome,
+  EventBuffer,
+  PendingBatch,
+  Progression,
+  ProgressUpdate,
+  SubjectOutcome,
+} from "../src/engine/progression.ts";
 import { ErrorCode } from "../src/errors/error-codes.ts";
 import { ProgressionError } from "../src/errors/progression-error.ts";
 import type { HoldRecord } from "../src/ledger/ledger-backend.ts";
@@ -44,6 +51,9 @@ export interface HostStats {
   readonly appliedBatches: number;
   /** Consecutive failed attempts of the current batch (0 when healthy). */
   readonly failedAttempts: number;
+  /** Duration of the last successful apply, and the longest one so far (milliseconds). */
+  readonly lastApplyMs: number;
+  readonly maxApplyMs: number;
 }
 
 /**
@@ -73,6 +83,12 @@ export class ProgressionHost {
     for (const push of envelope.pushes) this.deliver(push);
   };
   private remoteSubscription: Promise<unknown> | null = null;
+  /** Progress waiting for the next progress tick (option progressIntervalMs), by subject and code. */
+  private heldProgress = new Map<string, Map<string, ProgressUpdate>>();
+  private readonly progressTimer: NodeJS.Timeout | undefined;
+  /** Pushes for other processes, sent together at the end of the event-loop turn. */
+  private remoteQueue: SubjectPush[] = [];
+  private remoteScheduled = false;
   private readonly flushTimer: NodeJS.Timeout;
   private readonly expiryTimer: NodeJS.Timeout | undefined;
   private readonly stopHoldExpiredListener: () => void;
@@ -87,6 +103,8 @@ export class ProgressionHost {
   private appliedEvents = 0;
   private appliedBatches = 0;
   private closing = false;
+  private lastApplyMs = 0;
+  private maxApplyMs = 0;
 
   constructor(progression: Progression, options: ProgressionHostOptions = {}) {
     this.progression = progression;
@@ -105,6 +123,10 @@ export class ProgressionHost {
         options.shutdownTimeoutMs,
         progressionHostDefaults.shutdownTimeoutMs,
       ),
+      progressIntervalMs:
+        options.progressIntervalMs === 0
+          ? 0
+          : positiveOption("progressIntervalMs", options.progressIntervalMs, progressionHostDefaults.progressIntervalMs),
       holdExpirySweepMs:
         options.holdExpirySweepMs === 0
           ? 0
@@ -121,6 +143,10 @@ export class ProgressionHost {
     );
     this.flushTimer = setInterval(() => this.onTick(), this.options.flushIntervalMs);
     this.flushTimer.unref();
+    if (this.options.progressIntervalMs > 0) {
+      this.progressTimer = setInterval(() => this.sendHeldProgress(), this.options.progressIntervalMs);
+      this.progressTimer.unref();
+    }
     if (this.options.holdExpirySweepMs > 0) {
       this.expiryTimer = setInterval(() => void this.sweepExpiredHolds(), this.options.holdExpirySweepMs);
       this.expiryTimer.unref();
@@ -197,6 +223,8 @@ export class ProgressionHost {
     const flushed = await this.flush(this.options.shutdownTimeoutMs);
     clearInterval(this.flushTimer);
     if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
+    if (this.progressTimer !== undefined) clearInterval(this.progressTimer);
+    this.sendHeldProgress();
     this.stopHoldExpiredListener();
     if (!flushed) {
       const pending = this.recordedEvents - this.appliedEvents;
@@ -209,6 +237,7 @@ export class ProgressionHost {
         ),
       });
     }
+    this.publishRemoteQueue();
     if (this.remoteSubscription !== null) this.presence().unsubscribe(PUSH_TOPIC, this.onRemotePushes);
     this.targetsBySubject.clear();
   }
@@ -220,6 +249,8 @@ export class ProgressionHost {
       appliedEvents: this.appliedEvents,
       appliedBatches: this.appliedBatches,
       failedAttempts: this.failedAttempts,
+      lastApplyMs: this.lastApplyMs,
+      maxApplyMs: this.maxApplyMs,
     };
   }
 
@@ -259,7 +290,20 @@ export class ProgressionHost {
     if (nonEmpty.length === 0) return;
     for (const push of nonEmpty) this.deliver(push);
     if (!this.isCrossProcess()) return;
-    const envelope: PushEnvelope = { origin: this.processId, pushes: nonEmpty };
+    // Everything published during one turn of the event loop (a flush, a burst of ledger calls)
+    // leaves as one message: per-mutation publishes cost more than the mutations themselves.
+    for (const push of nonEmpty) this.remoteQueue.push(push);
+    if (!this.remoteScheduled) {
+      this.remoteScheduled = true;
+      setImmediate(() => this.publishRemoteQueue());
+    }
+  }
+
+  private publishRemoteQueue(): void {
+    this.remoteScheduled = false;
+    if (this.remoteQueue.length === 0) return;
+    const envelope: PushEnvelope = { origin: this.processId, pushes: this.remoteQueue };
+    this.remoteQueue = [];
     try {
       void Promise.resolve(this.presence().publish(PUSH_TOPIC, envelope)).catch((error: unknown) =>
         this.options.onError({ stage: "push", error }),
@@ -300,7 +344,10 @@ export class ProgressionHost {
     if (this.inFlight !== null || Date.now() < this.retryAt) return;
     if (this.retryBatch === null && this.buffer.pendingEvents === 0) return;
     void this.step().then(() => {
-      if (this.buffer.pendingIncrements >= this.options.flushSize) this.onTick();
+      // A slow apply already used up the interval: go again now instead of idling until the next tick.
+      if (this.buffer.pendingIncrements >= this.options.flushSize || this.lastApplyMs >= this.options.flushIntervalMs) {
+        this.onTick();
+      }
     });
   }
 
@@ -322,7 +369,10 @@ export class ProgressionHost {
       this.retryBatch = batch;
     }
     try {
+      const started = performance.now();
       const outcomes = batch.subjects.length === 0 ? [] : await this.progression.applyBatch(batch);
+      this.lastApplyMs = performance.now() - started;
+      this.maxApplyMs = Math.max(this.maxApplyMs, this.lastApplyMs);
       this.retryBatch = null;
       this.failedAttempts = 0;
       this.retryAt = 0;
@@ -342,7 +392,7 @@ export class ProgressionHost {
     const targets = this.targetsBySubject.get(push.subject);
     if (targets === undefined) return;
     const unlocksByLocale = new Map<string, UnlockedMessage[]>();
-    const progress = lastProgressPerCode(push.progress);
+    const progress = this.progressToSendNow(push);
     for (const target of targets) {
       try {
         for (const unlock of this.unlocksIn(push, target.locale, unlocksByLocale)) {
@@ -360,6 +410,43 @@ export class ProgressionHost {
         }
       } catch (error) {
         this.options.onError({ stage: "push", error });
+      }
+    }
+  }
+
+  /**
+   * With `progressIntervalMs` 0, this flush's progress goes out now. Otherwise it is held (the latest
+   * value per milestone wins) and sent by the progress timer; a milestone reached now drops its held
+   * progress, so no stale progress push ever follows its unlock.
+   */
+  private progressToSendNow(push: SubjectPush): readonly ProgressUpdate[] {
+    const latest = lastProgressPerCode(push.progress);
+    if (this.options.progressIntervalMs === 0) return latest;
+    let held = this.heldProgress.get(push.subject);
+    if (held === undefined) {
+      if (latest.length === 0) return [];
+      held = new Map();
+      this.heldProgress.set(push.subject, held);
+    }
+    for (const award of push.reached) held.delete(award.code);
+    for (const update of latest) held.set(update.code, update);
+    if (held.size === 0) this.heldProgress.delete(push.subject);
+    return [];
+  }
+
+  private sendHeldProgress(): void {
+    if (this.heldProgress.size === 0) return;
+    const held = this.heldProgress;
+    this.heldProgress = new Map();
+    for (const [subject, updates] of held) {
+      const targets = this.targetsBySubject.get(subject);
+      if (targets === undefined) continue;
+      for (const target of targets) {
+        try {
+          for (const update of updates.values()) target.send(PushMessage.Progress, update);
+        } catch (error) {
+          this.options.onError({ stage: "push", error });
+        }
       }
     }
   }

@@ -48,8 +48,10 @@ const server = defineServer({
 // Colyseus calls this on SIGTERM/SIGINT after every room is disposed (each dispose flushes too).
 server.onShutdown(async () => {
   await host.close();
-  const { appliedEvents, pendingEvents } = host.stats;
-  console.log(`[demo] shutdown: applied=${appliedEvents} pending=${pendingEvents}`);
+  const { appliedEvents, pendingEvents, appliedBatches, maxApplyMs } = host.stats;
+  console.log(
+    `[demo] shutdown: applied=${appliedEvents} pending=${pendingEvents} batches=${appliedBatches} maxApplyMs=${maxApplyMs.toFixed(1)}`,
+  );
   await progression.close();
 });
 

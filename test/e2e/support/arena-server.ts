@@ -64,7 +64,13 @@ export async function startArenaCluster(options: ArenaServerOptions = {}): Promi
     const fixture = await factory.create();
     const backend = options.wrapBackend?.(fixture.backend, factory.name) ?? fixture.backend;
     const progression = createArenaProgression({ onMissingTranslations: () => {}, ...options.progression, backend });
-    const host = createProgressionHost(progression, { flushIntervalMs: 10, holdExpirySweepMs: 50, ...options.host });
+    const host = createProgressionHost(progression, {
+      flushIntervalMs: 10,
+      holdExpirySweepMs: 50,
+      // Every flush's progress at once, so a test can wait for it; progress-throttle.test.ts covers the default.
+      progressIntervalMs: 0,
+      ...options.host,
+    });
     const roomName = factory.name === "memory" ? "arena" : `arena_${factory.name}`;
     rooms[roomName] = defineRoom(createArenaRoom(host, options.arena)) as unknown as RegisteredHandler;
     const arena: ArenaServer = {
