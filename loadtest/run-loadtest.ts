@@ -211,7 +211,12 @@ function buildReport(
   const errors: string[] = [...joined.errors];
   const rejected: Record<string, number> = {};
   const latencies: number[] = [];
+  const pushes = { unlocked: 0, progress: 0, inventory: 0, snapshot: 0 };
   for (const report of reports) {
+    pushes.unlocked += Object.values(report.received).reduce((a, b) => a + b, 0);
+    pushes.progress += report.pushes.progress;
+    pushes.inventory += report.pushes.inventory;
+    pushes.snapshot += report.pushes.snapshot;
     for (const [type, count] of Object.entries(report.sent)) byType[type] = (byType[type] ?? 0) + count;
     for (const [type, count] of Object.entries(report.rejected)) rejected[type] = (rejected[type] ?? 0) + count;
     const expectedCodes = new Set(report.expected);
@@ -253,6 +258,11 @@ function buildReport(
       backlogSettledMs: applied?.settledMs ?? null,
     },
     latencyMs: summarizeLatencies(latencies),
+    /** Server -> client messages the bots received, by kind: the push traffic each gameplay event causes. */
+    pushes: {
+      ...pushes,
+      perGameplayEvent: hotPathSent === 0 ? null : Math.round(((pushes.unlocked + pushes.progress + pushes.inventory) / hotPathSent) * 100) / 100,
+    },
     unlocks: { expected, received, duplicated, missing: expected - received, missingSamples, unpredicted },
     store: store ?? { method: "skipped: --endpoint targets a server this runner did not start" },
     rejected,
