@@ -33,6 +33,9 @@ export class CoalescingBuffer implements EventBuffer {
   private subjects = new Map<string, Map<string, MutableIncrement>>();
   private events = 0;
   private increments = 0;
+  /** The plan events were routed with since the last drain (a reload in between makes it mixed). */
+  private routedWith: CompiledMilestones | undefined;
+  private mixedPlans = false;
   private readonly compiled: () => CompiledMilestones;
   private readonly clock: () => number;
   private readonly coalesceMs: number;
@@ -54,7 +57,10 @@ export class CoalescingBuffer implements EventBuffer {
   add(event: GameplayEvent): void {
     const valid = validateEvent(event, this.clock());
     this.events += 1;
-    const routes = this.compiled().routesByTrigger.get(valid.type);
+    const compiled = this.compiled();
+    if (this.routedWith === undefined) this.routedWith = compiled;
+    else if (this.routedWith !== compiled) this.mixedPlans = true;
+    const routes = compiled.routesByTrigger.get(valid.type);
     if (routes === undefined) return;
     let slots: Map<string, MutableIncrement> | undefined;
     for (const route of routes) {
@@ -104,15 +110,18 @@ export class CoalescingBuffer implements EventBuffer {
   drain(): PendingBatch {
     const subjects: SubjectApply[] = [];
     for (const [subject, slots] of this.subjects) {
-      const increments: CounterIncrement[] = [];
-      for (const { counter, amount, at, eventId } of slots.values()) increments.push(eventId === undefined ? { counter, amount, at } : { counter, amount, at, eventId });
-      increments.sort((a, b) => a.at - b.at);
+      // The buffer's own increment objects go out as they are (no copy per increment).
+      const increments: CounterIncrement[] = [...slots.values()];
+      if (increments.length > 1) increments.sort((a, b) => a.at - b.at);
       subjects.push({ subject, increments, catchUp: false });
     }
-    const batch: PendingBatch = { batchId: nextBatchId(), events: this.events, subjects };
+    const planVersion = this.mixedPlans ? undefined : this.routedWith?.plan.version;
+    const batch: PendingBatch = { batchId: nextBatchId(), events: this.events, subjects, planVersion };
     this.subjects = new Map();
     this.events = 0;
     this.increments = 0;
+    this.routedWith = undefined;
+    this.mixedPlans = false;
     return batch;
   }
 }

@@ -83,16 +83,34 @@ export function createProgression(options: ProgressionOptions): Progression {
     }
   };
   const displayCurrent = (definition: MilestoneDefinition, measure: number): number =>
-    definition.rule.type === "returnAfterGap" ? Math.floor((measure / DAY_MS) * 100) / 100 : measure;
+    definition.rule.type === "returnAfterGap" ? toDays(measure) : measure;
+
+  /** Per visible milestone, how its progress is shown; computed once per loaded plan (hot path). */
+  const displayCache = new WeakMap<CompiledMilestones, ReadonlyMap<string, { target: number; inDays: boolean }>>();
+  const progressDisplay = (of: CompiledMilestones): ReadonlyMap<string, { target: number; inDays: boolean }> => {
+    let display = displayCache.get(of);
+    if (display === undefined) {
+      const entries = [...of.definitions.values()]
+        .filter((definition) => !definition.hidden)
+        .map((definition) => [definition.code, { target: displayTarget(definition), inDays: definition.rule.type === "returnAfterGap" }] as const);
+      display = new Map(entries);
+      displayCache.set(of, display);
+    }
+    return display;
+  };
 
   const applyBatch = async (batch: PendingBatch): Promise<readonly SubjectOutcome[]> => {
     ensureOpen();
     const current = compiled;
     // Increments routed before a reload may name counters the new plan dropped: they count nowhere.
-    const subjects: SubjectApply[] = batch.subjects.map((apply) => ({
-      ...apply,
-      increments: apply.increments.filter((increment) => current.plan.counters.has(increment.counter)),
-    }));
+    const subjects: readonly SubjectApply[] =
+      batch.planVersion === current.plan.version
+        ? batch.subjects
+        : batch.subjects.map((apply) => ({
+            ...apply,
+            increments: apply.increments.filter((increment) => current.plan.counters.has(increment.counter)),
+          }));
+    const display = progressDisplay(current);
     const now = clock();
     const results = await backend.apply({ batchId: batch.batchId, now, plan: current.plan, subjects });
     return results.map((result) => {
@@ -106,9 +124,9 @@ export function createProgression(options: ProgressionOptions): Progression {
       emitBalances(events, "claim", `autoclaim:${batch.batchId}`, result.balances, now);
       const progress: ProgressUpdate[] = [];
       for (const check of result.progress) {
-        const definition = current.definitions.get(check.code);
-        if (definition === undefined || definition.hidden) continue;
-        progress.push({ code: check.code, current: displayCurrent(definition, check.current), target: displayTarget(definition) });
+        const shown = display.get(check.code);
+        if (shown === undefined) continue;
+        progress.push({ code: check.code, current: shown.inDays ? toDays(check.current) : check.current, target: shown.target });
       }
       return { subject: result.subject, reached: result.reached, progress, inventory: result.balances };
     });
@@ -240,6 +258,11 @@ export function createProgression(options: ProgressionOptions): Progression {
     },
   };
   return progression;
+}
+
+/** Gap measures are milliseconds; players see days with two decimals, rounded down. */
+function toDays(ms: number): number {
+  return Math.floor((ms / DAY_MS) * 100) / 100;
 }
 
 /** Drops keys explicitly set to undefined so they don't override defaults. */

@@ -49,6 +49,8 @@ export interface PendingBatch {
   readonly batchId: string;
   readonly events: number;
   readonly subjects: readonly SubjectApply[];
+  /** Plan version every increment was routed with; absent when unknown or mixed (a reload happened). */
+  readonly planVersion?: string | undefined;
 }
 
 export interface SubjectOutcome {
