@@ -90,10 +90,14 @@ describe("redis backend: malformed script arguments", () => {
     await expect(backend.acquire({ idempotencyKey: "k", subject: "x", item: "gem", quantity: 0, now: T0 })).rejects.toMatchObject({ code: ErrorCode.InvalidQuantity });
     await expect(backend.hold({ idempotencyKey: "k", subject: "x", item: "gem", quantity: 1, ttlMs: -1, now: T0 })).rejects.toMatchObject({ code: ErrorCode.InvalidInput });
     await expect(backend.transfer({ idempotencyKey: "k", from: "x", to: "x", item: "gem", quantity: 1, now: T0 })).rejects.toMatchObject({ code: ErrorCode.InvalidInput });
+    const evals = () => seen.filter((command) => command.startsWith("eval")).length;
+    await client.ping();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(evals()).toBe(0);
     // A valid call afterwards shows up, so the monitor was listening.
     await backend.acquire({ idempotencyKey: "k", subject: "x", item: "gem", quantity: 1, now: T0 });
     await new Promise((resolve) => setTimeout(resolve, 50));
     monitor.disconnect();
-    expect(seen.filter((command) => command.startsWith("eval"))).toHaveLength(1);
+    expect(evals()).toBeGreaterThan(0);
   });
 });
