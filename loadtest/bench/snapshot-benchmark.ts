@@ -9,6 +9,7 @@
  *   SUBJECTS=100000 ROW_SAMPLE=2000 npm run bench:snapshot
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import pg from "pg";
 import { createPostgresStore } from "../../src/durability/postgres-store.ts";
@@ -74,7 +75,7 @@ const ROW_BY_ROW_TABLES = `
   CREATE TABLE bench_rows.balances (subject text, item text, free bigint, held bigint, PRIMARY KEY (subject, item));
   CREATE TABLE bench_rows.holds (hold_id text PRIMARY KEY, subject text, item text, quantity bigint, created_at bigint, expires_at bigint);`;
 
-async function writeRowByRow(client: pg.PoolClient, snapshots: readonly SubjectSnapshot[], takenAt: number): Promise<void> {
+async function writeRowByRow(client: pg.Client, snapshots: readonly SubjectSnapshot[], takenAt: number): Promise<void> {
   const s = "bench_rows";
   await client.query("BEGIN");
   for (const snap of snapshots) {
@@ -128,7 +129,10 @@ async function main(): Promise<void> {
   await admin.query(`CREATE DATABASE ${name}`);
   const url = new URL(baseUrl);
   url.pathname = `/${name}`;
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  // One connection: the writer's; its backend's CPU time is read from /proc (the machine is shared,
+  // so CPU seconds are reported next to wall-clock seconds).
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 1 });
+  pool.on("error", () => undefined); // DROP DATABASE ... WITH (FORCE) at the end ends its connection
   try {
     const copyStore = createPostgresStore({ pool, schema: "bench_copy" });
     await pool.query(`CREATE SCHEMA bench_rows; ${ROW_BY_ROW_TABLES}`);
@@ -141,10 +145,19 @@ async function main(): Promise<void> {
     console.log(`snapshot benchmark: ${SUBJECTS.toLocaleString("en")} subjects = ${rows.toLocaleString("en")} rows in a one-row-per-value layout ` +
       `(4 counters incl. a 3-bucket window, 2 awards, 2 balances, a hold for 1 in 10), node ${process.version}, ${cpus().length} cores`);
 
+    const backendPid = (await pool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid ?? 0;
+    const cpuSeconds = (): number => {
+      const fields = readFileSync(`/proc/${backendPid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      const ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+      const own = process.cpuUsage();
+      return ticks / 100 + (own.user + own.system) / 1e6;
+    };
     const timed = async (label: string, snapshots: readonly SubjectSnapshot[], takenAt: number): Promise<number> => {
       const started = performance.now();
+      const cpuStarted = cpuSeconds();
       await writer.write(snapshots, takenAt);
       const seconds = (performance.now() - started) / 1000;
+      console.log(`${"".padEnd(52)} CPU ${(cpuSeconds() - cpuStarted).toFixed(2)} s (node + the PostgreSQL backend)`);
       console.log(`${label.padEnd(52)} ${seconds.toFixed(2)} s  ${Math.round(SUBJECTS / seconds).toLocaleString("en")} subjects/s  ${Math.round(rows / seconds).toLocaleString("en")} rows/s (one-row-per-value equivalent)`);
       console.log(`   ${[...phases].map(([name, ms]) => `${name} ${(ms / 1000).toFixed(2)}`).join(", ")}`);
       return seconds;
@@ -155,13 +168,14 @@ async function main(): Promise<void> {
 
     const sample = first.slice(0, Math.min(ROW_SAMPLE, SUBJECTS));
     const sampleRows = rowsOf(sample);
-    const client = await pool.connect();
+    const client = new pg.Client({ connectionString: url.toString() });
+    await client.connect();
     let started = performance.now();
     try {
       started = performance.now();
       await writeRowByRow(client, sample, Date.now());
     } finally {
-      client.release();
+      await client.end();
     }
     const sampleS = (performance.now() - started) / 1000;
     const extrapolatedS = (sampleS * SUBJECTS) / sample.length;
