@@ -54,6 +54,9 @@ export interface HostStats {
   /** Duration of the last successful apply, and the longest one so far (milliseconds). */
   readonly lastApplyMs: number;
   readonly maxApplyMs: number;
+  /** From the oldest event of a batch being recorded to its pushes being sent: last and longest (ms). */
+  readonly lastFlushLagMs: number;
+  readonly maxFlushLagMs: number;
 }
 
 /**
@@ -95,6 +98,8 @@ export class ProgressionHost {
 
   /** The drained batch until it is applied: retried as is, so its batch id makes the retry apply once. */
   private retryBatch: PendingBatch | null = null;
+  /** Increments in `retryBatch`, counted once at drain (record() checks the bound on every call). */
+  private batchIncrements = 0;
   private inFlight: Promise<void> | null = null;
   private retryAt = 0;
   private failedAttempts = 0;
@@ -105,6 +110,12 @@ export class ProgressionHost {
   private closing = false;
   private lastApplyMs = 0;
   private maxApplyMs = 0;
+  private lastFlushLagMs = 0;
+  private maxFlushLagMs = 0;
+  /** When the oldest event still in the buffer was recorded (0: buffer empty). */
+  private oldestBufferedAt = 0;
+  /** Same, for the batch being applied or retried. */
+  private oldestInBatchAt = 0;
 
   constructor(progression: Progression, options: ProgressionHostOptions = {}) {
     this.progression = progression;
@@ -175,7 +186,7 @@ export class ProgressionHost {
         "the progression host is shutting down and records nothing more; record before server shutdown",
       );
     }
-    const held = this.buffer.pendingIncrements + (this.retryBatch === null ? 0 : countIncrements(this.retryBatch));
+    const held = this.buffer.pendingIncrements + this.batchIncrements;
     if (held >= this.options.maxBufferedIncrements) {
       throw new ProgressionError(
         ErrorCode.BackendUnavailable,
@@ -186,6 +197,7 @@ export class ProgressionHost {
     }
     this.buffer.add(event);
     this.recordedEvents += 1;
+    if (this.oldestBufferedAt === 0) this.oldestBufferedAt = performance.now();
     if (this.buffer.pendingIncrements >= this.options.flushSize && !this.earlyFlushScheduled) {
       this.earlyFlushScheduled = true;
       setImmediate(() => {
@@ -245,12 +257,14 @@ export class ProgressionHost {
   get stats(): HostStats {
     return {
       pendingEvents: this.recordedEvents - this.appliedEvents,
-      pendingIncrements: this.buffer.pendingIncrements + (this.retryBatch === null ? 0 : countIncrements(this.retryBatch)),
+      pendingIncrements: this.buffer.pendingIncrements + this.batchIncrements,
       appliedEvents: this.appliedEvents,
       appliedBatches: this.appliedBatches,
       failedAttempts: this.failedAttempts,
       lastApplyMs: this.lastApplyMs,
       maxApplyMs: this.maxApplyMs,
+      lastFlushLagMs: this.lastFlushLagMs,
+      maxFlushLagMs: this.maxFlushLagMs,
     };
   }
 
@@ -367,6 +381,9 @@ export class ProgressionHost {
       if (this.buffer.pendingEvents === 0) return;
       batch = this.buffer.drain();
       this.retryBatch = batch;
+      this.batchIncrements = countIncrements(batch);
+      this.oldestInBatchAt = this.oldestBufferedAt;
+      this.oldestBufferedAt = 0;
     }
     try {
       const started = performance.now();
@@ -374,11 +391,16 @@ export class ProgressionHost {
       this.lastApplyMs = performance.now() - started;
       this.maxApplyMs = Math.max(this.maxApplyMs, this.lastApplyMs);
       this.retryBatch = null;
+      this.batchIncrements = 0;
       this.failedAttempts = 0;
       this.retryAt = 0;
       this.appliedEvents += batch.events;
       this.appliedBatches += 1;
       this.publishAll(outcomes.map(pushOfOutcome));
+      if (this.oldestInBatchAt > 0) {
+        this.lastFlushLagMs = performance.now() - this.oldestInBatchAt;
+        this.maxFlushLagMs = Math.max(this.maxFlushLagMs, this.lastFlushLagMs);
+      }
     } catch (error) {
       this.failedAttempts += 1;
       const exponential = this.options.retryBaseMs * 2 ** Math.min(this.failedAttempts - 1, 20);

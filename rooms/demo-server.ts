@@ -48,9 +48,10 @@ const server = defineServer({
 // Colyseus calls this on SIGTERM/SIGINT after every room is disposed (each dispose flushes too).
 server.onShutdown(async () => {
   await host.close();
-  const { appliedEvents, pendingEvents, appliedBatches, maxApplyMs } = host.stats;
+  const { appliedEvents, pendingEvents, appliedBatches, maxApplyMs, maxFlushLagMs } = host.stats;
   console.log(
-    `[demo] shutdown: applied=${appliedEvents} pending=${pendingEvents} batches=${appliedBatches} maxApplyMs=${maxApplyMs.toFixed(1)}`,
+    `[demo] shutdown: applied=${appliedEvents} pending=${pendingEvents} batches=${appliedBatches} ` +
+      `maxApplyMs=${maxApplyMs.toFixed(1)} maxFlushLagMs=${maxFlushLagMs.toFixed(1)}`,
   );
   await progression.close();
 });
