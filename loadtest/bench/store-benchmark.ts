@@ -234,9 +234,11 @@ try {
   const micros = (seconds: number, count: number): string => ((seconds * 1e6) / count).toFixed(2);
   const engineOnly = process.env.BENCH_ENGINE_ONLY === "1";
   const reference = engineOnly ? { count: 1, seconds: 1, redisCpu: 0, nodeCpu: 0 } : await hincrbyReference(server.url);
-  console.log(
-    `raw pipelined HINCRBY via ioredis: ${perSecond(reference)} ops/s wall; Redis CPU ${micros(reference.redisCpu, reference.count)} us/op, Node CPU ${micros(reference.nodeCpu, reference.count)} us/op`,
-  );
+  if (!engineOnly) {
+    console.log(
+      `raw pipelined HINCRBY via ioredis: ${perSecond(reference)} ops/s wall; Redis CPU ${micros(reference.redisCpu, reference.count)} us/op, Node CPU ${micros(reference.nodeCpu, reference.count)} us/op`,
+    );
+  }
   const native = engineOnly ? null : await redisBenchmarkReference(server.url);
   if (native) console.log(`raw pipelined HINCRBY via redis-benchmark: ${perSecond(native)} ops/s wall; Redis CPU ${micros(native.redisCpu, native.count)} us/op`);
   const best = native ?? reference;
@@ -246,7 +248,7 @@ try {
       `engine batch path -> Redis Lua, ${batchEvents} events per flush: ${perSecond(run)} events/s wall (${run.count} events in ${run.seconds.toFixed(2)} s; ${run.flushes} flushes, ${run.subjectApplies} subject applies, ${run.increments} increments, ${run.awards} awards)`,
     );
     console.log(`  Redis CPU ${micros(run.redisCpu, run.count)} us/event (${micros(run.redisCpu, run.increments)} us/increment), Node CPU ${micros(run.nodeCpu, run.count)} us/event`);
-    console.log(`  ratio to raw HINCRBY (${native ? "redis-benchmark" : "ioredis"}), wall: ${(run.count / run.seconds / (best.count / best.seconds)).toFixed(3)}`);
+    if (!engineOnly) console.log(`  ratio to raw HINCRBY (${native ? "redis-benchmark" : "ioredis"}), wall: ${(run.count / run.seconds / (best.count / best.seconds)).toFixed(3)}`);
     // With one core each for Node and Redis (the 2-core target), throughput is bounded by the busier one.
     const bound = run.count / Math.max(run.redisCpu, run.nodeCpu);
     console.log(`  CPU-bound estimate on 2 dedicated cores (events / max(Redis CPU, Node CPU)): ${Math.round(bound).toLocaleString("en")} events/s`);

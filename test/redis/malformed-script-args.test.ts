@@ -31,9 +31,10 @@ describe("redis backend: malformed script arguments", () => {
       packr.pack("a string"),
       packr.pack([T0, 0, 0, "soon", [], []]),
       packr.pack([T0, 0, 0, 1000, [["c", "q", 1, []]], []]),
-      packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, 0]]]], [["x", 0, [["c", -5, T0, ""]]]]]),
-      packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, 0]]]], [["x", 0, [["unknown", 1, T0, ""]]]]]),
-      packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, [["gold", 0]]]]]], [["x", 0, [["c", 1, T0, ""]]]]]),
+      packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, 0]]]], [["x", 0, ["c", 1, T0]]]]),
+      packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, 0]]]], [["x", 0, ["c", -5, T0, ""]]]]),
+      packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, 0]]]], [["x", 0, ["unknown", 1, T0, ""]]]]),
+      packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, [["gold", 0]]]]]], [["x", 0, ["c", 1, T0, ""]]]]),
     ];
     for (const payload of payloads) {
       const [status, message] = decode(await client["applyBatch:1Buffer"](4, dirty, state, `${prefix}:e:{x}`, `${prefix}:l:{x}`, payload, "abcdef"));
@@ -43,7 +44,7 @@ describe("redis backend: malformed script arguments", () => {
       expect(isProgressionError(error, ErrorCode.InvalidInput)).toBe(true);
     }
     // A batch digest of the wrong length.
-    const valid = packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, 0]]]], [["x", 0, [["c", 1, T0, ""]]]]]);
+    const valid = packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, 0]]]], [["x", 0, ["c", 1, T0, ""]]]]);
     const [digestStatus] = decode(await client["applyBatch:1Buffer"](4, dirty, state, `${prefix}:e:{x}`, `${prefix}:l:{x}`, valid, "abc"));
     expect(digestStatus).toBe(ScriptStatus.InvalidInput);
     // Wrong key count for the subjects listed.

@@ -110,11 +110,11 @@ export function packApplyGroup(
       }
     }
   }
-  const subjects = group.map((entry) => [
-    entry.subject,
-    entry.catchUp ? 1 : 0,
-    entry.increments.map((increment) => [increment.counter, increment.amount, increment.at, increment.eventId ?? ""]),
-  ]);
+  const subjects = group.map((entry) => {
+    const flat: Array<string | number> = [];
+    for (const increment of entry.increments) flat.push(increment.counter, increment.amount, increment.at, increment.eventId ?? "");
+    return [entry.subject, entry.catchUp ? 1 : 0, flat];
+  });
   return packr.pack([header.now, 0, header.checkRestore ? 1 : 0, header.eventIdRetentionMs, counters, subjects]);
 }
 

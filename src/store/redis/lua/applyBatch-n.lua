@@ -16,7 +16,8 @@
                            check = { code, target, windowDays, autoClaim rewards or 0 }
                            (rewards = { {item, quantity}, ... })
                        [6] subjects: { {subject, catchUp 0|1, increments}, ... },
-                           increment = { counterId, amount, at, eventId or "" }
+                           increments = { counterId, amount, at, eventId or "", ... } (flat: one
+                           Lua table per subject, not per increment)
     ARGV[2]          batch digest: 6 bytes of SHA-1 of the batch id (binary)
 
   Output: msgpack
@@ -81,9 +82,13 @@ for i, entry in ipairs(subjects) do
   if type(entry) ~= "table" or type(entry[1]) ~= "string" or type(entry[3]) ~= "table" then
     return fail(STATUS.INVALID_INPUT, "subject entry " .. i .. " must be [subject, catchUp, increments]")
   end
-  for _, inc in ipairs(entry[3]) do
-    if type(inc) ~= "table" or not plan[inc[1]] or not isInt(inc[2]) or inc[2] <= 0 or not isInt(inc[3])
-      or type(inc[4]) ~= "string" then
+  local flat = entry[3]
+  if #flat % 4 ~= 0 then
+    return fail(STATUS.INVALID_INPUT, "the increments of " .. entry[1] .. " must be a flat list of 4-tuples")
+  end
+  for j = 1, #flat, 4 do
+    if not plan[flat[j]] or not isInt(flat[j + 1]) or flat[j + 1] <= 0 or not isInt(flat[j + 2])
+      or type(flat[j + 3]) ~= "string" then
       return fail(STATUS.INVALID_INPUT, "an increment of " .. entry[1] .. " must be [known counterId, positive amount, at, eventId]")
     end
   end
@@ -129,8 +134,9 @@ for si, entry in ipairs(subjects) do
   if catchUp then
     for _, id in ipairs(planOrder) do counterIds[#counterIds + 1] = id; seen[id] = true end
   end
-  for _, inc in ipairs(incs) do
-    if not seen[inc[1]] then seen[inc[1]] = true; counterIds[#counterIds + 1] = inc[1] end
+  for j = 1, #incs, 4 do
+    local id = incs[j]
+    if not seen[id] then seen[id] = true; counterIds[#counterIds + 1] = id end
   end
   local fields = {"~b", "~c"}
   for _, id in ipairs(counterIds) do fields[#fields + 1] = id end
@@ -188,9 +194,8 @@ for si, entry in ipairs(subjects) do
     -- Per increment: update the counter in place, then compare its checks. Tiers are sorted by
     -- target, so for the monotonic kinds the first check out of reach ends the comparison.
     local eventsPruned = false
-    for ii = 1, #incs do
-      local inc = incs[ii]
-      local id, amount, at, eventId = inc[1], inc[2], inc[3], inc[4]
+    for ii = 1, #incs, 4 do
+      local id, amount, at, eventId = incs[ii], incs[ii + 1], incs[ii + 2], incs[ii + 3]
       local skip = false
       if eventId ~= "" then
         if not eventsPruned then
