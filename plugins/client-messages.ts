@@ -69,7 +69,10 @@ export interface SnapshotMessage {
 export interface RejectionReason {
   /** The message type that was refused, e.g. "progression:claim" or "trade". */
   readonly type: string;
-  /** A stable code: the ProgressionError code (e.g. "NOT_COMPLETED") or "INVALID_INPUT". */
+  /**
+   * A stable code: the ProgressionError code (e.g. "NOT_COMPLETED", "INVALID_INPUT"), "UNKNOWN_MESSAGE" for a
+   * message type the room does not have, or "INTERNAL" when the server failed (logged server-side).
+   */
   readonly code: string;
   /** What was wrong and how to fix it. */
   readonly message: string;

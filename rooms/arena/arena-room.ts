@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ErrorCode as ColyseusErrorCode, Room, ServerError, definePlugins, type AuthContext, type Client } from "@colyseus/core";
+import { ClientRequest, PushMessage } from "../../plugins/client-messages.ts";
 import { guardedMessage } from "../../plugins/guarded-message.ts";
 import type { ProgressionHost } from "../../plugins/progression-host.ts";
 import { ProgressionPlugin } from "../../plugins/progression-plugin.ts";
@@ -43,6 +44,9 @@ interface PendingPurchase {
 
 const PLAYER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
+/** What clients may send to the arena. */
+export const arenaMessageTypes = ["kill", "loot", "trade", "buy", "confirm", "cancel", ClientRequest.Claim] as const;
+
 /**
  * The example arena: kills and loot advance milestones, players trade items, and a shop sells items
  * for gold through ledger holds (buy -> hold, confirm -> commit, cancel -> release, timeout -> expiry).
@@ -62,6 +66,16 @@ export function createArenaRoom(host: ProgressionHost, settings: ArenaSettings =
     private readonly purchases = new Map<string, PendingPurchase>();
 
     override messages = {
+      // Any other message type: a clear rejection instead of Colyseus dropping the client.
+      _: (client: Client, type: string | number) => {
+        const name = String(type).slice(0, 64);
+        client.send(PushMessage.Rejected, {
+          type: name,
+          code: "UNKNOWN_MESSAGE",
+          message: `the arena has no ${JSON.stringify(name)} message; send one of: ${arenaMessageTypes.join(", ")}`,
+        });
+      },
+
       kill: guardedMessage("kill", killMessage, (client, message) => {
         this.plugins.progression.record(client, "kill", { creature: message.creature });
       }),

@@ -13,6 +13,12 @@ afterAll(async () => {
   await cluster.close();
 });
 
+function subjectOfPlayer(player: { messages<T>(type: string): T[] }): string {
+  const snapshot = player.messages<{ subject: string }>("progression:snapshot")[0];
+  if (snapshot === undefined) throw new Error("no snapshot");
+  return snapshot.subject;
+}
+
 const hostile: ReadonlyArray<readonly [type: string, payload: unknown, mentions: string]> = [
   ["kill", undefined, "payload"],
   ["kill", null, "payload"],
@@ -88,6 +94,22 @@ describe.each(e2eBackends)("on %s", (backendName) => {
       player.send("kill", { creature: "goblin" });
       const unlock = await player.waitFor<UnlockedMessage>("progression:unlocked");
       expect(unlock.code).toBe("first_blood");
+    });
+
+    it("rejects message types the room does not have, and keeps the player", async () => {
+      const player = await arena.join(newPlayerId("unknown-type"));
+      await player.waitFor("progression:snapshot");
+      player.send("fly", { to: "moon" });
+      player.send("progression:record", { type: "kill", amount: 1_000_000 });
+      await player.roundTrip();
+      const rejections = player.messages<RejectionReason>("progression:rejected");
+      expect(rejections.map((r) => [r.type, r.code])).toEqual([
+        ["fly", "UNKNOWN_MESSAGE"],
+        ["progression:record", "UNKNOWN_MESSAGE"],
+      ]);
+      expect(rejections[0]?.message).toContain("kill");
+      expect(player.room.connection.isOpen).toBe(true);
+      expect((await arena.progression.progress(subjectOfPlayer(player))).every((m) => m.current === 0)).toBe(true);
     });
 
     it("requests get the same reasons as ctx.reject rejections", async () => {
