@@ -106,11 +106,47 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
         await copyRowsInto(client, table, lines);
       };
       // Subjects the database has never seen go straight into the tables (the fastest path COPY has):
-      // under the advisory lock nobody else can insert them meanwhile.
-      await copy(`${s}.subjects (subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash)`, plan.fresh.subjects);
-      await copy(`${s}.awards (subject, code, earned_at, retroactive, claimed_at)`, plan.fresh.awards);
-      await copy(`${s}.balances (subject, item, free, held)`, plan.fresh.balances);
-      await copy(`${s}.holds (hold_id, subject, item, quantity, created_at, expires_at)`, plan.fresh.holds);
+      // under the advisory lock nobody else can insert them meanwhile. Their rows are generated while
+      // COPY streams (Node encodes the next chunk while PostgreSQL stores the last), the block
+      // fingerprints on the way, and the subject rows that carry them last.
+      if (plan.fresh.length > 0) {
+        const fingerprints = new Map<string, { awards: string; balances: string; holds: string }>();
+        const fingerprintOf = (subject: string) => {
+          let found = fingerprints.get(subject);
+          if (found === undefined) {
+            found = { awards: "", balances: "", holds: "" };
+            fingerprints.set(subject, found);
+          }
+          return found;
+        };
+        const streamBlocks = async (
+          table: string,
+          block: (subject: string, snapshot: SubjectSnapshot) => string[],
+          field: "awards" | "balances" | "holds",
+        ): Promise<void> => {
+          const rowsOf = function* (): Generator<string> {
+            for (const snapshot of plan.fresh) {
+              const encoded = block(copyText(snapshot.subject), snapshot);
+              fingerprintOf(snapshot.subject)[field] = blockHash(encoded);
+              rows += encoded.length;
+              yield* encoded;
+            }
+          };
+          await copyRowsInto(client, table, rowsOf());
+        };
+        await streamBlocks(`${s}.awards (subject, code, earned_at, retroactive, claimed_at)`, awardRows, "awards");
+        await streamBlocks(`${s}.balances (subject, item, free, held)`, balanceRows, "balances");
+        await streamBlocks(`${s}.holds (hold_id, subject, item, quantity, created_at, expires_at)`, holdRows, "holds");
+        const subjectRows = function* (): Generator<string> {
+          for (const snapshot of plan.fresh) {
+            const hashes = fingerprintOf(snapshot.subject);
+            const counters = mergeCounters(undefined, snapshot.counters).merged;
+            rows += 1;
+            yield [copyText(snapshot.subject), String(takenAt), copyText(JSON.stringify(counters)), hashes.awards, hashes.balances, hashes.holds].join("\t");
+          }
+        };
+        await copyRowsInto(client, `${s}.subjects (subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash)`, subjectRows());
+      }
       phase("copy new subjects");
       await copy("tmp_subjects", plan.subjects);
       await copy("tmp_awards", plan.awards);
@@ -185,8 +221,8 @@ interface WritePlan {
   readonly replace: string[];
   readonly balances: string[];
   readonly holds: string[];
-  /** Rows of subjects never stored: copied straight into the tables. */
-  readonly fresh: { readonly subjects: string[]; readonly awards: string[]; readonly balances: string[]; readonly holds: string[] };
+  /** Subjects never stored: their rows are streamed straight into the tables. */
+  readonly fresh: SubjectSnapshot[];
   stale: number;
 }
 
@@ -198,42 +234,37 @@ function planWrite(snapshots: readonly SubjectSnapshot[], stored: ReadonlyMap<st
     replace: [],
     balances: [],
     holds: [],
-    fresh: { subjects: [], awards: [], balances: [], holds: [] },
+    fresh: [],
     stale: 0,
   };
   for (const snapshot of snapshots) {
     const previous = stored.get(snapshot.subject);
-    const previousAt = previous === undefined ? Number.NEGATIVE_INFINITY : Number(previous.snapshot_at);
+    if (previous === undefined) {
+      plan.fresh.push(snapshot);
+      continue;
+    }
+    const previousAt = Number(previous.snapshot_at);
     const stale = previousAt > takenAt;
     if (stale) plan.stale += 1;
     const subject = copyText(snapshot.subject);
 
-    const counters = mergeCounters(previous?.counters, snapshot.counters);
+    const counters = mergeCounters(previous.counters, snapshot.counters);
     const awards = awardRows(subject, snapshot);
     const balances = balanceRows(subject, snapshot);
     const holds = holdRows(subject, snapshot);
-    if (previous === undefined) {
-      plan.fresh.subjects.push(
-        [subject, String(takenAt), copyText(JSON.stringify(counters.merged)), blockHash(awards), blockHash(balances), blockHash(holds)].join("\t"),
-      );
-      plan.fresh.awards.push(...awards);
-      plan.fresh.balances.push(...balances);
-      plan.fresh.holds.push(...holds);
-      continue;
-    }
     const awardsHash = blockHash(awards);
-    const balancesHash = stale ? (previous?.balances_hash ?? null) : blockHash(balances);
-    const holdsHash = stale ? (previous?.holds_hash ?? null) : blockHash(holds);
+    const balancesHash = stale ? previous.balances_hash : blockHash(balances);
+    const holdsHash = stale ? previous.holds_hash : blockHash(holds);
 
-    const writeAwards = awardsHash !== previous?.awards_hash;
-    const replace = !stale && (balancesHash !== previous?.balances_hash || holdsHash !== previous?.holds_hash);
+    const writeAwards = awardsHash !== previous.awards_hash;
+    const replace = !stale && (balancesHash !== previous.balances_hash || holdsHash !== previous.holds_hash);
     if (writeAwards) plan.awards.push(...awards);
     if (replace) {
       plan.replace.push(subject);
       plan.balances.push(...balances);
       plan.holds.push(...holds);
     }
-    if (previous === undefined || counters.changed || takenAt > previousAt || writeAwards || replace) {
+    if (counters.changed || takenAt > previousAt || writeAwards || replace) {
       plan.subjects.push(
         [
           subject,
