@@ -81,6 +81,25 @@ describe("redis backend: apply", () => {
     expect(win?.kind === "window" ? [...win.buckets] : null).toEqual([[Math.floor((T0 + 2 * DAY) / DAY), 1], [Math.floor((T0 + 3 * DAY) / DAY), 2]]);
   });
 
+  it("applies a subject listed twice in one request once, merged, reporting the later entry as duplicate", async () => {
+    const result = await backend.apply({
+      batchId: "twice",
+      now: T0,
+      plan,
+      subjects: [
+        { subject: "p", catchUp: false, increments: [{ counter: "kills001", amount: 6, at: T0 + 1 }] },
+        { subject: "q", catchUp: false, increments: [{ counter: "kills001", amount: 1, at: T0 }] },
+        { subject: "p", catchUp: false, increments: [{ counter: "kills001", amount: 5, at: T0 }] },
+      ],
+    });
+    expect(result.map((r) => [r.subject, r.duplicate, r.reached.map((a) => [a.code, a.earnedAt])])).toEqual([
+      ["p", false, [["k10", T0 + 1]]],
+      ["q", false, []],
+      ["p", true, []],
+    ]);
+    expect((await backend.readState("p")).counters.get("kills001")).toMatchObject({ value: 11 });
+  });
+
   it("skips a replayed event id, and rejects bad input before any script runs", async () => {
     const inc = { counter: "kills001", amount: 1, at: T0, eventId: "e-1" };
     await backend.apply({ batchId: "x1", now: T0, plan, subjects: [{ subject: "p", catchUp: false, increments: [inc] }] });

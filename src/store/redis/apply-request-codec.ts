@@ -63,7 +63,7 @@ export function validateApplyRequest(request: ApplyRequest): SubjectApply[] {
   if (!request.plan || !(request.plan.counters instanceof Map)) {
     throw new ProgressionError(ErrorCode.InvalidInput, "apply: plan.counters must be the Map of a CounterPlan", {});
   }
-  const bySubject = new Map<string, { subject: string; catchUp: boolean; increments: SubjectApply["increments"][number][] }>();
+  const bySubject = new Map<string, SubjectApply>();
   for (const entry of request.subjects) {
     const subject = requireText(entry.subject, "subject", 200);
     for (const increment of entry.increments) {
@@ -78,14 +78,18 @@ export function validateApplyRequest(request: ApplyRequest): SubjectApply[] {
       requireTime(increment.at, "at");
       if (increment.eventId !== undefined) requireText(increment.eventId, "eventId", 200);
     }
-    const merged = bySubject.get(subject);
-    if (merged) {
-      merged.increments.push(...entry.increments);
-      merged.increments.sort((a, b) => a.at - b.at);
-      merged.catchUp ||= entry.catchUp;
-    } else {
-      bySubject.set(subject, { subject, catchUp: entry.catchUp, increments: [...entry.increments] });
-    }
+    const earlier = bySubject.get(subject);
+    // The common case keeps the caller's objects; a subject listed twice is merged (one script step).
+    bySubject.set(
+      subject,
+      earlier === undefined
+        ? entry
+        : {
+            subject,
+            catchUp: earlier.catchUp || entry.catchUp,
+            increments: [...earlier.increments, ...entry.increments].sort((a, b) => a.at - b.at),
+          },
+    );
   }
   return [...bySubject.values()];
 }

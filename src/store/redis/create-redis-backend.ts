@@ -236,9 +236,14 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
       const groups: SubjectApply[][] = [];
       for (let i = 0; i < subjects.length; i += subjectsPerCall) groups.push(subjects.slice(i, i + subjectsPerCall));
       const results = await applyGroups(groups, request);
-      return subjects.map((entry) => {
+      // One result per request entry, like the memory backend: a subject listed twice was applied
+      // once (merged), so its later entries report `duplicate` with nothing new.
+      const reported = new Set<string>();
+      return request.subjects.map((entry): SubjectApplyResult => {
         const result = results.get(entry.subject);
         if (!result) throw new ProgressionError(ErrorCode.BackendUnavailable, `apply: no result for ${entry.subject}`, {});
+        if (reported.has(entry.subject)) return { subject: entry.subject, duplicate: true, reached: [], progress: [], balances: [] };
+        reported.add(entry.subject);
         return result;
       });
     },
