@@ -200,3 +200,20 @@ describe("redis backend: ledger", () => {
     expect(snapshot?.holds).toEqual([held.hold]);
   });
 });
+
+describe("redis backend: server time", () => {
+  it("decides hold times on Redis TIME by default, whatever `now` the caller passes", async () => {
+    const { backend, cleanup } = await redisBackendForTest({ useServerTime: true });
+    try {
+      await backend.acquire({ idempotencyKey: "k", subject: "a", item: "gem", quantity: 5, now: 0 });
+      const before = Date.now();
+      const { hold } = await backend.hold({ idempotencyKey: "h", subject: "a", item: "gem", quantity: 2, ttlMs: 60_000, now: 0 });
+      expect(Math.abs(hold.createdAt - before)).toBeLessThan(5_000);
+      expect(hold.expiresAt - hold.createdAt).toBe(60_000);
+      // A caller clock far ahead does not expire it: Redis' clock decides.
+      expect((await backend.balance("a", "gem", before + 10 * DAY)).expiredHolds).toEqual([]);
+    } finally {
+      await cleanup();
+    }
+  });
+});
