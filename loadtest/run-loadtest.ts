@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, totalmem } from "node:os";
 import { resolve } from "node:path";
+import { Redis } from "ioredis";
 import { z } from "zod";
 import { creatures, lootItems, shopItems, shopPrices } from "../rooms/arena/arena-catalog.ts";
 import { milestoneDefinitionSchema } from "../src/definitions/milestone-schema.ts";
@@ -105,6 +106,26 @@ async function main(): Promise<number> {
     await fleet?.close(10_000);
     await check?.close();
     for (const process of owned.reverse()) await process.stop();
+    // A private redis-server is gone with its data; on a shared one (--redis-url) remove this run's keys.
+    if (options.redisUrl !== undefined && options.endpoint === undefined) await removeKeys(options.redisUrl, `loadtest-${runId}`);
+  }
+}
+
+async function removeKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = "0";
+    let removed = 0;
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+      cursor = next;
+      if (keys.length > 0) removed += await redis.unlink(...keys);
+    } while (cursor !== "0");
+    log(`removed ${removed} keys under ${prefix} from ${url}`);
+  } catch (error) {
+    log(`could not remove the keys under ${prefix} from ${url}: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    redis.disconnect();
   }
 }
 
