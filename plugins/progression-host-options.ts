@@ -7,7 +7,7 @@ export type PushPresence = Pick<Presence, "subscribe" | "unsubscribe" | "publish
 export interface HostErrorReport {
   /** "flush": an applyBatch attempt failed (it will be retried); "push": delivering to clients failed;
    *  "expiry": the hold-expiry sweep failed; "shutdown": events were still pending at the shutdown deadline. */
-  readonly stage: "flush" | "push" | "expiry" | "shutdown";
+  readonly stage: "flush" | "grant" | "push" | "expiry" | "shutdown";
   readonly error: unknown;
   /** For "flush": consecutive failed attempts of the same batch (1, 2, ...). */
   readonly attempt?: number;
@@ -38,6 +38,12 @@ export interface ProgressionHostOptions {
    * @default 5_000
    */
   readonly flushSize?: number;
+  /**
+   * Item grants (`grant()`, e.g. loot) are coalesced per player and item and applied this often, one ledger
+   * acquire per player and item instead of one per pickup.
+   * @default 250
+   */
+  readonly grantIntervalMs?: number;
   /**
    * Progress pushes (`progression:progress`) are sent at most this often per player, with the latest value
    * per milestone (unlocks are never delayed). 0 sends progress with every flush.
@@ -89,6 +95,7 @@ export const progressionHostDefaults = {
   flushIntervalMs: 25,
   flushSize: 5_000,
   progressIntervalMs: 100,
+  grantIntervalMs: 250,
   maxBufferedIncrements: 200_000,
   retryBaseMs: 50,
   retryMaxMs: 2_000,

@@ -24,6 +24,7 @@ import {
   type ProgressionHostOptions,
   type PushPresence,
 } from "./progression-host-options.ts";
+import { GrantBuffer, type PendingGrant } from "./grant-buffer.ts";
 import { PushingLedger } from "./pushing-ledger.ts";
 import { emptyPush, isEmptyPush, lastProgressPerCode, type SubjectPush } from "./subject-push.ts";
 
@@ -47,6 +48,8 @@ export interface HostStats {
   /** Events recorded and not yet applied (buffered or in the batch being retried). */
   readonly pendingEvents: number;
   readonly pendingIncrements: number;
+  /** Item grants waiting (coalesced per subject and item), including failed ones being retried. */
+  readonly pendingGrants: number;
   readonly appliedEvents: number;
   readonly appliedBatches: number;
   /** Consecutive failed attempts of the current batch (0 when healthy). */
@@ -86,6 +89,12 @@ export class ProgressionHost {
     for (const push of envelope.pushes) this.deliver(push);
   };
   private remoteSubscription: Promise<unknown> | null = null;
+  /** Loot and other item grants, coalesced per (subject, item) and applied every grantIntervalMs. */
+  private readonly grants = new GrantBuffer();
+  /** Drained grants whose acquire failed: retried with the same key, so each is granted once. */
+  private failedGrants: PendingGrant[] = [];
+  private grantsInFlight: Promise<boolean> | null = null;
+  private readonly grantTimer: NodeJS.Timeout;
   /** Progress waiting for the next progress tick (option progressIntervalMs), by subject and code. */
   private heldProgress = new Map<string, Map<string, ProgressUpdate>>();
   private readonly progressTimer: NodeJS.Timeout | undefined;
@@ -134,6 +143,7 @@ export class ProgressionHost {
         options.shutdownTimeoutMs,
         progressionHostDefaults.shutdownTimeoutMs,
       ),
+      grantIntervalMs: positiveOption("grantIntervalMs", options.grantIntervalMs, progressionHostDefaults.grantIntervalMs),
       progressIntervalMs:
         options.progressIntervalMs === 0
           ? 0
@@ -154,6 +164,10 @@ export class ProgressionHost {
     );
     this.flushTimer = setInterval(() => this.onTick(), this.options.flushIntervalMs);
     this.flushTimer.unref();
+    this.grantTimer = setInterval(() => {
+      if (this.grantsInFlight === null && (this.grants.pendingGrants > 0 || this.failedGrants.length > 0)) void this.flushGrants();
+    }, this.options.grantIntervalMs);
+    this.grantTimer.unref();
     if (this.options.progressIntervalMs > 0) {
       this.progressTimer = setInterval(() => this.sendHeldProgress(), this.options.progressIntervalMs);
       this.progressTimer.unref();
@@ -186,15 +200,7 @@ export class ProgressionHost {
         "the progression host is shutting down and records nothing more; record before server shutdown",
       );
     }
-    const held = this.buffer.pendingIncrements + this.batchIncrements;
-    if (held >= this.options.maxBufferedIncrements) {
-      throw new ProgressionError(
-        ErrorCode.BackendUnavailable,
-        `the event buffer is full (${held} increments waiting, maxBufferedIncrements=${this.options.maxBufferedIncrements}): ` +
-          "the store has been failing; the event was not recorded, retry once the store is back",
-        { held, maxBufferedIncrements: this.options.maxBufferedIncrements },
-      );
-    }
+    this.checkBound();
     this.buffer.add(event);
     this.recordedEvents += 1;
     if (this.oldestBufferedAt === 0) this.oldestBufferedAt = performance.now();
@@ -208,17 +214,72 @@ export class ProgressionHost {
   }
 
   /**
+   * Grants `quantity` of `item` to `subject` (e.g. loot), coalesced with other grants of the same item
+   * and applied within `grantIntervalMs` as one ledger acquire; the new balance is pushed then. Validated
+   * now (a ProgressionError on bad input, BACKEND_UNAVAILABLE at the buffer bound); retried exactly once
+   * per grant if the store fails. Before spending a subject's items, call `flushGrants(subject)`.
+   */
+  grant(subject: string, item: string, quantity: number): void {
+    if (this.closing) {
+      throw new ProgressionError(ErrorCode.Closed, "the progression host is shutting down and grants nothing more");
+    }
+    this.checkBound();
+    this.grants.add(subject, item, quantity);
+  }
+
+  /**
+   * Applies pending grants now (all, or only `subject`'s, e.g. before a trade), plus earlier failed ones.
+   * Resolves true when none is left failing.
+   */
+  async flushGrants(subject?: string): Promise<boolean> {
+    if (subject === undefined) {
+      if (this.grantsInFlight !== null) await this.grantsInFlight;
+      const run = this.applyGrants(this.grants.drain(), undefined).finally(() => {
+        this.grantsInFlight = null;
+      });
+      this.grantsInFlight = run;
+      return run;
+    }
+    if (!this.grants.has(subject) && !this.failedGrants.some((grant) => grant.subject === subject)) return true;
+    return this.applyGrants(this.grants.drain(subject), subject);
+  }
+
+  private async applyGrants(drained: readonly PendingGrant[], subject: string | undefined): Promise<boolean> {
+    const retried = this.failedGrants.filter((grant) => subject === undefined || grant.subject === subject);
+    this.failedGrants = this.failedGrants.filter((grant) => !retried.includes(grant));
+    const results = await Promise.allSettled(
+      [...retried, ...drained].map(async (grant) => {
+        try {
+          await this.ledger.acquire(grant);
+        } catch (error) {
+          this.failedGrants.push(grant);
+          throw error;
+        }
+      }),
+    );
+    const failure = results.find((result) => result.status === "rejected");
+    if (failure !== undefined) this.options.onError({ stage: "grant", error: failure.reason });
+    return failure === undefined;
+  }
+
+  /**
    * Applies every event recorded before this call (waiting through retries), up to `timeoutMs`.
    * Resolves true when they are all applied, false at the timeout (they stay buffered and keep retrying).
    */
   async flush(timeoutMs: number = this.options.shutdownTimeoutMs): Promise<boolean> {
     const target = this.recordedEvents;
     const deadline = Date.now() + timeoutMs;
+    let grantsDone = await this.flushGrants();
     for (;;) {
       if (this.inFlight !== null) await this.inFlight;
-      if (this.appliedEvents >= target) return true;
+      if (!grantsDone) grantsDone = await this.flushGrants();
+      if (this.appliedEvents >= target && grantsDone) return true;
       const now = Date.now();
       if (now >= deadline) return false;
+      if (this.appliedEvents >= target) {
+        await sleep(Math.min(this.options.retryBaseMs, deadline - now)); // only grants are failing
+        continue;
+      }
       if (this.retryAt > now) await sleep(Math.min(this.retryAt, deadline) - now);
       else await this.step();
     }
@@ -234,17 +295,18 @@ export class ProgressionHost {
     this.closing = true;
     const flushed = await this.flush(this.options.shutdownTimeoutMs);
     clearInterval(this.flushTimer);
+    clearInterval(this.grantTimer);
     if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
     if (this.progressTimer !== undefined) clearInterval(this.progressTimer);
     this.sendHeldProgress();
     this.stopHoldExpiredListener();
     if (!flushed) {
-      const pending = this.recordedEvents - this.appliedEvents;
+      const pending = this.recordedEvents - this.appliedEvents + this.grants.pendingGrants + this.failedGrants.length;
       this.options.onError({
         stage: "shutdown",
         error: new ProgressionError(
           ErrorCode.BackendUnavailable,
-          `${pending} recorded events could not be applied before shutdownTimeoutMs=${this.options.shutdownTimeoutMs}`,
+          `${pending} recorded events and grants could not be applied before shutdownTimeoutMs=${this.options.shutdownTimeoutMs}`,
           { pending },
         ),
       });
@@ -258,6 +320,7 @@ export class ProgressionHost {
     return {
       pendingEvents: this.recordedEvents - this.appliedEvents,
       pendingIncrements: this.buffer.pendingIncrements + this.batchIncrements,
+      pendingGrants: this.grants.pendingGrants + this.failedGrants.length,
       appliedEvents: this.appliedEvents,
       appliedBatches: this.appliedBatches,
       failedAttempts: this.failedAttempts,
@@ -343,6 +406,18 @@ export class ProgressionHost {
     const outcome = await this.progression.claim(subject, code, idempotencyKey, locale);
     if (!outcome.replayed) this.publishEffects(outcome.balances, []);
     return outcome;
+  }
+
+  private checkBound(): void {
+    const held = this.buffer.pendingIncrements + this.batchIncrements + this.grants.pendingGrants + this.failedGrants.length;
+    if (held >= this.options.maxBufferedIncrements) {
+      throw new ProgressionError(
+        ErrorCode.BackendUnavailable,
+        `the event buffer is full (${held} increments waiting, maxBufferedIncrements=${this.options.maxBufferedIncrements}): ` +
+          "the store has been failing; the event was not recorded, retry once the store is back",
+        { held, maxBufferedIncrements: this.options.maxBufferedIncrements },
+      );
+    }
   }
 
   private presence(): PushPresence {

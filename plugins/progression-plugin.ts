@@ -75,6 +75,19 @@ export class ProgressionPlugin extends RoomPlugin {
     this.host.record(typeof who === "string" ? who : this.subjectOf(who), type, tags, amount);
   }
 
+  /**
+   * Grants items (e.g. loot) without a ledger call per pickup: coalesced per player and item and applied
+   * within `grantIntervalMs`, the new balance pushed then. Call `flushGrants` before spending them.
+   */
+  grant(who: Client | string, item: string, quantity: number): void {
+    this.host.grant(typeof who === "string" ? who : this.subjectOf(who), item, quantity);
+  }
+
+  /** Applies a player's pending grants now (before a trade or a purchase spends them). */
+  flushGrants(who: Client | string): Promise<boolean> {
+    return this.host.flushGrants(typeof who === "string" ? who : this.subjectOf(who));
+  }
+
   /** The subject of a connected client. */
   subjectOf(client: Client): string {
     return this.sessionOf(client).subject;

@@ -8,7 +8,8 @@ export type EffectsPublisher = (balances: readonly Balance[], expiredHolds: read
 /**
  * The engine's ledger, with one addition: after every mutation the balances it changed are pushed
  * (`progression:inventory`) to every connected client of each subject involved, so a trade shows up
- * for the receiver in another room too. Replayed mutations changed nothing and push nothing.
+ * for the receiver in another room too. A replayed mutation pushes its balances again: it may be the
+ * retry of a call whose reply (and push) was lost, and a balance push is a state, harmless twice.
  */
 export class PushingLedger implements ProgressionLedger {
   private readonly inner: ProgressionLedger;
@@ -59,10 +60,8 @@ export class PushingLedger implements ProgressionLedger {
     return this.inner.expireHolds(limit);
   }
 
-  private pushed<R extends LedgerEffects & { readonly replayed: boolean }>(receipt: R): R {
-    if (!receipt.replayed || receipt.expiredHolds.length > 0) {
-      this.publish(receipt.replayed ? [] : receipt.balances, receipt.expiredHolds);
-    }
+  private pushed<R extends LedgerEffects>(receipt: R): R {
+    this.publish(receipt.balances, receipt.expiredHolds);
     return receipt;
   }
 }

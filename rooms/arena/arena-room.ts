@@ -80,20 +80,23 @@ export function createArenaRoom(host: ProgressionHost, settings: ArenaSettings =
         this.plugins.progression.record(client, "kill", { creature: message.creature });
       }),
 
-      loot: guardedMessage("loot", lootMessage, async (client, message) => {
-        const subject = this.plugins.progression.subjectOf(client);
-        const receipt = await this.plugins.progression.ledger.acquire({
-          subject,
-          item: message.item,
-          quantity: message.qty,
-          idempotencyKey: `loot:${randomUUID()}`,
-        });
+      loot: guardedMessage("loot", lootMessage, (client, message, ctx) => {
         this.plugins.progression.record(client, "loot", { item: message.item }, message.qty);
-        return { balances: receipt.balances };
+        if (ctx.id === undefined) {
+          // Fire-and-forget pickups are coalesced: one ledger call per player and item every grantIntervalMs.
+          this.plugins.progression.grant(client, message.item, message.qty);
+          return undefined;
+        }
+        // A request wants the new balance: granted now.
+        const subject = this.plugins.progression.subjectOf(client);
+        return this.plugins.progression.ledger
+          .acquire({ subject, item: message.item, quantity: message.qty, idempotencyKey: `loot:${randomUUID()}` })
+          .then((receipt) => ({ balances: receipt.balances }));
       }),
 
       trade: guardedMessage("trade", tradeMessage, async (client, message) => {
         const from = this.plugins.progression.subjectOf(client);
+        await this.plugins.progression.flushGrants(client); // loot picked up a moment ago can be traded
         const peer = this.clients.get(message.to);
         const to = peer === undefined ? message.to : this.plugins.progression.subjectOf(peer);
         const receipt = await this.plugins.progression.ledger.transfer({
@@ -111,6 +114,7 @@ export function createArenaRoom(host: ProgressionHost, settings: ArenaSettings =
         buyMessage,
         async (client, message): Promise<PurchaseHold> => {
           const subject = this.plugins.progression.subjectOf(client);
+          await this.plugins.progression.flushGrants(client); // gold looted a moment ago can pay
           const price = shopPrices[message.item] * message.qty;
           const receipt = await this.plugins.progression.ledger.hold({
             subject,

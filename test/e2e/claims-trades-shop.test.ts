@@ -114,6 +114,20 @@ describe.each(e2eBackends)("on %s", (backendName) => {
       expect(balanceOf(await arena.progression.ledger.list(await subjectOf(bob)), "gold").free).toBe(30);
     });
 
+    it("trades loot picked up a moment ago (fire-and-forget loot is coalesced, then flushed before the trade)", async () => {
+      const looter = await joined("looter");
+      const partner = newPlayerId("partner");
+      for (let i = 0; i < 5; i += 1) looter.send("loot", { item: "gold", qty: 20 });
+      await looter.request("trade", { to: partner, item: "gold", qty: 90 });
+      expect((await arena.progression.ledger.balance(partner, "gold")).free).toBe(90);
+      expect((await arena.progression.ledger.balance(await subjectOf(looter), "gold")).free).toBe(10);
+      await looter.waitFor<InventoryMessage>("progression:inventory", (m) => balanceOf(m.balances, "gold").free === 10);
+      // The pickups also counted as loot events for treasure_hunter.
+      await settle(arena.host, looter);
+      const treasure = (await arena.progression.progress(await subjectOf(looter))).find((m) => m.code === "treasure_hunter");
+      expect(treasure).toMatchObject({ current: 100, target: 500 });
+    });
+
     it("transfers to a player id that is not in the room", async () => {
       const alice = await joined("giver");
       const absent = newPlayerId("absent");

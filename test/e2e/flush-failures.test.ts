@@ -27,7 +27,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const backend of faults.values()) backend.fault = "none";
+  for (const backend of faults.values()) {
+    backend.fault = "none";
+    backend.acquireFault = "none";
+  }
   await cluster.close();
 });
 
@@ -64,6 +67,30 @@ describe.each(e2eBackends)("on %s", (backendName) => {
       // The lost reply carried first_blood and slayer_10; they were awarded once and are not re-announced.
       expect(codes.filter((code) => code === "slayer_10").length).toBeLessThanOrEqual(1);
       expect(codes.filter((code) => code === "first_blood").length).toBeLessThanOrEqual(1);
+    });
+
+    it("coalesced loot grants survive a lost reply and an outage: granted exactly once each", async () => {
+      const player = await arena.join(newPlayerId("grants"));
+      const snapshot = await player.waitFor<{ subject: string }>("progression:snapshot");
+
+      faulty.acquireFault = "lose-reply";
+      for (let i = 0; i < 4; i += 1) player.send("loot", { item: "gold", qty: 3 });
+      await player.roundTrip();
+      await waitUntil(() => reports.some((r) => r.stage === "grant"));
+      faulty.acquireFault = "down";
+      for (let i = 0; i < 5; i += 1) player.send("loot", { item: "gem", qty: 2 });
+      await player.roundTrip();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(arena.host.stats.pendingGrants).toBeGreaterThan(0);
+
+      faulty.acquireFault = "none";
+      expect(await arena.host.flush()).toBe(true);
+      expect(arena.host.stats.pendingGrants).toBe(0);
+      expect((await arena.progression.ledger.balance(snapshot.subject, "gold")).free).toBe(12);
+      expect((await arena.progression.ledger.balance(snapshot.subject, "gem")).free).toBe(10);
+      await player.waitFor<{ balances: Array<{ item: string; free: number }> }>("progression:inventory", (m) =>
+        m.balances.some((b) => b.item === "gold" && b.free === 12),
+      );
     });
 
     it("keeps buffering while the store is down, retries with backoff, and applies everything once it is back", async () => {

@@ -3,7 +3,7 @@ import { ProgressionError } from "../../../src/errors/progression-error.ts";
 import type { ProgressionBackend } from "../../../src/store/progression-backend.ts";
 
 /**
- * A real backend with a switchable fault on `apply`, to play a store outage:
+ * A real backend with a switchable fault on `apply` (and on `acquire`), to play a store outage:
  * - "down": nothing is applied and the call throws BACKEND_UNAVAILABLE (Redis unreachable);
  * - "lose-reply": the batch IS applied, then the call throws (the reply was lost on the way back),
  *   which is exactly the case where only the batch id keeps a retry from counting twice.
@@ -13,6 +13,8 @@ export type ApplyFault = "none" | "down" | "lose-reply";
 export interface FaultyBackend {
   readonly backend: ProgressionBackend;
   fault: ApplyFault;
+  /** The same faults for ledger `acquire` (coalesced grants). */
+  acquireFault: ApplyFault;
   /** apply calls seen, including failed ones. */
   applyCalls: number;
 }
@@ -20,6 +22,7 @@ export interface FaultyBackend {
 export function withApplyFaults(inner: ProgressionBackend): FaultyBackend {
   const control: FaultyBackend = {
     fault: "none",
+    acquireFault: "none",
     applyCalls: 0,
     backend: new Proxy(inner, {
       get(target, property) {
@@ -32,6 +35,18 @@ export function withApplyFaults(inner: ProgressionBackend): FaultyBackend {
             const result = await target.apply(...args);
             if (control.fault === "lose-reply") {
               throw new ProgressionError(ErrorCode.BackendUnavailable, "test: the reply was lost after applying");
+            }
+            return result;
+          };
+        }
+        if (property === "acquire") {
+          return async (...args: Parameters<ProgressionBackend["acquire"]>) => {
+            if (control.acquireFault === "down") {
+              throw new ProgressionError(ErrorCode.BackendUnavailable, "test: the store is down");
+            }
+            const result = await target.acquire(...args);
+            if (control.acquireFault === "lose-reply") {
+              throw new ProgressionError(ErrorCode.BackendUnavailable, "test: the reply was lost after acquiring");
             }
             return result;
           };
