@@ -12,7 +12,6 @@ const dayOf = (t: number): number => Math.floor(t / DAY_MS);
 const enc36 = (n: number): string => n.toString(36);
 const dec36 = (s: string | undefined): number => (s === undefined ? Number.NaN : parseInt(s, 36));
 
-export const MARKER_FIELD = "~";
 export const AWARD_FIELD_PREFIX = "!";
 
 export function decodeCounter(raw: string): CounterState | null {
