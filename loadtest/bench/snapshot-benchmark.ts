@@ -146,18 +146,21 @@ async function main(): Promise<void> {
       `(4 counters incl. a 3-bucket window, 2 awards, 2 balances, a hold for 1 in 10), node ${process.version}, ${cpus().length} cores`);
 
     const backendPid = (await pool.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid ?? 0;
-    const cpuSeconds = (): number => {
+    const cpuSeconds = (): { node: number; postgres: number } => {
       const fields = readFileSync(`/proc/${backendPid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
       const ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
       const own = process.cpuUsage();
-      return ticks / 100 + (own.user + own.system) / 1e6;
+      return { node: (own.user + own.system) / 1e6, postgres: ticks / 100 };
     };
     const timed = async (label: string, snapshots: readonly SubjectSnapshot[], takenAt: number): Promise<number> => {
       const started = performance.now();
       const cpuStarted = cpuSeconds();
       await writer.write(snapshots, takenAt);
       const seconds = (performance.now() - started) / 1000;
-      console.log(`${"".padEnd(52)} CPU ${(cpuSeconds() - cpuStarted).toFixed(2)} s (node + the PostgreSQL backend)`);
+      const cpuEnded = cpuSeconds();
+      const node = cpuEnded.node - cpuStarted.node;
+      const postgres = cpuEnded.postgres - cpuStarted.postgres;
+      console.log(`${"".padEnd(52)} CPU ${(node + postgres).toFixed(2)} s = node ${node.toFixed(2)} + PostgreSQL backend ${postgres.toFixed(2)}`);
       console.log(`${label.padEnd(52)} ${seconds.toFixed(2)} s  ${Math.round(SUBJECTS / seconds).toLocaleString("en")} subjects/s  ${Math.round(rows / seconds).toLocaleString("en")} rows/s (one-row-per-value equivalent)`);
       console.log(`   ${[...phases].map(([name, ms]) => `${name} ${(ms / 1000).toFixed(2)}`).join(", ")}`);
       return seconds;

@@ -48,6 +48,39 @@ export function fromStoredCounter(stored: StoredCounter): CounterState {
 }
 
 /**
+ * The JSON of `toStoredCounter` for every counter, written directly: the first snapshot of a subject
+ * needs no merge, and building the text without intermediate objects is ~3x cheaper per subject.
+ */
+export function storedCountersJson(counters: ReadonlyMap<string, CounterState>): string {
+  const parts: string[] = [];
+  for (const [id, state] of counters) {
+    const key = JSON.stringify(id);
+    switch (state.kind) {
+      case "sum":
+        parts.push(`${key}:{"kind":"sum","value":${copyInteger(state.value, "sum value")},"at":${copyInteger(state.at, "counter at")}}`);
+        break;
+      case "window": {
+        const buckets: string[] = [];
+        for (const [day, amount] of state.buckets) buckets.push(`"${copyInteger(day, "window day")}":${copyInteger(amount, "window amount")}`);
+        parts.push(`${key}:{"kind":"window","at":${copyInteger(state.at, "counter at")},"buckets":{${buckets.join(",")}}}`);
+        break;
+      }
+      case "days":
+        parts.push(
+          `${key}:{"kind":"days","value":${copyInteger(state.value, "days value")},"lastDay":${copyInteger(state.lastDay, "days lastDay")},"at":${copyInteger(state.at, "counter at")}}`,
+        );
+        break;
+      case "gap":
+        parts.push(
+          `${key}:{"kind":"gap","last":${copyInteger(state.last, "gap last")},"maxGap":${copyInteger(state.maxGap, "gap maxGap")},"maxGapAt":${copyInteger(state.maxGapAt, "gap maxGapAt")}}`,
+        );
+        break;
+    }
+  }
+  return `{${parts.join(",")}}`;
+}
+
+/**
  * Merges incoming counters into stored ones: max per value and time (window: max per day), a counter
  * only one side has is kept. `changed` is false when the stored object already holds the result.
  */

@@ -1,7 +1,7 @@
 import { hash } from "node:crypto";
 import type { Pool } from "pg";
 import type { SubjectSnapshot } from "../store/progression-backend.ts";
-import { mergeCounters, type StoredCounters } from "./counter-json.ts";
+import { mergeCounters, storedCountersJson, type StoredCounters } from "./counter-json.ts";
 import { copyInteger, copyNullableInteger, copyRowsInto, copyText } from "./copy-text-format.ts";
 import { quoteSchemaName } from "./schema-name.ts";
 
@@ -100,49 +100,44 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
       phase("merge in memory");
 
       let rows = 0;
-      const copy = async (table: string, lines: readonly string[]): Promise<void> => {
-        if (lines.length === 0) return;
-        rows += lines.length;
-        await copyRowsInto(client, table, lines);
+      const copy = async (table: string, blocks: readonly EncodedBlock[]): Promise<void> => {
+        if (blocks.length === 0) return;
+        for (const block of blocks) rows += block.rows;
+        await copyRowsInto(client, table, blocks.map((block) => block.text));
       };
       // Subjects the database has never seen go straight into the tables (the fastest path COPY has):
       // under the advisory lock nobody else can insert them meanwhile. Their rows are generated while
       // COPY streams (Node encodes the next chunk while PostgreSQL stores the last), the block
       // fingerprints on the way, and the subject rows that carry them last.
       if (plan.fresh.length > 0) {
-        const fingerprints = new Map<string, { awards: string; balances: string; holds: string }>();
-        const fingerprintOf = (subject: string) => {
-          let found = fingerprints.get(subject);
-          if (found === undefined) {
-            found = { awards: "", balances: "", holds: "" };
-            fingerprints.set(subject, found);
-          }
-          return found;
-        };
+        const fresh = plan.fresh;
+        // Block fingerprints by position in `fresh` (every pass walks it in the same order).
+        const awardsHashes: string[] = [];
+        const balancesHashes: string[] = [];
+        const holdsHashes: string[] = [];
         const streamBlocks = async (
           table: string,
-          block: (subject: string, snapshot: SubjectSnapshot) => string[],
-          field: "awards" | "balances" | "holds",
+          block: (subject: string, snapshot: SubjectSnapshot) => EncodedBlock,
+          hashes: string[],
         ): Promise<void> => {
-          const rowsOf = function* (): Generator<string> {
-            for (const snapshot of plan.fresh) {
+          const blocks = function* (): Generator<string> {
+            for (const snapshot of fresh) {
               const encoded = block(copyText(snapshot.subject), snapshot);
-              fingerprintOf(snapshot.subject)[field] = blockHash(encoded);
-              rows += encoded.length;
-              yield* encoded;
+              hashes.push(blockHash(encoded.text));
+              rows += encoded.rows;
+              yield encoded.text;
             }
           };
-          await copyRowsInto(client, table, rowsOf());
+          await copyRowsInto(client, table, blocks());
         };
-        await streamBlocks(`${s}.awards (subject, code, earned_at, retroactive, claimed_at)`, awardRows, "awards");
-        await streamBlocks(`${s}.balances (subject, item, free, held)`, balanceRows, "balances");
-        await streamBlocks(`${s}.holds (hold_id, subject, item, quantity, created_at, expires_at)`, holdRows, "holds");
+        await streamBlocks(`${s}.awards (subject, code, earned_at, retroactive, claimed_at)`, awardRows, awardsHashes);
+        await streamBlocks(`${s}.balances (subject, item, free, held)`, balanceRows, balancesHashes);
+        await streamBlocks(`${s}.holds (hold_id, subject, item, quantity, created_at, expires_at)`, holdRows, holdsHashes);
         const subjectRows = function* (): Generator<string> {
-          for (const snapshot of plan.fresh) {
-            const hashes = fingerprintOf(snapshot.subject);
-            const counters = mergeCounters(undefined, snapshot.counters).merged;
+          for (let index = 0; index < fresh.length; index += 1) {
+            const snapshot = fresh[index] as SubjectSnapshot;
             rows += 1;
-            yield [copyText(snapshot.subject), String(takenAt), copyText(JSON.stringify(counters)), hashes.awards, hashes.balances, hashes.holds].join("\t");
+            yield `${copyText(snapshot.subject)}\t${takenAt}\t${copyText(storedCountersJson(snapshot.counters))}\t${awardsHashes[index]}\t${balancesHashes[index]}\t${holdsHashes[index]}`;
           }
         };
         await copyRowsInto(client, `${s}.subjects (subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash)`, subjectRows());
@@ -214,13 +209,19 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
   return { write };
 }
 
+/** Rows of one table for one subject, joined by newlines ("" when none). */
+interface EncodedBlock {
+  readonly text: string;
+  readonly rows: number;
+}
+
 interface WritePlan {
-  /** Rows of subjects already stored: merged through temporary tables. */
-  readonly subjects: string[];
-  readonly awards: string[];
-  readonly replace: string[];
-  readonly balances: string[];
-  readonly holds: string[];
+  /** Blocks of subjects already stored: merged through temporary tables. */
+  readonly subjects: EncodedBlock[];
+  readonly awards: EncodedBlock[];
+  readonly replace: EncodedBlock[];
+  readonly balances: EncodedBlock[];
+  readonly holds: EncodedBlock[];
   /** Subjects never stored: their rows are streamed straight into the tables. */
   readonly fresh: SubjectSnapshot[];
   stale: number;
@@ -252,21 +253,21 @@ function planWrite(snapshots: readonly SubjectSnapshot[], stored: ReadonlyMap<st
     const awards = awardRows(subject, snapshot);
     const balances = balanceRows(subject, snapshot);
     const holds = holdRows(subject, snapshot);
-    const awardsHash = blockHash(awards);
-    const balancesHash = stale ? previous.balances_hash : blockHash(balances);
-    const holdsHash = stale ? previous.holds_hash : blockHash(holds);
+    const awardsHash = blockHash(awards.text);
+    const balancesHash = stale ? previous.balances_hash : blockHash(balances.text);
+    const holdsHash = stale ? previous.holds_hash : blockHash(holds.text);
 
     const writeAwards = awardsHash !== previous.awards_hash;
     const replace = !stale && (balancesHash !== previous.balances_hash || holdsHash !== previous.holds_hash);
-    if (writeAwards) plan.awards.push(...awards);
+    if (writeAwards) plan.awards.push(awards);
     if (replace) {
-      plan.replace.push(subject);
-      plan.balances.push(...balances);
-      plan.holds.push(...holds);
+      plan.replace.push({ text: subject, rows: 1 });
+      plan.balances.push(balances);
+      plan.holds.push(holds);
     }
     if (counters.changed || takenAt > previousAt || writeAwards || replace) {
-      plan.subjects.push(
-        [
+      plan.subjects.push({
+        text: [
           subject,
           String(Math.max(previousAt, takenAt)),
           copyText(JSON.stringify(counters.merged)),
@@ -274,15 +275,16 @@ function planWrite(snapshots: readonly SubjectSnapshot[], stored: ReadonlyMap<st
           balancesHash ?? "\\N",
           holdsHash ?? "\\N",
         ].join("\t"),
-      );
+        rows: 1,
+      });
     }
   }
   return plan;
 }
 
 /** Fingerprint of a block's encoded rows (only compared for equality with the last one written). */
-function blockHash(rows: readonly string[]): string {
-  return hash("sha1", rows.join("\n"), "base64");
+function blockHash(text: string): string {
+  return hash("sha1", text, "base64");
 }
 
 /** Plain code-unit order: only locality matters, not the database collation. */
@@ -290,31 +292,34 @@ function compareKeys(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function awardRows(subject: string, snapshot: SubjectSnapshot): string[] {
-  return [...snapshot.awards.values()]
+function awardRows(subject: string, snapshot: SubjectSnapshot): EncodedBlock {
+  const rows = [...snapshot.awards.values()]
     .sort((a, b) => compareKeys(a.code, b.code))
     .map(
       (award) =>
         `${subject}\t${copyText(award.code)}\t${copyInteger(award.earnedAt, "award earnedAt")}\t${award.retroactive ? "t" : "f"}\t${copyNullableInteger(award.claimedAt, "award claimedAt")}`,
     );
+  return { text: rows.join("\n"), rows: rows.length };
 }
 
-function balanceRows(subject: string, snapshot: SubjectSnapshot): string[] {
-  return snapshot.balances
+function balanceRows(subject: string, snapshot: SubjectSnapshot): EncodedBlock {
+  const rows = snapshot.balances
     .filter((balance) => balance.free > 0 || balance.held > 0)
     .sort((a, b) => compareKeys(a.item, b.item))
     .map(
       (balance) =>
         `${subject}\t${copyText(balance.item)}\t${copyInteger(balance.free, "balance free")}\t${copyInteger(balance.held, "balance held")}`,
     );
+  return { text: rows.join("\n"), rows: rows.length };
 }
 
-function holdRows(subject: string, snapshot: SubjectSnapshot): string[] {
-  return snapshot.holds
+function holdRows(subject: string, snapshot: SubjectSnapshot): EncodedBlock {
+  const rows = snapshot.holds
     .filter((hold) => hold.state === "held")
     .sort((a, b) => compareKeys(a.holdId, b.holdId))
     .map(
       (hold) =>
         `${copyText(hold.holdId)}\t${subject}\t${copyText(hold.item)}\t${copyInteger(hold.quantity, "hold quantity")}\t${copyInteger(hold.createdAt, "hold createdAt")}\t${copyInteger(hold.expiresAt, "hold expiresAt")}`,
     );
+  return { text: rows.join("\n"), rows: rows.length };
 }

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { fromStoredCounter, mergeCounters, toStoredCounter } from "../../src/durability/counter-json.ts";
+import { fromStoredCounter, mergeCounters, storedCountersJson, toStoredCounter } from "../../src/durability/counter-json.ts";
 import type { CounterState } from "../../src/store/progression-backend.ts";
 
 const time = fc.integer({ min: 0, max: 2 ** 40 });
@@ -60,5 +60,16 @@ describe("stored counters merge", () => {
         expect(fromStoredCounter(toStoredCounter(state))).toEqual(state);
       }),
     );
+  });
+
+  it("writes the same JSON directly as the merge path builds (the first-snapshot fast path)", () => {
+    fc.assert(
+      fc.property(counters, (state) => {
+        expect(JSON.parse(storedCountersJson(state))).toEqual(mergeCounters(undefined, state).merged);
+      }),
+    );
+    expect(JSON.parse(storedCountersJson(new Map([['we"ird\\id', { kind: "sum", value: 1, at: 2 } as CounterState]])))).toEqual({
+      'we"ird\\id': { kind: "sum", value: 1, at: 2 },
+    });
   });
 });
