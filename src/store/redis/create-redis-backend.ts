@@ -66,6 +66,18 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
   const ownsClient = options.redis === undefined;
   const client: ProgressionRedisClient =
     options.redis ?? new Redis(options.url ?? process.env.REDIS_URL ?? REDIS_BACKEND_DEFAULTS.url, { maxRetriesPerRequest: 2 });
+  if (ownsClient && client instanceof Redis) {
+    const report = options.onConnectionError ?? ((error: Error) => console.warn(`[progression] Redis connection error: ${error.message}`));
+    let reported = false;
+    client.on("error", (error: Error) => {
+      if (reported) return;
+      reported = true;
+      report(error);
+    });
+    client.on("ready", () => {
+      reported = false;
+    });
+  }
   registerScripts(client);
   const keys: RedisKeys = createRedisKeys(requireText(settings.prefix, "prefix", 200));
   const idempotencyRetentionMs = requirePositiveInteger(settings.idempotencyRetentionMs, "idempotencyRetentionMs");

@@ -27,7 +27,16 @@ export interface RedisBackendOptions {
    * backend calls it and installs the snapshot before applying anything. Default: none (no check).
    */
   readonly loader?: SubjectLoader;
-  /** Subjects per apply script call (all their keys in one call); calls are pipelined. Default: 64. */
+  /**
+   * Told when the client this backend created loses its connection (once per outage, again after it
+   * was ready). Calls fail meanwhile with BACKEND_UNAVAILABLE. Not used for an injected `redis` client:
+   * its owner listens to it. Default: `console.warn` with the URL's host and the error.
+   */
+  readonly onConnectionError?: (error: Error) => void;
+  /**
+   * Subjects per apply script call (all their keys in one call); calls are pipelined. More subjects
+   * per call cost less Redis CPU per subject but block Redis longer per call. Default: 64.
+   */
   readonly subjectsPerCall?: number;
 }
 
