@@ -1,5 +1,6 @@
 /** The Colyseus side of colyseus-progression: one host per process, one plugin per room. */
-export { ProgressionHost, type HostStats, type PushTarget } from "./progression-host.ts";
+export { ProgressionHost, type HostStats } from "./progression-host.ts";
+export { PushFanout, type PushTarget } from "./push-fanout.ts";
 export { createProgressionHost } from "./create-progression-host.ts";
 export { ProgressionPlugin } from "./progression-plugin.ts";
 export { PushingLedger } from "./pushing-ledger.ts";

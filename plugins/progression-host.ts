@@ -1,20 +1,11 @@
-import { randomUUID } from "node:crypto";
-import { LocalPresence, matchMaker } from "@colyseus/core";
+import { matchMaker } from "@colyseus/core";
 import type { GameplayEvent } from "../src/engine/gameplay-event.ts";
-import type {
-  ClaimOutcome,
-  EventBuffer,
-  PendingBatch,
-  Progression,
-  ProgressUpdate,
-  SubjectOutcome,
-} from "../src/engine/progression.ts";
+import type { ClaimOutcome, EventBuffer, PendingBatch, Progression, SubjectOutcome } from "../src/engine/progression.ts";
 import { ErrorCode } from "../src/errors/error-codes.ts";
 import { ProgressionError } from "../src/errors/progression-error.ts";
 import type { HoldRecord } from "../src/ledger/ledger-backend.ts";
 import type { AwardRecord, Balance } from "../src/store/progression-backend.ts";
 import type { UnlockPayload } from "../src/engine/unlock-payload.ts";
-import { PushMessage, type UnlockedMessage } from "./client-messages.ts";
 import type { Client } from "@colyseus/core";
 import {
   defaultLocaleOf,
@@ -22,26 +13,11 @@ import {
   defaultSubjectOf,
   progressionHostDefaults,
   type ProgressionHostOptions,
-  type PushPresence,
 } from "./progression-host-options.ts";
+import { PushFanout, type PushTarget } from "./push-fanout.ts";
 import { GrantBuffer, type PendingGrant } from "./grant-buffer.ts";
 import { PushingLedger } from "./pushing-ledger.ts";
-import { emptyPush, isEmptyPush, lastProgressPerCode, type SubjectPush } from "./subject-push.ts";
-
-/** Where pushes for one connected client go: its locale, and how to send to it (if still connected). */
-export interface PushTarget {
-  readonly locale: string;
-  send(type: string, payload: unknown): void;
-}
-
-/** What crosses processes: every push of one flush in one message, tagged with its origin process. */
-interface PushEnvelope {
-  readonly origin: string;
-  readonly pushes: readonly SubjectPush[];
-}
-
-/** One topic for the whole cluster: one publish per flush, not one per player. */
-const PUSH_TOPIC = "progression:pushes";
+import { emptyPush, type SubjectPush } from "./subject-push.ts";
 
 /** Counters for dashboards and tests. */
 export interface HostStats {
@@ -81,26 +57,13 @@ export class ProgressionHost {
   private readonly buffer: EventBuffer;
   private readonly options: Required<Omit<ProgressionHostOptions, "presence" | "subjectOf" | "localeOf">> &
     Pick<ProgressionHostOptions, "presence">;
-  /** Connected clients of this process, by subject. */
-  private readonly targetsBySubject = new Map<string, Set<PushTarget>>();
-  private readonly processId = randomUUID();
-  private readonly onRemotePushes = (envelope: PushEnvelope): void => {
-    if (envelope.origin === this.processId) return; // delivered locally already
-    for (const push of envelope.pushes) this.deliver(push);
-  };
-  private remoteSubscription: Promise<unknown> | null = null;
+  private readonly fanout: PushFanout;
   /** Loot and other item grants, coalesced per (subject, item) and applied every grantIntervalMs. */
   private readonly grants = new GrantBuffer();
   /** Drained grants whose acquire failed: retried with the same key, so each is granted once. */
   private failedGrants: PendingGrant[] = [];
   private grantsInFlight: Promise<boolean> | null = null;
   private readonly grantTimer: NodeJS.Timeout;
-  /** Progress waiting for the next progress tick (option progressIntervalMs), by subject and code. */
-  private heldProgress = new Map<string, Map<string, ProgressUpdate>>();
-  private readonly progressTimer: NodeJS.Timeout | undefined;
-  /** Pushes for other processes, sent together at the end of the event-loop turn. */
-  private remoteQueue: SubjectPush[] = [];
-  private remoteScheduled = false;
   private readonly flushTimer: NodeJS.Timeout;
   private readonly expiryTimer: NodeJS.Timeout | undefined;
   private readonly stopHoldExpiredListener: () => void;
@@ -159,6 +122,11 @@ export class ProgressionHost {
     const localeOf = options.localeOf ?? defaultLocaleOf;
     this.localeOf = (client, joinOptions) => localeOf(client, joinOptions) ?? progression.defaultLocale;
     this.buffer = progression.createBuffer();
+    this.fanout = new PushFanout(progression, {
+      presence: () => options.presence ?? matchMaker.presence,
+      progressIntervalMs: this.options.progressIntervalMs,
+      onError: this.options.onError,
+    });
     this.ledger = new PushingLedger(progression.ledger, (balances, expiredHolds) =>
       this.publishEffects(balances, expiredHolds),
     );
@@ -168,10 +136,6 @@ export class ProgressionHost {
       if (this.grantsInFlight === null && (this.grants.pendingGrants > 0 || this.failedGrants.length > 0)) void this.flushGrants();
     }, this.options.grantIntervalMs);
     this.grantTimer.unref();
-    if (this.options.progressIntervalMs > 0) {
-      this.progressTimer = setInterval(() => this.sendHeldProgress(), this.options.progressIntervalMs);
-      this.progressTimer.unref();
-    }
     if (this.options.holdExpirySweepMs > 0) {
       this.expiryTimer = setInterval(() => void this.sweepExpiredHolds(), this.options.holdExpirySweepMs);
       this.expiryTimer.unref();
@@ -297,8 +261,6 @@ export class ProgressionHost {
     clearInterval(this.flushTimer);
     clearInterval(this.grantTimer);
     if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
-    if (this.progressTimer !== undefined) clearInterval(this.progressTimer);
-    this.sendHeldProgress();
     this.stopHoldExpiredListener();
     if (!flushed) {
       const pending = this.recordedEvents - this.appliedEvents + this.grants.pendingGrants + this.failedGrants.length;
@@ -311,9 +273,7 @@ export class ProgressionHost {
         ),
       });
     }
-    this.publishRemoteQueue();
-    if (this.remoteSubscription !== null) this.presence().unsubscribe(PUSH_TOPIC, this.onRemotePushes);
-    this.targetsBySubject.clear();
+    this.fanout.close();
   }
 
   get stats(): HostStats {
@@ -335,59 +295,13 @@ export class ProgressionHost {
    * Starts delivering `subject`'s pushes to `target` (one connected client). Resolves once pushes from
    * other processes can reach it too; the returned function stops delivery.
    */
-  async attach(subject: string, target: PushTarget): Promise<() => void> {
-    let targets = this.targetsBySubject.get(subject);
-    if (targets === undefined) {
-      targets = new Set();
-      this.targetsBySubject.set(subject, targets);
-    }
-    targets.add(target);
-    if (this.isCrossProcess()) {
-      this.remoteSubscription ??= Promise.resolve(this.presence().subscribe(PUSH_TOPIC, this.onRemotePushes));
-      await this.remoteSubscription;
-    }
-    return () => {
-      const current = this.targetsBySubject.get(subject);
-      current?.delete(target);
-      if (current?.size === 0) this.targetsBySubject.delete(subject);
-    };
+  attach(subject: string, target: PushTarget): Promise<() => void> {
+    return this.fanout.attach(subject, target);
   }
 
   /** Sends a push to every connected client of its subject, in every room and process. */
   publish(push: SubjectPush): void {
-    this.publishAll([push]);
-  }
-
-  /**
-   * Delivers to this process's clients at once, then (with a cross-process presence such as
-   * RedisPresence) sends all pushes in one message to the other processes.
-   */
-  publishAll(pushes: readonly SubjectPush[]): void {
-    const nonEmpty = pushes.filter((push) => !isEmptyPush(push));
-    if (nonEmpty.length === 0) return;
-    for (const push of nonEmpty) this.deliver(push);
-    if (!this.isCrossProcess()) return;
-    // Everything published during one turn of the event loop (a flush, a burst of ledger calls)
-    // leaves as one message: per-mutation publishes cost more than the mutations themselves.
-    for (const push of nonEmpty) this.remoteQueue.push(push);
-    if (!this.remoteScheduled) {
-      this.remoteScheduled = true;
-      setImmediate(() => this.publishRemoteQueue());
-    }
-  }
-
-  private publishRemoteQueue(): void {
-    this.remoteScheduled = false;
-    if (this.remoteQueue.length === 0) return;
-    const envelope: PushEnvelope = { origin: this.processId, pushes: this.remoteQueue };
-    this.remoteQueue = [];
-    try {
-      void Promise.resolve(this.presence().publish(PUSH_TOPIC, envelope)).catch((error: unknown) =>
-        this.options.onError({ stage: "push", error }),
-      );
-    } catch (error) {
-      this.options.onError({ stage: "push", error });
-    }
+    this.fanout.publishAll([push]);
   }
 
   /** Catch-up for a joining subject: login-type rules and retroactive awards, pushed to all its clients. */
@@ -418,15 +332,6 @@ export class ProgressionHost {
         { held, maxBufferedIncrements: this.options.maxBufferedIncrements },
       );
     }
-  }
-
-  private presence(): PushPresence {
-    return this.options.presence ?? matchMaker.presence;
-  }
-
-  /** In-process presence reaches nobody else: no need to publish at all. */
-  private isCrossProcess(): boolean {
-    return !(this.presence() instanceof LocalPresence);
   }
 
   private onTick(): void {
@@ -471,7 +376,7 @@ export class ProgressionHost {
       this.retryAt = 0;
       this.appliedEvents += batch.events;
       this.appliedBatches += 1;
-      this.publishAll(outcomes.map(pushOfOutcome));
+      this.fanout.publishAll(outcomes.map(pushOfOutcome));
       if (this.oldestInBatchAt > 0) {
         this.lastFlushLagMs = performance.now() - this.oldestInBatchAt;
         this.maxFlushLagMs = Math.max(this.maxFlushLagMs, this.lastFlushLagMs);
@@ -483,77 +388,6 @@ export class ProgressionHost {
       this.retryAt = Date.now() + delay;
       this.options.onError({ stage: "flush", error, attempt: this.failedAttempts });
     }
-  }
-
-  private deliver(push: SubjectPush): void {
-    const targets = this.targetsBySubject.get(push.subject);
-    if (targets === undefined) return;
-    const unlocksByLocale = new Map<string, UnlockedMessage[]>();
-    const progress = this.progressToSendNow(push);
-    for (const target of targets) {
-      try {
-        for (const unlock of this.unlocksIn(push, target.locale, unlocksByLocale)) {
-          target.send(PushMessage.Unlocked, unlock);
-        }
-        for (const update of progress) target.send(PushMessage.Progress, update);
-        if (push.inventory.length > 0) target.send(PushMessage.Inventory, { balances: push.inventory });
-        for (const hold of push.expiredHolds) {
-          target.send(PushMessage.HoldExpired, {
-            holdId: hold.holdId,
-            item: hold.item,
-            quantity: hold.quantity,
-            expiresAt: hold.expiresAt,
-          });
-        }
-      } catch (error) {
-        this.options.onError({ stage: "push", error });
-      }
-    }
-  }
-
-  /**
-   * With `progressIntervalMs` 0, this flush's progress goes out now. Otherwise it is held (the latest
-   * value per milestone wins) and sent by the progress timer; a milestone reached now drops its held
-   * progress, so no stale progress push ever follows its unlock.
-   */
-  private progressToSendNow(push: SubjectPush): readonly ProgressUpdate[] {
-    const latest = lastProgressPerCode(push.progress);
-    if (this.options.progressIntervalMs === 0) return latest;
-    let held = this.heldProgress.get(push.subject);
-    if (held === undefined) {
-      if (latest.length === 0) return [];
-      held = new Map();
-      this.heldProgress.set(push.subject, held);
-    }
-    for (const award of push.reached) held.delete(award.code);
-    for (const update of latest) held.set(update.code, update);
-    if (held.size === 0) this.heldProgress.delete(push.subject);
-    return [];
-  }
-
-  private sendHeldProgress(): void {
-    if (this.heldProgress.size === 0) return;
-    const held = this.heldProgress;
-    this.heldProgress = new Map();
-    for (const [subject, updates] of held) {
-      const targets = this.targetsBySubject.get(subject);
-      if (targets === undefined) continue;
-      for (const target of targets) {
-        try {
-          for (const update of updates.values()) target.send(PushMessage.Progress, update);
-        } catch (error) {
-          this.options.onError({ stage: "push", error });
-        }
-      }
-    }
-  }
-
-  private unlocksIn(push: SubjectPush, locale: string, cache: Map<string, UnlockedMessage[]>): UnlockedMessage[] {
-    const cached = cache.get(locale);
-    if (cached !== undefined) return cached;
-    const messages = push.reached.map((award) => unlockMessage(this.progression.describeUnlock(push.subject, award, locale)));
-    cache.set(locale, messages);
-    return messages;
   }
 
   private publishEffects(balances: readonly Balance[], expiredHolds: readonly HoldRecord[]): void {
@@ -591,20 +425,6 @@ function awardOfUnlock(unlock: UnlockPayload): AwardRecord {
     earnedAt: unlock.earnedAt,
     retroactive: unlock.retroactive,
     claimedAt: unlock.claimed ? unlock.earnedAt : null,
-  };
-}
-
-function unlockMessage(unlock: UnlockPayload): UnlockedMessage {
-  return {
-    code: unlock.code,
-    title: unlock.title,
-    description: unlock.description,
-    icon: unlock.icon,
-    animation: unlock.animation,
-    earnedAt: unlock.earnedAt,
-    retroactive: unlock.retroactive,
-    rewards: unlock.rewards,
-    claimed: unlock.claimed,
   };
 }
 
