@@ -2,7 +2,7 @@ import type { CounterState } from "../store/progression-backend.ts";
 import { copyInteger } from "./copy-text-format.ts";
 
 /**
- * A subject's counters as stored in `subjects.counters` (one jsonb object keyed by counter id), and
+ * A subject's counters as stored in `subjects.counters` (one json object keyed by counter id), and
  * their monotonic merge: whatever order snapshots arrive in, and even if a backend lost a subject and
  * started it again from zero, no value goes down and no time goes back.
  */

@@ -10,7 +10,7 @@ import { quoteSchemaName } from "./schema-name.ts";
  * tables, then one merge statement per table moves them into place (seed 001's COPY upsert).
  *
  * Merge rules, so that a replayed, late or out-of-order snapshot can never lose progress:
- * - counters (one jsonb per subject): max per value and time, max per window day (counter-json.ts);
+ * - counters (one json object per subject): max per value and time, max per window day (counter-json.ts);
  *   merged here, against the stored value read under a transaction-scoped advisory lock that
  *   serialises snapshot writers;
  * - awards: inserted once per (subject, code); only ever move from unclaimed to claimed;
@@ -76,7 +76,7 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
       await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [lockKey]);
       await client.query(
-        `CREATE TEMP TABLE tmp_subjects (subject text, snapshot_at bigint, counters jsonb, awards_hash text,
+        `CREATE TEMP TABLE tmp_subjects (subject text, snapshot_at bigint, counters json, awards_hash text,
            balances_hash text, holds_hash text) ON COMMIT DROP;
          CREATE TEMP TABLE tmp_awards (subject text, code text, earned_at bigint, retroactive boolean,
            claimed_at bigint) ON COMMIT DROP;

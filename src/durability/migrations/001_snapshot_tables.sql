@@ -3,9 +3,10 @@
 -- Times are epoch milliseconds (bigint), as everywhere in the engine.
 
 -- One row per subject ever snapshotted. snapshot_at orders snapshots, so a late one never replaces the
--- balances and holds written by a newer one. counters holds every counter of the subject in one jsonb
--- object keyed by counter id (one row per subject instead of one per counter and window day keeps a
--- 100,000-subject snapshot within seconds); the writer merges it monotonically (see snapshot-writer.ts):
+-- balances and holds written by a newer one. counters holds every counter of the subject in one json
+-- object keyed by counter id: one row per subject instead of one per counter and window day keeps a
+-- 100,000-subject snapshot within seconds; json rather than jsonb because it is only ever read and
+-- written whole. The writer merges it monotonically (see snapshot-writer.ts):
 --   sum:    {"kind":"sum","value":n,"at":t}
 --   window: {"kind":"window","at":t,"buckets":{"<utc day>":n,...}}
 --   days:   {"kind":"days","value":n,"lastDay":d,"at":t}
@@ -14,7 +15,7 @@
 CREATE TABLE __SCHEMA__.subjects (
   subject       text        PRIMARY KEY,
   snapshot_at   bigint      NOT NULL,
-  counters      jsonb       NOT NULL DEFAULT '{}',
+  counters      json        NOT NULL DEFAULT '{}',
   awards_hash   text,
   balances_hash text,
   holds_hash    text,
