@@ -3,7 +3,17 @@ import type { CompiledMilestones } from "../rules/build-counter-plan.ts";
 import type { CounterIncrement, SubjectApply } from "../store/progression-backend.ts";
 import type { GameplayEvent } from "./gameplay-event.ts";
 import type { EventBuffer, PendingBatch } from "./progression.ts";
-import { validateEvent } from "./validate-input.ts";
+import type { ValidatedEvent } from "../rules/custom-evaluator.ts";
+import {
+  NO_TAGS,
+  requireEventId,
+  requireEventObject,
+  requireIdentifier,
+  requireQuantity,
+  requireSubject,
+  requireTags,
+  requireTime,
+} from "./validate-input.ts";
 
 interface MutableIncrement {
   counter: string;
@@ -23,14 +33,26 @@ export function nextBatchId(): string {
   return `${producerId}-${batchSequence.toString(36)}`;
 }
 
+/** What the buffer holds for one subject until the next drain. */
+interface SubjectSlots {
+  /** By counter index: the increment of the counter's most recent time slot. */
+  readonly latest: (MutableIncrement | undefined)[];
+  /** Older time slots (`<counter>:<slot>`) and events with ids (`#<id>/<counter>`). */
+  other: Map<string, MutableIncrement> | undefined;
+}
+
 /**
  * Routes each event to its counters at add time and coalesces per (subject, counter, time slot):
  * 1,000 kills of one player in one flush become one increment. Events with an id stay separate so
  * the backend can dedupe them; their increment id is `<event id>/<counter>` because one event may
  * advance several counters and each must count once.
+ *
+ * `add` is the hot path of the whole product (every gameplay event of every room passes here), so it
+ * validates fields without building a new event object, finds counters by array index, and only
+ * materialises the full event for custom evaluators.
  */
 export class CoalescingBuffer implements EventBuffer {
-  private subjects = new Map<string, Map<string, MutableIncrement>>();
+  private subjects = new Map<string, SubjectSlots>();
   private events = 0;
   private increments = 0;
   /** The plan events were routed with since the last drain (a reload in between makes it mixed). */
@@ -55,63 +77,81 @@ export class CoalescingBuffer implements EventBuffer {
   }
 
   add(event: GameplayEvent): void {
-    const valid = validateEvent(event, this.clock());
+    requireEventObject(event);
+    const type = requireIdentifier(event.type, "event.type");
+    const subject = requireSubject(event.subject, "event.subject");
+    const amount = event.amount === undefined ? 1 : requireQuantity(event.amount, "event.amount");
+    const at = event.at === undefined ? this.clock() : requireTime(event.at, "event.at");
+    const tags = event.tags === undefined ? NO_TAGS : requireTags(event.tags);
+    const id = event.id === undefined ? undefined : requireEventId(event.id);
     this.events += 1;
+
     const compiled = this.compiled();
     if (this.routedWith === undefined) this.routedWith = compiled;
     else if (this.routedWith !== compiled) this.mixedPlans = true;
-    const routes = compiled.routesByTrigger.get(valid.type);
+    const routes = compiled.routesByTrigger.get(type);
     if (routes === undefined) return;
-    let slots: Map<string, MutableIncrement> | undefined;
+
+    let full: ValidatedEvent | undefined;
+    let slots: SubjectSlots | undefined;
+    const slot = Math.floor(at / this.coalesceMs);
     for (const route of routes) {
-      if (!route.accepts(valid)) continue;
+      if (!matchesWhere(route.where, tags)) continue;
+      if (route.custom !== null) {
+        full ??= { type, subject, amount, at, tags, id };
+        if (!route.custom(full)) continue;
+      }
       if (slots === undefined) {
-        slots = this.subjects.get(valid.subject);
+        slots = this.subjects.get(subject);
         if (slots === undefined) {
-          slots = new Map();
-          this.subjects.set(valid.subject, slots);
+          slots = { latest: new Array<MutableIncrement | undefined>(compiled.counterCount), other: undefined };
+          this.subjects.set(subject, slots);
         }
       }
-      if (valid.id !== undefined) {
-        const eventId = `${valid.id}/${route.counterId}`;
+      if (id !== undefined) {
+        const eventId = `${id}/${route.counterId}`;
+        const other = (slots.other ??= new Map());
         // A second event with the same id in one buffer is the same event: counted once.
-        if (!slots.has(`#${eventId}`)) {
-          slots.set(`#${eventId}`, { counter: route.counterId, amount: valid.amount, at: valid.at, eventId, slot: -1 });
+        if (!other.has(`#${eventId}`)) {
+          other.set(`#${eventId}`, { counter: route.counterId, amount, at, eventId, slot: -1 });
           this.increments += 1;
         }
         continue;
       }
-      // Hot path: the counter's own key holds its most recent slot; older slots get a composite key.
-      const slot = Math.floor(valid.at / this.coalesceMs);
-      let increment = slots.get(route.counterId);
-      if (increment !== undefined && increment.slot !== slot) {
-        const slotKey = `${route.counterId}:${slot}`;
-        increment = slots.get(slotKey);
-        if (increment === undefined) {
-          slots.set(slotKey, { counter: route.counterId, amount: valid.amount, at: valid.at, eventId: undefined, slot });
-          this.increments += 1;
-          continue;
-        }
-      } else if (increment === undefined) {
-        slots.set(route.counterId, { counter: route.counterId, amount: valid.amount, at: valid.at, eventId: undefined, slot });
+      let increment = slots.latest[route.index];
+      if (increment === undefined) {
+        slots.latest[route.index] = { counter: route.counterId, amount, at, eventId: undefined, slot };
         this.increments += 1;
         continue;
       }
-      increment.amount += valid.amount;
-      if (valid.at > increment.at) increment.at = valid.at;
+      // Another slot, or (after a reload) another counter at this index: keep it apart by key.
+      if (increment.slot !== slot || increment.counter !== route.counterId) {
+        const key = `${route.counterId}:${slot}`;
+        const other = (slots.other ??= new Map());
+        increment = other.get(key);
+        if (increment === undefined) {
+          other.set(key, { counter: route.counterId, amount, at, eventId: undefined, slot });
+          this.increments += 1;
+          continue;
+        }
+      }
+      increment.amount += amount;
+      if (at > increment.at) increment.at = at;
     }
   }
 
   /** Adds a subject with no increments (catch-up needs one even when the login event matches nothing). */
   touch(subject: string): void {
-    if (!this.subjects.has(subject)) this.subjects.set(subject, new Map());
+    if (!this.subjects.has(subject)) this.subjects.set(subject, { latest: [], other: undefined });
   }
 
   drain(): PendingBatch {
     const subjects: SubjectApply[] = [];
     for (const [subject, slots] of this.subjects) {
       // The buffer's own increment objects go out as they are (no copy per increment).
-      const increments: CounterIncrement[] = [...slots.values()];
+      const increments: CounterIncrement[] = [];
+      for (const increment of slots.latest) if (increment !== undefined) increments.push(increment);
+      if (slots.other !== undefined) for (const increment of slots.other.values()) increments.push(increment);
       if (increments.length > 1) increments.sort((a, b) => a.at - b.at);
       subjects.push({ subject, increments, catchUp: false });
     }
@@ -124,4 +164,10 @@ export class CoalescingBuffer implements EventBuffer {
     this.mixedPlans = false;
     return batch;
   }
+}
+
+function matchesWhere(where: readonly (readonly [string, string])[], tags: Readonly<Record<string, string>>): boolean {
+  // Inherited properties are functions or objects, never the expected string, so no own-check is needed.
+  for (const [tag, expected] of where) if (tags[tag] !== expected) return false;
+  return true;
 }

@@ -1,4 +1,3 @@
-import type { ValidatedEvent } from "../rules/custom-evaluator.ts";
 import { ErrorCode } from "../errors/error-codes.ts";
 import { ProgressionError } from "../errors/progression-error.ts";
 import type { GameplayEvent } from "./gameplay-event.ts";
@@ -75,29 +74,24 @@ export function requireDuration(value: unknown, field: string, maxMs: number): n
   return value;
 }
 
-/** Validates one gameplay event and fills in its defaults. Never mutates the input. */
-export function validateEvent(event: GameplayEvent, now: number): ValidatedEvent {
+export function requireEventObject(event: unknown): asserts event is GameplayEvent {
   if (typeof event !== "object" || event === null) invalid(`event must be an object like { type, subject }, got ${describe(event)}`, { event });
-  const type = requireIdentifier(event.type, "event.type");
-  const subject = requireSubject(event.subject, "event.subject");
-  const amount = event.amount === undefined ? 1 : requireQuantity(event.amount, "event.amount");
-  const at = event.at === undefined ? now : requireTime(event.at, "event.at");
-  const tags = event.tags === undefined ? EMPTY_TAGS : validateTags(event.tags);
-  let id: string | undefined;
-  if (event.id !== undefined) {
-    if (typeof event.id !== "string" || event.id.length === 0 || event.id.length > MAX_KEY) {
-      invalid(`event.id must be a non-empty string of at most ${MAX_KEY} characters (got ${describe(event.id)})`, { field: "event.id", value: event.id });
-    }
-    id = event.id;
-  }
-  return { type, subject, amount, at, tags, id };
 }
+
+export function requireEventId(id: unknown): string {
+  if (typeof id !== "string" || id.length === 0 || id.length > MAX_KEY) {
+    invalid(`event.id must be a non-empty string of at most ${MAX_KEY} characters (got ${describe(id)})`, { field: "event.id", value: id });
+  }
+  return id;
+}
+
+export const NO_TAGS = EMPTY_TAGS;
 
 /**
  * Checks tags in place instead of copying them: the event is routed synchronously inside `add`, and
  * filters only compare own string values, so nothing reaches or trusts the prototype.
  */
-function validateTags(tags: unknown): Readonly<Record<string, string>> {
+export function requireTags(tags: unknown): Readonly<Record<string, string>> {
   if (typeof tags !== "object" || tags === null || Array.isArray(tags)) {
     invalid(`event.tags must be an object of string values, e.g. { creature: "skaven_warrior" } (got ${describe(tags)})`, { field: "event.tags" });
   }

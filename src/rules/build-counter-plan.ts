@@ -8,10 +8,16 @@ import type { CustomEvaluator, ValidatedEvent } from "./custom-evaluator.ts";
 
 export const DAY_MS = 86_400_000;
 
-/** Which counter an event of a trigger type may advance, and whether this event does. */
+/**
+ * Which counter an event of a trigger type may advance, and the filter that decides whether this
+ * event does: exact tag matches (`where`), or a custom evaluator (which needs the full event).
+ */
 export interface CounterRoute {
   readonly counterId: string;
-  readonly accepts: (event: ValidatedEvent) => boolean;
+  /** Dense index of the counter in this plan (0 .. counterCount-1), for array-indexed buffers. */
+  readonly index: number;
+  readonly where: readonly (readonly [tag: string, value: string])[];
+  readonly custom: ((event: ValidatedEvent) => boolean) | null;
 }
 
 /** Where a milestone's progress is measured. */
@@ -23,20 +29,25 @@ export interface MilestoneMeasure {
 
 export interface CompiledMilestones {
   readonly plan: CounterPlan;
+  readonly counterCount: number;
   readonly routesByTrigger: ReadonlyMap<string, readonly CounterRoute[]>;
   /** Every loaded definition (active and inactive), in load order. */
   readonly definitions: ReadonlyMap<string, MilestoneDefinition>;
   readonly measures: ReadonlyMap<string, MilestoneMeasure>;
 }
 
-interface CounterDraft {
-  id: string;
-  descriptor: string;
+interface CounterShape {
   kind: CounterKind;
+  descriptor: string;
+  where: readonly (readonly [string, string])[];
+  custom: ((event: ValidatedEvent) => boolean) | null;
+}
+
+interface CounterDraft extends CounterShape {
+  id: string;
   trigger: string;
   keepDays: number;
   checks: ThresholdCheck[];
-  accepts: (event: ValidatedEvent) => boolean;
 }
 
 /**
@@ -54,13 +65,13 @@ export function buildCounterPlan(
 
   for (const definition of definitions) {
     byDefinition.set(definition.code, definition);
-    const { kind, descriptor, accepts } = counterShape(definition, evaluators);
-    const id = counterIdFor(descriptor);
+    const shape = counterShape(definition, evaluators);
+    const id = counterIdFor(shape.descriptor);
     let draft = drafts.get(id);
     if (draft === undefined) {
-      draft = { id, descriptor, kind, trigger: definition.trigger, keepDays: 0, checks: [], accepts };
+      draft = { ...shape, id, trigger: definition.trigger, keepDays: 0, checks: [] };
       drafts.set(id, draft);
-    } else if (draft.descriptor !== descriptor) {
+    } else if (draft.descriptor !== shape.descriptor) {
       throw new ProgressionError(
         ErrorCode.InvalidDefinition,
         `milestone ${JSON.stringify(definition.code)}: its counter id ${id} collides with another counter's; change its trigger or filter slightly`,
@@ -70,7 +81,7 @@ export function buildCounterPlan(
     const check = checkFor(definition);
     if (definition.rule.type === "window") draft.keepDays = Math.max(draft.keepDays, definition.rule.days);
     if (definition.active) draft.checks.push(check);
-    measures.set(definition.code, { counterId: id, kind, check });
+    measures.set(definition.code, { counterId: id, kind: shape.kind, check });
   }
 
   const counters = new Map<string, CounterSpec>();
@@ -79,28 +90,26 @@ export function buildCounterPlan(
     draft.checks.sort((a, b) => a.target - b.target || a.windowDays - b.windowDays);
     counters.set(draft.id, { id: draft.id, kind: draft.kind, trigger: draft.trigger, keepDays: draft.keepDays, checks: draft.checks });
     const routes = routesByTrigger.get(draft.trigger) ?? [];
-    routes.push({ counterId: draft.id, accepts: draft.accepts });
+    routes.push({ counterId: draft.id, index: counters.size - 1, where: draft.where, custom: draft.custom });
     routesByTrigger.set(draft.trigger, routes);
   }
   const version = counterIdFor(canonicalJson([...counters.values()].map((c) => [c.id, c.kind, c.keepDays, c.checks])));
-  return { plan: { version, counters }, routesByTrigger, definitions: byDefinition, measures };
+  return { plan: { version, counters }, counterCount: counters.size, routesByTrigger, definitions: byDefinition, measures };
 }
 
-function counterShape(
-  definition: MilestoneDefinition,
-  evaluators: ReadonlyMap<string, CustomEvaluator>,
-): { kind: CounterKind; descriptor: string; accepts: (event: ValidatedEvent) => boolean } {
+function counterShape(definition: MilestoneDefinition, evaluators: ReadonlyMap<string, CustomEvaluator>): CounterShape {
   const rule: Rule = definition.rule;
   const trigger = definition.trigger;
   switch (rule.type) {
     case "count":
-      return { kind: "sum", descriptor: `sum|${trigger}|where:${canonicalJson(rule.where ?? {})}`, accepts: tagFilter(rule.where) };
     case "window":
-      return { kind: "window", descriptor: `window|${trigger}|where:${canonicalJson(rule.where ?? {})}`, accepts: tagFilter(rule.where) };
-    case "daily":
-      return { kind: "days", descriptor: `days|${trigger}|where:${canonicalJson(rule.where ?? {})}`, accepts: tagFilter(rule.where) };
+    case "daily": {
+      const kind = rule.type === "count" ? "sum" : rule.type === "window" ? "window" : "days";
+      const where = Object.entries(rule.where ?? {});
+      return { kind, descriptor: `${kind}|${trigger}|where:${canonicalJson(rule.where ?? {})}`, where, custom: null };
+    }
     case "returnAfterGap":
-      return { kind: "gap", descriptor: `gap|${trigger}`, accepts: acceptAll };
+      return { kind: "gap", descriptor: `gap|${trigger}`, where: [], custom: null };
     case "custom": {
       const evaluator = evaluators.get(rule.evaluator);
       if (evaluator === undefined) {
@@ -114,7 +123,8 @@ function counterShape(
       return {
         kind: "sum",
         descriptor: `sum|${trigger}|custom:${rule.evaluator}:${canonicalJson(params)}`,
-        accepts: (event) => evaluator(event, params) === true,
+        where: [],
+        custom: (event) => evaluator(event, params) === true,
       };
     }
   }
@@ -136,14 +146,3 @@ function checkFor(definition: MilestoneDefinition): ThresholdCheck {
   }
 }
 
-const acceptAll = (): boolean => true;
-
-function tagFilter(where: Readonly<Record<string, string>> | undefined): (event: ValidatedEvent) => boolean {
-  if (where === undefined) return acceptAll;
-  const pairs = Object.entries(where);
-  if (pairs.length === 0) return acceptAll;
-  return (event) => {
-    for (const [tag, expected] of pairs) if (event.tags[tag] !== expected) return false;
-    return true;
-  };
-}
