@@ -58,6 +58,32 @@ describe("redis backend: restore hook", () => {
   });
 });
 
+describe("redis backend: restore hook failing", () => {
+  it("applies nothing when the loader fails, and says which subject could not be restored", async () => {
+    let failing = true;
+    const fixture = await redisBackendForTest({
+      loader: async () => {
+        if (failing) throw new Error("postgres unreachable");
+        return null;
+      },
+    });
+    try {
+      const plan = planOf(counter("kills001", "sum", [check("k1", 1)]));
+      const request = { batchId: "b", now: T0, plan, subjects: [{ subject: "p", catchUp: false, increments: [{ counter: "kills001", amount: 1, at: T0 }] }] };
+      await expect(fixture.backend.apply(request)).rejects.toMatchObject({
+        code: ErrorCode.BackendUnavailable,
+        message: expect.stringContaining('restore of "p"'),
+      });
+      expect(await fixture.client.keys(`${fixture.prefix}:*`)).toEqual([]);
+      failing = false;
+      const [result] = await fixture.backend.apply(request);
+      expect(result?.reached.map((a) => a.code)).toEqual(["k1"]);
+    } finally {
+      await fixture.cleanup();
+    }
+  });
+});
+
 describe("redis backend: Redis Cluster", () => {
   it("refuses a transfer between two subjects with UNSUPPORTED before touching anything", async () => {
     const client = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });

@@ -60,6 +60,8 @@ const toHold = ([holdId, subject, item, quantity, createdAt, expiresAt, state, s
   settledAt: settledAt < 0 ? null : settledAt,
 });
 const asArray = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
+/** Loader calls in flight at once when a flush finds many subjects missing (after a Redis loss). */
+const RESTORE_CONCURRENCY = 16;
 
 export function createRedisBackend(options: RedisBackendOptions = {}): ProgressionBackend {
   const settings = { ...REDIS_BACKEND_DEFAULTS, ...withoutUndefined(options) };
@@ -104,21 +106,33 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
     return reply as RawReply;
   }
 
+  /** Loads and installs the snapshots of subjects Redis holds nothing for (a few loader calls at once). */
   async function restore(subjects: readonly string[]): Promise<void> {
     if (!loader) return;
-    for (const subject of subjects) {
-      const snapshot = (await loader(subject)) ?? { subject, counters: new Map(), awards: new Map(), balances: [], holds: [] };
+    const pending = [...new Set(subjects)];
+    const installOne = async (subject: string): Promise<void> => {
+      let snapshot: SubjectSnapshot | null;
+      try {
+        snapshot = await loader(subject);
+      } catch (error) {
+        throw backendUnavailable(`restore of ${JSON.stringify(subject)} (loader)`, error);
+      }
       const k = keys.subject(subject);
-      await call(`restore ${subject}`, () =>
+      const empty: SubjectSnapshot = { subject, counters: new Map(), awards: new Map(), balances: [], holds: [] };
+      await call(`restore of ${JSON.stringify(subject)}`, () =>
         client["importSubject:1Buffer"](
           k.state, k.balances, k.holds, k.holdTimers, keys.dirty, keys.holdExpiryIndex,
-          packr.pack(encodeSnapshotForImport(snapshot)),
+          packr.pack(encodeSnapshotForImport(snapshot ?? empty)),
         ),
       );
-    }
+    };
+    const workers = Array.from({ length: Math.min(RESTORE_CONCURRENCY, pending.length) }, async () => {
+      for (let subject = pending.pop(); subject !== undefined; subject = pending.pop()) await installOne(subject);
+    });
+    await Promise.all(workers);
   }
 
-  /** Runs a one-subject script; restores and retries once if the script asks for a restore. */
+  /** Runs a one-subject script; if it asks for a restore, restores and runs it again (at most twice). */
   async function withRestore(operation: string, run: () => Promise<Buffer>): Promise<RawReply> {
     for (let attempt = 0; ; attempt += 1) {
       const reply = await call(operation, run);
