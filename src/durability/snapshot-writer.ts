@@ -96,61 +96,126 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
       for (const row of existing.rows) stored.set(row.subject, row);
       phase("read stored");
 
-      const plan = planWrite(unique, stored, takenAt);
+      const fresh: SubjectSnapshot[] = [];
+      const known: KnownSubject[] = [];
+      for (const snapshot of unique) {
+        const previous = stored.get(snapshot.subject);
+        if (previous === undefined) fresh.push(snapshot);
+        else known.push({ snapshot, previous, previousAt: Number(previous.snapshot_at), awardsHash: null, balancesHash: null, holdsHash: null, writeAwards: false, holdsText: null });
+      }
       phase("merge in memory");
 
+      // Every table's rows are generated while COPY streams them (Node encodes the next chunk while
+      // PostgreSQL stores the last) and nothing is built ahead: passes over the subjects compute the
+      // block fingerprints on the way, and the subject rows that carry them come last.
       let rows = 0;
-      const copy = async (table: string, blocks: readonly EncodedBlock[]): Promise<void> => {
-        if (blocks.length === 0) return;
-        for (const block of blocks) rows += block.rows;
-        await copyRowsInto(client, table, blocks.map((block) => block.text));
+      const stream = (table: string, blocks: () => Generator<EncodedBlock>): Promise<void> => {
+        const texts = function* (): Generator<string> {
+          for (const block of blocks()) {
+            rows += block.rows;
+            yield block.text;
+          }
+        };
+        return copyRowsInto(client, table, texts());
       };
+
       // Subjects the database has never seen go straight into the tables (the fastest path COPY has):
-      // under the advisory lock nobody else can insert them meanwhile. Their rows are generated while
-      // COPY streams (Node encodes the next chunk while PostgreSQL stores the last), the block
-      // fingerprints on the way, and the subject rows that carry them last.
-      if (plan.fresh.length > 0) {
-        const fresh = plan.fresh;
-        // Block fingerprints by position in `fresh` (every pass walks it in the same order).
+      // under the advisory lock nobody else can insert them meanwhile.
+      if (fresh.length > 0) {
+        // Fingerprints by position in `fresh` (every pass walks it in the same order).
         const awardsHashes: string[] = [];
         const balancesHashes: string[] = [];
         const holdsHashes: string[] = [];
-        const streamBlocks = async (
-          table: string,
-          block: (subject: string, snapshot: SubjectSnapshot) => EncodedBlock,
-          hashes: string[],
-        ): Promise<void> => {
-          const blocks = function* (): Generator<string> {
+        const fingerprinted = (encode: (subject: string, snapshot: SubjectSnapshot) => EncodedBlock, hashes: string[]) =>
+          function* (): Generator<EncodedBlock> {
             for (const snapshot of fresh) {
-              const encoded = block(copyText(snapshot.subject), snapshot);
-              hashes.push(blockHash(encoded.text));
-              rows += encoded.rows;
-              yield encoded.text;
+              const block = encode(copyText(snapshot.subject), snapshot);
+              hashes.push(blockHash(block.text));
+              yield block;
             }
           };
-          await copyRowsInto(client, table, blocks());
-        };
-        await streamBlocks(`${s}.awards (subject, code, earned_at, retroactive, claimed_at)`, awardRows, awardsHashes);
-        await streamBlocks(`${s}.balances (subject, item, free, held)`, balanceRows, balancesHashes);
-        await streamBlocks(`${s}.holds (hold_id, subject, item, quantity, created_at, expires_at)`, holdRows, holdsHashes);
-        const subjectRows = function* (): Generator<string> {
+        await stream(`${s}.awards (subject, code, earned_at, retroactive, claimed_at)`, fingerprinted(awardRows, awardsHashes));
+        await stream(`${s}.balances (subject, item, free, held)`, fingerprinted(balanceRows, balancesHashes));
+        await stream(`${s}.holds (hold_id, subject, item, quantity, created_at, expires_at)`, fingerprinted(holdRows, holdsHashes));
+        await stream(`${s}.subjects (subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash)`, function* () {
           for (let index = 0; index < fresh.length; index += 1) {
             const snapshot = fresh[index] as SubjectSnapshot;
-            rows += 1;
-            yield `${copyText(snapshot.subject)}\t${takenAt}\t${copyText(storedCountersJson(snapshot.counters))}\t${awardsHashes[index]}\t${balancesHashes[index]}\t${holdsHashes[index]}`;
+            yield {
+              text: `${copyText(snapshot.subject)}\t${takenAt}\t${copyText(storedCountersJson(snapshot.counters))}\t${awardsHashes[index]}\t${balancesHashes[index]}\t${holdsHashes[index]}`,
+              rows: 1,
+            };
           }
-        };
-        await copyRowsInto(client, `${s}.subjects (subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash)`, subjectRows());
+        });
       }
       phase("copy new subjects");
-      await copy("tmp_subjects", plan.subjects);
-      await copy("tmp_awards", plan.awards);
-      await copy("tmp_replace", plan.replace);
-      await copy("tmp_balances", plan.balances);
-      await copy("tmp_holds", plan.holds);
+
+      // Subjects already stored: through temporary tables and one merge per table. A block identical
+      // to the one last written is not sent; balances and holds are left alone when a newer snapshot
+      // of the subject is stored.
+      let stale = 0;
+      let awardsSent = 0;
+      let replaced = 0;
+      let subjectsSent = 0;
+      if (known.length > 0) {
+        await stream("tmp_awards", function* () {
+          for (const entry of known) {
+            const block = awardRows(copyText(entry.snapshot.subject), entry.snapshot);
+            entry.awardsHash = blockHash(block.text);
+            entry.writeAwards = entry.awardsHash !== entry.previous.awards_hash;
+            if (entry.writeAwards) {
+              awardsSent += 1;
+              yield block;
+            }
+          }
+        });
+        await stream("tmp_balances", function* () {
+          for (const entry of known) {
+            if (entry.previousAt > takenAt) {
+              stale += 1;
+              entry.balancesHash = entry.previous.balances_hash;
+              entry.holdsHash = entry.previous.holds_hash;
+              continue;
+            }
+            const subject = copyText(entry.snapshot.subject);
+            const balances = balanceRows(subject, entry.snapshot);
+            const holds = holdRows(subject, entry.snapshot);
+            entry.balancesHash = blockHash(balances.text);
+            entry.holdsHash = blockHash(holds.text);
+            if (entry.balancesHash !== entry.previous.balances_hash || entry.holdsHash !== entry.previous.holds_hash) {
+              entry.holdsText = holds;
+              replaced += 1;
+              yield balances;
+            }
+          }
+        });
+        await stream("tmp_holds", function* () {
+          for (const entry of known) if (entry.holdsText !== null) yield entry.holdsText;
+        });
+        await stream("tmp_replace", function* () {
+          for (const entry of known) if (entry.holdsText !== null) yield { text: copyText(entry.snapshot.subject), rows: 1 };
+        });
+        await stream("tmp_subjects", function* () {
+          for (const entry of known) {
+            const counters = mergeCounters(entry.previous.counters, entry.snapshot.counters);
+            if (!counters.changed && takenAt <= entry.previousAt && !entry.writeAwards && entry.holdsText === null) continue;
+            subjectsSent += 1;
+            yield {
+              text: [
+                copyText(entry.snapshot.subject),
+                String(Math.max(entry.previousAt, takenAt)),
+                copyText(JSON.stringify(counters.merged)),
+                entry.awardsHash ?? "\\N",
+                entry.balancesHash ?? "\\N",
+                entry.holdsHash ?? "\\N",
+              ].join("\t"),
+              rows: 1,
+            };
+          }
+        });
+      }
       phase("copy known subjects");
 
-      if (plan.subjects.length > 0) {
+      if (subjectsSent > 0) {
         await client.query(
         `INSERT INTO ${s}.subjects AS stored (subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash)
          SELECT subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash FROM tmp_subjects
@@ -160,7 +225,7 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
         );
       }
       phase("upsert subjects");
-      if (plan.awards.length > 0) {
+      if (awardsSent > 0) {
         await client.query(
           `INSERT INTO ${s}.awards AS a (subject, code, earned_at, retroactive, claimed_at)
            SELECT subject, code, earned_at, retroactive, claimed_at FROM tmp_awards
@@ -169,7 +234,7 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
         );
       }
       phase("merge awards");
-      if (plan.replace.length > 0) {
+      if (replaced > 0) {
         // Replace = delete what the snapshot lacks + upsert what differs (cheaper than delete-all +
         // insert-all when most of a subject's items did not change).
         await client.query(
@@ -197,7 +262,7 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
       phase("replace balances and holds");
       await client.query("COMMIT");
       phase("commit");
-      return { subjects: unique.length, rows, staleSubjects: plan.stale };
+      return { subjects: unique.length, rows, staleSubjects: stale };
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
       throw error;
@@ -215,71 +280,17 @@ interface EncodedBlock {
   readonly rows: number;
 }
 
-interface WritePlan {
-  /** Blocks of subjects already stored: merged through temporary tables. */
-  readonly subjects: EncodedBlock[];
-  readonly awards: EncodedBlock[];
-  readonly replace: EncodedBlock[];
-  readonly balances: EncodedBlock[];
-  readonly holds: EncodedBlock[];
-  /** Subjects never stored: their rows are streamed straight into the tables. */
-  readonly fresh: SubjectSnapshot[];
-  stale: number;
-}
-
-/** Decides, per subject, what must be written, with counters already merged against the stored ones. */
-function planWrite(snapshots: readonly SubjectSnapshot[], stored: ReadonlyMap<string, StoredSubject>, takenAt: number): WritePlan {
-  const plan: WritePlan = {
-    subjects: [],
-    awards: [],
-    replace: [],
-    balances: [],
-    holds: [],
-    fresh: [],
-    stale: 0,
-  };
-  for (const snapshot of snapshots) {
-    const previous = stored.get(snapshot.subject);
-    if (previous === undefined) {
-      plan.fresh.push(snapshot);
-      continue;
-    }
-    const previousAt = Number(previous.snapshot_at);
-    const stale = previousAt > takenAt;
-    if (stale) plan.stale += 1;
-    const subject = copyText(snapshot.subject);
-
-    const counters = mergeCounters(previous.counters, snapshot.counters);
-    const awards = awardRows(subject, snapshot);
-    const balances = balanceRows(subject, snapshot);
-    const holds = holdRows(subject, snapshot);
-    const awardsHash = blockHash(awards.text);
-    const balancesHash = stale ? previous.balances_hash : blockHash(balances.text);
-    const holdsHash = stale ? previous.holds_hash : blockHash(holds.text);
-
-    const writeAwards = awardsHash !== previous.awards_hash;
-    const replace = !stale && (balancesHash !== previous.balances_hash || holdsHash !== previous.holds_hash);
-    if (writeAwards) plan.awards.push(awards);
-    if (replace) {
-      plan.replace.push({ text: subject, rows: 1 });
-      plan.balances.push(balances);
-      plan.holds.push(holds);
-    }
-    if (counters.changed || takenAt > previousAt || writeAwards || replace) {
-      plan.subjects.push({
-        text: [
-          subject,
-          String(Math.max(previousAt, takenAt)),
-          copyText(JSON.stringify(counters.merged)),
-          awardsHash,
-          balancesHash ?? "\\N",
-          holdsHash ?? "\\N",
-        ].join("\t"),
-        rows: 1,
-      });
-    }
-  }
-  return plan;
+/** A stored subject in this write, and what the passes decided about it. */
+interface KnownSubject {
+  readonly snapshot: SubjectSnapshot;
+  readonly previous: StoredSubject;
+  readonly previousAt: number;
+  awardsHash: string | null;
+  balancesHash: string | null;
+  holdsHash: string | null;
+  writeAwards: boolean;
+  /** Set when balances and holds are replaced: the holds rows to send. */
+  holdsText: EncodedBlock | null;
 }
 
 /** Fingerprint of a block's encoded rows (only compared for equality with the last one written). */
