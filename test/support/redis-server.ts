@@ -58,6 +58,12 @@ export async function startRedisServer(options: { useEnv?: boolean; binary?: str
     { stdio: "ignore" },
   );
   const url = `redis://127.0.0.1:${port}`;
+  // If this process exits without stop() (a crash, Ctrl-C), do not leave the server running.
+  const killOnExit = (): void => {
+    child.kill("SIGKILL");
+  };
+  process.once("exit", killOnExit);
+  child.once("exit", () => process.off("exit", killOnExit));
   try {
     await waitUntilReady(url, child, 10_000);
   } catch (error) {
