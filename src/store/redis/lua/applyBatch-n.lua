@@ -21,8 +21,8 @@
     ARGV[2]          batch digest: 6 bytes of SHA-1 of the batch id (binary)
 
   Output: msgpack
-    { 0, { duplicate 0|1, reached, progress, balances }... }   one entry per subject, in order;
-                                                              flat lists (fewer Lua tables):
+    { 0, { {duplicate 0|1, reached, progress, balances}, ... } }   one entry per subject, in order
+      (a duplicate is {1, 0, 0, 0}); flat lists, fewer Lua tables:
       reached  = { code, earnedAt, retroactive 0|1, claimedAt or -1, ... } in the order earned
       progress = { code, current, ... }
       balances = { item, free, held, ... }   (of this subject)
