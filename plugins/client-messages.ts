@@ -84,3 +84,17 @@ export interface ClaimResponse {
   readonly rewards: readonly Reward[];
   readonly balances: readonly Balance[];
 }
+
+/**
+ * Server -> client payloads by message name, for typed client handlers, e.g.
+ * `room.onMessage("progression:unlocked", (unlock: ProgressionPushes["progression:unlocked"]) => ...)`.
+ */
+export interface ProgressionPushes {
+  "progression:unlocked": UnlockedMessage;
+  "progression:progress": ProgressMessage;
+  "progression:inventory": InventoryMessage;
+  "progression:hold-expired": HoldExpiredMessage;
+  "progression:snapshot": SnapshotMessage;
+  "progression:rejected": RejectionReason;
+  "progression:claimed": ClaimResponse;
+}
