@@ -55,10 +55,11 @@ describe.each(e2eBackends)("on %s", (backendName) => {
       await player.waitFor("progression:snapshot");
       await player.roundTrip();
 
+      const reportsBefore = reports.length;
       faulty.fault = "lose-reply";
       for (let i = 0; i < 10; i += 1) player.send("kill", { creature: "goblin" });
       await player.roundTrip();
-      await waitUntil(() => faulty.applyCalls > 0 && reports.some((r) => r.stage === "flush"));
+      await waitUntil(() => reports.slice(reportsBefore).some((r) => r.stage === "flush"));
       faulty.fault = "none";
       await settle(arena.host, player);
 
@@ -73,10 +74,11 @@ describe.each(e2eBackends)("on %s", (backendName) => {
       const player = await arena.join(newPlayerId("grants"));
       const snapshot = await player.waitFor<{ subject: string }>("progression:snapshot");
 
+      const reportsBefore = reports.length;
       faulty.acquireFault = "lose-reply";
       for (let i = 0; i < 4; i += 1) player.send("loot", { item: "gold", qty: 3 });
       await player.roundTrip();
-      await waitUntil(() => reports.some((r) => r.stage === "grant"));
+      await waitUntil(() => reports.slice(reportsBefore).some((r) => r.stage === "grant"));
       faulty.acquireFault = "down";
       for (let i = 0; i < 5; i += 1) player.send("loot", { item: "gem", qty: 2 });
       await player.roundTrip();
