@@ -160,6 +160,27 @@ describe("snapshot writer and loader", () => {
     expect(loaded?.holds).toEqual([]);
   });
 
+  it("sends only what changed: an identical snapshot costs one subject row, a new item the balances block", async () => {
+    const base = { counters: { kills: { kind: "sum" as const, value: 3, at: 30 } }, awards: [{ code: "a1", earnedAt: 30, retroactive: false, claimedAt: null }] };
+    const first = await store.writer.write([snapshotOf("hank", { ...base, balances: [{ item: "gem", free: 1, held: 0 }] })], 1);
+    expect(first.rows).toBe(3); // subject, award, balance
+    const same = await store.writer.write([snapshotOf("hank", { ...base, balances: [{ item: "gem", free: 1, held: 0 }] })], 2);
+    expect(same.rows).toBe(1); // only snapshot_at moves
+    const more = await store.writer.write([snapshotOf("hank", { ...base, balances: [{ item: "gem", free: 1, held: 0 }, { item: "gold", free: 9, held: 0 }] })], 3);
+    expect(more.rows).toBe(4); // subject + replace marker + both balances of the block
+    expect((await store.loader("hank"))?.balances.map((b) => b.item)).toEqual(["gem", "gold"]);
+  });
+
+  it("serialises concurrent writers: overlapping snapshots written at once still merge to the maximum", async () => {
+    // Rounds of 4 concurrent writes (the pool's size) of one subject, values in a scrambled order.
+    for (let round = 0; round < 5; round += 1) {
+      const subject = `ivy-${round}`;
+      const versions = [3, 0, 2, 1].map((rank) => snapshotOf(subject, { counters: { kills: { kind: "sum", value: 10 * round + rank, at: 1000 + rank } } }));
+      await Promise.all(versions.map((version, i) => store.writer.write(Array.from({ length: 200 }, (_, k) => (k === 100 ? version : snapshotOf(`${subject}-filler-${i}-${k}`, {}))), 5000 + i)));
+      expect((await store.loader(subject))?.counters.get("kills")).toEqual({ kind: "sum", value: 10 * round + 3, at: 1003 });
+    }
+  });
+
   it("writes many subjects in one transaction: a corrupt one rolls back the whole batch", async () => {
     const good = snapshotOf("erin", { counters: { kills: { kind: "sum", value: 1, at: 1 } } });
     const corrupt = snapshotOf("frank", { counters: { kills: { kind: "sum", value: 1.5, at: 1 } } });
