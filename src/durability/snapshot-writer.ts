@@ -6,18 +6,19 @@ import { copyInteger, copyNullableInteger, copyRowsInto, copyText } from "./copy
 import { quoteSchemaName } from "./schema-name.ts";
 
 /**
- * Persists subject snapshots in ONE transaction: rows go through COPY FROM STDIN into temporary
- * tables, then one merge statement per table moves them into place (seed 001's COPY upsert).
+ * Persists subject snapshots in ONE transaction (seed 001's COPY upsert). Subjects the database has
+ * never seen are copied straight into the tables; the others go through COPY into temporary tables
+ * and one merge statement per table. Rows are generated while COPY streams them.
  *
  * Merge rules, so that a replayed, late or out-of-order snapshot can never lose progress:
- * - counters (one json object per subject): max per value and time, max per window day (counter-json.ts);
- *   merged here, against the stored value read under a transaction-scoped advisory lock that
+ * - counters (one json object per subject): max per value and time, max per window day (counter-json.ts),
+ *   merged here against the stored value, read under a transaction-scoped advisory lock that
  *   serialises snapshot writers;
  * - awards: inserted once per (subject, code); only ever move from unclaimed to claimed;
  * - balances and open holds: replaced per subject, unless the database already holds a newer snapshot
  *   of that subject (`takenAt` older than the stored one): they are the current truth, not a history.
- * A block (awards, balances, holds) identical to the one last written for the subject is skipped, so a
- * replayed snapshot or a subject whose inventory did not change costs one row read.
+ * A block (awards, balances, holds) identical to the one last written for the subject is not sent
+ * again (sha1 fingerprints in `subjects`), so an unchanged inventory costs nothing but its read.
  */
 
 export interface SnapshotWriteResult {
