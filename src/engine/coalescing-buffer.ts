@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import type { CompiledMilestones } from "../rules/build-counter-plan.ts";
+import type { CompiledMilestones, CounterRoute } from "../rules/build-counter-plan.ts";
 import type { CounterIncrement, SubjectApply } from "../store/progression-backend.ts";
 import type { GameplayEvent } from "./gameplay-event.ts";
 import type { EventBuffer, PendingBatch } from "./progression.ts";
@@ -91,53 +91,60 @@ export class CoalescingBuffer implements EventBuffer {
     else if (this.routedWith !== compiled) this.mixedPlans = true;
     const routes = compiled.routesByTrigger.get(type);
     if (routes === undefined) return;
-
-    let full: ValidatedEvent | undefined;
-    let slots: SubjectSlots | undefined;
     const slot = Math.floor(at / this.coalesceMs);
-    for (const route of routes) {
-      if (!matchesWhere(route.where, tags)) continue;
+    let full: ValidatedEvent | undefined;
+    for (const route of routes.unfiltered) {
       if (route.custom !== null) {
         full ??= { type, subject, amount, at, tags, id };
         if (!route.custom(full)) continue;
       }
-      if (slots === undefined) {
-        slots = this.subjects.get(subject);
-        if (slots === undefined) {
-          slots = { latest: new Array<MutableIncrement | undefined>(compiled.counterCount), other: undefined };
-          this.subjects.set(subject, slots);
-        }
-      }
-      if (id !== undefined) {
-        const eventId = `${id}/${route.counterId}`;
-        const other = (slots.other ??= new Map());
-        // A second event with the same id in one buffer is the same event: counted once.
-        if (!other.has(`#${eventId}`)) {
-          other.set(`#${eventId}`, { counter: route.counterId, amount, at, eventId, slot: -1 });
-          this.increments += 1;
-        }
-        continue;
-      }
-      let increment = slots.latest[route.index];
-      if (increment === undefined) {
-        slots.latest[route.index] = { counter: route.counterId, amount, at, eventId: undefined, slot };
-        this.increments += 1;
-        continue;
-      }
-      // Another slot, or (after a reload) another counter at this index: keep it apart by key.
-      if (increment.slot !== slot || increment.counter !== route.counterId) {
-        const key = `${route.counterId}:${slot}`;
-        const other = (slots.other ??= new Map());
-        increment = other.get(key);
-        if (increment === undefined) {
-          other.set(key, { counter: route.counterId, amount, at, eventId: undefined, slot });
-          this.increments += 1;
-          continue;
-        }
-      }
-      increment.amount += amount;
-      if (at > increment.at) increment.at = at;
+      this.count(compiled, route, subject, amount, at, slot, id);
     }
+    for (const { tag, byValue } of routes.byTag) {
+      const value = tags[tag];
+      if (typeof value !== "string") continue;
+      const candidates = byValue.get(value);
+      if (candidates === undefined) continue;
+      for (const route of candidates) if (matchesWhere(route.where, tags)) this.count(compiled, route, subject, amount, at, slot, id);
+    }
+  }
+
+  /** Adds one routed event to its subject's increment for the counter and time slot. */
+  private count(compiled: CompiledMilestones, route: CounterRoute, subject: string, amount: number, at: number, slot: number, id: string | undefined): void {
+    let slots = this.subjects.get(subject);
+    if (slots === undefined) {
+      slots = { latest: new Array<MutableIncrement | undefined>(compiled.counterCount), other: undefined };
+      this.subjects.set(subject, slots);
+    }
+    if (id !== undefined) {
+      const eventId = `${id}/${route.counterId}`;
+      const other = (slots.other ??= new Map());
+      // A second event with the same id in one buffer is the same event: counted once.
+      if (!other.has(`#${eventId}`)) {
+        other.set(`#${eventId}`, { counter: route.counterId, amount, at, eventId, slot: -1 });
+        this.increments += 1;
+      }
+      return;
+    }
+    let increment = slots.latest[route.index];
+    if (increment === undefined) {
+      slots.latest[route.index] = { counter: route.counterId, amount, at, eventId: undefined, slot };
+      this.increments += 1;
+      return;
+    }
+    // Another slot, or (after a reload) another counter at this index: keep it apart by key.
+    if (increment.slot !== slot || increment.counter !== route.counterId) {
+      const key = `${route.counterId}:${slot}`;
+      const other = (slots.other ??= new Map());
+      increment = other.get(key);
+      if (increment === undefined) {
+        other.set(key, { counter: route.counterId, amount, at, eventId: undefined, slot });
+        this.increments += 1;
+        return;
+      }
+    }
+    increment.amount += amount;
+    if (at > increment.at) increment.at = at;
   }
 
   /** Adds a subject with no increments (catch-up needs one even when the login event matches nothing). */

@@ -20,6 +20,17 @@ export interface CounterRoute {
   readonly custom: ((event: ValidatedEvent) => boolean) | null;
 }
 
+/**
+ * The routes of one trigger, indexed so an event only meets the counters its tags can match:
+ * routes without a tag filter (and custom ones) are always checked; a route with `where` is filed
+ * under its first filter tag and value ("creature" = "skaven_warrior"), and only looked at when the
+ * event carries that value. Kill tiers for ten creatures cost one lookup, not ten comparisons.
+ */
+export interface TriggerRoutes {
+  readonly unfiltered: readonly CounterRoute[];
+  readonly byTag: readonly { readonly tag: string; readonly byValue: ReadonlyMap<string, readonly CounterRoute[]> }[];
+}
+
 /** Where a milestone's progress is measured. */
 export interface MilestoneMeasure {
   readonly counterId: string;
@@ -30,7 +41,7 @@ export interface MilestoneMeasure {
 export interface CompiledMilestones {
   readonly plan: CounterPlan;
   readonly counterCount: number;
-  readonly routesByTrigger: ReadonlyMap<string, readonly CounterRoute[]>;
+  readonly routesByTrigger: ReadonlyMap<string, TriggerRoutes>;
   /** Every loaded definition (active and inactive), in load order. */
   readonly definitions: ReadonlyMap<string, MilestoneDefinition>;
   readonly measures: ReadonlyMap<string, MilestoneMeasure>;
@@ -85,13 +96,24 @@ export function buildCounterPlan(
   }
 
   const counters = new Map<string, CounterSpec>();
-  const routesByTrigger = new Map<string, CounterRoute[]>();
+  const routesByTrigger = new Map<string, { unfiltered: CounterRoute[]; byTag: { tag: string; byValue: Map<string, CounterRoute[]> }[] }>();
   for (const draft of drafts.values()) {
     draft.checks.sort((a, b) => a.target - b.target || a.windowDays - b.windowDays);
     counters.set(draft.id, { id: draft.id, kind: draft.kind, trigger: draft.trigger, keepDays: draft.keepDays, checks: draft.checks });
-    const routes = routesByTrigger.get(draft.trigger) ?? [];
-    routes.push({ counterId: draft.id, index: counters.size - 1, where: draft.where, custom: draft.custom });
+    const routes = routesByTrigger.get(draft.trigger) ?? { unfiltered: [], byTag: [] };
     routesByTrigger.set(draft.trigger, routes);
+    const route: CounterRoute = { counterId: draft.id, index: counters.size - 1, where: draft.where, custom: draft.custom };
+    const first = draft.where[0];
+    if (first === undefined) {
+      routes.unfiltered.push(route);
+      continue;
+    }
+    let group = routes.byTag.find((candidate) => candidate.tag === first[0]);
+    if (group === undefined) {
+      group = { tag: first[0], byValue: new Map() };
+      routes.byTag.push(group);
+    }
+    group.byValue.set(first[1], [...(group.byValue.get(first[1]) ?? []), route]);
   }
   const version = counterIdFor(canonicalJson([...counters.values()].map((c) => [c.id, c.kind, c.keepDays, c.checks])));
   return { plan: { version, counters }, counterCount: counters.size, routesByTrigger, definitions: byDefinition, measures };
@@ -105,7 +127,8 @@ function counterShape(definition: MilestoneDefinition, evaluators: ReadonlyMap<s
     case "window":
     case "daily": {
       const kind = rule.type === "count" ? "sum" : rule.type === "window" ? "window" : "days";
-      const where = Object.entries(rule.where ?? {});
+      // Sorted, so the tag a route is indexed under does not depend on how the JSON was written.
+      const where = Object.entries(rule.where ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       return { kind, descriptor: `${kind}|${trigger}|where:${canonicalJson(rule.where ?? {})}`, where, custom: null };
     }
     case "returnAfterGap":
