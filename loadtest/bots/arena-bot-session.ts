@@ -48,8 +48,8 @@ export class ArenaBot {
   #room: Room | undefined;
   #credit = 0;
   #lastTick = 0;
-  #lootedByItem = new Map<string, number>();
-  #tradedByItem = new Map<string, number>();
+  readonly #lootedByItem = new Map<string, number>();
+  readonly #tradedByItem = new Map<string, number>();
   /** Expected unlock code -> send time (performance.now()) of the event that crossed it. */
   readonly #pending = new Map<string, number>();
   readonly #expected: string[] = [];
@@ -86,6 +86,12 @@ export class ArenaBot {
     room.onMessage("progression:rejected", (reason: unknown) => this.#error(`rejected: ${JSON.stringify(reason)}`));
     room.onMessage("*", () => undefined);
     room.onError((code, message) => this.#error(`room error ${code}: ${message ?? ""}`));
+    // Dropped by the server (not our own leave): an error, and the bot stops sending into a closed socket.
+    room.onLeave((code: number) => {
+      if (this.#room !== room) return;
+      this.#room = undefined;
+      this.#error(`disconnected by the server (close code ${code})`);
+    });
     this.#room = room;
   }
 
