@@ -51,7 +51,7 @@ export interface OwnedProcess {
   readonly stop: (graceMs?: number) => Promise<void>;
 }
 
-function own(child: ChildProcess, name: string): OwnedProcess {
+function own(child: ChildProcess, name: string, hint = ""): OwnedProcess {
   const lines: string[] = [];
   const keep = (chunk: Buffer): void => {
     lines.push(...chunk.toString().split("\n").filter(Boolean));
@@ -65,8 +65,13 @@ function own(child: ChildProcess, name: string): OwnedProcess {
       exit = `${name} exited (code ${code}, signal ${signal}):\n${lines.join("\n")}`;
       resolve();
     });
+    // Not started at all (e.g. no redis-server on PATH): no "exit" follows.
+    child.once("error", (error) => {
+      exit = `could not start ${name}: ${error.message}${hint}`;
+      resolve();
+    });
   });
-  if (child.pid === undefined) throw new Error(`could not start ${name}`);
+  if (child.pid === undefined) throw new Error(`could not start ${name}${hint}`);
   return {
     pid: child.pid,
     child,
@@ -88,7 +93,7 @@ export async function startRedisServer(): Promise<{ url: string; process: OwnedP
   const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const owned = own(child, "redis-server");
+  const owned = own(child, "redis-server", " (install Redis so redis-server is on PATH, or pass --redis-url redis://127.0.0.1:6379)");
   await waitForPort(port, 10_000, owned.exited);
   return { url: `redis://127.0.0.1:${port}`, process: owned };
 }
