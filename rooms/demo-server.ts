@@ -3,7 +3,9 @@
  *
  * - Embedded mode (default): in-memory store, ledger and jobs. Nothing survives a restart.
  * - Redis mode: set REDIS_URL (e.g. redis://127.0.0.1:6379) to keep progress in Redis, under the key
- *   prefix REDIS_PREFIX (default "progression-demo").
+ *   prefix REDIS_PREFIX (default "progression-demo"). Domain events, hold expiry and snapshots then run
+ *   as BullMQ jobs; with DATABASE_URL too, dirty players are snapshotted into PostgreSQL and restored
+ *   from it when Redis has lost them (docs/durability.md).
  * - PORT (default 2567) sets the port; the monitor is at http://localhost:PORT/monitor.
  * - ADMIN_TOKEN (16+ characters) mounts the admin routes under /progression/admin (Bearer token).
  */
@@ -12,22 +14,30 @@ import { monitor } from "@colyseus/monitor";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { progressionAdminRoutes } from "../plugins/admin-routes.ts";
 import { createProgressionHost } from "../plugins/create-progression-host.ts";
-import type { ProgressionBackend } from "../src/store/progression-backend.ts";
+import { createDurability, type Durability } from "../src/durability/create-durability.ts";
 import { createRedisBackend } from "../src/store/redis/create-redis-backend.ts";
 import { createArenaProgression } from "./arena/arena-progression.ts";
 import { createArenaRoom } from "./arena/arena-room.ts";
 
 const port = Number(process.env["PORT"] ?? 2567);
 const redisUrl = process.env["REDIS_URL"];
+const databaseUrl = process.env["DATABASE_URL"];
 const adminToken = process.env["ADMIN_TOKEN"];
+// REDIS_PREFIX keeps several demo servers (or load-test runs) on one Redis apart: keys and queues.
+const prefix = process.env["REDIS_PREFIX"] ?? "progression-demo";
 
-function redisBackend(url: string): ProgressionBackend {
-  // REDIS_PREFIX keeps several demo servers (or load-test runs) on one Redis apart.
-  return createRedisBackend({ url, prefix: process.env["REDIS_PREFIX"] ?? "progression-demo" });
-}
-
-const backend = redisUrl === undefined || redisUrl === "" ? undefined : redisBackend(redisUrl);
-const progression = createArenaProgression(backend === undefined ? {} : { backend });
+const redisMode = redisUrl !== undefined && redisUrl !== "";
+// Redis mode: BullMQ jobs (events, hold expiry, snapshots) and, with DATABASE_URL, PostgreSQL.
+const durability: Durability | undefined = redisMode
+  ? createDurability({
+      redis: redisUrl,
+      queuePrefix: prefix.replace(/[^A-Za-z0-9_-]/g, "-"),
+      ...(databaseUrl === undefined || databaseUrl === "" ? {} : { databaseUrl }),
+    })
+  : undefined;
+const backend = redisMode ? createRedisBackend({ url: redisUrl, prefix, ...(durability ? { loader: durability.loader } : {}) }) : undefined;
+const progression = createArenaProgression(backend === undefined || durability === undefined ? {} : { backend, events: durability.bus });
+await durability?.start(progression);
 const host = createProgressionHost(progression);
 
 const server = defineServer({
@@ -53,6 +63,7 @@ server.onShutdown(async () => {
     `[demo] shutdown: applied=${appliedEvents} pending=${pendingEvents} batches=${appliedBatches} ` +
       `maxApplyMs=${maxApplyMs.toFixed(1)} maxFlushLagMs=${maxFlushLagMs.toFixed(1)}`,
   );
+  await durability?.close(); // workers finish their job, then a final snapshot while the backend is open
   await progression.close();
 });
 
@@ -64,7 +75,12 @@ const banner =
         "EMBEDDED MODE: progress and inventory live in this process's memory only.",
         "Everything is lost on restart. Set REDIS_URL to use the Redis backend.",
       ]
-    : [`REDIS MODE: progress and inventory in Redis at ${redisUrl ?? ""}.`];
+    : [
+        `REDIS MODE: progress and inventory in Redis at ${redisUrl ?? ""} (prefix ${prefix}), jobs on BullMQ.`,
+        durability?.store === undefined
+          ? "No DATABASE_URL: Redis is the only copy (set DATABASE_URL for PostgreSQL snapshots)."
+          : "PostgreSQL snapshots on (DATABASE_URL).",
+      ];
 const rule = "=".repeat(Math.max(...banner.map((line) => line.length)));
 console.log([rule, ...banner, rule].join("\n"));
 if (adminToken !== undefined && adminToken !== "") {

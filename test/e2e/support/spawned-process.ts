@@ -18,7 +18,8 @@ export interface SpawnedScript {
 export function runScript(script: string, env: Record<string, string> = {}): SpawnedScript {
   const child = spawn(process.execPath, ["--experimental-strip-types", script], {
     cwd: repoRoot,
-    env: { ...process.env, REDIS_URL: "", ...env },
+    // Embedded mode unless a test asks: no inherited Redis or PostgreSQL.
+    env: { ...process.env, REDIS_URL: "", DATABASE_URL: "", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
