@@ -163,7 +163,10 @@ async function startTarget(options: LoadtestOptions, owned: OwnedProcess[], runI
   const script = options.room === "bare" ? "loadtest/reference/bare-server.ts" : "rooms/demo-server.ts";
   // A key prefix of its own, so a shared Redis (--redis-url) keeps runs apart.
   const prefix = `loadtest-${runId}`;
-  const server = await startGameServer({ script: resolve(repoRoot, script), port, env: { REDIS_URL: redisUrl, REDIS_PREFIX: prefix }, execArgv, name: script });
+  // Redis mode without PostgreSQL snapshots (the demo adds them when DATABASE_URL is set), so runs
+  // measure the same thing whatever the caller's environment holds.
+  const env = { REDIS_URL: redisUrl, REDIS_PREFIX: prefix, DATABASE_URL: undefined };
+  const server = await startGameServer({ script: resolve(repoRoot, script), port, env, execArgv, name: script });
   owned.push(server);
   log(`started ${script} on port ${port} (pid ${server.pid}), redis ${redisUrl}`);
   const check = options.room === "bare" ? bareRoomCheck(server.child) : arenaStoreCheck({ redisUrl, prefix, thresholds });

@@ -102,12 +102,15 @@ export async function startRedisServer(): Promise<{ url: string; process: OwnedP
 export async function startGameServer(options: {
   script: string;
   port: number;
-  env: Record<string, string>;
+  /** Added to this process's environment; `undefined` removes a variable. */
+  env: Record<string, string | undefined>;
   execArgv: readonly string[];
   name: string;
 }): Promise<OwnedProcess> {
   const child = fork(options.script, [], {
-    env: { ...process.env, ...options.env, PORT: String(options.port) },
+    env: Object.fromEntries(
+      Object.entries({ ...process.env, ...options.env, PORT: String(options.port) }).filter(([, value]) => value !== undefined),
+    ),
     execArgv: [...options.execArgv],
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
