@@ -132,10 +132,17 @@ export class CoalescingBuffer implements EventBuffer {
       this.increments += 1;
       return;
     }
-    // Another slot, or (after a reload) another counter at this index: keep it apart by key.
     if (increment.slot !== slot || increment.counter !== route.counterId) {
-      const key = `${route.counterId}:${slot}`;
       const other = (slots.other ??= new Map());
+      if (slot > increment.slot && increment.counter === route.counterId) {
+        // Time moved on: the older slot retires under its own key and the new one takes the fast path.
+        other.set(`${increment.counter}:${increment.slot}`, increment);
+        slots.latest[route.index] = { counter: route.counterId, amount, at, eventId: undefined, slot };
+        this.increments += 1;
+        return;
+      }
+      // A late event for an older slot, or (after a reload) another counter at this index: apart by key.
+      const key = `${route.counterId}:${slot}`;
       increment = other.get(key);
       if (increment === undefined) {
         other.set(key, { counter: route.counterId, amount, at, eventId: undefined, slot });
