@@ -31,6 +31,13 @@ export interface BullMQEventBusOptions {
   concurrency?: number;
   /** Run a worker in this process (false: emit only). Default true. */
   runWorker?: boolean;
+  /**
+   * Enqueue topics no listener in this process is registered for. Default false when this process runs
+   * a worker (every process registers the same listeners, so nobody would receive them: a game server
+   * emits a domain event per loot pickup, and a job per unheard event doubled Redis CPU per event in the
+   * load test); true for emit-only processes (`runWorker: false`), whose listeners live elsewhere.
+   */
+  enqueueUnlistenedTopics?: boolean;
   /** How long finally failed deliveries stay visible in Redis. Default 7 days. */
   keepFailedForMs?: number;
   /** Payload codecs per topic. Default JSON validated per topic (`jsonTopicCodecs`). */
@@ -48,6 +55,7 @@ export const bullmqEventBusDefaults = {
   backoffMs: 1000,
   concurrency: 8,
   runWorker: true,
+  enqueueUnlistenedTopics: false,
   keepFailedForMs: 7 * 24 * 60 * 60 * 1000,
 } as const;
 
@@ -138,6 +146,8 @@ export class BullMQEventBus implements DomainEventBus {
     if (!Number.isFinite(occurredAt)) {
       throw new ProgressionError(ErrorCode.InvalidInput, `emit(${topic}) needs occurredAt as epoch milliseconds, got ${String(occurredAt)}`, { topic, occurredAt });
     }
+    const unheard = (this.listeners.get(topic)?.length ?? 0) === 0;
+    if (unheard && this.options.runWorker && !this.options.enqueueUnlistenedTopics) return;
     const codec = this.codecs[topic] as unknown as { encode(payload: DomainTopics[T]): string };
     const envelope: StoredEnvelope = { id: randomUUID(), topic, idempotencyKey, occurredAt, payload: codec.encode(payload) };
     this.track(this.enqueue(envelope));
