@@ -1,5 +1,6 @@
-import type { Animation, Reward } from "../src/definitions/milestone-schema.ts";
-import type { MilestoneProgress } from "../src/engine/progression.ts";
+import type { Reward } from "../src/definitions/milestone-schema.ts";
+import type { MilestoneProgress, ProgressUpdate } from "../src/engine/progression.ts";
+import type { UnlockPayload } from "../src/engine/unlock-payload.ts";
 import type { Balance } from "../src/store/progression-backend.ts";
 
 /**
@@ -29,23 +30,11 @@ export const ClientRequest = {
   Claim: "progression:claim",
 } as const;
 
-export interface UnlockedMessage {
-  readonly code: string;
-  readonly title: string;
-  readonly description: string;
-  readonly icon: string;
-  readonly animation: Animation;
-  readonly earnedAt: number;
-  readonly retroactive: boolean;
-  readonly rewards: readonly Reward[];
-  readonly claimed: boolean;
-}
+/** `progression:unlocked`: the engine's unlock payload, minus what the client already knows (who, which locale). */
+export type UnlockedMessage = Omit<UnlockPayload, "subject" | "locale">;
 
-export interface ProgressMessage {
-  readonly code: string;
-  readonly current: number;
-  readonly target: number;
-}
+/** `progression:progress`: at most one per milestone per flush. */
+export type ProgressMessage = ProgressUpdate;
 
 export interface InventoryMessage {
   readonly balances: readonly Balance[];
