@@ -93,6 +93,8 @@ export class BullMQEventBus implements DomainEventBus {
   private readonly codecs: TopicCodecs;
   private readonly listeners = new Map<DomainTopic, Registration[]>();
   private readonly pending = new Set<Promise<void>>();
+  /** Envelopes emitted since the last microtask, enqueued together. */
+  private batch: StoredEnvelope[] | null = null;
   private closed = false;
 
   constructor(options: BullMQEventBusOptions) {
@@ -150,7 +152,18 @@ export class BullMQEventBus implements DomainEventBus {
     if (unheard && this.options.runWorker && !this.options.enqueueUnlistenedTopics) return;
     const codec = this.codecs[topic] as unknown as { encode(payload: DomainTopics[T]): string };
     const envelope: StoredEnvelope = { id: randomUUID(), topic, idempotencyKey, occurredAt, payload: codec.encode(payload) };
-    this.track(this.enqueue(envelope));
+    // Everything emitted in one synchronous run (a flush's awards and balances) goes out as one addBulk.
+    if (this.batch === null) {
+      const batch: StoredEnvelope[] = [];
+      this.batch = batch;
+      this.track(
+        Promise.resolve().then(() => {
+          this.batch = null;
+          return this.enqueue(batch);
+        }),
+      );
+    }
+    this.batch.push(envelope);
   }
 
   async drain(): Promise<void> {
@@ -259,17 +272,22 @@ export class BullMQEventBus implements DomainEventBus {
     return { listenerName: data.listener, envelope, attempts: job.attemptsMade, error: job.failedReason };
   }
 
-  private async enqueue(envelope: StoredEnvelope): Promise<void> {
+  private async enqueue(envelopes: readonly StoredEnvelope[]): Promise<void> {
+    const jobs = envelopes.map((envelope) => ({
+      name: `dispatch:${envelope.topic}`,
+      data: { envelope },
+      opts: {
+        // The envelope id is the job id: re-adding after an ambiguous failure cannot duplicate it.
+        jobId: envelope.id,
+        attempts: this.options.attempts,
+        backoff: { type: "exponential", delay: this.options.backoffMs },
+        removeOnComplete: true,
+        removeOnFail: { age: Math.ceil(this.options.keepFailedForMs / 1000) },
+      },
+    }));
     for (let attempt = 1; ; attempt += 1) {
       try {
-        // The envelope id is the job id: re-adding after an ambiguous failure cannot duplicate it.
-        await this.queue.add(`dispatch:${envelope.topic}`, { envelope }, {
-          jobId: envelope.id,
-          attempts: this.options.attempts,
-          backoff: { type: "exponential", delay: this.options.backoffMs },
-          removeOnComplete: true,
-          removeOnFail: { age: Math.ceil(this.options.keepFailedForMs / 1000) },
-        });
+        await this.queue.addBulk(jobs);
         return;
       } catch (error) {
         if (attempt >= ENQUEUE_ATTEMPTS) {
