@@ -9,7 +9,7 @@ import { buildCounterPlan, DAY_MS, type CompiledMilestones } from "../rules/buil
 import type { CustomEvaluator } from "../rules/custom-evaluator.ts";
 import { windowSum } from "../rules/window-sum.ts";
 import { createMemoryBackend } from "../store/memory/memory-backend.ts";
-import type { AwardRecord, CounterState, SubjectApply } from "../store/progression-backend.ts";
+import type { AwardRecord, CounterState, SubjectApply, SubjectApplyResult } from "../store/progression-backend.ts";
 import { CoalescingBuffer } from "./coalescing-buffer.ts";
 import type { GameplayEvent } from "./gameplay-event.ts";
 import { createLedgerFacade, emitBalances } from "./ledger-facade.ts";
@@ -112,7 +112,14 @@ export function createProgression(options: ProgressionOptions): Progression {
           }));
     const display = progressDisplay(current);
     const now = clock();
-    const results = await backend.apply({ batchId: batch.batchId, now, plan: current.plan, subjects });
+    let results: readonly SubjectApplyResult[];
+    try {
+      results = await backend.apply({ batchId: batch.batchId, now, plan: current.plan, subjects });
+    } catch (error) {
+      rememberFailedBatch(batch.batchId);
+      throw error;
+    }
+    if (failedBatchIds.delete(batch.batchId)) results = await recoverLostAwards(results, subjects);
     return results.map((result) => {
       for (const award of result.reached) {
         events.emit("milestone.reached", `milestone.reached:${result.subject}:${award.code}`, { subject: result.subject, code: award.code, earnedAt: award.earnedAt, retroactive: award.retroactive }, award.earnedAt);
@@ -130,6 +137,35 @@ export function createProgression(options: ProgressionOptions): Progression {
       }
       return { subject: result.subject, reached: result.reached, progress, inventory: result.balances };
     });
+  };
+
+  /**
+   * A retried batch whose first attempt was applied but whose reply was lost comes back as a
+   * duplicate: nothing changes (right), but the awards it earned were never reported. They are
+   * recovered from the stored state — awards stamped within the batch's time range for that subject —
+   * so unlocks and milestone.reached still go out once. (Retroactive awards, stamped earlier, and
+   * autoClaim balances are not recovered; the next snapshot or catch-up shows them.)
+   */
+  const failedBatchIds = new Set<string>();
+  const rememberFailedBatch = (batchId: string): void => {
+    failedBatchIds.add(batchId);
+    if (failedBatchIds.size > 1024) failedBatchIds.delete(failedBatchIds.values().next().value as string);
+  };
+  const recoverLostAwards = async (results: readonly SubjectApplyResult[], subjects: readonly SubjectApply[]): Promise<readonly SubjectApplyResult[]> => {
+    const bySubject = new Map(subjects.map((apply) => [apply.subject, apply]));
+    return Promise.all(
+      results.map(async (result) => {
+        const increments = bySubject.get(result.subject)?.increments ?? [];
+        if (!result.duplicate || increments.length === 0) return result;
+        const from = Math.min(...increments.map((increment) => increment.at));
+        const to = Math.max(...increments.map((increment) => increment.at));
+        const state = await backend.readState(result.subject);
+        const reached = [...state.awards.values()]
+          .filter((award) => !award.retroactive && award.earnedAt >= from && award.earnedAt <= to)
+          .sort((a, b) => a.earnedAt - b.earnedAt);
+        return { ...result, reached };
+      }),
+    );
   };
 
   const recordBatch = async (input: readonly GameplayEvent[], locale?: string): Promise<readonly UnlockPayload[]> => {

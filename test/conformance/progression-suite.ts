@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
+import { ProgressionError } from "../../src/errors/progression-error.ts";
 import type { BackendFactory } from "../support/backend-factories.ts";
 import { codes, DAY, milestone, T0, useEngines } from "./engine-fixture.ts";
 
@@ -173,6 +174,39 @@ export function progressionConformance(factory: BackendFactory): void {
       expect(first[0]?.reached.map((a) => a.code)).toEqual(["kills_1", "kills_10"]);
       expect(retry[0]?.reached).toEqual([]);
       expect((await progression.progress("p1"))[0]?.current).toBe(10);
+    });
+
+    it("reports once the awards of a batch whose reply was lost, when its retry finds it applied", async () => {
+      const first = await engine(killTiers);
+      let loseNextReply = false;
+      const real = first.fixture.backend;
+      const lossy = new Proxy(real, {
+        get(target, property) {
+          if (property === "apply") {
+            return async (request: Parameters<typeof real.apply>[0]) => {
+              const results = await target.apply(request);
+              if (!loseNextReply) return results;
+              loseNextReply = false;
+              throw new ProgressionError(ErrorCode.BackendUnavailable, "the reply was lost on the way back");
+            };
+          }
+          if (property === "close") return async () => {}; // the first engine owns the backend
+          const value: unknown = Reflect.get(target, property, target);
+          return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const { progression, delivered } = await engine(killTiers, { backend: lossy });
+      const buffer = progression.createBuffer();
+      for (let i = 0; i < 10; i += 1) buffer.add({ type: "kill", subject: "p1", at: T0 + i * 1000 });
+      const batch = buffer.drain();
+      loseNextReply = true;
+      await expect(progression.applyBatch(batch)).rejects.toMatchObject({ code: ErrorCode.BackendUnavailable });
+      const retry = await progression.applyBatch(batch);
+      expect(retry[0]?.reached.map((a) => [a.code, a.earnedAt])).toEqual([["kills_1", T0], ["kills_10", T0 + 9000]]);
+      expect((await progression.applyBatch(batch))[0]?.reached).toEqual([]);
+      expect((await progression.progress("p1"))[0]?.current).toBe(10);
+      await progression.events.drain();
+      expect(delivered.get("milestone.reached")?.map((e) => e.payload.code)).toEqual(["kills_1", "kills_10"]);
     });
 
     it("counts an event with an id once, even when recorded again", async () => {

@@ -64,10 +64,11 @@ describe.each(e2eBackends)("on %s", (backendName) => {
       await settle(arena.host, player);
 
       expect(await killCount(playerId)).toBe(10);
-      const codes = player.messages<UnlockedMessage>("progression:unlocked").map((u) => u.code);
-      // The lost reply carried first_blood and slayer_10; they were awarded once and are not re-announced.
-      expect(codes.filter((code) => code === "slayer_10").length).toBeLessThanOrEqual(1);
-      expect(codes.filter((code) => code === "first_blood").length).toBeLessThanOrEqual(1);
+      // The lost reply carried first_blood and slayer_10: awarded once, and announced once by the retry.
+      await player.waitFor("progression:unlocked", (unlock: UnlockedMessage) => unlock.code === "slayer_10");
+      const announced = player.messages<UnlockedMessage>("progression:unlocked").map((u) => u.code);
+      expect(announced.filter((code) => code === "slayer_10")).toHaveLength(1);
+      expect(announced.filter((code) => code === "first_blood")).toHaveLength(1);
     });
 
     it("coalesced loot grants survive a lost reply and an outage: granted exactly once each", async () => {
