@@ -93,29 +93,35 @@ export class CoalescingBuffer implements EventBuffer {
     if (routes === undefined) return;
     const slot = Math.floor(at / this.coalesceMs);
     let full: ValidatedEvent | undefined;
+    let slots: SubjectSlots | undefined;
     for (const route of routes.unfiltered) {
       if (route.custom !== null) {
         full ??= { type, subject, amount, at, tags, id };
         if (!route.custom(full)) continue;
       }
-      this.count(compiled, route, subject, amount, at, slot, id);
+      this.count((slots ??= this.slotsOf(subject, compiled)), route, amount, at, slot, id);
     }
     for (const { tag, byValue } of routes.byTag) {
       const value = tags[tag];
       if (typeof value !== "string") continue;
       const candidates = byValue.get(value);
       if (candidates === undefined) continue;
-      for (const route of candidates) if (matchesWhere(route.where, tags)) this.count(compiled, route, subject, amount, at, slot, id);
+      for (const route of candidates) if (matchesWhere(route.where, tags)) this.count((slots ??= this.slotsOf(subject, compiled)), route, amount, at, slot, id);
     }
   }
 
-  /** Adds one routed event to its subject's increment for the counter and time slot. */
-  private count(compiled: CompiledMilestones, route: CounterRoute, subject: string, amount: number, at: number, slot: number, id: string | undefined): void {
+  /** The subject's pending increments, looked up once per event (not once per matching counter). */
+  private slotsOf(subject: string, compiled: CompiledMilestones): SubjectSlots {
     let slots = this.subjects.get(subject);
     if (slots === undefined) {
       slots = { latest: new Array<MutableIncrement | undefined>(compiled.counterCount), other: undefined };
       this.subjects.set(subject, slots);
     }
+    return slots;
+  }
+
+  /** Adds one routed event to its subject's increment for the counter and time slot. */
+  private count(slots: SubjectSlots, route: CounterRoute, amount: number, at: number, slot: number, id: string | undefined): void {
     if (id !== undefined) {
       const eventId = `${id}/${route.counterId}`;
       const other = (slots.other ??= new Map());
