@@ -1,5 +1,5 @@
+import { waitForPort as waitForListeningPort } from "../../../loadtest/runner/local-processes.ts";
 import { spawn, type ChildProcess } from "node:child_process";
-import { connect } from "node:net";
 import { join } from "node:path";
 
 export const repoRoot = join(import.meta.dirname, "..", "..", "..");
@@ -44,20 +44,7 @@ export function runScript(script: string, env: Record<string, string> = {}): Spa
   };
 }
 
-/** Resolves once something accepts TCP connections on the port. */
+/** Resolves once something accepts TCP connections on the port (the load-test runner's check). */
 export async function waitForPort(port: number, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    if (Date.now() > deadline) throw new Error(`nothing listens on port ${port}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitForListeningPort(port, timeoutMs, () => null);
 }
