@@ -1,7 +1,7 @@
-import type { Reward } from "../src/definitions/milestone-schema.ts";
-import type { MilestoneProgress, ProgressUpdate } from "../src/engine/progression.ts";
-import type { UnlockPayload } from "../src/engine/unlock-payload.ts";
-import type { Balance } from "../src/store/progression-backend.ts";
+import type { Reward } from "../src/model/milestone.ts";
+import type { MilestoneProgress, ProgressUpdate } from "../src/model/progress.ts";
+import type { UnlockPayload } from "../src/model/unlock-payload.ts";
+import type { Balance } from "../src/model/balance.ts";
 
 /**
  * What the server sends to clients, by message name. Clients subscribe with

@@ -6,12 +6,5 @@ export { ProgressionPlugin } from "./progression-plugin.ts";
 export { PushingLedger } from "./pushing-ledger.ts";
 export { guardedMessage, reject } from "./guarded-message.ts";
 export { progressionAdminRoutes, type AdminRoutesOptions } from "./admin-routes.ts";
-export {
-  progressionHostDefaults,
-  defaultSubjectOf,
-  defaultLocaleOf,
-  type ProgressionHostOptions,
-  type HostErrorReport,
-  type PushPresence,
-} from "./progression-host-options.ts";
+export { progressionHostDefaults, defaultSubjectOf, defaultLocaleOf, type ProgressionHostOptions, type HostErrorReport, type PushPresence } from "./progression-host-options.ts";
 export * from "./client-messages.ts";

@@ -1,21 +1,16 @@
 import { matchMaker } from "@colyseus/core";
-import type { GameplayEvent } from "../src/engine/gameplay-event.ts";
+import type { GameplayEvent } from "../src/model/gameplay-event.ts";
 import type { ClaimOutcome, EventBuffer, PendingBatch, Progression, SubjectOutcome } from "../src/engine/progression.ts";
 import { ErrorCode } from "../src/errors/error-codes.ts";
 import { ProgressionError } from "../src/errors/progression-error.ts";
-import type { HoldRecord } from "../src/ledger/ledger-backend.ts";
-import type { AwardRecord, Balance } from "../src/store/progression-backend.ts";
-import type { UnlockPayload } from "../src/engine/unlock-payload.ts";
+import type { HoldRecord } from "../src/model/hold.ts";
+import type { AwardRecord } from "../src/model/award.ts";
+import type { Balance } from "../src/model/balance.ts";
+import type { UnlockPayload } from "../src/model/unlock-payload.ts";
 import type { Client } from "@colyseus/core";
-import {
-  defaultLocaleOf,
-  defaultOnError,
-  defaultSubjectOf,
-  progressionHostDefaults,
-  type ProgressionHostOptions,
-} from "./progression-host-options.ts";
+import { defaultLocaleOf, defaultOnError, defaultSubjectOf, progressionHostDefaults, type ProgressionHostOptions } from "./progression-host-options.ts";
 import { PushFanout, type PushTarget } from "./push-fanout.ts";
-import { GrantBuffer, type PendingGrant } from "./grant-buffer.ts";
+import { GrantBuffer, type PendingGrant } from "../src/runtime/grant-buffer.ts";
 import { PushingLedger } from "./pushing-ledger.ts";
 import { emptyPush, type SubjectPush } from "./subject-push.ts";
 

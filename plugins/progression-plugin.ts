@@ -4,13 +4,7 @@ import { z } from "zod";
 import type { Progression } from "../src/engine/progression.ts";
 import { ErrorCode } from "../src/errors/error-codes.ts";
 import { ProgressionError, isProgressionError } from "../src/errors/progression-error.ts";
-import {
-  ClientRequest,
-  PushMessage,
-  type ClaimResponse,
-  type RejectionReason,
-  type SnapshotMessage,
-} from "./client-messages.ts";
+import { ClientRequest, PushMessage, type ClaimResponse, type RejectionReason, type SnapshotMessage } from "./client-messages.ts";
 import { guardedMessage } from "./guarded-message.ts";
 import type { ProgressionHost } from "./progression-host.ts";
 import type { PushingLedger } from "./pushing-ledger.ts";

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { LocalPresence } from "@colyseus/core";
-import type { Progression, ProgressUpdate } from "../src/engine/progression.ts";
-import type { UnlockPayload } from "../src/engine/unlock-payload.ts";
+import type { Progression } from "../src/engine/progression.ts";
+import type { ProgressUpdate } from "../src/model/progress.ts";
+import type { UnlockPayload } from "../src/model/unlock-payload.ts";
 import { PushMessage, type UnlockedMessage } from "./client-messages.ts";
 import type { HostErrorReport, PushPresence } from "./progression-host-options.ts";
 import { isEmptyPush, lastProgressPerCode, type SubjectPush } from "./subject-push.ts";

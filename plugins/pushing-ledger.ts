@@ -1,6 +1,7 @@
 import type { ProgressionLedger } from "../src/engine/progression.ts";
-import type { HoldReceipt, HoldRecord, LedgerEffects, MutationReceipt } from "../src/ledger/ledger-backend.ts";
-import type { Balance } from "../src/store/progression-backend.ts";
+import type { HoldReceipt, LedgerEffects, MutationReceipt } from "../src/backends/contract/ledger-backend.ts";
+import type { HoldRecord } from "../src/model/hold.ts";
+import type { Balance } from "../src/model/balance.ts";
 
 /** Publishes changed balances (and holds found expired) to their subjects' clients. */
 export type EffectsPublisher = (balances: readonly Balance[], expiredHolds: readonly HoldRecord[]) => void;

@@ -1,6 +1,7 @@
-import type { ProgressUpdate } from "../src/engine/progression.ts";
-import type { HoldRecord } from "../src/ledger/ledger-backend.ts";
-import type { AwardRecord, Balance } from "../src/store/progression-backend.ts";
+import type { ProgressUpdate } from "../src/model/progress.ts";
+import type { HoldRecord } from "../src/model/hold.ts";
+import type { AwardRecord } from "../src/model/award.ts";
+import type { Balance } from "../src/model/balance.ts";
 
 /**
  * What one process publishes (through Colyseus presence) for one subject: plain JSON, so it crosses

@@ -15,7 +15,7 @@ import { RedisPresence } from "@colyseus/redis-presence";
 import { progressionAdminRoutes } from "../plugins/admin-routes.ts";
 import { createProgressionHost } from "../plugins/create-progression-host.ts";
 import { createDurability, type Durability } from "../src/durability/create-durability.ts";
-import { createRedisBackend } from "../src/store/redis/create-redis-backend.ts";
+import { createRedisBackend } from "../src/backends/redis/create-redis-backend.ts";
 import { createArenaProgression } from "./arena/arena-progression.ts";
 import { createArenaRoom } from "./arena/arena-room.ts";
 

@@ -19,10 +19,10 @@ import { cpus } from "node:os";
 import { Redis } from "ioredis";
 import type { MilestoneDefinitionInput } from "../../src/definitions/milestone-schema.ts";
 import { createProgression } from "../../src/engine/create-progression.ts";
-import type { GameplayEvent } from "../../src/engine/gameplay-event.ts";
+import type { GameplayEvent } from "../../src/model/gameplay-event.ts";
 import type { PendingBatch } from "../../src/engine/progression.ts";
-import { createRedisBackend } from "../../src/store/redis/create-redis-backend.ts";
-import { createRedisKeys } from "../../src/store/redis/redis-keys.ts";
+import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
+import { createRedisKeys } from "../../src/backends/redis/redis-keys.ts";
 import { startRedisServer } from "../../test/support/redis-server.ts";
 import { subjectMemoryPlan, subjectMemoryUsage } from "../../test/redis/subject-memory.ts";
 

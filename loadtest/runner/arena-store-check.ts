@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { createArenaProgression } from "../../rooms/arena/arena-progression.ts";
-import { createRedisBackend } from "../../src/store/redis/create-redis-backend.ts";
+import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
 import type { BotReport } from "../bots/bot-report.ts";
 import type { PredictableThreshold } from "../bots/expected-unlocks.ts";
 import type { StoreCheck, StoreCheckResult } from "./store-check.ts";

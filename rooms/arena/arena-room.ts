@@ -6,7 +6,7 @@ import type { ProgressionHost } from "../../plugins/progression-host.ts";
 import { ProgressionPlugin } from "../../plugins/progression-plugin.ts";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
 import { ProgressionError, isProgressionError } from "../../src/errors/progression-error.ts";
-import type { Balance } from "../../src/store/progression-backend.ts";
+import type { Balance } from "../../src/model/balance.ts";
 import { currency, shopPrices, type ShopItem } from "./arena-catalog.ts";
 import { buyMessage, cancelMessage, confirmMessage, killMessage, lootMessage, tradeMessage } from "./arena-messages.ts";
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { Animation, Reward } from "../model/milestone.ts";
 
 /**
  * The shape of one milestone definition, as game designers write it in JSON. Validated at load;
@@ -63,13 +64,13 @@ export const ruleSchema = z.discriminatedUnion("type", [
   customRuleSchema,
 ]);
 
-export const animationSchema = z.discriminatedUnion("kind", [
+export const animationSchema: z.ZodType<Animation, Animation> = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("confetti") }),
   z.strictObject({ kind: z.literal("webm"), src: z.string().min(1).max(2048) }),
   z.strictObject({ kind: z.literal("custom"), name: identifier }),
 ]);
 
-export const rewardSchema = z.strictObject({
+export const rewardSchema: z.ZodType<Reward, Reward> = z.strictObject({
   item: identifier,
   quantity: positiveInteger,
 });
@@ -97,5 +98,3 @@ export const milestoneDefinitionSchema = z.strictObject({
 export type MilestoneDefinitionInput = z.input<typeof milestoneDefinitionSchema>;
 export type MilestoneDefinition = z.output<typeof milestoneDefinitionSchema>;
 export type Rule = z.output<typeof ruleSchema>;
-export type Animation = z.output<typeof animationSchema>;
-export type Reward = z.output<typeof rewardSchema>;

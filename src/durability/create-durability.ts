@@ -1,15 +1,16 @@
 import type { DomainEventBus } from "../events/domain-event-bus.ts";
-import { BullMQEventBus, type BullMQEventBusOptions } from "../events/bullmq/bullmq-event-bus.ts";
-import type { HoldRecord } from "../ledger/ledger-backend.ts";
-import { resolveSchedule, type AdaptiveSchedule } from "../jobs/adaptive-schedule.ts";
-import { HoldExpiryJobs, type HoldExpiryLedger } from "../jobs/hold-expiry-jobs.ts";
-import { queueConnection, requireQueueName, type QueueRedis } from "../jobs/queue-connection.ts";
-import type { SnapshotPassResult } from "../jobs/snapshot-dirty-subjects.ts";
-import { SnapshotJob } from "../jobs/snapshot-job.ts";
+import { BullMQEventBus, type BullMQEventBusOptions } from "./events/bullmq-event-bus.ts";
+import type { HoldRecord } from "../model/hold.ts";
+import { resolveSchedule, type AdaptiveSchedule } from "./jobs/adaptive-schedule.ts";
+import { HoldExpiryJobs, type HoldExpiryLedger } from "./jobs/hold-expiry-jobs.ts";
+import { queueConnection, requireQueueName, type QueueRedis } from "./jobs/queue-connection.ts";
+import type { SnapshotPassResult } from "./jobs/snapshot-dirty-subjects.ts";
+import { SnapshotJob } from "./jobs/snapshot-job.ts";
 import { ErrorCode } from "../errors/error-codes.ts";
 import { ProgressionError } from "../errors/progression-error.ts";
-import type { SnapshotSource, SubjectLoader } from "../store/progression-backend.ts";
-import { createPostgresStore, type PostgresStore } from "./postgres-store.ts";
+import type { SnapshotSource } from "../backends/contract/progression-backend.ts";
+import type { SubjectLoader } from "../model/subject-state.ts";
+import { createPostgresStore, type PostgresStore } from "./postgres/postgres-store.ts";
 
 /**
  * Durability for Redis mode in one call: PostgreSQL snapshots (adaptive BullMQ job), restore on first

@@ -5,18 +5,21 @@ import { ProgressionError } from "../errors/progression-error.ts";
 import { InProcessEventBus } from "../events/in-process-event-bus.ts";
 import { loadCatalogs } from "../i18n/load-catalogs.ts";
 import { HIDDEN_DESCRIPTION_KEY, HIDDEN_TITLE_KEY, Translator } from "../i18n/translator.ts";
-import { buildCounterPlan, DAY_MS, type CompiledMilestones } from "../rules/build-counter-plan.ts";
+import { buildCounterPlan, DAY_MS, type CompiledMilestones } from "../definitions/compile-milestones.ts";
 import type { CustomEvaluator } from "../rules/custom-evaluator.ts";
-import { windowSum } from "../rules/window-sum.ts";
-import { createMemoryBackend } from "../store/memory/memory-backend.ts";
-import type { AwardRecord, CounterState, SubjectApply, SubjectApplyResult } from "../store/progression-backend.ts";
-import { CoalescingBuffer } from "./coalescing-buffer.ts";
-import type { GameplayEvent } from "./gameplay-event.ts";
+import { windowSum } from "../counters/window-sum.ts";
+import { createMemoryBackend } from "../backends/memory/memory-backend.ts";
+import type { AwardRecord } from "../model/award.ts";
+import type { CounterState } from "../model/counter-state.ts";
+import type { SubjectApply, SubjectApplyResult } from "../backends/contract/progression-backend.ts";
+import { CoalescingBuffer } from "../runtime/coalescing-buffer.ts";
+import type { GameplayEvent } from "../model/gameplay-event.ts";
 import { createLedgerFacade, emitBalances } from "./ledger-facade.ts";
-import type { ClaimOutcome, MilestoneProgress, PendingBatch, Progression, ProgressUpdate, SubjectOutcome } from "./progression.ts";
+import type { ClaimOutcome, PendingBatch, Progression, SubjectOutcome } from "./progression.ts";
+import type { MilestoneProgress, ProgressUpdate } from "../model/progress.ts";
 import { progressionDefaults, type ProgressionOptions } from "./progression-options.ts";
-import type { UnlockPayload } from "./unlock-payload.ts";
-import { requireKey, requireSubject, requireTime } from "./validate-input.ts";
+import type { UnlockPayload } from "../model/unlock-payload.ts";
+import { requireKey, requireSubject, requireTime } from "../model/validate-input.ts";
 
 /**
  * Creates the engine: definitions and catalogs are loaded and validated now (a bad one throws

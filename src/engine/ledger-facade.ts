@@ -2,11 +2,13 @@ import { ErrorCode } from "../errors/error-codes.ts";
 import { ProgressionError } from "../errors/progression-error.ts";
 import type { DomainEventBus } from "../events/domain-event-bus.ts";
 import type { DomainTopics } from "../events/domain-topics.ts";
-import { subjectOfHoldId } from "../ledger/hold-id.ts";
-import type { HoldRecord, LedgerEffects } from "../ledger/ledger-backend.ts";
-import type { Balance, ProgressionBackend } from "../store/progression-backend.ts";
+import { subjectOfHoldId } from "../backends/contract/hold-id.ts";
+import type { LedgerEffects } from "../backends/contract/ledger-backend.ts";
+import type { ProgressionBackend } from "../backends/contract/progression-backend.ts";
+import type { Balance } from "../model/balance.ts";
+import type { HoldRecord } from "../model/hold.ts";
 import type { ProgressionLedger } from "./progression.ts";
-import { requireDuration, requireIdentifier, requireKey, requireQuantity, requireSubject } from "./validate-input.ts";
+import { requireDuration, requireIdentifier, requireKey, requireQuantity, requireSubject } from "../model/validate-input.ts";
 
 type Cause = DomainTopics["inventory.changed"]["cause"];
 

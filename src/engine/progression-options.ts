@@ -3,7 +3,7 @@ import type { DomainEventBus } from "../events/domain-event-bus.ts";
 import type { MissingTranslations } from "../i18n/translator.ts";
 import type { TranslationCatalogs } from "../i18n/translation-catalogs.ts";
 import type { CustomEvaluator } from "../rules/custom-evaluator.ts";
-import type { ProgressionBackend } from "../store/progression-backend.ts";
+import type { ProgressionBackend } from "../backends/contract/progression-backend.ts";
 
 export interface ProgressionOptions {
   /** Milestone definitions: objects, or a path to a JSON file or a directory of JSON files. Required. */

@@ -1,37 +1,16 @@
-import type { Animation, MilestoneDefinitionInput, Reward } from "../definitions/milestone-schema.ts";
+import type { MilestoneProgress, ProgressUpdate } from "../model/progress.ts";
+import type { MilestoneDefinitionInput } from "../definitions/milestone-schema.ts";
 import type { DomainEventBus } from "../events/domain-event-bus.ts";
-import type { HoldReceipt, HoldRecord, MutationReceipt } from "../ledger/ledger-backend.ts";
-import type { AwardRecord, Balance, ClaimResult, ProgressionBackend, SubjectApply } from "../store/progression-backend.ts";
+import type { HoldReceipt, MutationReceipt } from "../backends/contract/ledger-backend.ts";
+import type { HoldRecord } from "../model/hold.ts";
+import type { AwardRecord } from "../model/award.ts";
+import type { Balance } from "../model/balance.ts";
+import type { ClaimResult, ProgressionBackend, SubjectApply } from "../backends/contract/progression-backend.ts";
 import type { TranslationCatalogs } from "../i18n/translation-catalogs.ts";
-import type { GameplayEvent } from "./gameplay-event.ts";
-import type { UnlockPayload } from "./unlock-payload.ts";
+import type { GameplayEvent } from "../model/gameplay-event.ts";
+import type { UnlockPayload } from "../model/unlock-payload.ts";
 
 /** The engine's public surface, as returned by `createProgression(options)`. */
-
-export type MilestoneStatus = "in_progress" | "completed" | "claimed";
-
-export interface MilestoneProgress {
-  readonly code: string;
-  /** True for a hidden milestone not reached yet: texts, icon and numbers are masked. */
-  readonly masked: boolean;
-  readonly title: string;
-  readonly description: string;
-  readonly icon: string;
-  readonly animation: Animation;
-  readonly current: number;
-  readonly target: number;
-  readonly status: MilestoneStatus;
-  readonly earnedAt: number | null;
-  readonly claimedAt: number | null;
-  readonly retroactive: boolean;
-  readonly rewards: readonly Reward[];
-}
-
-export interface ProgressUpdate {
-  readonly code: string;
-  readonly current: number;
-  readonly target: number;
-}
 
 /** Events captured in memory, already routed to counters and coalesced per (subject, counter). */
 export interface EventBuffer {

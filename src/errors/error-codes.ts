@@ -1,7 +1,7 @@
 /**
  * Every error this package throws carries one of these codes, so callers can branch on `error.code`
  * instead of parsing messages. Lua scripts return the negative status numbers below; they become
- * typed errors in exactly one place (`src/store/redis/script-errors.ts`).
+ * typed errors in exactly one place (`src/backends/redis/script-errors.ts`).
  */
 export const ErrorCode = {
   /** A public call got an argument of the wrong shape (type, range, length). */

@@ -1,6 +1,6 @@
-import type { Reward } from "../definitions/milestone-schema.ts";
-import type { HoldRecord } from "../ledger/ledger-backend.ts";
-import type { Balance } from "../store/progression-backend.ts";
+import type { Reward } from "../model/milestone.ts";
+import type { HoldRecord } from "../model/hold.ts";
+import type { Balance } from "../model/balance.ts";
 
 /** The typed topics listeners can subscribe to, and their payloads. Payloads are plain JSON data. */
 export interface DomainTopics {

@@ -1,4 +1,4 @@
-import type { GameplayEvent } from "../engine/gameplay-event.ts";
+import type { GameplayEvent } from "../model/gameplay-event.ts";
 
 /** JSON-like params a definition passes to its custom evaluator. */
 export type EvaluatorParams = Readonly<Record<string, unknown>>;

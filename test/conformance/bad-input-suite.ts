@@ -1,6 +1,6 @@
 import { expect, it } from "vitest";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
-import type { GameplayEvent } from "../../src/engine/gameplay-event.ts";
+import type { GameplayEvent } from "../../src/model/gameplay-event.ts";
 import type { BackendFactory } from "../support/backend-factories.ts";
 import { milestone, useEngines } from "./engine-fixture.ts";
 

@@ -5,7 +5,7 @@ import type { ProgressionOptions } from "../../src/engine/progression-options.ts
 import type { MilestoneDefinitionInput } from "../../src/definitions/milestone-schema.ts";
 import type { DomainEnvelope, DomainTopic } from "../../src/events/domain-topics.ts";
 import type { BackendFactory, BackendFixture } from "../support/backend-factories.ts";
-import type { SubjectLoader } from "../../src/store/progression-backend.ts";
+import type { SubjectLoader } from "../../src/model/subject-state.ts";
 
 export const DAY = 86_400_000;
 export const T0 = Date.UTC(2026, 0, 5, 12, 0, 0);

@@ -2,13 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
 import { isProgressionError } from "../../src/errors/progression-error.ts";
-import {
-  adaptiveScheduleDefaults,
-  initialScheduleState,
-  nextScheduleState,
-  resolveSchedule,
-  type ScheduleState,
-} from "../../src/jobs/adaptive-schedule.ts";
+import { adaptiveScheduleDefaults, initialScheduleState, nextScheduleState, resolveSchedule, type ScheduleState } from "../../src/durability/jobs/adaptive-schedule.ts";
 
 const schedule = resolveSchedule({ minIntervalMs: 1000, maxIntervalMs: 16_000, backoffFactor: 2, highBacklog: 500 });
 const idle = { written: 0, backlog: 0, failed: false };

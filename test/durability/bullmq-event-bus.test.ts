@@ -2,7 +2,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
 import { isProgressionError } from "../../src/errors/progression-error.ts";
-import { BullMQEventBus, type DeliveryFailure } from "../../src/events/bullmq/bullmq-event-bus.ts";
+import { BullMQEventBus, type DeliveryFailure } from "../../src/durability/events/bullmq-event-bus.ts";
 import type { DomainEnvelope } from "../../src/events/domain-topics.ts";
 import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "../support/redis-prefix.ts";
 

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { fromStoredCounter, mergeCounters, storedCountersJson, toStoredCounter } from "../../src/durability/counter-json.ts";
-import type { CounterState } from "../../src/store/progression-backend.ts";
+import { fromStoredCounter, mergeCounters, storedCountersJson, toStoredCounter } from "../../src/durability/postgres/counter-json.ts";
+import type { CounterState } from "../../src/model/counter-state.ts";
 
 const time = fc.integer({ min: 0, max: 2 ** 40 });
 const small = fc.nat(10_000);

@@ -1,7 +1,10 @@
 import pg from "pg";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.ts";
-import type { HoldRecord } from "../../src/ledger/ledger-backend.ts";
-import type { AwardRecord, Balance, CounterState, SubjectSnapshot } from "../../src/store/progression-backend.ts";
+import type { HoldRecord } from "../../src/model/hold.ts";
+import type { AwardRecord } from "../../src/model/award.ts";
+import type { Balance } from "../../src/model/balance.ts";
+import type { CounterState } from "../../src/model/counter-state.ts";
+import type { SubjectSnapshot } from "../../src/model/subject-state.ts";
 
 /**
  * Shared setup of the durability suites: real PostgreSQL and Redis, isolated by a throwaway database

@@ -1,12 +1,12 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDurability, type Durability } from "../../src/durability/create-durability.ts";
-import { createPostgresStore } from "../../src/durability/postgres-store.ts";
-import { createSnapshotWriter } from "../../src/durability/snapshot-writer.ts";
+import { createPostgresStore } from "../../src/durability/postgres/postgres-store.ts";
+import { createSnapshotWriter } from "../../src/durability/postgres/snapshot-writer.ts";
 import { createProgression } from "../../src/engine/create-progression.ts";
 import type { Progression } from "../../src/engine/progression.ts";
 import type { MilestoneDefinitionInput } from "../../src/definitions/milestone-schema.ts";
-import { snapshotDirtySubjects } from "../../src/jobs/snapshot-dirty-subjects.ts";
+import { snapshotDirtySubjects } from "../../src/durability/jobs/snapshot-dirty-subjects.ts";
 import { backendFactories, type BackendFixture } from "../support/backend-factories.ts";
 import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "../support/redis-prefix.ts";
 import { openSuiteDatabase, type SuiteDatabase } from "./durability-fixtures.ts";

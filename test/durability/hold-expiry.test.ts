@@ -1,9 +1,9 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createProgression } from "../../src/engine/create-progression.ts";
-import { BullMQEventBus } from "../../src/events/bullmq/bullmq-event-bus.ts";
-import { HoldExpiryJobs } from "../../src/jobs/hold-expiry-jobs.ts";
-import type { HoldRecord } from "../../src/ledger/ledger-backend.ts";
+import { BullMQEventBus } from "../../src/durability/events/bullmq-event-bus.ts";
+import { HoldExpiryJobs } from "../../src/durability/jobs/hold-expiry-jobs.ts";
+import type { HoldRecord } from "../../src/model/hold.ts";
 import { backendFactories } from "../support/backend-factories.ts";
 import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "../support/redis-prefix.ts";
 

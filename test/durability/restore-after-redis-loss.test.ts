@@ -1,9 +1,9 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createDurability } from "../../src/durability/create-durability.ts";
-import { createPostgresStore } from "../../src/durability/postgres-store.ts";
+import { createPostgresStore } from "../../src/durability/postgres/postgres-store.ts";
 import { createProgression } from "../../src/engine/create-progression.ts";
-import { createRedisBackend } from "../../src/store/redis/create-redis-backend.ts";
+import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
 import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "../support/redis-prefix.ts";
 import { openSuiteDatabase, type SuiteDatabase } from "./durability-fixtures.ts";
 

@@ -1,10 +1,10 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createPostgresStore } from "../../src/durability/postgres-store.ts";
+import { createPostgresStore } from "../../src/durability/postgres/postgres-store.ts";
 import { createProgression } from "../../src/engine/create-progression.ts";
-import { resolveSchedule } from "../../src/jobs/adaptive-schedule.ts";
-import { SnapshotJob, type SnapshotRunReport } from "../../src/jobs/snapshot-job.ts";
-import { createMemoryBackend } from "../../src/store/memory/memory-backend.ts";
+import { resolveSchedule } from "../../src/durability/jobs/adaptive-schedule.ts";
+import { SnapshotJob, type SnapshotRunReport } from "../../src/durability/jobs/snapshot-job.ts";
+import { createMemoryBackend } from "../../src/backends/memory/memory-backend.ts";
 import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "../support/redis-prefix.ts";
 import { openSuiteDatabase, type SuiteDatabase } from "./durability-fixtures.ts";
 

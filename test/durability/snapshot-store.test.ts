@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
 import { isProgressionError } from "../../src/errors/progression-error.ts";
-import { createPostgresStore, type PostgresStore } from "../../src/durability/postgres-store.ts";
-import { runMigrations } from "../../src/durability/run-migrations.ts";
+import { createPostgresStore, type PostgresStore } from "../../src/durability/postgres/postgres-store.ts";
+import { runMigrations } from "../../src/durability/postgres/run-migrations.ts";
 import type pg from "pg";
 import { openSuiteDatabase, snapshotOf, type SuiteDatabase } from "./durability-fixtures.ts";
 

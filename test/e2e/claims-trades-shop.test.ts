@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type {
-  ClaimResponse,
-  HoldExpiredMessage,
-  InventoryMessage,
-  RejectionReason,
-} from "../../plugins/client-messages.ts";
+import type { ClaimResponse, HoldExpiredMessage, InventoryMessage, RejectionReason } from "../../plugins/client-messages.ts";
 import type { PurchaseHold, PurchaseResult } from "../../rooms/arena/arena-room.ts";
-import type { Balance } from "../../src/store/progression-backend.ts";
+import type { Balance } from "../../src/model/balance.ts";
 import { newPlayerId, settle, startArenaCluster, e2eBackends, type ArenaCluster, type ArenaServer, type TestClient } from "./support/arena-server.ts";
 
 let cluster: ArenaCluster;

@@ -2,7 +2,7 @@ import { ColyseusSDK } from "@colyseus/sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { UnlockedMessage } from "../../plugins/client-messages.ts";
 import { createArenaProgression } from "../../rooms/arena/arena-progression.ts";
-import { createRedisBackend } from "../../src/store/redis/create-redis-backend.ts";
+import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
 import { isolatedRedis, testRedisUrl } from "../support/redis-prefix.ts";
 import { freePort, newPlayerId, TestClient } from "./support/arena-server.ts";
 import { runScript, type SpawnedScript } from "./support/spawned-process.ts";

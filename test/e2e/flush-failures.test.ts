@@ -5,7 +5,7 @@ import { createProgressionHost } from "../../plugins/create-progression-host.ts"
 import type { HostErrorReport } from "../../plugins/progression-host-options.ts";
 import { createArenaProgression } from "../../rooms/arena/arena-progression.ts";
 import { isProgressionError } from "../../src/errors/progression-error.ts";
-import { createMemoryBackend } from "../../src/store/memory/memory-backend.ts";
+import { createMemoryBackend } from "../../src/backends/memory/memory-backend.ts";
 import { withApplyFaults, type FaultyBackend } from "./support/faulty-backend.ts";
 import { newPlayerId, settle, startArenaCluster, e2eBackends, type ArenaCluster, type ArenaServer } from "./support/arena-server.ts";
 

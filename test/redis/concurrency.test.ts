@@ -2,8 +2,8 @@ import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
 import { isProgressionError } from "../../src/errors/progression-error.ts";
-import type { ProgressionBackend } from "../../src/store/progression-backend.ts";
-import { createRedisBackend } from "../../src/store/redis/create-redis-backend.ts";
+import type { ProgressionBackend } from "../../src/backends/contract/progression-backend.ts";
+import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
 import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "../support/redis-prefix.ts";
 import { T0, check, counter, planOf } from "./redis-backend-fixtures.ts";
 

@@ -2,10 +2,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
 import { isProgressionError } from "../../src/errors/progression-error.ts";
-import { packr } from "../../src/store/redis/apply-request-codec.ts";
-import { registerScripts } from "../../src/store/redis/redis-commands.ts";
-import { ScriptStatus, scriptError } from "../../src/store/redis/script-errors.ts";
-import type { ProgressionBackend } from "../../src/store/progression-backend.ts";
+import { packr } from "../../src/backends/redis/apply-request-codec.ts";
+import { registerScripts } from "../../src/backends/redis/redis-commands.ts";
+import { ScriptStatus, scriptError } from "../../src/backends/redis/script-errors.ts";
+import type { ProgressionBackend } from "../../src/backends/contract/progression-backend.ts";
 import { T0, check, counter, planOf, redisBackendForTest } from "./redis-backend-fixtures.ts";
 
 /** Scripts fed garbage answer with a status code (a typed error), never a Lua stack trace, and write nothing. */

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
-import type { ProgressionBackend } from "../../src/store/progression-backend.ts";
-import { createRedisKeys } from "../../src/store/redis/redis-keys.ts";
+import type { ProgressionBackend } from "../../src/backends/contract/progression-backend.ts";
+import { createRedisKeys } from "../../src/backends/redis/redis-keys.ts";
 import { DAY, T0, check, counter, planOf, redisBackendForTest } from "./redis-backend-fixtures.ts";
 import { subjectMemoryPlan, subjectMemoryUsage } from "./subject-memory.ts";
 

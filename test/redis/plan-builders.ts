@@ -1,4 +1,5 @@
-import type { CounterKind, CounterPlan, CounterSpec, ThresholdCheck } from "../../src/store/counter-plan-types.ts";
+import type { CounterKind } from "../../src/model/counter-state.ts";
+import type { CounterPlan, CounterSpec, ThresholdCheck } from "../../src/model/counter-plan.ts";
 
 /** Hand-made counter plans for backend-level tests and the store benchmark (no vitest imports). */
 

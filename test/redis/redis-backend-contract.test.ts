@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
-import type { ProgressionBackend } from "../../src/store/progression-backend.ts";
+import type { ProgressionBackend } from "../../src/backends/contract/progression-backend.ts";
 import { DAY, T0, check, counter, planOf, redisBackendForTest } from "./redis-backend-fixtures.ts";
 
 /** The Redis backend through the contract (the shared conformance suites add the full matrix). */

@@ -1,7 +1,7 @@
 import { Redis } from "ioredis";
-import type { ProgressionBackend } from "../../src/store/progression-backend.ts";
-import { createRedisBackend } from "../../src/store/redis/create-redis-backend.ts";
-import type { RedisBackendOptions } from "../../src/store/redis/redis-backend-options.ts";
+import type { ProgressionBackend } from "../../src/backends/contract/progression-backend.ts";
+import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
+import type { RedisBackendOptions } from "../../src/backends/redis/redis-backend-options.ts";
 import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "../support/redis-prefix.ts";
 
 /** A Redis backend on a random prefix of the run's redis-server, and its cleanup. */

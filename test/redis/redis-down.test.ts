@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
-import { createRedisBackend } from "../../src/store/redis/create-redis-backend.ts";
+import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
 import { freePort } from "../support/redis-server.ts";
 import { T0, check, counter, planOf } from "./plan-builders.ts";
 

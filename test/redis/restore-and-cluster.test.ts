@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Redis } from "ioredis";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
-import type { SubjectSnapshot } from "../../src/store/progression-backend.ts";
-import { createRedisBackend } from "../../src/store/redis/create-redis-backend.ts";
-import type { ProgressionRedisClient } from "../../src/store/redis/redis-commands.ts";
+import type { SubjectSnapshot } from "../../src/model/subject-state.ts";
+import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
+import type { ProgressionRedisClient } from "../../src/backends/redis/redis-commands.ts";
 import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "../support/redis-prefix.ts";
 import { DAY, T0, check, counter, planOf, redisBackendForTest } from "./redis-backend-fixtures.ts";
 

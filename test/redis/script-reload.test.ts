@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { ProgressionBackend } from "../../src/store/progression-backend.ts";
+import type { ProgressionBackend } from "../../src/backends/contract/progression-backend.ts";
 import { createHash } from "node:crypto";
 import type { Redis } from "ioredis";
-import { loadLuaScripts } from "../../src/store/redis/script-loader.ts";
+import { loadLuaScripts } from "../../src/backends/redis/script-loader.ts";
 import { startRedisServer, type TestRedisServer } from "../support/redis-server.ts";
 import { T0, check, counter, planOf, redisBackendForTest } from "./redis-backend-fixtures.ts";
 

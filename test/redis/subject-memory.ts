@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
-import type { CounterPlan } from "../../src/store/counter-plan-types.ts";
-import type { RedisKeys } from "../../src/store/redis/redis-keys.ts";
+import type { CounterPlan } from "../../src/model/counter-plan.ts";
+import type { RedisKeys } from "../../src/backends/redis/redis-keys.ts";
 import { check, counter, planOf } from "./plan-builders.ts";
 
 /**

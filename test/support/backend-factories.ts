@@ -1,8 +1,9 @@
 import { Redis } from "ioredis";
-import { createMemoryBackend } from "../../src/store/memory/memory-backend.ts";
-import { createRedisBackend } from "../../src/store/redis/create-redis-backend.ts";
+import { createMemoryBackend } from "../../src/backends/memory/memory-backend.ts";
+import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
 import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "./redis-prefix.ts";
-import type { ProgressionBackend, SubjectLoader } from "../../src/store/progression-backend.ts";
+import type { ProgressionBackend } from "../../src/backends/contract/progression-backend.ts";
+import type { SubjectLoader } from "../../src/model/subject-state.ts";
 
 /**
  * Every backend the conformance suites run against. Each fixture is isolated (its own prefix or

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { loadDefinitions } from "../../src/definitions/load-definitions.ts";
 import { createProgression } from "../../src/engine/create-progression.ts";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
-import { buildCounterPlan } from "../../src/rules/build-counter-plan.ts";
+import { buildCounterPlan } from "../../src/definitions/compile-milestones.ts";
 
 const valid = { code: "first_blood", title: "fb.title", description: "fb.description", icon: "fb.png", trigger: "kill", rule: { type: "count" as const, threshold: 1 } };
 

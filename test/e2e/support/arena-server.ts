@@ -5,7 +5,7 @@ import { createProgressionHost } from "../../../plugins/create-progression-host.
 import type { ProgressionHost } from "../../../plugins/progression-host.ts";
 import type { ProgressionHostOptions } from "../../../plugins/progression-host-options.ts";
 import type { Progression } from "../../../src/engine/progression.ts";
-import type { ProgressionBackend } from "../../../src/store/progression-backend.ts";
+import type { ProgressionBackend } from "../../../src/backends/contract/progression-backend.ts";
 import { backendFactories, type BackendFixture } from "../../support/backend-factories.ts";
 import type { ProgressionOptions } from "../../../src/engine/progression-options.ts";
 import { createArenaProgression } from "../../../rooms/arena/arena-progression.ts";

@@ -1,6 +1,6 @@
 import { ErrorCode } from "../../../src/errors/error-codes.ts";
 import { ProgressionError } from "../../../src/errors/progression-error.ts";
-import type { ProgressionBackend } from "../../../src/store/progression-backend.ts";
+import type { ProgressionBackend } from "../../../src/backends/contract/progression-backend.ts";
 
 /**
  * A real backend with a switchable fault on `apply` (and on `acquire`), to play a store outage:

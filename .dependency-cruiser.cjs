@@ -1,0 +1,50 @@
+/**
+ * Architecture rules, checked by `npm run lint:deps` (part of `npm test`). The folders name the layers:
+ * model -> rules/counters/definitions -> backends -> runtime -> engine -> durability / plugins.
+ */
+module.exports = {
+  forbidden: [
+    { name: "no-circular", severity: "error", comment: "an import cycle: move the shared piece down a layer (usually into src/model)", from: {}, to: { circular: true } },
+    {
+      name: "root-entry-has-no-infrastructure",
+      severity: "error",
+      comment: "the engine (everything under src/ but the Redis backend and durability) never loads ioredis, BullMQ or pg",
+      from: { path: "^src/", pathNot: "^src/(backends/redis|durability)/" },
+      to: { path: "node_modules/(ioredis|bullmq|pg|pg-copy-streams)/" },
+    },
+    {
+      name: "engine-free-of-colyseus",
+      severity: "error",
+      comment: "src/ is the Colyseus-free engine; the adapter lives in plugins/",
+      from: { path: "^src/" },
+      to: { path: "node_modules/@colyseus/" },
+    },
+    {
+      name: "model-is-the-bottom-layer",
+      severity: "error",
+      comment: "src/model holds plain types and input checks that everything shares; it imports only errors",
+      from: { path: "^src/model/" },
+      to: { path: "^src/", pathNot: "^src/(model|errors)/" },
+    },
+    {
+      name: "backends-below-the-engine",
+      severity: "error",
+      comment: "backends implement the contract; they never reach up into the engine, runtime, durability or plugins",
+      from: { path: "^src/backends/" },
+      to: { path: "^(src/(engine|runtime|durability)|plugins)/" },
+    },
+    {
+      name: "no-src-to-adapter",
+      severity: "error",
+      from: { path: "^src/" },
+      to: { path: "^(plugins|rooms|loadtest|test)/" },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default", "types"] },
+    exclude: { path: "^(node_modules|\\.tools|dist)/" },
+  },
+};

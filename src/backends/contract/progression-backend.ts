@@ -1,0 +1,115 @@
+import type { AwardRecord } from "../../model/award.ts";
+import type { Balance } from "../../model/balance.ts";
+import type { SubjectSnapshot, SubjectState } from "../../model/subject-state.ts";
+import type { Reward } from "../../model/milestone.ts";
+import type { CounterPlan } from "../../model/counter-plan.ts";
+import type { LedgerBackend } from "./ledger-backend.ts";
+
+/**
+ * The backend contract. The engine turns events into per-(subject, counter) increments and hands
+ * them over in one batched, atomic apply; the backend increments, compares the plan's thresholds,
+ * awards once and reports what is new. There are no per-event reads or read-modify-write cycles on
+ * the caller's side: the Redis backend implements each subject group as one Lua call.
+ *
+ * Times are epoch milliseconds. `now` comes from the engine's clock; a backend may use its own
+ * server time instead (the Redis backend does for hold expiry unless told otherwise).
+ */
+
+export interface CounterIncrement {
+  readonly counter: string;
+  /** Positive safe integer: the coalesced sum of the events' amounts. */
+  readonly amount: number;
+  /** Time of the latest event coalesced into this increment; it stamps any award it earns. */
+  readonly at: number;
+  /** Set for an event with its own id: applied at most once per subject within the retention. */
+  readonly eventId?: string | undefined;
+}
+
+export interface SubjectApply {
+  readonly subject: string;
+  /** Sorted by `at` ascending; thresholds are compared after each one, in order. */
+  readonly increments: readonly CounterIncrement[];
+  /**
+   * Catch-up: after the increments, compare every check of the plan against the stored counters,
+   * awarding (as retroactive) anything already met that was never awarded.
+   */
+  readonly catchUp: boolean;
+}
+
+export interface ApplyRequest {
+  /** Unique per flush; the same id sent again for a subject is not applied again. */
+  readonly batchId: string;
+  readonly now: number;
+  readonly plan: CounterPlan;
+  readonly subjects: readonly SubjectApply[];
+}
+
+/** Current measure of an unawarded check whose counter this apply touched (for progress pushes). */
+export interface CheckProgress {
+  readonly code: string;
+  readonly current: number;
+}
+
+export interface SubjectApplyResult {
+  readonly subject: string;
+  /** True when this batch id had already been applied for the subject: nothing changed. */
+  readonly duplicate: boolean;
+  /** Newly awarded milestones, in the order they were earned. */
+  readonly reached: readonly AwardRecord[];
+  readonly progress: readonly CheckProgress[];
+  /** Balances changed by autoClaim rewards (after the change). */
+  readonly balances: readonly Balance[];
+}
+
+export interface ClaimRequest {
+  readonly subject: string;
+  readonly code: string;
+  readonly idempotencyKey: string;
+  /** Granted into the subject's ledger in the same atomic step as the status change. */
+  readonly rewards: readonly Reward[];
+  readonly now: number;
+}
+
+export interface ClaimResult {
+  readonly subject: string;
+  readonly code: string;
+  readonly claimedAt: number;
+  readonly rewards: readonly Reward[];
+  /** Balances of the rewarded items after the grant. */
+  readonly balances: readonly Balance[];
+  /** True when this was a retry of an earlier claim with the same key: nothing changed. */
+  readonly replayed: boolean;
+}
+
+export interface ProgressionBackend extends LedgerBackend, SnapshotSource {
+  /** A name for logs and banners: "memory", "redis". */
+  readonly kind: string;
+  /**
+   * Applies each subject's increments atomically (per subject; subjects are independent) and reports
+   * what is new. Throws BackendUnavailable when nothing was applied and the call may be retried.
+   */
+  apply(request: ApplyRequest): Promise<readonly SubjectApplyResult[]>;
+  /** Counters and awards of one subject. */
+  readState(subject: string): Promise<SubjectState>;
+  /**
+   * completed -> claimed plus the reward grant, atomically. Errors: NotCompleted, AlreadyClaimed
+   * (claimed under another key), IdempotencyConflict (this key was used for another request).
+   */
+  claim(request: ClaimRequest): Promise<ClaimResult>;
+  close(): Promise<void>;
+}
+
+/**
+ * What the durability jobs need from a backend. Both backends implement it.
+ * A backend created with a `loader` calls it the first time it touches a subject it holds no state
+ * for, and installs the snapshot before applying anything, so counting continues and no award repeats.
+ */
+export interface SnapshotSource {
+  /** Removes and returns up to `limit` subjects changed since they were last taken. */
+  takeDirtySubjects(limit: number): Promise<readonly string[]>;
+  /** Puts subjects back into the dirty set (a snapshot attempt failed). */
+  markDirty(subjects: readonly string[]): Promise<void>;
+  /** Number of dirty subjects waiting (drives the adaptive snapshot interval). */
+  dirtyCount(): Promise<number>;
+  exportSubjects(subjects: readonly string[]): Promise<readonly SubjectSnapshot[]>;
+}

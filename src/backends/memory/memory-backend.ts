@@ -1,0 +1,429 @@
+import { ErrorCode } from "../../errors/error-codes.ts";
+import { ProgressionError } from "../../errors/progression-error.ts";
+import { newHoldId, subjectOfHoldId } from "../contract/hold-id.ts";
+import type { HoldReceipt, HoldRequest, HoldSettleRequest, LedgerEffects, MutationReceipt, QuantityRequest, TransferRequest } from "../contract/ledger-backend.ts";
+import type { HoldRecord } from "../../model/hold.ts";
+import { canonicalJson } from "../../definitions/canonical-json.ts";
+import type { ApplyRequest, ClaimRequest, ClaimResult, ProgressionBackend, SubjectApplyResult } from "../contract/progression-backend.ts";
+import type { Balance } from "../../model/balance.ts";
+import type { SubjectLoader, SubjectSnapshot, SubjectState } from "../../model/subject-state.ts";
+import { applyIncrements } from "./apply-increments.ts";
+import { counterFromState, counterStateOf, emptySubject, type MemorySubject } from "./memory-subject.ts";
+
+export interface MemoryBackendOptions {
+  /** How long idempotency keys and settled holds are remembered. Default: 24 h. */
+  idempotencyRetentionMs?: number;
+  /** How long event ids are remembered for dedupe. Default: 7 days. */
+  eventIdRetentionMs?: number;
+  /** Restore hook: called the first time a subject is touched, before anything is applied to it. */
+  loader?: SubjectLoader;
+}
+
+export const memoryBackendDefaults = {
+  idempotencyRetentionMs: 24 * 60 * 60 * 1000,
+  eventIdRetentionMs: 7 * 24 * 60 * 60 * 1000,
+} as const;
+
+/**
+ * The embedded backend: all state in this process's memory, every operation synchronous once the
+ * subject is loaded, hence atomic. Same semantics as Redis (one conformance suite); nothing survives
+ * a restart unless durability snapshots it.
+ */
+export function createMemoryBackend(options: MemoryBackendOptions = {}): ProgressionBackend {
+  return new MemoryBackend({ ...memoryBackendDefaults, ...options });
+}
+
+type Resolved = Required<Omit<MemoryBackendOptions, "loader">> & { loader?: SubjectLoader };
+
+class MemoryBackend implements ProgressionBackend {
+  readonly kind = "memory";
+  private readonly subjects = new Map<string, MemorySubject>();
+  private readonly loading = new Map<string, Promise<void>>();
+  private readonly dirty = new Set<string>();
+  /** Open holds by id -> expiresAt, for the expiry job. */
+  private readonly openHolds = new Map<string, number>();
+  private closed = false;
+  private readonly options: Resolved;
+
+  constructor(options: Resolved) {
+    this.options = options;
+  }
+
+  // ---- progress -------------------------------------------------------------------------------
+
+  async apply(request: ApplyRequest): Promise<readonly SubjectApplyResult[]> {
+    await this.load(request.subjects.map((s) => s.subject));
+    return request.subjects.map((apply) => {
+      const state = this.state(apply.subject);
+      const applied = applyIncrements(state, apply, request.batchId, request.plan, request.now, this.options.eventIdRetentionMs);
+      if (applied.duplicate) return { subject: apply.subject, duplicate: true, reached: [], progress: [], balances: [] };
+      const changed = new Set<string>();
+      for (const { rewards } of applied.autoClaimed) {
+        for (const reward of rewards) {
+          credit(state.free, reward.item, reward.quantity);
+          changed.add(reward.item);
+        }
+      }
+      this.dirty.add(apply.subject);
+      return {
+        subject: apply.subject,
+        duplicate: false,
+        reached: applied.reached,
+        progress: applied.progress,
+        balances: [...changed].map((item) => balanceOf(apply.subject, state, item)),
+      };
+    });
+  }
+
+  async readState(subject: string): Promise<SubjectState> {
+    await this.load([subject]);
+    const state = this.state(subject);
+    return {
+      subject,
+      counters: new Map([...state.counters].map(([id, counter]) => [id, counterStateOf(counter)])),
+      awards: new Map(state.awards),
+    };
+  }
+
+  async claim(request: ClaimRequest): Promise<ClaimResult> {
+    await this.load([request.subject]);
+    const state = this.state(request.subject);
+    const fingerprint = canonicalJson(["claim", request.code]);
+    const replay = this.replay<ClaimResult>(state, request.idempotencyKey, fingerprint, request.now);
+    if (replay !== undefined) return { ...replay, replayed: true };
+    const award = state.awards.get(request.code);
+    if (award === undefined) {
+      throw new ProgressionError(ErrorCode.NotCompleted, `milestone ${JSON.stringify(request.code)} is not completed by ${JSON.stringify(request.subject)} yet; only completed milestones can be claimed`, { subject: request.subject, code: request.code });
+    }
+    if (award.claimedAt !== null) {
+      throw new ProgressionError(ErrorCode.AlreadyClaimed, `milestone ${JSON.stringify(request.code)} was already claimed by ${JSON.stringify(request.subject)}`, { subject: request.subject, code: request.code, claimedAt: award.claimedAt });
+    }
+    state.awards.set(request.code, { ...award, claimedAt: request.now });
+    for (const reward of request.rewards) credit(state.free, reward.item, reward.quantity);
+    const items = [...new Set(request.rewards.map((reward) => reward.item))];
+    const result: ClaimResult = {
+      subject: request.subject,
+      code: request.code,
+      claimedAt: request.now,
+      rewards: request.rewards,
+      balances: items.map((item) => balanceOf(request.subject, state, item)),
+      replayed: false,
+    };
+    this.remember(state, request.idempotencyKey, fingerprint, result, request.now);
+    this.dirty.add(request.subject);
+    return result;
+  }
+
+  // ---- ledger ---------------------------------------------------------------------------------
+
+  async acquire(request: QuantityRequest): Promise<MutationReceipt> {
+    return this.mutate(request.subject, request.idempotencyKey, ["acquire", request.subject, request.item, request.quantity], request.now, (state) => {
+      credit(state.free, request.item, request.quantity);
+      return { balances: [balanceOf(request.subject, state, request.item)] };
+    });
+  }
+
+  async consume(request: QuantityRequest): Promise<MutationReceipt> {
+    return this.mutate(request.subject, request.idempotencyKey, ["consume", request.subject, request.item, request.quantity], request.now, (state) => {
+      debit(state, request.subject, request.item, request.quantity);
+      return { balances: [balanceOf(request.subject, state, request.item)] };
+    });
+  }
+
+  async transfer(request: TransferRequest): Promise<MutationReceipt> {
+    await this.load([request.to]);
+    return this.mutate(request.from, request.idempotencyKey, ["transfer", request.from, request.to, request.item, request.quantity], request.now, (state) => {
+      const target = this.state(request.to);
+      const expired = this.releaseExpired(request.to, target, request.now);
+      debit(state, request.from, request.item, request.quantity);
+      credit(target.free, request.item, request.quantity);
+      this.dirty.add(request.to);
+      return {
+        balances: [balanceOf(request.from, state, request.item), balanceOf(request.to, target, request.item)],
+        extraExpired: expired,
+      };
+    });
+  }
+
+  async hold(request: HoldRequest): Promise<HoldReceipt> {
+    const receipt = await this.mutate(request.subject, request.idempotencyKey, ["hold", request.subject, request.item, request.quantity, request.ttlMs], request.now, (state) => {
+      debit(state, request.subject, request.item, request.quantity);
+      credit(state.held, request.item, request.quantity);
+      const hold: HoldRecord = {
+        holdId: newHoldId(request.subject),
+        subject: request.subject,
+        item: request.item,
+        quantity: request.quantity,
+        createdAt: request.now,
+        expiresAt: request.now + request.ttlMs,
+        state: "held",
+        settledAt: null,
+      };
+      state.holds.set(hold.holdId, { record: hold, forgetAt: Number.POSITIVE_INFINITY });
+      this.openHolds.set(hold.holdId, hold.expiresAt);
+      return { balances: [balanceOf(request.subject, state, request.item)], hold };
+    });
+    return receipt as HoldReceipt;
+  }
+
+  async commit(request: HoldSettleRequest): Promise<HoldReceipt> {
+    return this.settle(request, "committed");
+  }
+
+  async release(request: HoldSettleRequest): Promise<HoldReceipt> {
+    return this.settle(request, "released");
+  }
+
+  async getHold(holdId: string, now: number): Promise<HoldRecord> {
+    const subject = subjectOfHoldId(holdId);
+    await this.load([subject]);
+    const state = this.state(subject);
+    this.releaseExpired(subject, state, now);
+    return this.findHold(state, holdId, now);
+  }
+
+  async balance(subject: string, item: string, now: number): Promise<{ balance: Balance } & LedgerEffects> {
+    await this.load([subject]);
+    const state = this.state(subject);
+    const expiredHolds = this.releaseExpired(subject, state, now);
+    const balance = balanceOf(subject, state, item);
+    return { balance, balances: expiredHolds.length > 0 ? [balance] : [], expiredHolds };
+  }
+
+  async list(subject: string, now: number): Promise<{ balances: readonly Balance[]; expiredHolds: readonly HoldRecord[] }> {
+    await this.load([subject]);
+    const state = this.state(subject);
+    const expiredHolds = this.releaseExpired(subject, state, now);
+    const items = new Set([...state.free.keys(), ...state.held.keys()]);
+    const balances = [...items].sort().map((item) => balanceOf(subject, state, item)).filter((b) => b.free > 0 || b.held > 0);
+    return { balances, expiredHolds };
+  }
+
+  async expireHolds(now: number, limit: number): Promise<readonly HoldRecord[]> {
+    const due = [...this.openHolds].filter(([, expiresAt]) => expiresAt <= now).sort((a, b) => a[1] - b[1]).slice(0, limit);
+    const subjects = [...new Set(due.map(([holdId]) => subjectOfHoldId(holdId)))];
+    await this.load(subjects);
+    const expired: HoldRecord[] = [];
+    for (const subject of subjects) expired.push(...this.releaseExpired(subject, this.state(subject), now));
+    return expired.sort((a, b) => a.expiresAt - b.expiresAt).slice(0, Math.max(limit, 0));
+  }
+
+  // ---- durability -----------------------------------------------------------------------------
+
+  async takeDirtySubjects(limit: number): Promise<readonly string[]> {
+    const taken: string[] = [];
+    for (const subject of this.dirty) {
+      if (taken.length >= limit) break;
+      taken.push(subject);
+    }
+    for (const subject of taken) this.dirty.delete(subject);
+    return taken;
+  }
+
+  async markDirty(subjects: readonly string[]): Promise<void> {
+    for (const subject of subjects) this.dirty.add(subject);
+  }
+
+  async dirtyCount(): Promise<number> {
+    return this.dirty.size;
+  }
+
+  async exportSubjects(subjects: readonly string[]): Promise<readonly SubjectSnapshot[]> {
+    await this.load(subjects);
+    return subjects.map((subject) => {
+      const state = this.state(subject);
+      const items = new Set([...state.free.keys(), ...state.held.keys()]);
+      return {
+        subject,
+        counters: new Map([...state.counters].map(([id, counter]) => [id, counterStateOf(counter)])),
+        awards: new Map(state.awards),
+        balances: [...items].sort().map((item) => balanceOf(subject, state, item)).filter((b) => b.free > 0 || b.held > 0),
+        holds: [...state.holds.values()].map((entry) => entry.record).filter((hold) => hold.state === "held"),
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  // ---- internals ------------------------------------------------------------------------------
+
+  /** Makes sure each subject's state is present, calling the loader once per unknown subject. */
+  private async load(subjects: readonly string[]): Promise<void> {
+    if (this.closed) throw new ProgressionError(ErrorCode.Closed, "the memory backend is closed; create a new one");
+    const loader = this.options.loader;
+    if (loader === undefined) return;
+    const pending: Promise<void>[] = [];
+    for (const subject of subjects) {
+      if (this.subjects.has(subject)) continue;
+      let loading = this.loading.get(subject);
+      if (loading === undefined) {
+        loading = loader(subject).then((snapshot) => {
+          if (!this.subjects.has(subject)) this.subjects.set(subject, snapshot ? stateFromSnapshot(snapshot, this.openHolds) : emptySubject());
+        }).finally(() => this.loading.delete(subject));
+        this.loading.set(subject, loading);
+      }
+      pending.push(loading);
+    }
+    await Promise.all(pending);
+  }
+
+  private state(subject: string): MemorySubject {
+    let state = this.subjects.get(subject);
+    if (state === undefined) {
+      state = emptySubject();
+      this.subjects.set(subject, state);
+    }
+    return state;
+  }
+
+  private replay<T>(state: MemorySubject, key: string, fingerprint: string, now: number): T | undefined {
+    const record = state.idempotency.get(key);
+    if (record === undefined) return undefined;
+    if (record.expiresAt <= now) {
+      state.idempotency.delete(key);
+      return undefined;
+    }
+    if (record.fingerprint !== fingerprint) {
+      throw new ProgressionError(
+        ErrorCode.IdempotencyConflict,
+        `idempotency key ${JSON.stringify(key)} was already used for a different request; use a new key for a new mutation`,
+        { idempotencyKey: key },
+      );
+    }
+    return record.result as T;
+  }
+
+  private remember(state: MemorySubject, key: string, fingerprint: string, result: unknown, now: number): void {
+    state.idempotency.set(key, { fingerprint, result, expiresAt: now + this.options.idempotencyRetentionMs });
+    if (state.idempotency.size % 1024 === 0) {
+      for (const [k, record] of state.idempotency) if (record.expiresAt <= now) state.idempotency.delete(k);
+    }
+  }
+
+  /** Shared path of keyed mutations: load, lazy expiry, replay or run, remember. Atomic once loaded. */
+  private async mutate(
+    subject: string,
+    key: string,
+    request: readonly unknown[],
+    now: number,
+    run: (state: MemorySubject) => { balances: Balance[]; hold?: HoldRecord; extraExpired?: HoldRecord[] },
+  ): Promise<MutationReceipt & { hold?: HoldRecord }> {
+    await this.load([subject]);
+    const state = this.state(subject);
+    const expiredHolds = this.releaseExpired(subject, state, now);
+    try {
+      const fingerprint = canonicalJson(request);
+      const replay = this.replay<{ balances: Balance[]; hold?: HoldRecord }>(state, key, fingerprint, now);
+      if (replay !== undefined) return { ...replay, expiredHolds, replayed: true };
+      const { extraExpired, ...result } = run(state);
+      this.remember(state, key, fingerprint, result, now);
+      this.dirty.add(subject);
+      return { ...result, expiredHolds: extraExpired ? [...expiredHolds, ...extraExpired] : expiredHolds, replayed: false };
+    } catch (error) {
+      throw withExpired(error, expiredHolds);
+    }
+  }
+
+  private async settle(request: HoldSettleRequest, target: "committed" | "released"): Promise<HoldReceipt> {
+    const subject = subjectOfHoldId(request.holdId);
+    await this.load([subject]);
+    const state = this.state(subject);
+    const expiredHolds = this.releaseExpired(subject, state, request.now);
+    try {
+      const hold = this.findHold(state, request.holdId, request.now);
+      if (hold.state === target || (target === "released" && hold.state === "expired")) {
+        return { hold, balances: [], expiredHolds, replayed: true };
+      }
+      if (hold.state === "expired") {
+        throw new ProgressionError(ErrorCode.HoldExpired, `hold ${request.holdId} expired at ${new Date(hold.expiresAt).toISOString()}; its quantity went back to free. Place a new hold`, { holdId: request.holdId, expiresAt: hold.expiresAt });
+      }
+      if (hold.state !== "held") {
+        throw new ProgressionError(ErrorCode.HoldClosed, `hold ${request.holdId} was already ${hold.state}; it cannot be ${target}`, { holdId: request.holdId, state: hold.state });
+      }
+      debitHeld(state, hold);
+      if (target === "released") credit(state.free, hold.item, hold.quantity);
+      const settled: HoldRecord = { ...hold, state: target, settledAt: request.now };
+      state.holds.set(hold.holdId, { record: settled, forgetAt: request.now + this.options.idempotencyRetentionMs });
+      this.openHolds.delete(hold.holdId);
+      this.dirty.add(subject);
+      return { hold: settled, balances: [balanceOf(subject, state, hold.item)], expiredHolds, replayed: false };
+    } catch (error) {
+      throw withExpired(error, expiredHolds);
+    }
+  }
+
+  private findHold(state: MemorySubject, holdId: string, now: number): HoldRecord {
+    const entry = state.holds.get(holdId);
+    if (entry === undefined || entry.forgetAt <= now) {
+      if (entry !== undefined) state.holds.delete(holdId);
+      throw new ProgressionError(ErrorCode.HoldUnknown, `hold ${holdId} does not exist (never created, or settled more than the retention period ago)`, { holdId });
+    }
+    return entry.record;
+  }
+
+  /** Lazy expiry: releases every open hold of the subject whose time is up. */
+  private releaseExpired(subject: string, state: MemorySubject, now: number): HoldRecord[] {
+    const expired: HoldRecord[] = [];
+    for (const [holdId, entry] of state.holds) {
+      const hold = entry.record;
+      if (hold.state !== "held" || hold.expiresAt > now) continue;
+      debitHeld(state, hold);
+      credit(state.free, hold.item, hold.quantity);
+      const settled: HoldRecord = { ...hold, state: "expired", settledAt: now };
+      state.holds.set(holdId, { record: settled, forgetAt: now + this.options.idempotencyRetentionMs });
+      this.openHolds.delete(holdId);
+      expired.push(settled);
+    }
+    if (expired.length > 0) this.dirty.add(subject);
+    return expired;
+  }
+}
+
+function credit(map: Map<string, number>, item: string, quantity: number): void {
+  const next = (map.get(item) ?? 0) + quantity;
+  if (!Number.isSafeInteger(next)) {
+    throw new ProgressionError(ErrorCode.InvalidQuantity, `crediting ${quantity} of ${item} would exceed the largest safe integer balance`, { item, quantity });
+  }
+  map.set(item, next);
+}
+
+function debit(state: MemorySubject, subject: string, item: string, quantity: number): void {
+  const free = state.free.get(item) ?? 0;
+  if (free < quantity) {
+    throw new ProgressionError(ErrorCode.Insufficient, `${subject} has ${free} free ${item}, needs ${quantity}`, { subject, item, free, requested: quantity });
+  }
+  if (free === quantity) state.free.delete(item);
+  else state.free.set(item, free - quantity);
+}
+
+function debitHeld(state: MemorySubject, hold: HoldRecord): void {
+  const held = (state.held.get(hold.item) ?? 0) - hold.quantity;
+  if (held <= 0) state.held.delete(hold.item);
+  else state.held.set(hold.item, held);
+}
+
+function balanceOf(subject: string, state: MemorySubject, item: string): Balance {
+  return { subject, item, free: state.free.get(item) ?? 0, held: state.held.get(item) ?? 0 };
+}
+
+function withExpired(error: unknown, expiredHolds: readonly HoldRecord[]): unknown {
+  if (expiredHolds.length === 0 || !(error instanceof ProgressionError)) return error;
+  return new ProgressionError(error.code, error.message, { ...error.details, expiredHolds });
+}
+
+function stateFromSnapshot(snapshot: SubjectSnapshot, openHolds: Map<string, number>): MemorySubject {
+  const state = emptySubject();
+  for (const [id, counter] of snapshot.counters) state.counters.set(id, counterFromState(counter));
+  for (const [code, award] of snapshot.awards) state.awards.set(code, award);
+  for (const balance of snapshot.balances) {
+    if (balance.free > 0) state.free.set(balance.item, balance.free);
+    if (balance.held > 0) state.held.set(balance.item, balance.held);
+  }
+  for (const hold of snapshot.holds) {
+    state.holds.set(hold.holdId, { record: hold, forgetAt: Number.POSITIVE_INFINITY });
+    openHolds.set(hold.holdId, hold.expiresAt);
+  }
+  return state;
+}

@@ -1,0 +1,448 @@
+import { Redis } from "ioredis";
+import { ErrorCode } from "../../errors/error-codes.ts";
+import { ProgressionError } from "../../errors/progression-error.ts";
+import { newHoldId, subjectOfHoldId } from "../contract/hold-id.ts";
+import type { HoldReceipt, HoldRequest, HoldSettleRequest, MutationReceipt, QuantityRequest, TransferRequest } from "../contract/ledger-backend.ts";
+import type { HoldRecord, HoldState } from "../../model/hold.ts";
+import type { ApplyRequest, ClaimRequest, ClaimResult, ProgressionBackend, SubjectApply, SubjectApplyResult } from "../contract/progression-backend.ts";
+import type { Balance } from "../../model/balance.ts";
+import type { SubjectSnapshot, SubjectState } from "../../model/subject-state.ts";
+import { PlanCache, batchDigest, packApplyGroup, packr, unpackSubjectResult, validateApplyRequest, type RawSubjectResult } from "./apply-request-codec.ts";
+import { requirePositiveInteger, requireQuantity, requireText, requireTime } from "./boundary-validation.ts";
+import { registerScripts, type ProgressionRedisClient } from "./redis-commands.ts";
+import { REDIS_BACKEND_DEFAULTS, type RedisBackendOptions } from "./redis-backend-options.ts";
+import { createRedisKeys, type RedisKeys } from "./redis-keys.ts";
+import { ScriptStatus, backendUnavailable, scriptError } from "./script-errors.ts";
+import { decodeBalancesHash, decodeHold, decodeStateHash, encodeSnapshotForImport } from "./state-codec.ts";
+
+/**
+ * The Redis twin of the memory backend: all progress and ledger state in Redis, every mutation one
+ * atomic Lua script (src/backends/redis/lua). Semantics: docs/semantics.md.
+ */
+
+type RawBalance = [subject: string, item: string, free: number, held: number];
+type RawHold = [holdId: string, subject: string, item: string, quantity: number, createdAt: number, expiresAt: number, state: HoldState, settledAt: number];
+type RawReply = [status: number, ...rest: unknown[]];
+
+const toBalance = ([subject, item, free, held]: RawBalance): Balance => ({ subject, item, free, held });
+const toHold = ([holdId, subject, item, quantity, createdAt, expiresAt, state, settledAt]: RawHold): HoldRecord => ({
+  holdId,
+  subject,
+  item,
+  quantity,
+  createdAt,
+  expiresAt,
+  state,
+  settledAt: settledAt < 0 ? null : settledAt,
+});
+const asArray = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[]) : []);
+/** Loader calls in flight at once when a flush finds many subjects missing (after a Redis loss). */
+const RESTORE_CONCURRENCY = 16;
+
+export function createRedisBackend(options: RedisBackendOptions = {}): ProgressionBackend {
+  const settings = { ...REDIS_BACKEND_DEFAULTS, ...withoutUndefined(options) };
+  const ownsClient = options.redis === undefined;
+  const client: ProgressionRedisClient =
+    options.redis ?? new Redis(options.url ?? process.env.REDIS_URL ?? REDIS_BACKEND_DEFAULTS.url, { maxRetriesPerRequest: 2 });
+  if (ownsClient && client instanceof Redis) {
+    const report = options.onConnectionError ?? ((error: Error) => console.warn(`[progression] Redis connection error: ${error.message}`));
+    let reported = false;
+    client.on("error", (error: Error) => {
+      if (reported) return;
+      reported = true;
+      report(error);
+    });
+    client.on("ready", () => {
+      reported = false;
+    });
+  }
+  registerScripts(client);
+  const keys: RedisKeys = createRedisKeys(requireText(settings.prefix, "prefix", 200));
+  const idempotencyRetentionMs = requirePositiveInteger(settings.idempotencyRetentionMs, "idempotencyRetentionMs");
+  const eventIdRetentionMs = requirePositiveInteger(settings.eventIdRetentionMs, "eventIdRetentionMs");
+  const isCluster = client.isCluster === true;
+  // On a Cluster each call must stay in one slot: one subject per call (see docs/semantics.md).
+  const subjectsPerCall = isCluster ? 1 : requirePositiveInteger(settings.subjectsPerCall, "subjectsPerCall");
+  const loader = options.loader;
+  const checkRestore = loader ? "1" : "0";
+  const serverTime = settings.useServerTime ? "1" : "0";
+  const planCache = new PlanCache();
+
+  async function call(operation: string, run: () => Promise<Buffer>): Promise<RawReply> {
+    let raw: Buffer;
+    try {
+      raw = await run();
+    } catch (error) {
+      throw backendUnavailable(operation, error);
+    }
+    const reply = packr.unpack(raw) as unknown;
+    if (!Array.isArray(reply) || typeof reply[0] !== "number") {
+      throw new ProgressionError(ErrorCode.BackendUnavailable, `${operation}: malformed script reply`, {});
+    }
+    return reply as RawReply;
+  }
+
+  /** Loads and installs the snapshots of subjects Redis holds nothing for (a few loader calls at once). */
+  async function restore(subjects: readonly string[]): Promise<void> {
+    if (!loader) return;
+    const pending = [...new Set(subjects)];
+    const installOne = async (subject: string): Promise<void> => {
+      let snapshot: SubjectSnapshot | null;
+      try {
+        snapshot = await loader(subject);
+      } catch (error) {
+        throw backendUnavailable(`restore of ${JSON.stringify(subject)} (loader)`, error);
+      }
+      const k = keys.subject(subject);
+      const empty: SubjectSnapshot = { subject, counters: new Map(), awards: new Map(), balances: [], holds: [] };
+      await call(`restore of ${JSON.stringify(subject)}`, () =>
+        client["importSubject:1Buffer"](
+          k.state, k.balances, k.holds, k.holdTimers, keys.dirty, keys.holdExpiryIndex,
+          packr.pack(encodeSnapshotForImport(snapshot ?? empty)),
+        ),
+      );
+    };
+    const workers = Array.from({ length: Math.min(RESTORE_CONCURRENCY, pending.length) }, async () => {
+      for (let subject = pending.pop(); subject !== undefined; subject = pending.pop()) await installOne(subject);
+    });
+    await Promise.all(workers);
+  }
+
+  /** Runs a one-subject script; if it asks for a restore, restores and runs it again (at most twice). */
+  async function withRestore(operation: string, run: () => Promise<Buffer>): Promise<RawReply> {
+    for (let attempt = 0; ; attempt += 1) {
+      const reply = await call(operation, run);
+      if (reply[0] !== ScriptStatus.RestoreNeeded) return reply;
+      if (attempt >= 2) throw new ProgressionError(ErrorCode.BackendUnavailable, `${operation}: subject restore did not take`, {});
+      await restore(asArray<string>(reply[2]));
+    }
+  }
+
+  /** Throws the typed error of a refused ledger reply ([status, message, expiredHolds, hold?]). */
+  function ledgerFailure(reply: RawReply, operation: string, details: Record<string, unknown>): never {
+    const expiredHolds = asArray<RawHold>(reply[2]).map(toHold);
+    throw scriptError(reply[0], String(reply[1]), operation, {
+      ...details,
+      ...(expiredHolds.length > 0 ? { expiredHolds } : {}),
+      ...(reply[3] ? { hold: toHold(reply[3] as RawHold) } : {}),
+    });
+  }
+
+  function mutationReceipt(reply: RawReply): MutationReceipt {
+    return {
+      replayed: reply[0] === ScriptStatus.Replayed,
+      balances: asArray<RawBalance>(reply[1]).map(toBalance),
+      expiredHolds: asArray<RawHold>(reply[2]).map(toHold),
+    };
+  }
+
+  function ledgerArgs(now: number): [string, string, string, string] {
+    return [String(now), serverTime, String(idempotencyRetentionMs), checkRestore];
+  }
+
+  function subjectLedgerKeys(subject: string): [string, string, string, string, string, string] {
+    const k = keys.subject(subject);
+    return [k.state, k.balances, k.holds, k.holdTimers, keys.dirty, keys.holdExpiryIndex];
+  }
+
+  async function changeFree(request: QuantityRequest, direction: 1 | -1): Promise<MutationReceipt> {
+    const operation = direction > 0 ? "acquire" : "consume";
+    const subject = requireText(request.subject, "subject", 200);
+    const item = requireText(request.item, "item", 200);
+    const quantity = requireQuantity(request.quantity);
+    const key = requireText(request.idempotencyKey, "idempotencyKey");
+    const now = requireTime(request.now);
+    const fingerprint = JSON.stringify([operation, subject, item, quantity]);
+    const reply = await withRestore(operation, () =>
+      client["changeFree:1Buffer"](
+        ...subjectLedgerKeys(subject), keys.idempotency(subject, key),
+        subject, item, quantity, fingerprint, ...ledgerArgs(now), direction,
+      ),
+    );
+    if (reply[0] < 0) ledgerFailure(reply, operation, { subject, item, quantity, idempotencyKey: key });
+    return mutationReceipt(reply);
+  }
+
+  async function settle(request: HoldSettleRequest, action: "commit" | "release"): Promise<HoldReceipt> {
+    const subject = subjectOfHoldId(request.holdId);
+    const now = requireTime(request.now);
+    const reply = await withRestore(action, () =>
+      client["settleHold:1Buffer"](...subjectLedgerKeys(subject), subject, request.holdId, action, "", ...ledgerArgs(now)),
+    );
+    if (reply[0] < 0) ledgerFailure(reply, action, { holdId: request.holdId });
+    return { ...mutationReceipt(reply), hold: toHold(reply[3] as RawHold) };
+  }
+
+  async function readLedger(subject: string, what: string, now: number, operation: string): Promise<RawReply> {
+    const reply = await withRestore(operation, () =>
+      client["readLedger:1Buffer"](...subjectLedgerKeys(subject), subject, what, 0, "", ...ledgerArgs(now)),
+    );
+    if (reply[0] < 0) ledgerFailure(reply, operation, { subject });
+    return reply;
+  }
+
+  async function applyGroups(groups: SubjectApply[][], request: ApplyRequest): Promise<Map<string, SubjectApplyResult>> {
+    const rows = planCache.rows(request.plan);
+    const digest = batchDigest(request.batchId);
+    const header = { now: request.now, checkRestore: loader !== undefined, eventIdRetentionMs };
+    const results = new Map<string, SubjectApplyResult>();
+    let pending = groups;
+    for (let attempt = 0; pending.length > 0; attempt += 1) {
+      const pipeline = client.pipeline();
+      for (const group of pending) {
+        const groupKeys: string[] = [keys.dirty];
+        for (const entry of group) {
+          const k = keys.subject(entry.subject);
+          groupKeys.push(k.state, k.eventIds, k.balances);
+        }
+        pipeline["applyBatch:1Buffer"](groupKeys.length, ...groupKeys, packApplyGroup(group, rows, header), digest);
+      }
+      let replies: Array<[Error | null, unknown]> | null;
+      try {
+        replies = await pipeline.exec();
+      } catch (error) {
+        throw backendUnavailable("apply", error);
+      }
+      const retry: SubjectApply[][] = [];
+      const missing: string[] = [];
+      for (const [index, group] of pending.entries()) {
+        const [error, raw] = replies?.[index] ?? [new Error("no reply"), null];
+        if (error) throw backendUnavailable("apply", error);
+        const reply = packr.unpack(raw as Buffer) as RawReply;
+        if (reply[0] === ScriptStatus.RestoreNeeded) {
+          retry.push(group);
+          missing.push(...asArray<string>(reply[2]));
+          continue;
+        }
+        if (reply[0] !== ScriptStatus.Ok) throw scriptError(reply[0], String(reply[1]), "apply", { batchId: request.batchId });
+        const perSubject = asArray<RawSubjectResult>(reply[1]);
+        group.forEach((entry, i) => {
+          const raw = perSubject[i];
+          if (raw) results.set(entry.subject, unpackSubjectResult(entry.subject, raw));
+        });
+      }
+      if (retry.length > 0 && attempt >= 2) {
+        throw new ProgressionError(ErrorCode.BackendUnavailable, "apply: subject restore did not take", { subjects: missing });
+      }
+      await restore(missing);
+      pending = retry;
+    }
+    return results;
+  }
+
+  return {
+    kind: "redis",
+
+    async apply(request) {
+      const subjects = validateApplyRequest(request);
+      const groups: SubjectApply[][] = [];
+      for (let i = 0; i < subjects.length; i += subjectsPerCall) groups.push(subjects.slice(i, i + subjectsPerCall));
+      const results = await applyGroups(groups, request);
+      // One result per request entry, like the memory backend: a subject listed twice was applied
+      // once (merged), so its later entries report `duplicate` with nothing new.
+      const reported = new Set<string>();
+      return request.subjects.map((entry): SubjectApplyResult => {
+        const result = results.get(entry.subject);
+        if (!result) throw new ProgressionError(ErrorCode.BackendUnavailable, `apply: no result for ${entry.subject}`, {});
+        if (reported.has(entry.subject)) return { subject: entry.subject, duplicate: true, reached: [], progress: [], balances: [] };
+        reported.add(entry.subject);
+        return result;
+      });
+    },
+
+    async readState(subject): Promise<SubjectState> {
+      requireText(subject, "subject", 200);
+      const k = keys.subject(subject);
+      let fields = await client.hgetall(k.state).catch((error: unknown) => {
+        throw backendUnavailable("readState", error);
+      });
+      if (loader && fields["~"] === undefined && fields["~b"] === undefined) {
+        await restore([subject]);
+        fields = await client.hgetall(k.state);
+      }
+      return { subject, ...decodeStateHash(fields) };
+    },
+
+    async claim(request: ClaimRequest): Promise<ClaimResult> {
+      const subject = requireText(request.subject, "subject", 200);
+      const code = requireText(request.code, "code", 200);
+      const key = requireText(request.idempotencyKey, "idempotencyKey");
+      const now = requireTime(request.now);
+      const rewardArgs: Array<string | number> = [];
+      for (const reward of request.rewards) rewardArgs.push(requireText(reward.item, "reward item", 200), requireQuantity(reward.quantity));
+      const k = keys.subject(subject);
+      const fingerprint = JSON.stringify(["claim", subject, code]);
+      const reply = await withRestore("claim", () =>
+        client["claim:1Buffer"](
+          k.state, k.balances, keys.idempotency(subject, key), keys.dirty,
+          subject, code, fingerprint, now, idempotencyRetentionMs, checkRestore, ...rewardArgs,
+        ),
+      );
+      if (reply[0] < 0) throw scriptError(reply[0], String(reply[1]), "claim", { subject, code, idempotencyKey: key });
+      return {
+        subject,
+        code,
+        claimedAt: reply[1] as number,
+        rewards: request.rewards,
+        balances: asArray<RawBalance>(reply[2]).map(toBalance),
+        replayed: reply[0] === ScriptStatus.Replayed,
+      };
+    },
+
+    acquire: (request) => changeFree(request, 1),
+    consume: (request) => changeFree(request, -1),
+
+    async transfer(request: TransferRequest): Promise<MutationReceipt> {
+      const from = requireText(request.from, "from", 200);
+      const to = requireText(request.to, "to", 200);
+      const item = requireText(request.item, "item", 200);
+      const quantity = requireQuantity(request.quantity);
+      const key = requireText(request.idempotencyKey, "idempotencyKey");
+      const now = requireTime(request.now);
+      if (from === to) {
+        throw new ProgressionError(ErrorCode.InvalidInput, `transfer: from and to are both ${JSON.stringify(from)}; transfer between two different subjects`, {
+          from,
+          to,
+        });
+      }
+      if (isCluster) {
+        // The two subjects' keys hash to different slots: one atomic script cannot touch both.
+        throw new ProgressionError(
+          ErrorCode.Unsupported,
+          "transfer: atomic transfers between two subjects need a single Redis (not a Redis Cluster); nothing was changed",
+          { from, to },
+        );
+      }
+      const toKeys = keys.subject(to);
+      const fingerprint = JSON.stringify(["transfer", from, to, item, quantity]);
+      const reply = await withRestore("transfer", () =>
+        client["transfer:1Buffer"](
+          ...subjectLedgerKeys(from), keys.idempotency(from, key),
+          toKeys.state, toKeys.balances, toKeys.holds, toKeys.holdTimers,
+          from, item, quantity, fingerprint, ...ledgerArgs(now), to,
+        ),
+      );
+      if (reply[0] < 0) ledgerFailure(reply, "transfer", { from, to, item, quantity, idempotencyKey: key });
+      return mutationReceipt(reply);
+    },
+
+    async hold(request: HoldRequest): Promise<HoldReceipt> {
+      const subject = requireText(request.subject, "subject", 200);
+      const item = requireText(request.item, "item", 200);
+      const quantity = requireQuantity(request.quantity);
+      const ttlMs = requirePositiveInteger(request.ttlMs, "ttlMs");
+      const key = requireText(request.idempotencyKey, "idempotencyKey");
+      const now = requireTime(request.now);
+      const fingerprint = JSON.stringify(["hold", subject, item, quantity, ttlMs]);
+      const holdId = newHoldId(subject);
+      const reply = await withRestore("hold", () =>
+        client["hold:1Buffer"](
+          ...subjectLedgerKeys(subject), keys.idempotency(subject, key),
+          subject, item, quantity, fingerprint, ...ledgerArgs(now), ttlMs, holdId,
+        ),
+      );
+      if (reply[0] < 0) ledgerFailure(reply, "hold", { subject, item, quantity, idempotencyKey: key });
+      return { ...mutationReceipt(reply), hold: toHold(reply[3] as RawHold) };
+    },
+
+    commit: (request) => settle(request, "commit"),
+    release: (request) => settle(request, "release"),
+
+    async getHold(holdId, now) {
+      const subject = subjectOfHoldId(holdId);
+      const reply = await readLedger(subject, `hold:${holdId}`, requireTime(now), "getHold");
+      return toHold(reply[3] as RawHold);
+    },
+
+    async balance(subject, item, now) {
+      requireText(subject, "subject", 200);
+      requireText(item, "item", 200);
+      const reply = await readLedger(subject, `item:${item}`, requireTime(now), "balance");
+      const balance = asArray<RawBalance>(reply[1]).map(toBalance)[0] ?? { subject, item, free: 0, held: 0 };
+      const expiredHolds = asArray<RawHold>(reply[2]).map(toHold);
+      // Effects: the balance counts as changed only when this call released expired holds.
+      return { balance, balances: expiredHolds.length > 0 ? [balance] : [], expiredHolds };
+    },
+
+    async list(subject, now) {
+      requireText(subject, "subject", 200);
+      const reply = await readLedger(subject, "list", requireTime(now), "list");
+      return { balances: asArray<RawBalance>(reply[1]).map(toBalance), expiredHolds: asArray<RawHold>(reply[2]).map(toHold) };
+    },
+
+    async expireHolds(now, limit) {
+      requireTime(now);
+      requirePositiveInteger(limit, "limit");
+      const due = await client.zrangebyscore(keys.holdExpiryIndex, "-inf", now, "LIMIT", 0, limit).catch((error: unknown) => {
+        throw backendUnavailable("expireHolds", error);
+      });
+      const perSubject = new Map<string, number>();
+      for (const holdId of due) {
+        const subject = subjectOfHoldId(holdId);
+        perSubject.set(subject, (perSubject.get(subject) ?? 0) + 1);
+      }
+      const expired: HoldRecord[] = [];
+      for (const [subject, count] of perSubject) {
+        const reply = await call("expireHolds", () =>
+          client["readLedger:1Buffer"](...subjectLedgerKeys(subject), subject, "expire", count, "", String(now), serverTime, String(idempotencyRetentionMs), "0"),
+        );
+        if (reply[0] < 0) ledgerFailure(reply, "expireHolds", { subject });
+        expired.push(...asArray<RawHold>(reply[2]).map(toHold));
+      }
+      return expired.sort((a, b) => a.expiresAt - b.expiresAt);
+    },
+
+    async takeDirtySubjects(limit) {
+      requirePositiveInteger(limit, "limit");
+      return client.spop(keys.dirty, limit).catch((error: unknown) => {
+        throw backendUnavailable("takeDirtySubjects", error);
+      });
+    },
+
+    async markDirty(subjects) {
+      if (subjects.length === 0) return;
+      await client.sadd(keys.dirty, ...subjects).catch((error: unknown) => {
+        throw backendUnavailable("markDirty", error);
+      });
+    },
+
+    async dirtyCount() {
+      return client.scard(keys.dirty).catch((error: unknown) => {
+        throw backendUnavailable("dirtyCount", error);
+      });
+    },
+
+    async exportSubjects(subjects): Promise<readonly SubjectSnapshot[]> {
+      if (subjects.length === 0) return [];
+      // One MULTI: every subject is read at one instant, consistent across its keys.
+      const transaction = client.multi();
+      for (const subject of subjects) {
+        const k = keys.subject(subject);
+        transaction.hgetall(k.state).hgetall(k.balances).hgetall(k.holds);
+      }
+      const replies = await transaction.exec().catch((error: unknown) => {
+        throw backendUnavailable("exportSubjects", error);
+      });
+      return subjects.map((subject, i) => {
+        const field = (offset: number): Record<string, string> => {
+          const [error, value] = replies?.[i * 3 + offset] ?? [null, {}];
+          if (error) throw backendUnavailable("exportSubjects", error);
+          return (value ?? {}) as Record<string, string>;
+        };
+        const { counters, awards } = decodeStateHash(field(0));
+        const holds = Object.entries(field(2))
+          .map(([holdId, raw]) => decodeHold(subject, holdId, raw))
+          .filter((hold): hold is HoldRecord => hold !== null && hold.state === "held");
+        return { subject, counters, awards, balances: decodeBalancesHash(subject, field(1)), holds };
+      });
+    },
+
+    async close() {
+      if (ownsClient && client.status !== "end") await client.quit().catch(() => undefined);
+    },
+  };
+}
+
+function withoutUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

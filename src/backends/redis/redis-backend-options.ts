@@ -1,0 +1,50 @@
+import type { SubjectLoader } from "../../model/subject-state.ts";
+import type { ProgressionRedisClient } from "./redis-commands.ts";
+
+/** Options of `createRedisBackend`; every default lives in REDIS_BACKEND_DEFAULTS below. */
+export interface RedisBackendOptions {
+  /**
+   * An ioredis client to use (the backend defines its scripts on it and never closes it).
+   * Default: none; a client is created from `url` and closed by `close()`.
+   */
+  readonly redis?: ProgressionRedisClient;
+  /** Redis URL used when no `redis` client is given. Default: `process.env.REDIS_URL`, else `redis://127.0.0.1:6379`. */
+  readonly url?: string;
+  /** Prefix of every key (`<prefix>:<kind>:{subject}`). Default: `"progression"`. */
+  readonly prefix?: string;
+  /**
+   * Decide hold expiry (createdAt, expiresAt, "is it expired?") on Redis `TIME` inside the script, so
+   * app servers with skewed clocks agree. Set false to use the `now` the engine passes (tests with a
+   * fake advancing clock). Default: `true`.
+   */
+  readonly useServerTime?: boolean;
+  /** How long idempotency records and settled holds are remembered, in ms. Default: 24 h. */
+  readonly idempotencyRetentionMs?: number;
+  /** How long an event id is remembered per subject (a replayed event is skipped), in ms. Default: 7 days. */
+  readonly eventIdRetentionMs?: number;
+  /**
+   * Restore hook: the first time a script finds no state for a subject (no restore marker), the
+   * backend calls it and installs the snapshot before applying anything. Default: none (no check).
+   */
+  readonly loader?: SubjectLoader;
+  /**
+   * Told when the client this backend created loses its connection (once per outage, again after it
+   * was ready). Calls fail meanwhile with BACKEND_UNAVAILABLE. Not used for an injected `redis` client:
+   * its owner listens to it. Default: `console.warn` with the URL's host and the error.
+   */
+  readonly onConnectionError?: (error: Error) => void;
+  /**
+   * Subjects per apply script call (all their keys in one call); calls are pipelined. More subjects
+   * per call cost less Redis CPU per subject but block Redis longer per call. Default: 64.
+   */
+  readonly subjectsPerCall?: number;
+}
+
+export const REDIS_BACKEND_DEFAULTS = {
+  url: "redis://127.0.0.1:6379",
+  prefix: "progression",
+  useServerTime: true,
+  idempotencyRetentionMs: 24 * 60 * 60 * 1000,
+  eventIdRetentionMs: 7 * 24 * 60 * 60 * 1000,
+  subjectsPerCall: 64,
+} as const;

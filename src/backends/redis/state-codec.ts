@@ -1,0 +1,151 @@
+import type { HoldRecord, HoldState } from "../../model/hold.ts";
+import type { AwardRecord } from "../../model/award.ts";
+import type { Balance } from "../../model/balance.ts";
+import type { CounterState } from "../../model/counter-state.ts";
+import type { SubjectSnapshot } from "../../model/subject-state.ts";
+
+/**
+ * The stored text encodings of a subject, mirrored from lua/includes/codec.lua and holds.lua
+ * (TypeScript reads them for readState/export and writes them for a snapshot restore).
+ */
+
+const DAY_MS = 86_400_000;
+const DAY_MASK_BITS = 53;
+const dayOf = (t: number): number => Math.floor(t / DAY_MS);
+const enc36 = (n: number): string => n.toString(36);
+const dec36 = (s: string | undefined): number => (s === undefined ? Number.NaN : parseInt(s, 36));
+
+export const AWARD_FIELD_PREFIX = "!";
+
+export function decodeCounter(raw: string): CounterState | null {
+  const kind = raw[0];
+  const parts = raw.slice(1).split(",");
+  if (kind === "D") {
+    const at = dec36(parts[1]);
+    return { kind: "days", value: dec36(parts[0]), lastDay: dayOf(at), at };
+  }
+  if (kind === "G") return { kind: "gap", last: dec36(parts[0]), maxGap: dec36(parts[1]), maxGapAt: dec36(parts[2]) };
+  if (kind === "W") {
+    const at = dec36(parts[0]);
+    const buckets = new Map<number, number>();
+    (parts[1] ?? "").split(".").forEach((amount, offset) => {
+      if (amount !== "") buckets.set(dayOf(at) - offset, dec36(amount));
+    });
+    return { kind: "window", buckets: new Map([...buckets].sort((x, y) => x[0] - y[0])), at };
+  }
+  const [value, at] = raw.split(",");
+  if (value === undefined || at === undefined) return null;
+  return { kind: "sum", value: dec36(value), at: dec36(at) };
+}
+
+export function encodeCounter(state: CounterState): string {
+  switch (state.kind) {
+    case "sum":
+      return `${enc36(state.value)},${enc36(state.at)}`;
+    case "days":
+      // A snapshot keeps only the count: the restored mask marks lastDay and the days just before
+      // it as seen (the memory backend's placeholder days, same documented restore limitation).
+      return `D${enc36(state.value)},${enc36(state.at)},${enc36(2 ** Math.min(state.value, DAY_MASK_BITS) - 1)}`;
+    case "gap":
+      return `G${enc36(state.last)},${enc36(state.maxGap)},${enc36(state.maxGapAt)}`;
+    case "window": {
+      if (state.buckets.size === 0) return `W${enc36(state.at)}`;
+      const ref = dayOf(state.at);
+      const oldest = Math.min(ref, ...state.buckets.keys());
+      const amounts: string[] = [];
+      for (let day = ref; day >= oldest; day -= 1) {
+        const amount = state.buckets.get(day);
+        amounts.push(amount === undefined ? "" : enc36(amount));
+      }
+      return `W${enc36(state.at)},${amounts.join(".")}`;
+    }
+  }
+}
+
+export function decodeAward(code: string, raw: string): AwardRecord {
+  const [earned, retro, claimed] = raw.split(",");
+  return {
+    code,
+    earnedAt: Number(earned),
+    retroactive: retro === "1",
+    claimedAt: claimed === undefined || claimed === "" ? null : Number(claimed),
+  };
+}
+
+export function encodeAward(award: AwardRecord): string {
+  if (!award.retroactive && award.claimedAt === null) return String(award.earnedAt);
+  return `${award.earnedAt},${award.retroactive ? 1 : 0},${award.claimedAt ?? ""}`;
+}
+
+/** Counters and awards of a state hash (HGETALL); bookkeeping fields are skipped. */
+export function decodeStateHash(fields: Readonly<Record<string, string>>): {
+  counters: Map<string, CounterState>;
+  awards: Map<string, AwardRecord>;
+} {
+  const counters = new Map<string, CounterState>();
+  const awards = new Map<string, AwardRecord>();
+  for (const [field, raw] of Object.entries(fields)) {
+    if (field.startsWith("~")) continue;
+    if (field.startsWith(AWARD_FIELD_PREFIX)) {
+      const code = field.slice(AWARD_FIELD_PREFIX.length);
+      awards.set(code, decodeAward(code, raw));
+    } else {
+      const counter = decodeCounter(raw);
+      if (counter) counters.set(field, counter);
+    }
+  }
+  return { counters, awards };
+}
+
+export function decodeBalancesHash(subject: string, fields: Readonly<Record<string, string>>): Balance[] {
+  const byItem = new Map<string, { free: number; held: number }>();
+  for (const [field, raw] of Object.entries(fields)) {
+    const item = field.slice(2);
+    const entry = byItem.get(item) ?? { free: 0, held: 0 };
+    if (field.startsWith("f:")) entry.free = Number(raw);
+    else entry.held = Number(raw);
+    byItem.set(item, entry);
+  }
+  return [...byItem.keys()]
+    .sort()
+    .map((item) => ({ subject, item, free: byItem.get(item)?.free ?? 0, held: byItem.get(item)?.held ?? 0 }));
+}
+
+const HOLD_STATES: Readonly<Record<string, HoldState>> = { h: "held", c: "committed", r: "released", x: "expired" };
+const HOLD_STATE_CHARS: Readonly<Record<HoldState, string>> = { held: "h", committed: "c", released: "r", expired: "x" };
+
+export function decodeHold(subject: string, holdId: string, raw: string): HoldRecord | null {
+  const match = /^(\d+),(-?\d+),(-?\d+),([a-z]),(-?\d*),(.*)$/s.exec(raw);
+  if (!match) return null;
+  const [, quantity, createdAt, expiresAt, state, settledAt, item] = match;
+  return {
+    holdId,
+    subject,
+    item: item ?? "",
+    quantity: Number(quantity),
+    createdAt: Number(createdAt),
+    expiresAt: Number(expiresAt),
+    state: HOLD_STATES[state ?? ""] ?? "held",
+    settledAt: settledAt ? Number(settledAt) : null,
+  };
+}
+
+export function encodeHold(hold: HoldRecord): string {
+  return `${hold.quantity},${hold.createdAt},${hold.expiresAt},${HOLD_STATE_CHARS[hold.state]},${hold.settledAt ?? ""},${hold.item}`;
+}
+
+/** What importSubject-6.lua installs: [stateFields, balanceFields, open holds]. */
+export function encodeSnapshotForImport(snapshot: SubjectSnapshot): [string[], string[], Array<[string, string, number]>] {
+  const stateFields: string[] = [];
+  for (const [id, counter] of snapshot.counters) stateFields.push(id, encodeCounter(counter));
+  for (const [code, award] of snapshot.awards) stateFields.push(`${AWARD_FIELD_PREFIX}${code}`, encodeAward(award));
+  const balanceFields: string[] = [];
+  for (const balance of snapshot.balances) {
+    if (balance.free !== 0) balanceFields.push(`f:${balance.item}`, String(balance.free));
+    if (balance.held !== 0) balanceFields.push(`h:${balance.item}`, String(balance.held));
+  }
+  const holds = snapshot.holds
+    .filter((hold) => hold.state === "held")
+    .map((hold): [string, string, number] => [hold.holdId, encodeHold(hold), hold.expiresAt]);
+  return [stateFields, balanceFields, holds];
+}

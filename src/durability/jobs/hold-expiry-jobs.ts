@@ -1,0 +1,112 @@
+import { Queue, Worker, type Job } from "bullmq";
+import type { ProgressionLedger } from "../../engine/progression.ts";
+import type { HoldRecord } from "../../model/hold.ts";
+import { jobIdFor, queueConnection, requireQueueName, type QueueRedis } from "./queue-connection.ts";
+
+/**
+ * Hold expiry: a delayed `expire` job per hold, due at its expiry, with a job id derived from the
+ * hold id (scheduling a hold twice adds one job), plus a periodic `sweep` over the backend's expiry
+ * index that catches any hold whose job was never enqueued (e.g. the process died right after the hold).
+ *
+ * Both go through the engine's ledger, which releases the hold atomically in the backend and emits
+ * `hold.expired` (and `inventory.changed`) for each hold the backend reports. The backend reports an
+ * expiry exactly once, whoever triggers it (this job, the sweep, or a lazy release by another call),
+ * so running the job twice, or after a restart, never emits twice.
+ */
+
+export type HoldExpiryLedger = Pick<ProgressionLedger, "balance" | "expireHolds">;
+
+export interface HoldExpiryJobsOptions {
+  readonly redis: QueueRedis;
+  readonly prefix: string;
+  readonly queueName: string;
+  readonly ledger: HoldExpiryLedger;
+  /** Interval of the sweep over the expiry index. */
+  readonly sweepIntervalMs: number;
+  /** Holds released per `expireHolds` call; a sweep repeats while a call comes back full. */
+  readonly sweepLimit: number;
+  readonly concurrency: number;
+  /** Awaited after each job: lets the event bus persist what the job emitted before it completes. */
+  readonly afterJob?: () => Promise<void>;
+  readonly onError: (error: unknown) => void;
+}
+
+type HoldExpiryJobData = { readonly holdId: string; readonly subject: string; readonly item: string } | Record<string, never>;
+
+const SWEEP_SCHEDULER_ID = "progression-hold-sweep";
+/** A sweep never loops forever behind a flood of expiring holds; the next sweep continues. */
+const MAX_SWEEP_CALLS = 50;
+
+export class HoldExpiryJobs {
+  private readonly options: HoldExpiryJobsOptions;
+  private readonly queue: Queue<HoldExpiryJobData>;
+  private worker: Worker<HoldExpiryJobData> | undefined;
+
+  constructor(options: HoldExpiryJobsOptions) {
+    this.options = options;
+    requireQueueName(options.queueName, "holdExpiryQueue");
+    this.queue = new Queue<HoldExpiryJobData>(options.queueName, { connection: queueConnection(options.redis), prefix: options.prefix });
+    this.queue.on("error", (error) => options.onError(error));
+  }
+
+  async start(): Promise<void> {
+    await this.queue.upsertJobScheduler(
+      SWEEP_SCHEDULER_ID,
+      { every: this.options.sweepIntervalMs },
+      { name: "sweep", data: {}, opts: { attempts: 1, removeOnComplete: 10, removeOnFail: 50 } },
+    );
+    this.worker = new Worker<HoldExpiryJobData>(this.options.queueName, (job) => this.process(job), {
+      connection: queueConnection(this.options.redis),
+      prefix: this.options.prefix,
+      concurrency: this.options.concurrency,
+    });
+    this.worker.on("error", (error) => this.options.onError(error));
+  }
+
+  /** Enqueues the hold's expiry job, due at `expiresAt`. Idempotent per hold id. */
+  async schedule(hold: Pick<HoldRecord, "holdId" | "subject" | "item" | "expiresAt">): Promise<void> {
+    await this.queue.add(
+      "expire",
+      { holdId: hold.holdId, subject: hold.subject, item: hold.item },
+      {
+        jobId: jobIdFor("expire", hold.holdId),
+        delay: Math.max(0, hold.expiresAt - Date.now()),
+        attempts: 5,
+        backoff: { type: "exponential", delay: 500 },
+        // Kept a while after completion so a late duplicate schedule() is still recognised.
+        removeOnComplete: { age: 3600 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    );
+  }
+
+  /** One sweep now (also what the periodic `sweep` job runs). Returns the holds it released. */
+  async sweep(): Promise<readonly HoldRecord[]> {
+    const released: HoldRecord[] = [];
+    for (let call = 0; call < MAX_SWEEP_CALLS; call += 1) {
+      const expired = await this.options.ledger.expireHolds(this.options.sweepLimit);
+      released.push(...expired);
+      if (expired.length < this.options.sweepLimit) break;
+    }
+    return released;
+  }
+
+  /** Stops the worker after its current jobs; delayed jobs stay in Redis for the next worker. */
+  async close(): Promise<void> {
+    await this.worker?.close();
+    this.worker = undefined;
+    await this.queue.close();
+  }
+
+  private async process(job: Job<HoldExpiryJobData>): Promise<void> {
+    const data = job.data;
+    if ("holdId" in data && typeof data.holdId === "string") {
+      // Touching the hold's subject releases it if it is due (lazy expiry), reporting it once.
+      // If the clock of this process lags, it is not due yet here: the sweep picks it up later.
+      await this.options.ledger.balance(data.subject, data.item);
+    } else {
+      await this.sweep();
+    }
+    await this.options.afterJob?.();
+  }
+}

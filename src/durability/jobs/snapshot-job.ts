@@ -1,0 +1,135 @@
+import { Queue, Worker, type Job } from "bullmq";
+import type { SnapshotWriter } from "../postgres/snapshot-writer.ts";
+import type { SnapshotSource } from "../../backends/contract/progression-backend.ts";
+import { initialScheduleState, nextScheduleState, type AdaptiveSchedule, type ScheduleState } from "./adaptive-schedule.ts";
+import { queueConnection, requireQueueName, type QueueRedis } from "./queue-connection.ts";
+import { snapshotDirtySubjects, type SnapshotPassResult } from "./snapshot-dirty-subjects.ts";
+
+/**
+ * The snapshot job: a BullMQ job scheduler (`upsertJobScheduler`) fires `snapshot` jobs; each one
+ * writes the dirty subjects and then re-upserts the scheduler with the interval the adaptive schedule
+ * picks. The schedule state travels in the scheduler's job template, so whichever process runs the
+ * next job continues from it, and one scheduler means one snapshot run at a time across processes.
+ */
+
+export interface SnapshotJobOptions {
+  readonly redis: QueueRedis;
+  readonly prefix: string;
+  readonly queueName: string;
+  readonly source: SnapshotSource;
+  readonly writer: SnapshotWriter;
+  readonly schedule: AdaptiveSchedule;
+  readonly chunkSize: number;
+  readonly maxSubjectsPerRun: number;
+  readonly clock: () => number;
+  readonly onError: (error: unknown) => void;
+  /** Told after every run (tests and metrics). */
+  readonly onRun?: (result: SnapshotRunReport) => void;
+}
+
+export interface SnapshotRunReport extends Partial<SnapshotPassResult> {
+  readonly failed: boolean;
+  readonly next: ScheduleState;
+}
+
+const SCHEDULER_ID = "progression-snapshot";
+
+interface SnapshotJobData {
+  readonly state?: ScheduleState;
+}
+
+export class SnapshotJob {
+  private readonly options: SnapshotJobOptions;
+  private readonly queue: Queue<SnapshotJobData>;
+  private worker: Worker<SnapshotJobData> | undefined;
+  private lastState: ScheduleState;
+
+  constructor(options: SnapshotJobOptions) {
+    this.options = options;
+    requireQueueName(options.queueName, "snapshotQueue");
+    this.queue = new Queue<SnapshotJobData>(options.queueName, { connection: queueConnection(options.redis), prefix: options.prefix });
+    this.queue.on("error", (error) => options.onError(error));
+    this.lastState = initialScheduleState(options.schedule);
+  }
+
+  /** Current interval and streaks as last computed by this process. */
+  get state(): ScheduleState {
+    return this.lastState;
+  }
+
+  async start(): Promise<void> {
+    await this.upsertScheduler(this.lastState);
+    this.worker = new Worker<SnapshotJobData>(this.options.queueName, (job) => this.run(job), {
+      connection: queueConnection(this.options.redis),
+      prefix: this.options.prefix,
+      concurrency: 1,
+    });
+    this.worker.on("error", (error) => this.options.onError(error));
+  }
+
+  /** Writes every dirty subject now, outside the scheduler (the final snapshot at shutdown). */
+  async snapshotAll(): Promise<SnapshotPassResult> {
+    return snapshotDirtySubjects(this.options.source, this.options.writer, {
+      chunkSize: this.options.chunkSize,
+      maxSubjects: Number.POSITIVE_INFINITY,
+      clock: this.options.clock,
+    });
+  }
+
+  /**
+   * Stops the worker after its current job, then takes a final snapshot of everything still dirty.
+   * The scheduler stays in Redis for the next start (or another process's worker).
+   */
+  async close(options: { finalSnapshot?: boolean } = {}): Promise<SnapshotPassResult | undefined> {
+    await this.worker?.close();
+    this.worker = undefined;
+    try {
+      return options.finalSnapshot === false ? undefined : await this.snapshotAll();
+    } finally {
+      await this.queue.close();
+    }
+  }
+
+  private async run(job: Job<SnapshotJobData>): Promise<SnapshotPassResult> {
+    const previous = job.data.state ?? this.lastState;
+    let result: SnapshotPassResult | undefined;
+    let failure: unknown;
+    try {
+      result = await snapshotDirtySubjects(this.options.source, this.options.writer, {
+        chunkSize: this.options.chunkSize,
+        maxSubjects: this.options.maxSubjectsPerRun,
+        clock: this.options.clock,
+      });
+    } catch (error) {
+      failure = error;
+    }
+    const backlog = result?.backlog ?? (await this.options.source.dirtyCount().catch(() => 0));
+    const next = nextScheduleState(this.options.schedule, previous, {
+      written: result?.written ?? 0,
+      backlog,
+      failed: failure !== undefined,
+    });
+    this.lastState = next;
+    if (JSON.stringify(next) !== JSON.stringify(previous)) await this.upsertScheduler(next, this.options.clock() + next.intervalMs);
+    this.options.onRun?.({ ...result, backlog, failed: failure !== undefined, next });
+    // Rethrown so the failed run is visible as a failed job; the data is back in the dirty set.
+    if (failure !== undefined) throw failure;
+    return result ?? { written: 0, rows: 0, backlog };
+  }
+
+  /**
+   * An `every` scheduler fires at once when upserted; after a run, `firstRunAt` pushes the first job
+   * of the new interval one interval out instead, so changing the interval does not add a run.
+   */
+  private async upsertScheduler(state: ScheduleState, firstRunAt?: number): Promise<void> {
+    await this.queue.upsertJobScheduler(
+      SCHEDULER_ID,
+      firstRunAt === undefined ? { every: state.intervalMs } : { every: state.intervalMs, startDate: firstRunAt },
+      {
+        name: "snapshot",
+        data: { state },
+        opts: { attempts: 1, removeOnComplete: 50, removeOnFail: 50 },
+      },
+    );
+  }
+}

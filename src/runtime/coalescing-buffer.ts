@@ -1,0 +1,184 @@
+import { randomBytes } from "node:crypto";
+import type { CompiledMilestones, CounterRoute } from "../definitions/compile-milestones.ts";
+import type { CounterIncrement, SubjectApply } from "../backends/contract/progression-backend.ts";
+import type { GameplayEvent } from "../model/gameplay-event.ts";
+import type { EventBuffer, PendingBatch } from "../engine/progression.ts";
+import type { ValidatedEvent } from "../rules/custom-evaluator.ts";
+import { NO_TAGS, requireEventId, requireEventObject, requireIdentifier, requireQuantity, requireSubject, requireTags, requireTime } from "../model/validate-input.ts";
+
+interface MutableIncrement {
+  counter: string;
+  amount: number;
+  at: number;
+  eventId: string | undefined;
+  /** Time slot (at / coalesceMs) this increment gathers. */
+  slot: number;
+}
+
+/** Per-process producer id + sequence: batch ids are unique without coordination. */
+const producerId = randomBytes(4).toString("hex");
+let batchSequence = 0;
+
+export function nextBatchId(): string {
+  batchSequence += 1;
+  return `${producerId}-${batchSequence.toString(36)}`;
+}
+
+/** What the buffer holds for one subject until the next drain. */
+interface SubjectSlots {
+  /** By counter index: the increment of the counter's most recent time slot. */
+  readonly latest: (MutableIncrement | undefined)[];
+  /** Older time slots (`<counter>:<slot>`) and events with ids (`#<id>/<counter>`). */
+  other: Map<string, MutableIncrement> | undefined;
+}
+
+/**
+ * Routes each event to its counters at add time and coalesces per (subject, counter, time slot):
+ * 1,000 kills of one player in one flush become one increment. Events with an id stay separate so
+ * the backend can dedupe them; their increment id is `<event id>/<counter>` because one event may
+ * advance several counters and each must count once.
+ *
+ * `add` is the hot path of the whole product (every gameplay event of every room passes here), so it
+ * validates fields without building a new event object, finds counters by array index, and only
+ * materialises the full event for custom evaluators.
+ */
+export class CoalescingBuffer implements EventBuffer {
+  private subjects = new Map<string, SubjectSlots>();
+  private events = 0;
+  private increments = 0;
+  /** The plan events were routed with since the last drain (a reload in between makes it mixed). */
+  private routedWith: CompiledMilestones | undefined;
+  private mixedPlans = false;
+  private readonly compiled: () => CompiledMilestones;
+  private readonly clock: () => number;
+  private readonly coalesceMs: number;
+
+  constructor(compiled: () => CompiledMilestones, clock: () => number, coalesceMs: number) {
+    this.compiled = compiled;
+    this.clock = clock;
+    this.coalesceMs = coalesceMs;
+  }
+
+  get pendingEvents(): number {
+    return this.events;
+  }
+
+  get pendingIncrements(): number {
+    return this.increments;
+  }
+
+  add(event: GameplayEvent): void {
+    requireEventObject(event);
+    const type = requireIdentifier(event.type, "event.type");
+    const subject = requireSubject(event.subject, "event.subject");
+    const amount = event.amount === undefined ? 1 : requireQuantity(event.amount, "event.amount");
+    const at = event.at === undefined ? this.clock() : requireTime(event.at, "event.at");
+    const tags = event.tags === undefined ? NO_TAGS : requireTags(event.tags);
+    const id = event.id === undefined ? undefined : requireEventId(event.id);
+    this.events += 1;
+
+    const compiled = this.compiled();
+    if (this.routedWith === undefined) this.routedWith = compiled;
+    else if (this.routedWith !== compiled) this.mixedPlans = true;
+    const routes = compiled.routesByTrigger.get(type);
+    if (routes === undefined) return;
+    const slot = Math.floor(at / this.coalesceMs);
+    let full: ValidatedEvent | undefined;
+    let slots: SubjectSlots | undefined;
+    for (const route of routes.unfiltered) {
+      if (route.custom !== null) {
+        full ??= { type, subject, amount, at, tags, id };
+        if (!route.custom(full)) continue;
+      }
+      this.count((slots ??= this.slotsOf(subject, compiled)), route, amount, at, slot, id);
+    }
+    for (const { tag, byValue } of routes.byTag) {
+      const value = tags[tag];
+      if (typeof value !== "string") continue;
+      const candidates = byValue.get(value);
+      if (candidates === undefined) continue;
+      for (const route of candidates) if (matchesWhere(route.where, tags)) this.count((slots ??= this.slotsOf(subject, compiled)), route, amount, at, slot, id);
+    }
+  }
+
+  /** The subject's pending increments, looked up once per event (not once per matching counter). */
+  private slotsOf(subject: string, compiled: CompiledMilestones): SubjectSlots {
+    let slots = this.subjects.get(subject);
+    if (slots === undefined) {
+      slots = { latest: new Array<MutableIncrement | undefined>(compiled.counterCount), other: undefined };
+      this.subjects.set(subject, slots);
+    }
+    return slots;
+  }
+
+  /** Adds one routed event to its subject's increment for the counter and time slot. */
+  private count(slots: SubjectSlots, route: CounterRoute, amount: number, at: number, slot: number, id: string | undefined): void {
+    if (id !== undefined) {
+      const eventId = `${id}/${route.counterId}`;
+      const other = (slots.other ??= new Map());
+      // A second event with the same id in one buffer is the same event: counted once.
+      if (!other.has(`#${eventId}`)) {
+        other.set(`#${eventId}`, { counter: route.counterId, amount, at, eventId, slot: -1 });
+        this.increments += 1;
+      }
+      return;
+    }
+    let increment = slots.latest[route.index];
+    if (increment === undefined) {
+      slots.latest[route.index] = { counter: route.counterId, amount, at, eventId: undefined, slot };
+      this.increments += 1;
+      return;
+    }
+    if (increment.slot !== slot || increment.counter !== route.counterId) {
+      const other = (slots.other ??= new Map());
+      if (slot > increment.slot && increment.counter === route.counterId) {
+        // Time moved on: the older slot retires under its own key and the new one takes the fast path.
+        other.set(`${increment.counter}:${increment.slot}`, increment);
+        slots.latest[route.index] = { counter: route.counterId, amount, at, eventId: undefined, slot };
+        this.increments += 1;
+        return;
+      }
+      // A late event for an older slot, or (after a reload) another counter at this index: apart by key.
+      const key = `${route.counterId}:${slot}`;
+      increment = other.get(key);
+      if (increment === undefined) {
+        other.set(key, { counter: route.counterId, amount, at, eventId: undefined, slot });
+        this.increments += 1;
+        return;
+      }
+    }
+    increment.amount += amount;
+    if (at > increment.at) increment.at = at;
+  }
+
+  /** Adds a subject with no increments (catch-up needs one even when the login event matches nothing). */
+  touch(subject: string): void {
+    if (!this.subjects.has(subject)) this.subjects.set(subject, { latest: [], other: undefined });
+  }
+
+  drain(): PendingBatch {
+    const subjects: SubjectApply[] = [];
+    for (const [subject, slots] of this.subjects) {
+      // The buffer's own increment objects go out as they are (no copy per increment).
+      const increments: CounterIncrement[] = [];
+      for (const increment of slots.latest) if (increment !== undefined) increments.push(increment);
+      if (slots.other !== undefined) for (const increment of slots.other.values()) increments.push(increment);
+      if (increments.length > 1) increments.sort((a, b) => a.at - b.at);
+      subjects.push({ subject, increments, catchUp: false });
+    }
+    const planVersion = this.mixedPlans ? undefined : this.routedWith?.plan.version;
+    const batch: PendingBatch = { batchId: nextBatchId(), events: this.events, subjects, planVersion };
+    this.subjects = new Map();
+    this.events = 0;
+    this.increments = 0;
+    this.routedWith = undefined;
+    this.mixedPlans = false;
+    return batch;
+  }
+}
+
+function matchesWhere(where: readonly (readonly [string, string])[], tags: Readonly<Record<string, string>>): boolean {
+  // Inherited properties are functions or objects, never the expected string, so no own-check is needed.
+  for (const [tag, expected] of where) if (tags[tag] !== expected) return false;
+  return true;
+}
