@@ -1,13 +1,13 @@
-import type { MilestoneDefinition, Rule } from "./milestone-schema.ts";
 import { ErrorCode } from "../errors/error-codes.ts";
 import { ProgressionError } from "../errors/progression-error.ts";
-import type { CounterKind } from "../model/counter-state.ts";
 import type { CounterPlan, CounterSpec, ThresholdCheck } from "../model/counter-plan.ts";
-import { canonicalJson } from "./canonical-json.ts";
-import { counterIdFor } from "./counter-id.ts";
+import type { CounterKind } from "../model/counter-state.ts";
+import { canonicalJson } from "../rules/canonical-json.ts";
 import type { CustomEvaluator, ValidatedEvent } from "../rules/custom-evaluator.ts";
-
-export const DAY_MS = 86_400_000;
+import type { CounterShape, RuleDisplay } from "../rules/rule-type.ts";
+import { ruleTypeOf } from "../rules/rule-types.ts";
+import { counterIdFor } from "../rules/counter-id.ts";
+import type { MilestoneDefinition } from "./milestone-schema.ts";
 
 /**
  * Which counter an event of a trigger type may advance, and the filter that decides whether this
@@ -32,13 +32,15 @@ export interface TriggerRoutes {
   readonly byTag: readonly { readonly tag: string; readonly byValue: ReadonlyMap<string, readonly CounterRoute[]> }[];
 }
 
-/** Where a milestone's progress is measured. */
+/** Where a milestone's progress is measured, and how it is shown. */
 export interface MilestoneMeasure {
   readonly counterId: string;
   readonly kind: CounterKind;
   readonly check: ThresholdCheck;
+  readonly display: RuleDisplay;
 }
 
+/** The loaded milestones, compiled for the hot path (routing) and for the store (the counter plan). */
 export interface CompiledMilestones {
   readonly plan: CounterPlan;
   readonly counterCount: number;
@@ -46,13 +48,6 @@ export interface CompiledMilestones {
   /** Every loaded definition (active and inactive), in load order. */
   readonly definitions: ReadonlyMap<string, MilestoneDefinition>;
   readonly measures: ReadonlyMap<string, MilestoneMeasure>;
-}
-
-interface CounterShape {
-  kind: CounterKind;
-  descriptor: string;
-  where: readonly (readonly [string, string])[];
-  custom: ((event: ValidatedEvent) => boolean) | null;
 }
 
 interface CounterDraft extends CounterShape {
@@ -63,11 +58,11 @@ interface CounterDraft extends CounterShape {
 }
 
 /**
- * Turns definitions into counters and checks. Milestones with the same trigger, kind and filter share
- * one counter (tiers cost one increment). Inactive milestones keep their counter counting, so
- * re-activating one finds its progress, but have no checks.
+ * Turns definitions into counters and checks, each rule through its module in src/rules/. Milestones
+ * with the same trigger, kind and filter share one counter (tiers cost one increment). Inactive
+ * milestones keep their counter counting, so re-activating one finds its progress, but have no checks.
  */
-export function buildCounterPlan(
+export function compileMilestones(
   definitions: readonly MilestoneDefinition[],
   evaluators: ReadonlyMap<string, CustomEvaluator>,
 ): CompiledMilestones {
@@ -77,7 +72,8 @@ export function buildCounterPlan(
 
   for (const definition of definitions) {
     byDefinition.set(definition.code, definition);
-    const shape = counterShape(definition, evaluators);
+    const ruleType = ruleTypeOf(definition.rule);
+    const shape = ruleType.counter(definition.rule, { code: definition.code, trigger: definition.trigger, evaluators });
     const id = counterIdFor(shape.descriptor);
     let draft = drafts.get(id);
     if (draft === undefined) {
@@ -90,10 +86,17 @@ export function buildCounterPlan(
         { code: definition.code },
       );
     }
-    const check = checkFor(definition);
-    if (definition.rule.type === "window") draft.keepDays = Math.max(draft.keepDays, definition.rule.days);
+    const rule = ruleType.check(definition.rule);
+    const check: ThresholdCheck = {
+      code: definition.code,
+      target: rule.target,
+      windowDays: rule.windowDays,
+      autoClaimRewards: definition.autoClaim ? definition.rewards : null,
+    };
+    // A window counter keeps the buckets its largest window needs (inactive milestones' too).
+    draft.keepDays = Math.max(draft.keepDays, rule.windowDays);
     if (definition.active) draft.checks.push(check);
-    measures.set(definition.code, { counterId: id, kind: shape.kind, check });
+    measures.set(definition.code, { counterId: id, kind: shape.kind, check, display: ruleType.display(definition.rule) });
   }
 
   const counters = new Map<string, CounterSpec>();
@@ -119,54 +122,3 @@ export function buildCounterPlan(
   const version = counterIdFor(canonicalJson([...counters.values()].map((c) => [c.id, c.kind, c.keepDays, c.checks])));
   return { plan: { version, counters }, counterCount: counters.size, routesByTrigger, definitions: byDefinition, measures };
 }
-
-function counterShape(definition: MilestoneDefinition, evaluators: ReadonlyMap<string, CustomEvaluator>): CounterShape {
-  const rule: Rule = definition.rule;
-  const trigger = definition.trigger;
-  switch (rule.type) {
-    case "count":
-    case "window":
-    case "daily": {
-      const kind = rule.type === "count" ? "sum" : rule.type === "window" ? "window" : "days";
-      // Sorted, so the tag a route is indexed under does not depend on how the JSON was written.
-      const where = Object.entries(rule.where ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      return { kind, descriptor: `${kind}|${trigger}|where:${canonicalJson(rule.where ?? {})}`, where, custom: null };
-    }
-    case "returnAfterGap":
-      return { kind: "gap", descriptor: `gap|${trigger}`, where: [], custom: null };
-    case "custom": {
-      const evaluator = evaluators.get(rule.evaluator);
-      if (evaluator === undefined) {
-        throw new ProgressionError(
-          ErrorCode.UnknownEvaluator,
-          `milestone ${JSON.stringify(definition.code)}: rule.evaluator ${JSON.stringify(rule.evaluator)} is not registered; pass it in createProgression({ evaluators: { ${rule.evaluator}: (event, params) => boolean } })`,
-          { code: definition.code, evaluator: rule.evaluator, registered: [...evaluators.keys()] },
-        );
-      }
-      const params = Object.freeze({ ...(rule.params ?? {}) });
-      return {
-        kind: "sum",
-        descriptor: `sum|${trigger}|custom:${rule.evaluator}:${canonicalJson(params)}`,
-        where: [],
-        custom: (event) => evaluator(event, params) === true,
-      };
-    }
-  }
-}
-
-function checkFor(definition: MilestoneDefinition): ThresholdCheck {
-  const rule = definition.rule;
-  const autoClaimRewards = definition.autoClaim ? definition.rewards : null;
-  switch (rule.type) {
-    case "count":
-    case "custom":
-      return { code: definition.code, target: rule.threshold, windowDays: 0, autoClaimRewards };
-    case "window":
-      return { code: definition.code, target: rule.count, windowDays: rule.days, autoClaimRewards };
-    case "daily":
-      return { code: definition.code, target: rule.days, windowDays: 0, autoClaimRewards };
-    case "returnAfterGap":
-      return { code: definition.code, target: Math.round(rule.days * DAY_MS), windowDays: 0, autoClaimRewards };
-  }
-}
-

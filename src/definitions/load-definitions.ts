@@ -12,32 +12,58 @@ import { milestoneDefinitionSchema, type MilestoneDefinition } from "./milestone
  * is expected.
  */
 export function loadDefinitions(source: readonly unknown[] | string): MilestoneDefinition[] {
+  if (typeof source !== "string" && !Array.isArray(source)) {
+    throw new ProgressionError(
+      ErrorCode.InvalidDefinition,
+      `definitions must be an array of milestone definitions or a path to a JSON file or directory (got ${describeValue(source)})`,
+      {},
+    );
+  }
   const raw = typeof source === "string" ? readDefinitionFiles(source) : source.map((value) => ({ value, origin: "" }));
   const definitions: MilestoneDefinition[] = [];
   const origins = new Map<string, string>();
+  // Every bad milestone is reported at once, so a designer fixes a file in one pass.
+  const problems: { code: string; origin: string; message: string; issues: { path: string; message: string }[] }[] = [];
   raw.forEach(({ value, origin }, index) => {
     const parsed = milestoneDefinitionSchema.safeParse(value);
     const where = origin ? ` (in ${origin})` : "";
     if (!parsed.success) {
       const code = codeOf(value) ?? `#${index}`;
-      throw new ProgressionError(
-        ErrorCode.InvalidDefinition,
-        `milestone ${JSON.stringify(code)}${where}: ${describeIssues(parsed.error)}`,
-        { code, origin, issues: parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })) },
-      );
+      problems.push({
+        code,
+        origin,
+        message: `milestone ${JSON.stringify(code)}${where}: ${describeIssues(parsed.error)}`,
+        issues: parsed.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })),
+      });
+      return;
     }
     const previous = origins.get(parsed.data.code);
     if (previous !== undefined) {
-      throw new ProgressionError(
-        ErrorCode.InvalidDefinition,
-        `milestone ${JSON.stringify(parsed.data.code)}${where}: duplicate code (also defined${previous ? ` in ${previous}` : " earlier"}); codes must be unique`,
-        { code: parsed.data.code },
-      );
+      problems.push({
+        code: parsed.data.code,
+        origin,
+        message: `milestone ${JSON.stringify(parsed.data.code)}${where}: duplicate code (also defined${previous ? ` in ${previous}` : " earlier"}); codes must be unique`,
+        issues: [{ path: "code", message: "duplicate code" }],
+      });
+      return;
     }
     origins.set(parsed.data.code, origin);
     definitions.push(parsed.data);
   });
+  if (problems.length > 0) {
+    const first = problems[0];
+    throw new ProgressionError(
+      ErrorCode.InvalidDefinition,
+      problems.length === 1 ? (first?.message ?? "") : `${problems.length} milestones are invalid: ${problems.map((problem) => problem.message).join(" | ")}`,
+      { code: first?.code, origin: first?.origin, issues: first?.issues, problems },
+    );
+  }
   return definitions;
+}
+
+function describeValue(value: unknown): string {
+  if (value === undefined || value === null) return String(value);
+  return Array.isArray(value) ? "an array" : typeof value;
 }
 
 function readDefinitionFiles(path: string): { value: unknown; origin: string }[] {

@@ -1,68 +1,12 @@
 import { z } from "zod";
 import type { Animation, Reward } from "../model/milestone.ts";
+import { identifier, positiveInteger } from "../rules/rule-fields.ts";
+import { ruleSchema, type Rule } from "../rules/rule-types.ts";
 
 /**
  * The shape of one milestone definition, as game designers write it in JSON. Validated at load;
  * everything optional has its default applied here so the rest of the engine sees complete data.
  */
-
-const identifier = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9_.:-]+$/, "use letters, digits, '_', '.', ':' or '-' only");
-
-const positiveInteger = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-
-/** Exact-match tag filter: every listed tag must equal the given value. */
-const whereFilter = z.record(identifier, z.string().max(256)).optional();
-
-export const countRuleSchema = z.strictObject({
-  type: z.literal("count"),
-  /** Lifetime sum of matching event amounts that completes the milestone. */
-  threshold: positiveInteger,
-  where: whereFilter,
-});
-
-export const windowRuleSchema = z.strictObject({
-  type: z.literal("window"),
-  /** Sum of matching event amounts needed inside the window. */
-  count: positiveInteger,
-  /** Window length in whole UTC days: the event's own day and the days-1 days before it. */
-  days: z.number().int().min(1).max(366),
-  where: whereFilter,
-});
-
-export const returnAfterGapRuleSchema = z.strictObject({
-  type: z.literal("returnAfterGap"),
-  /** Minimum time since the subject's previous trigger event, in days (fractions allowed). */
-  days: z.number().positive().max(3650),
-});
-
-export const dailyRuleSchema = z.strictObject({
-  type: z.literal("daily"),
-  /** Number of distinct UTC days with at least one matching event. Never resets. */
-  days: positiveInteger,
-  where: whereFilter,
-});
-
-export const customRuleSchema = z.strictObject({
-  type: z.literal("custom"),
-  /** Name of an evaluator registered in code (`createProgression({ evaluators: { name: fn } })`). */
-  evaluator: identifier,
-  /** Lifetime sum of amounts of events the evaluator accepts. */
-  threshold: positiveInteger,
-  /** Passed to the evaluator untouched; milestones with equal evaluator+params share a counter. */
-  params: z.record(z.string(), z.json()).optional(),
-});
-
-export const ruleSchema = z.discriminatedUnion("type", [
-  countRuleSchema,
-  windowRuleSchema,
-  returnAfterGapRuleSchema,
-  dailyRuleSchema,
-  customRuleSchema,
-]);
 
 export const animationSchema: z.ZodType<Animation, Animation> = z.discriminatedUnion("kind", [
   z.strictObject({ kind: z.literal("confetti") }),
@@ -97,4 +41,4 @@ export const milestoneDefinitionSchema = z.strictObject({
 
 export type MilestoneDefinitionInput = z.input<typeof milestoneDefinitionSchema>;
 export type MilestoneDefinition = z.output<typeof milestoneDefinitionSchema>;
-export type Rule = z.output<typeof ruleSchema>;
+export type { Rule };

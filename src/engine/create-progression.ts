@@ -5,12 +5,13 @@ import { ProgressionError } from "../errors/progression-error.ts";
 import { InProcessEventBus } from "../events/in-process-event-bus.ts";
 import { loadCatalogs } from "../i18n/load-catalogs.ts";
 import { HIDDEN_DESCRIPTION_KEY, HIDDEN_TITLE_KEY, Translator } from "../i18n/translator.ts";
-import { buildCounterPlan, DAY_MS, type CompiledMilestones } from "../definitions/compile-milestones.ts";
+import { compileMilestones, type CompiledMilestones } from "../definitions/compile-milestones.ts";
+import { counterKind } from "../counters/counter-kinds.ts";
+import { dayOf } from "../model/utc-day.ts";
+import type { RuleDisplay } from "../rules/rule-type.ts";
 import type { CustomEvaluator } from "../rules/custom-evaluator.ts";
-import { windowSum } from "../counters/window-sum.ts";
 import { createMemoryBackend } from "../backends/memory/memory-backend.ts";
 import type { AwardRecord } from "../model/award.ts";
-import type { CounterState } from "../model/counter-state.ts";
 import type { SubjectApply, SubjectApplyResult } from "../backends/contract/progression-backend.ts";
 import { CoalescingBuffer } from "../runtime/coalescing-buffer.ts";
 import type { GameplayEvent } from "../model/gameplay-event.ts";
@@ -26,13 +27,16 @@ import { requireKey, requireSubject, requireTime } from "../model/validate-input
  * before anything runs), the backend defaults to memory and the event bus to in-process.
  */
 export function createProgression(options: ProgressionOptions): Progression {
+  if (typeof options !== "object" || options === null) {
+    throw new ProgressionError(ErrorCode.InvalidInput, "createProgression needs options: createProgression({ definitions: [...] or \"path/to/milestones.json\" })", {});
+  }
   const settings = { ...progressionDefaults, ...definedOnly(options) };
   const clock = settings.clock;
   const evaluators = new Map<string, CustomEvaluator>(Object.entries(options.evaluators ?? {}));
   const backend = options.backend ?? createMemoryBackend();
   const events = options.events ?? new InProcessEventBus();
 
-  let compiled: CompiledMilestones = buildCounterPlan(loadDefinitions(options.definitions), evaluators);
+  let compiled: CompiledMilestones = compileMilestones(loadDefinitions(options.definitions), evaluators);
   let translator = new Translator(
     options.catalogs === undefined
       ? { defaultLocale: settings.defaultLocale, locales: { [settings.defaultLocale]: {} } }
@@ -71,32 +75,14 @@ export function createProgression(options: ProgressionOptions): Progression {
     };
   };
 
-  /** Display target/current: gap rules count days, everything else counts what the store counts. */
-  const displayTarget = (definition: MilestoneDefinition): number => {
-    const rule = definition.rule;
-    switch (rule.type) {
-      case "count":
-      case "custom":
-        return rule.threshold;
-      case "window":
-        return rule.count;
-      case "daily":
-      case "returnAfterGap":
-        return rule.days;
-    }
-  };
-  const displayCurrent = (definition: MilestoneDefinition, measure: number): number =>
-    definition.rule.type === "returnAfterGap" ? toDays(measure) : measure;
-
   /** Per visible milestone, how its progress is shown; computed once per loaded plan (hot path). */
-  const displayCache = new WeakMap<CompiledMilestones, ReadonlyMap<string, { target: number; inDays: boolean }>>();
-  const progressDisplay = (of: CompiledMilestones): ReadonlyMap<string, { target: number; inDays: boolean }> => {
+  const displayCache = new WeakMap<CompiledMilestones, ReadonlyMap<string, RuleDisplay>>();
+  const progressDisplay = (of: CompiledMilestones): ReadonlyMap<string, RuleDisplay> => {
     let display = displayCache.get(of);
     if (display === undefined) {
-      const entries = [...of.definitions.values()]
-        .filter((definition) => !definition.hidden)
-        .map((definition) => [definition.code, { target: displayTarget(definition), inDays: definition.rule.type === "returnAfterGap" }] as const);
-      display = new Map(entries);
+      display = new Map(
+        [...of.measures].filter(([code]) => of.definitions.get(code)?.hidden === false).map(([code, measure]) => [code, measure.display] as const),
+      );
       displayCache.set(of, display);
     }
     return display;
@@ -136,7 +122,7 @@ export function createProgression(options: ProgressionOptions): Progression {
       for (const check of result.progress) {
         const shown = display.get(check.code);
         if (shown === undefined) continue;
-        progress.push({ code: check.code, current: shown.inDays ? toDays(check.current) : check.current, target: shown.target });
+        progress.push({ code: check.code, current: shown.current(check.current), target: shown.target });
       }
       return { subject: result.subject, reached: result.reached, progress, inventory: result.balances };
     });
@@ -180,21 +166,6 @@ export function createProgression(options: ProgressionOptions): Progression {
     return outcomes.flatMap((outcome) => outcome.reached.map((award) => describeUnlock(outcome.subject, award, locale)));
   };
 
-  const measureOf = (definition: MilestoneDefinition, state: CounterState | undefined, now: number): number => {
-    if (state === undefined) return 0;
-    switch (state.kind) {
-      case "sum":
-      case "days":
-        return state.value;
-      case "window": {
-        const measure = compiled.measures.get(definition.code);
-        return windowSum(state.buckets, Math.floor(now / DAY_MS), measure?.check.windowDays ?? 1);
-      }
-      case "gap":
-        return state.maxGap;
-    }
-  };
-
   const progression: Progression = {
     backend,
     events,
@@ -219,8 +190,11 @@ export function createProgression(options: ProgressionOptions): Progression {
         if (!definition.active) continue;
         const award = state.awards.get(definition.code);
         const measure = compiled.measures.get(definition.code);
-        const target = displayTarget(definition);
-        let current = displayCurrent(definition, measureOf(definition, measure && state.counters.get(measure.counterId), now));
+        if (measure === undefined) continue;
+        const counter = state.counters.get(measure.counterId);
+        const target = measure.display.target;
+        let current =
+          counter === undefined || counter.kind !== measure.kind ? 0 : measure.display.current(counterKind(counter.kind).measureState(counter, measure.check, dayOf(now)));
         if (award !== undefined && current < target) current = target;
         const masked = definition.hidden && award === undefined;
         list.push({
@@ -280,7 +254,7 @@ export function createProgression(options: ProgressionOptions): Progression {
     reload(update) {
       ensureOpen();
       // Build everything first: a bad definition or catalog leaves the running engine untouched.
-      const nextCompiled = update.definitions === undefined ? compiled : buildCounterPlan(loadDefinitions(update.definitions), evaluators);
+      const nextCompiled = update.definitions === undefined ? compiled : compileMilestones(loadDefinitions(update.definitions), evaluators);
       const nextTranslator = update.catalogs === undefined ? translator : new Translator(loadCatalogs(update.catalogs, translator.defaultLocale));
       compiled = nextCompiled;
       translator = nextTranslator;
@@ -297,11 +271,6 @@ export function createProgression(options: ProgressionOptions): Progression {
     },
   };
   return progression;
-}
-
-/** Gap measures are milliseconds; players see days with two decimals, rounded down. */
-function toDays(ms: number): number {
-  return Math.floor((ms / DAY_MS) * 100) / 100;
 }
 
 /** Drops keys explicitly set to undefined so they don't override defaults. */

@@ -44,10 +44,12 @@ export class Translator {
 
   /** Keys the definitions use that a locale lacks; the default locale's gaps show raw keys to players. */
   missingKeys(definitions: Iterable<MilestoneDefinition>): MissingTranslations {
-    const keys = new Set<string>([HIDDEN_TITLE_KEY, HIDDEN_DESCRIPTION_KEY]);
+    const keys = new Set<string>();
     for (const definition of definitions) {
       keys.add(definition.title);
       keys.add(definition.description);
+      // The masked texts are needed only when something is hidden.
+      if (definition.hidden) keys.add(HIDDEN_TITLE_KEY).add(HIDDEN_DESCRIPTION_KEY);
     }
     const missing: Record<string, string[]> = {};
     for (const [locale, catalog] of Object.entries(this.catalogs.locales)) {

@@ -133,7 +133,16 @@ export class CoalescingBuffer implements EventBuffer {
       const other = (slots.other ??= new Map());
       if (slot > increment.slot && increment.counter === route.counterId) {
         // Time moved on: the older slot retires under its own key and the new one takes the fast path.
-        other.set(`${increment.counter}:${increment.slot}`, increment);
+        // After a reload moved the counter to another index, that key may hold the same slot already.
+        const retiredKey = `${increment.counter}:${increment.slot}`;
+        const retired = other.get(retiredKey);
+        if (retired === undefined) {
+          other.set(retiredKey, increment);
+        } else {
+          retired.amount += increment.amount;
+          if (increment.at > retired.at) retired.at = increment.at;
+          this.increments -= 1;
+        }
         slots.latest[route.index] = { counter: route.counterId, amount, at, eventId: undefined, slot };
         this.increments += 1;
         return;

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { loadDefinitions } from "../../src/definitions/load-definitions.ts";
 import { createProgression } from "../../src/engine/create-progression.ts";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
-import { buildCounterPlan } from "../../src/definitions/compile-milestones.ts";
+import { compileMilestones } from "../../src/definitions/compile-milestones.ts";
 
 const valid = { code: "first_blood", title: "fb.title", description: "fb.description", icon: "fb.png", trigger: "kill", rule: { type: "count" as const, threshold: 1 } };
 
@@ -27,6 +27,16 @@ describe("milestone definitions", () => {
     [{ title: "x" }, /milestone "#0": code/],
   ])("reject %j naming the milestone and the field", (definition, message) => {
     expect(() => loadDefinitions([definition])).toThrow(expect.objectContaining({ code: ErrorCode.InvalidDefinition, message: expect.stringMatching(message) }));
+  });
+
+  it("report every bad milestone of a load at once, each with its field", () => {
+    const load = () => loadDefinitions([{ ...valid, code: "a", rule: { type: "count", threshold: 0 } }, valid, { ...valid, code: "b", icon: "" }]);
+    expect(load).toThrow(expect.objectContaining({ code: ErrorCode.InvalidDefinition, message: expect.stringMatching(/2 milestones are invalid: milestone "a": rule\.threshold.*\| milestone "b": icon/) }));
+  });
+
+  it("refuse missing options or definitions with a typed error naming what to pass", () => {
+    expect(() => createProgression(undefined as never)).toThrow(expect.objectContaining({ code: ErrorCode.InvalidInput, message: expect.stringContaining("createProgression({ definitions") }));
+    expect(() => createProgression({} as never)).toThrow(expect.objectContaining({ code: ErrorCode.InvalidDefinition, message: expect.stringContaining("got undefined") }));
   });
 
   it("reject duplicate codes", () => {
@@ -51,8 +61,8 @@ describe("milestone definitions", () => {
   it("give equal counters equal, stable ids regardless of order or tag order", () => {
     const a = { ...valid, code: "a", rule: { type: "count", threshold: 1, where: { x: "1", y: "2" } } };
     const b = { ...valid, code: "b", rule: { type: "count", threshold: 9, where: { y: "2", x: "1" } } };
-    const one = buildCounterPlan(loadDefinitions([a, b]), new Map());
-    const two = buildCounterPlan(loadDefinitions([b, a]), new Map());
+    const one = compileMilestones(loadDefinitions([a, b]), new Map());
+    const two = compileMilestones(loadDefinitions([b, a]), new Map());
     expect([...one.plan.counters.keys()]).toEqual([...two.plan.counters.keys()]);
     expect(one.plan.counters.size).toBe(1);
     expect(one.plan.version).toBe(two.plan.version);

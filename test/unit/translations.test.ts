@@ -15,12 +15,21 @@ describe("translation catalogs", () => {
     writeFileSync(join(directory, "de.json"), JSON.stringify({ "fb.title": "Erstes Blut" }));
     const reports: MissingTranslations[] = [];
     const progression = createProgression({ definitions: [definition], catalogs: directory, onMissingTranslations: (missing) => reports.push(missing) });
-    expect(reports).toEqual([{ de: ["fb.description", "progression.hidden.description", "progression.hidden.title"] }]);
+    // No milestone is hidden, so the masked texts are not needed.
+    expect(reports).toEqual([{ de: ["fb.description"] }]);
     expect(progression.preview("first_blood", "de")).toMatchObject({ title: "Erstes Blut", description: "Win a fight" });
     writeFileSync(join(directory, "de.json"), JSON.stringify({ "fb.title": "Erstes Blut!", "fb.description": "Gewinne", "progression.hidden.title": "?", "progression.hidden.description": "?" }));
     progression.reload({ catalogs: directory });
     expect(reports[1]).toEqual({});
     expect(progression.preview("first_blood", "de").title).toBe("Erstes Blut!");
+  });
+
+  it("ask for the masked texts of hidden milestones only when a milestone is hidden", () => {
+    const catalogs = { defaultLocale: "en", locales: { en: { "fb.title": "First Blood", "fb.description": "Win a fight" } } };
+    const reports: MissingTranslations[] = [];
+    createProgression({ definitions: [definition], catalogs, onMissingTranslations: (missing) => reports.push(missing) });
+    createProgression({ definitions: [{ ...definition, hidden: true }], catalogs, onMissingTranslations: (missing) => reports.push(missing) });
+    expect(reports).toEqual([{}, { en: ["progression.hidden.description", "progression.hidden.title"] }]);
   });
 
   it("reject a default locale without a catalog and non-string texts", () => {

@@ -1,21 +1,27 @@
-import { DAY_MS } from "../../definitions/compile-milestones.ts";
-import { windowSum } from "../../counters/window-sum.ts";
-import type { CounterPlan, CounterSpec, ThresholdCheck } from "../../model/counter-plan.ts";
+import { counterKind, type LiveCounter } from "../../counters/counter-kinds.ts";
 import type { AwardRecord } from "../../model/award.ts";
+import type { CounterPlan, ThresholdCheck } from "../../model/counter-plan.ts";
+import type { Reward } from "../../model/milestone.ts";
+import { dayOf } from "../../model/utc-day.ts";
 import type { CheckProgress, SubjectApply } from "../contract/progression-backend.ts";
-import { RECENT_BATCHES, type MemoryCounter, type MemorySubject } from "./memory-subject.ts";
+import { RECENT_BATCHES, type MemorySubject } from "./memory-subject.ts";
 
 /**
- * The apply algorithm of docs/semantics.md over one subject's in-memory state. Runs synchronously,
- * so it is atomic in a single-threaded process. The Redis backend runs the same steps in Lua.
+ * The apply algorithm of docs/semantics.md over one subject's in-memory state; what each counter kind
+ * does is in src/counters/. It only computes: nothing is written to `state` until `commit()`, so the
+ * caller can refuse the whole apply (e.g. a reward that would overflow a balance) with nothing changed.
  */
 
 export interface AppliedIncrements {
   readonly duplicate: boolean;
   readonly reached: AwardRecord[];
   readonly progress: CheckProgress[];
-  /** Rewards to grant for autoClaim awards (the caller credits the ledger in the same step). */
-  readonly autoClaimed: { code: string; rewards: readonly { item: string; quantity: number }[] }[];
+  /** Rewards of autoClaim awards, to grant in the same step. */
+  readonly autoClaimed: { code: string; rewards: readonly Reward[] }[];
+  /** Leaves an autoClaim award completed but unclaimed (its rewards cannot be granted). */
+  unclaim(code: string): void;
+  /** Writes the new counters, awards, seen event ids and batch id into the subject's state. */
+  commit(): void;
 }
 
 export function applyIncrements(
@@ -26,161 +32,102 @@ export function applyIncrements(
   now: number,
   eventIdRetentionMs: number,
 ): AppliedIncrements {
-  if (state.recentBatches.includes(batchId)) return { duplicate: true, reached: [], progress: [], autoClaimed: [] };
+  if (state.recentBatches.includes(batchId)) {
+    return { duplicate: true, reached: [], progress: [], autoClaimed: [], unclaim: () => {}, commit: () => {} };
+  }
 
+  // Working copies: counters this apply touches, awards and event ids it adds.
+  const counters = new Map<string, LiveCounter>();
+  const newAwards = new Map<string, AwardRecord>();
+  const newEventIds = new Map<string, number>();
   const reached: AwardRecord[] = [];
   const autoClaimed: AppliedIncrements["autoClaimed"] = [];
   /** counter id -> day of its latest increment in this apply (for window progress). */
   const touched = new Map<string, number>();
 
-  const award = (check: ThresholdCheck, earnedAt: number, retroactive: boolean): void => {
-    const record: AwardRecord = { code: check.code, earnedAt, retroactive, claimedAt: check.autoClaimRewards ? now : null };
-    state.awards.set(check.code, record);
-    reached.push(record);
-    if (check.autoClaimRewards) autoClaimed.push({ code: check.code, rewards: check.autoClaimRewards });
+  const awards = {
+    isAwarded: (code: string): boolean => state.awards.has(code) || newAwards.has(code),
+    award(check: ThresholdCheck, earnedAt: number, retroactive: boolean): void {
+      const record: AwardRecord = { code: check.code, earnedAt, retroactive, claimedAt: check.autoClaimRewards ? now : null };
+      newAwards.set(check.code, record);
+      reached.push(record);
+      if (check.autoClaimRewards) autoClaimed.push({ code: check.code, rewards: check.autoClaimRewards });
+    },
   };
-
-  for (const [id, forgetAt] of state.seenEvents) if (forgetAt <= now) state.seenEvents.delete(id);
+  const working = (id: string): LiveCounter | undefined => {
+    let counter = counters.get(id);
+    if (counter === undefined) {
+      const stored = state.counters.get(id);
+      if (stored === undefined) return undefined;
+      counter = counterKind(stored.kind).clone(stored);
+      counters.set(id, counter);
+    }
+    return counter;
+  };
+  const seenEvent = (eventId: string): boolean => {
+    const forgetAt = state.seenEvents.get(eventId);
+    return newEventIds.has(eventId) || (forgetAt !== undefined && forgetAt > now);
+  };
 
   for (const increment of apply.increments) {
     const spec = plan.counters.get(increment.counter);
     if (spec === undefined) continue;
     if (increment.eventId !== undefined) {
-      if (state.seenEvents.has(increment.eventId)) continue;
-      state.seenEvents.set(increment.eventId, now + eventIdRetentionMs);
+      if (seenEvent(increment.eventId)) continue;
+      newEventIds.set(increment.eventId, now + eventIdRetentionMs);
     }
-    const day = Math.floor(increment.at / DAY_MS);
-    touched.set(spec.id, day);
-    const counter = state.counters.get(spec.id) ?? newCounter(spec, increment.at);
-    state.counters.set(spec.id, counter);
+    const counted = { amount: increment.amount, at: increment.at, day: dayOf(increment.at) };
+    touched.set(spec.id, counted.day);
+    const behaviour = counterKind(spec.kind);
+    let counter = working(spec.id);
+    if (counter === undefined || counter.kind !== spec.kind) {
+      counter = behaviour.create(counted);
+      counters.set(spec.id, counter);
+    }
+    behaviour.add(counter, counted, spec, awards);
+  }
 
-    switch (counter.kind) {
-      case "sum": {
-        const before = counter.value;
-        const previousAt = counter.at;
-        counter.value += increment.amount;
-        counter.at = Math.max(counter.at, increment.at);
-        for (const check of spec.checks) {
-          if (state.awards.has(check.code) || counter.value < check.target) continue;
-          const retroactive = before >= check.target;
-          award(check, retroactive ? previousAt : increment.at, retroactive);
-        }
-        break;
-      }
-      case "window": {
-        const previousAt = counter.at;
-        const befores = spec.checks.map((check) => windowSum(counter.buckets, day, check.windowDays));
-        counter.buckets.set(day, (counter.buckets.get(day) ?? 0) + increment.amount);
-        counter.at = Math.max(counter.at, increment.at);
-        pruneBuckets(counter.buckets, spec.keepDays);
-        spec.checks.forEach((check, index) => {
-          if (state.awards.has(check.code) || windowSum(counter.buckets, day, check.windowDays) < check.target) return;
-          const retroactive = (befores[index] ?? 0) >= check.target;
-          award(check, retroactive ? previousAt : increment.at, retroactive);
-        });
-        break;
-      }
-      case "days": {
-        const before = counter.days.size;
-        const previousAt = counter.at;
-        counter.days.add(day);
-        counter.lastDay = Math.max(counter.lastDay, day);
-        counter.at = Math.max(counter.at, increment.at);
-        for (const check of spec.checks) {
-          if (state.awards.has(check.code) || counter.days.size < check.target) continue;
-          const retroactive = before >= check.target;
-          award(check, retroactive ? previousAt : increment.at, retroactive);
-        }
-        break;
-      }
-      case "gap": {
-        const beforeMax = counter.maxGap;
-        const beforeMaxAt = counter.maxGapAt;
-        // A new counter starts with last = at, so its first increment measures a gap of 0.
-        const gap = increment.at - counter.last;
-        if (gap > counter.maxGap) {
-          counter.maxGap = gap;
-          counter.maxGapAt = increment.at;
-        }
-        counter.last = Math.max(counter.last, increment.at);
-        for (const check of spec.checks) {
-          if (state.awards.has(check.code)) continue;
-          if (beforeMax >= check.target) award(check, beforeMaxAt, true);
-          else if (gap >= check.target) award(check, increment.at, false);
-        }
-        break;
+  if (apply.catchUp) {
+    for (const spec of plan.counters.values()) {
+      const counter = working(spec.id);
+      if (counter === undefined || counter.kind !== spec.kind) continue;
+      for (const check of spec.checks) {
+        if (awards.isAwarded(check.code)) continue;
+        const proven = counterKind(spec.kind).proven(counter, check);
+        if (proven.measure >= check.target) awards.award(check, proven.at, true);
       }
     }
   }
-
-  if (apply.catchUp) catchUp(state, plan, award);
 
   const progress: CheckProgress[] = [];
   for (const [counterId, day] of touched) {
     const spec = plan.counters.get(counterId);
-    const counter = state.counters.get(counterId);
+    const counter = counters.get(counterId);
     if (spec === undefined || counter === undefined) continue;
     for (const check of spec.checks) {
-      if (!state.awards.has(check.code)) progress.push({ code: check.code, current: measure(counter, check, day) });
+      if (!awards.isAwarded(check.code)) progress.push({ code: check.code, current: counterKind(spec.kind).measure(counter, check, day) });
     }
   }
 
-  state.recentBatches.push(batchId);
-  if (state.recentBatches.length > RECENT_BATCHES) state.recentBatches.shift();
-  return { duplicate: false, reached, progress, autoClaimed };
-}
-
-function catchUp(state: MemorySubject, plan: CounterPlan, award: (check: ThresholdCheck, earnedAt: number, retroactive: boolean) => void): void {
-  for (const spec of plan.counters.values()) {
-    const counter = state.counters.get(spec.id);
-    if (counter === undefined) continue;
-    for (const check of spec.checks) {
-      if (state.awards.has(check.code)) continue;
-      if (bestMeasure(counter, check) >= check.target) {
-        award(check, counter.kind === "gap" ? counter.maxGapAt : counter.at, true);
-      }
-    }
-  }
-}
-
-function newCounter(spec: CounterSpec, at: number): MemoryCounter {
-  switch (spec.kind) {
-    case "sum":
-      return { kind: "sum", value: 0, at };
-    case "window":
-      return { kind: "window", buckets: new Map(), at };
-    case "days":
-      return { kind: "days", days: new Set(), lastDay: Math.floor(at / DAY_MS), at };
-    case "gap":
-      // Created by its first increment, which has no previous one: last = at makes its gap 0.
-      return { kind: "gap", last: at, maxGap: 0, maxGapAt: 0 };
-  }
-}
-
-function pruneBuckets(buckets: Map<number, number>, keepDays: number): void {
-  let newest = -Infinity;
-  for (const day of buckets.keys()) newest = Math.max(newest, day);
-  for (const day of buckets.keys()) if (day <= newest - keepDays) buckets.delete(day);
-}
-
-/** The measure a check compares now (window: the window ending on `day`). */
-function measure(counter: MemoryCounter, check: ThresholdCheck, day: number): number {
-  switch (counter.kind) {
-    case "sum":
-      return counter.value;
-    case "window":
-      return windowSum(counter.buckets, day, check.windowDays);
-    case "days":
-      return counter.days.size;
-    case "gap":
-      return counter.maxGap;
-  }
-}
-
-/** The best the stored state can prove (catch-up): any window ending on a stored day. */
-function bestMeasure(counter: MemoryCounter, check: ThresholdCheck): number {
-  if (counter.kind !== "window") return measure(counter, check, 0);
-  let best = 0;
-  for (const day of counter.buckets.keys()) best = Math.max(best, windowSum(counter.buckets, day, check.windowDays));
-  return best;
+  return {
+    duplicate: false,
+    reached,
+    progress,
+    autoClaimed,
+    unclaim(code) {
+      const record = newAwards.get(code);
+      if (record === undefined) return;
+      const unclaimed = { ...record, claimedAt: null };
+      newAwards.set(code, unclaimed);
+      reached[reached.indexOf(record)] = unclaimed;
+    },
+    commit() {
+      for (const [eventId, forgetAt] of state.seenEvents) if (forgetAt <= now) state.seenEvents.delete(eventId);
+      for (const [eventId, forgetAt] of newEventIds) state.seenEvents.set(eventId, forgetAt);
+      for (const [id, counter] of counters) state.counters.set(id, counter);
+      for (const [code, record] of newAwards) state.awards.set(code, record);
+      state.recentBatches.push(batchId);
+      if (state.recentBatches.length > RECENT_BATCHES) state.recentBatches.shift();
+    },
+  };
 }

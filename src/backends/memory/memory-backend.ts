@@ -3,12 +3,13 @@ import { ProgressionError } from "../../errors/progression-error.ts";
 import { newHoldId, subjectOfHoldId } from "../contract/hold-id.ts";
 import type { HoldReceipt, HoldRequest, HoldSettleRequest, LedgerEffects, MutationReceipt, QuantityRequest, TransferRequest } from "../contract/ledger-backend.ts";
 import type { HoldRecord } from "../../model/hold.ts";
-import { canonicalJson } from "../../definitions/canonical-json.ts";
 import type { ApplyRequest, ClaimRequest, ClaimResult, ProgressionBackend, SubjectApplyResult } from "../contract/progression-backend.ts";
 import type { Balance } from "../../model/balance.ts";
 import type { SubjectLoader, SubjectSnapshot, SubjectState } from "../../model/subject-state.ts";
 import { applyIncrements } from "./apply-increments.ts";
-import { counterFromState, counterStateOf, emptySubject, type MemorySubject } from "./memory-subject.ts";
+import { counterKind } from "../../counters/counter-kinds.ts";
+import type { Reward } from "../../model/milestone.ts";
+import { emptySubject, type MemorySubject } from "./memory-subject.ts";
 
 export interface MemoryBackendOptions {
   /** How long idempotency keys and settled holds are remembered. Default: 24 h. */
@@ -57,20 +58,23 @@ class MemoryBackend implements ProgressionBackend {
       const state = this.state(apply.subject);
       const applied = applyIncrements(state, apply, request.batchId, request.plan, request.now, this.options.eventIdRetentionMs);
       if (applied.duplicate) return { subject: apply.subject, duplicate: true, reached: [], progress: [], balances: [] };
-      const changed = new Set<string>();
-      for (const { rewards } of applied.autoClaimed) {
-        for (const reward of rewards) {
-          credit(state.free, reward.item, reward.quantity);
-          changed.add(reward.item);
-        }
+      // autoClaim rewards that would pass the largest safe balance are not granted: the award stays
+      // completed (claimable later) and the gameplay still counts.
+      const credits = new Map<string, number>();
+      for (const { code, rewards } of applied.autoClaimed) {
+        const after = creditsAfter(state.free, credits, rewards);
+        if (after === null) applied.unclaim(code);
+        else for (const [item, free] of after) credits.set(item, free);
       }
+      applied.commit();
+      for (const [item, free] of credits) state.free.set(item, free);
       this.dirty.add(apply.subject);
       return {
         subject: apply.subject,
         duplicate: false,
         reached: applied.reached,
         progress: applied.progress,
-        balances: [...changed].map((item) => balanceOf(apply.subject, state, item)),
+        balances: [...credits.keys()].map((item) => balanceOf(apply.subject, state, item)),
       };
     });
   }
@@ -80,7 +84,7 @@ class MemoryBackend implements ProgressionBackend {
     const state = this.state(subject);
     return {
       subject,
-      counters: new Map([...state.counters].map(([id, counter]) => [id, counterStateOf(counter)])),
+      counters: new Map([...state.counters].map(([id, counter]) => [id, counterKind(counter.kind).toState(counter)])),
       awards: new Map(state.awards),
     };
   }
@@ -88,7 +92,7 @@ class MemoryBackend implements ProgressionBackend {
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     await this.load([request.subject]);
     const state = this.state(request.subject);
-    const fingerprint = canonicalJson(["claim", request.code]);
+    const fingerprint = JSON.stringify(["claim", request.code]);
     const replay = this.replay<ClaimResult>(state, request.idempotencyKey, fingerprint, request.now);
     if (replay !== undefined) return { ...replay, replayed: true };
     const award = state.awards.get(request.code);
@@ -98,8 +102,12 @@ class MemoryBackend implements ProgressionBackend {
     if (award.claimedAt !== null) {
       throw new ProgressionError(ErrorCode.AlreadyClaimed, `milestone ${JSON.stringify(request.code)} was already claimed by ${JSON.stringify(request.subject)}`, { subject: request.subject, code: request.code, claimedAt: award.claimedAt });
     }
+    const credits = creditsAfter(state.free, new Map(), request.rewards);
+    if (credits === null) {
+      throw new ProgressionError(ErrorCode.InvalidQuantity, `claiming ${JSON.stringify(request.code)} would pass the largest safe balance of a reward item of ${JSON.stringify(request.subject)}; nothing was claimed`, { subject: request.subject, code: request.code });
+    }
     state.awards.set(request.code, { ...award, claimedAt: request.now });
-    for (const reward of request.rewards) credit(state.free, reward.item, reward.quantity);
+    for (const [item, free] of credits) state.free.set(item, free);
     const items = [...new Set(request.rewards.map((reward) => reward.item))];
     const result: ClaimResult = {
       subject: request.subject,
@@ -235,7 +243,7 @@ class MemoryBackend implements ProgressionBackend {
       const items = new Set([...state.free.keys(), ...state.held.keys()]);
       return {
         subject,
-        counters: new Map([...state.counters].map(([id, counter]) => [id, counterStateOf(counter)])),
+        counters: new Map([...state.counters].map(([id, counter]) => [id, counterKind(counter.kind).toState(counter)])),
         awards: new Map(state.awards),
         balances: [...items].sort().map((item) => balanceOf(subject, state, item)).filter((b) => b.free > 0 || b.held > 0),
         holds: [...state.holds.values()].map((entry) => entry.record).filter((hold) => hold.state === "held"),
@@ -314,7 +322,7 @@ class MemoryBackend implements ProgressionBackend {
     const state = this.state(subject);
     const expiredHolds = this.releaseExpired(subject, state, now);
     try {
-      const fingerprint = canonicalJson(request);
+      const fingerprint = JSON.stringify(request);
       const replay = this.replay<{ balances: Balance[]; hold?: HoldRecord }>(state, key, fingerprint, now);
       if (replay !== undefined) return { ...replay, expiredHolds, replayed: true };
       const { extraExpired, ...result } = run(state);
@@ -381,6 +389,17 @@ class MemoryBackend implements ProgressionBackend {
   }
 }
 
+/** Free balances after granting `rewards` on top of `staged` ones, or null if one would pass MAX_SAFE. */
+function creditsAfter(free: ReadonlyMap<string, number>, staged: ReadonlyMap<string, number>, rewards: readonly Reward[]): Map<string, number> | null {
+  const after = new Map<string, number>();
+  for (const reward of rewards) {
+    const next = (after.get(reward.item) ?? staged.get(reward.item) ?? free.get(reward.item) ?? 0) + reward.quantity;
+    if (!Number.isSafeInteger(next)) return null;
+    after.set(reward.item, next);
+  }
+  return after;
+}
+
 function credit(map: Map<string, number>, item: string, quantity: number): void {
   const next = (map.get(item) ?? 0) + quantity;
   if (!Number.isSafeInteger(next)) {
@@ -415,7 +434,7 @@ function withExpired(error: unknown, expiredHolds: readonly HoldRecord[]): unkno
 
 function stateFromSnapshot(snapshot: SubjectSnapshot, openHolds: Map<string, number>): MemorySubject {
   const state = emptySubject();
-  for (const [id, counter] of snapshot.counters) state.counters.set(id, counterFromState(counter));
+  for (const [id, counter] of snapshot.counters) state.counters.set(id, counterKind(counter.kind).fromState(counter));
   for (const [code, award] of snapshot.awards) state.awards.set(code, award);
   for (const balance of snapshot.balances) {
     if (balance.free > 0) state.free.set(balance.item, balance.free);

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { Packr } from "msgpackr";
+import { counterKind } from "../../counters/counter-kinds.ts";
 import { ErrorCode } from "../../errors/error-codes.ts";
 import { ProgressionError } from "../../errors/progression-error.ts";
-import type { CounterKind } from "../../model/counter-state.ts";
 import type { CounterPlan, CounterSpec } from "../../model/counter-plan.ts";
 import type { ApplyRequest, CheckProgress, SubjectApply, SubjectApplyResult } from "../contract/progression-backend.ts";
 import type { AwardRecord } from "../../model/award.ts";
@@ -19,12 +19,10 @@ export const packr = new Packr({ useRecords: false, mapsAsObjects: true, variabl
 type PackedCheck = [code: string, target: number, windowDays: number, rewards: Array<[string, number]> | 0];
 export type PackedCounter = [id: string, kind: string, keepDays: number, checks: PackedCheck[]];
 
-const KIND_CHARS: Readonly<Record<CounterKind, string>> = { sum: "s", window: "w", days: "d", gap: "g" };
-
 function packCounter(spec: CounterSpec): PackedCounter {
   return [
     spec.id,
-    KIND_CHARS[spec.kind],
+    counterKind(spec.kind).scriptCode,
     Math.max(1, spec.keepDays),
     spec.checks.map((check): PackedCheck => [
       check.code,
@@ -122,7 +120,7 @@ export function packApplyGroup(
     for (const increment of entry.increments) flat.push(increment.counter, increment.amount, increment.at, increment.eventId ?? "");
     return [entry.subject, entry.catchUp ? 1 : 0, flat];
   });
-  return packr.pack([header.now, 0, header.checkRestore ? 1 : 0, header.eventIdRetentionMs, counters, subjects]);
+  return packr.pack([header.now, header.checkRestore ? 1 : 0, header.eventIdRetentionMs, counters, subjects]);
 }
 
 /** One subject's reply: flat lists (see applyBatch-n.lua), or 0 for a duplicate's empty lists. */

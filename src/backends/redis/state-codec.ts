@@ -4,62 +4,22 @@ import type { Balance } from "../../model/balance.ts";
 import type { CounterState } from "../../model/counter-state.ts";
 import type { SubjectSnapshot } from "../../model/subject-state.ts";
 
+import { counterKind, decodeCounterText } from "../../counters/counter-kinds.ts";
+
 /**
  * The stored text encodings of a subject, mirrored from lua/includes/codec.lua and holds.lua
  * (TypeScript reads them for readState/export and writes them for a snapshot restore).
  */
 
-const DAY_MS = 86_400_000;
-const DAY_MASK_BITS = 53;
-const dayOf = (t: number): number => Math.floor(t / DAY_MS);
-const enc36 = (n: number): string => n.toString(36);
-const dec36 = (s: string | undefined): number => (s === undefined ? Number.NaN : parseInt(s, 36));
-
 export const AWARD_FIELD_PREFIX = "!";
 
+/** A counter field's text (each kind's encoding is in src/counters/<kind>.ts, mirrored by its Lua twin). */
 export function decodeCounter(raw: string): CounterState | null {
-  const kind = raw[0];
-  const parts = raw.slice(1).split(",");
-  if (kind === "D") {
-    const at = dec36(parts[1]);
-    return { kind: "days", value: dec36(parts[0]), lastDay: dayOf(at), at };
-  }
-  if (kind === "G") return { kind: "gap", last: dec36(parts[0]), maxGap: dec36(parts[1]), maxGapAt: dec36(parts[2]) };
-  if (kind === "W") {
-    const at = dec36(parts[0]);
-    const buckets = new Map<number, number>();
-    (parts[1] ?? "").split(".").forEach((amount, offset) => {
-      if (amount !== "") buckets.set(dayOf(at) - offset, dec36(amount));
-    });
-    return { kind: "window", buckets: new Map([...buckets].sort((x, y) => x[0] - y[0])), at };
-  }
-  const [value, at] = raw.split(",");
-  if (value === undefined || at === undefined) return null;
-  return { kind: "sum", value: dec36(value), at: dec36(at) };
+  return decodeCounterText(raw);
 }
 
 export function encodeCounter(state: CounterState): string {
-  switch (state.kind) {
-    case "sum":
-      return `${enc36(state.value)},${enc36(state.at)}`;
-    case "days":
-      // A snapshot keeps only the count: the restored mask marks lastDay and the days just before
-      // it as seen (the memory backend's placeholder days, same documented restore limitation).
-      return `D${enc36(state.value)},${enc36(state.at)},${enc36(2 ** Math.min(state.value, DAY_MASK_BITS) - 1)}`;
-    case "gap":
-      return `G${enc36(state.last)},${enc36(state.maxGap)},${enc36(state.maxGapAt)}`;
-    case "window": {
-      if (state.buckets.size === 0) return `W${enc36(state.at)}`;
-      const ref = dayOf(state.at);
-      const oldest = Math.min(ref, ...state.buckets.keys());
-      const amounts: string[] = [];
-      for (let day = ref; day >= oldest; day -= 1) {
-        const amount = state.buckets.get(day);
-        amounts.push(amount === undefined ? "" : enc36(amount));
-      }
-      return `W${enc36(state.at)},${amounts.join(".")}`;
-    }
-  }
+  return counterKind(state.kind).encodeText(state);
 }
 
 export function decodeAward(code: string, raw: string): AwardRecord {

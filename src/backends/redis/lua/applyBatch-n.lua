@@ -9,16 +9,19 @@
     KEYS[3 + 3i]     event-id zset of subject i (eventId -> time seen)
     KEYS[4 + 3i]     balances hash of subject i (autoClaim rewards)
     ARGV[1]          msgpack request:
-                       [1] now (ms), [2] unused (0), [3] check restore marker (0|1),
-                       [4] event-id retention (ms),
-                       [5] counters: { {counterId, kind s|w|d|g, keepDays, checks}, ... }
+                       [1] now (ms), [2] check restore marker (0|1), [3] event-id retention (ms),
+                       [4] counters: { {counterId, kind s|w|d|g, keepDays, checks}, ... }
                            (those the increments touch; every counter of the plan for catch-up),
                            check = { code, target, windowDays, autoClaim rewards or 0 }
                            (rewards = { {item, quantity}, ... })
-                       [6] subjects: { {subject, catchUp 0|1, increments}, ... },
+                       [5] subjects: { {subject, catchUp 0|1, increments}, ... },
                            increments = { counterId, amount, at, eventId or "", ... } (flat: one
                            Lua table per subject, not per increment)
     ARGV[2]          batch digest: 6 bytes of SHA-1 of the batch id (binary)
+
+  Each counter kind's step (create, add, measure, catch-up) is in includes/counters/<kind>.lua. An
+  autoClaim award whose rewards would pass the largest safe balance is recorded unclaimed (claimable
+  later) and grants nothing; the gameplay still counts.
 
   Output: msgpack
     { 0, { {duplicate 0|1, reached, progress, balances}, ... } }   one entry per subject, in order
@@ -34,6 +37,7 @@ local DIGEST_BYTES = 6
 local RING_BYTES = 16 * DIGEST_BYTES
 --- @include "includes/status"
 --- @include "includes/codec"
+--- @include "includes/counters"
 --- @include "includes/balances"
 --- @include "includes/subject"
 
@@ -41,7 +45,7 @@ local decoded, req = pcall(cmsgpack.unpack, ARGV[1])
 if not decoded or type(req) ~= "table" then
   return fail(STATUS.INVALID_INPUT, "ARGV[1] is not a msgpack apply request")
 end
-local now, checkRestore, eventRetention, counterList, subjects = req[1], req[3], req[4], req[5], req[6]
+local now, checkRestore, eventRetention, counterList, subjects = req[1], req[2], req[3], req[4], req[5]
 -- Raw bytes travel outside msgpack: Redis' cmsgpack predates the bin type.
 local digest = ARGV[2]
 
@@ -49,15 +53,14 @@ local digest = ARGV[2]
 local function isInt(n) return type(n) == "number" and n == math.floor(n) end
 if not isInt(now) or type(digest) ~= "string" or #digest ~= DIGEST_BYTES or not isInt(eventRetention)
   or type(counterList) ~= "table" or type(subjects) ~= "table" then
-  return fail(STATUS.INVALID_INPUT, "apply needs ARGV[1] [now, 0, checkRestore, retentionMs, counters, subjects] and ARGV[2] a 6-byte digest")
+  return fail(STATUS.INVALID_INPUT, "apply needs ARGV[1] [now, checkRestore, retentionMs, counters, subjects] and ARGV[2] a 6-byte digest")
 end
 if #KEYS ~= 1 + 3 * #subjects then
   return fail(STATUS.INVALID_INPUT, "expected 1 + 3 keys per subject, got " .. #KEYS .. " keys for " .. #subjects .. " subjects")
 end
-local KINDS = {s = true, w = true, d = true, g = true}
 local plan, planOrder = {}, {}
 for i, row in ipairs(counterList) do
-  if type(row) ~= "table" or type(row[1]) ~= "string" or not KINDS[row[2]] or not isInt(row[3]) or type(row[4]) ~= "table" then
+  if type(row) ~= "table" or type(row[1]) ~= "string" or not COUNTER_KINDS[row[2]] or not isInt(row[3]) or type(row[4]) ~= "table" then
     return fail(STATUS.INVALID_INPUT, "counter spec " .. i .. " must be [counterId, kind s|w|d|g, keepDays, checks]")
   end
   local id, spec = row[1], {row[2], row[3], row[4]}
@@ -102,22 +105,7 @@ if checkRestore == 1 then
   if #missing > 0 then return fail(STATUS.RESTORE_NEEDED, "subjects need their snapshot restored", missing) end
 end
 
-local function windowSum(buckets, endDay, days)
-  local total = 0
-  for d, n in pairs(buckets) do
-    if d <= endDay and d > endDay - days then total = total + n end
-  end
-  return total
-end
-
--- The measure a check compares, on a counter state, for a window ending on `endDay`.
-local function measure(state, check, endDay)
-  local k = state.k
-  if k == "s" or k == "d" then return state.v end
-  if k == "w" then return windowSum(state.b, endDay, check[3]) end
-  return state.mg
-end
-
+local MAX_SAFE = 9007199254740991
 local dirtyKey = KEYS[1]
 local results, dirtySubjects = {}, {}
 
@@ -174,14 +162,32 @@ for si, entry in ipairs(subjects) do
     local reached, changed, touched, touchedOrder, lastDayOf = {}, {}, {}, {}, {}
     local rewardItems, rewardOrder = {}, {}
 
+    -- Free balances this apply grants into, read once per item.
+    local staged = {}
+    local function canGrant(rewards)
+      local after = {}
+      for _, reward in ipairs(rewards) do
+        local item = reward[1]
+        local free = after[item] or staged[item]
+        if free == nil then free = tonumber(rcall("HGET", balKey, "f:" .. item)) or 0 end
+        free = free + reward[2]
+        if free > MAX_SAFE then return nil end
+        after[item] = free
+      end
+      return after
+    end
+
     local function award(check, earnedAt, retroactive)
       awards[check[1]] = true
       local claimedAt = -1
       if check[4] ~= 0 then
-        claimedAt = now
-        for _, reward in ipairs(check[4]) do
-          rcall("HINCRBY", balKey, "f:" .. reward[1], fmtInt(reward[2]))
-          if not rewardItems[reward[1]] then rewardItems[reward[1]] = true; rewardOrder[#rewardOrder + 1] = reward[1] end
+        local after = canGrant(check[4])
+        if after then
+          claimedAt = now
+          for item, free in pairs(after) do
+            staged[item] = free
+            if not rewardItems[item] then rewardItems[item] = true; rewardOrder[#rewardOrder + 1] = item end
+          end
         end
       end
       local record = {earnedAt, retroactive and 1 or 0, claimedAt}
@@ -216,86 +222,8 @@ for si, entry in ipairs(subjects) do
         if not touched[id] then touched[id] = true; touchedOrder[#touchedOrder + 1] = id end
         lastDayOf[id] = day
 
-        if kind == "s" or kind == "d" then
-          if not st then
-            if kind == "s" then st = {k = "s", v = 0, at = at} else st = {k = "d", v = 0, ld = day, at = at, m = 0} end
-            states[id] = st
-          end
-          local before, prevAt = st.v, st.at
-          if kind == "s" then
-            st.v = before + amount
-          elseif day > st.ld then
-            -- Distinct days: a bitmask of the 53 days ending on lastDay (exact in a Lua double).
-            local shift = day - st.ld
-            if shift < DAY_MASK_BITS then st.m = (st.m * 2 ^ shift) % 2 ^ DAY_MASK_BITS + 1 else st.m = 1 end
-            st.v, st.ld = before + 1, day
-          else
-            -- Older than the mask: counted as seen (bounded memory; documented in docs/semantics.md).
-            local back = st.ld - day
-            if back < DAY_MASK_BITS and math.floor(st.m / 2 ^ back) % 2 == 0 then
-              st.m = st.m + 2 ^ back
-              st.v = before + 1
-            end
-          end
-          if at > st.at then st.at = at end
-          local after = st.v
-          for ci = 1, #checks do
-            local check = checks[ci]
-            if after < check[2] then break end
-            if not awards[check[1]] then
-              if before >= check[2] then award(check, prevAt, true) else award(check, at, false) end
-            end
-          end
-        elseif kind == "w" then
-          if not st then st = {k = "w", b = {}, at = at}; states[id] = st end
-          local buckets, prevAt = st.b, st.at
-          local befores = {}
-          for ci = 1, #checks do
-            local check = checks[ci]
-            if not awards[check[1]] then befores[ci] = windowSum(buckets, day, check[3]) end
-          end
-          local newest = dayOf(st.at)
-          local added = amount
-          buckets[day] = (buckets[day] or 0) + amount
-          if day > newest then
-            for d in pairs(buckets) do if d <= day - spec[2] then buckets[d] = nil end end
-          elseif day <= newest - spec[2] then
-            buckets[day] = nil -- older than every window: dropped at once
-            added = 0
-          end
-          if at > st.at then st.at = at end
-          for ci = 1, #checks do
-            local before = befores[ci]
-            if before then
-              local check = checks[ci]
-              if before >= check[2] then
-                award(check, prevAt, true)
-              elseif before + added >= check[2] then
-                award(check, at, false)
-              end
-            end
-          end
-        else -- gap
-          -- A new counter starts with last = at, so its first increment measures a gap of 0; a late
-          -- increment measures a negative gap and leaves last unchanged.
-          if not st then st = {k = "g", last = at, mg = 0, mga = 0}; states[id] = st end
-          local beforeMax, beforeMaxAt = st.mg, st.mga
-          local gap = at - st.last
-          if gap > st.mg then st.mg, st.mga = gap, at end
-          if at > st.last then st.last = at end
-          for ci = 1, #checks do
-            local check = checks[ci]
-            if not awards[check[1]] then
-              if beforeMax >= check[2] then
-                award(check, beforeMaxAt, true)
-              elseif gap >= check[2] then
-                award(check, at, false)
-              else
-                break
-              end
-            end
-          end
-        end
+        if not st then st = COUNTER_KINDS[kind].create(at, day); states[id] = st end
+        COUNTER_KINDS[kind].add(st, amount, at, day, spec[2], checks, awards, award)
       end
     end
     if eventsPruned then rcall("PEXPIRE", eventsKey, fmtInt(eventRetention)) end
@@ -304,20 +232,11 @@ for si, entry in ipairs(subjects) do
       for _, id in ipairs(counterIds) do
         local st = states[id]
         if st then
+          local kind = COUNTER_KINDS[st.k]
           for _, check in ipairs(plan[id][3]) do
             if not awards[check[1]] then
-              if st.k == "w" then
-                local best = 0
-                for d in pairs(st.b) do
-                  local s = windowSum(st.b, d, check[3])
-                  if s > best then best = s end
-                end
-                if best >= check[2] then award(check, st.at, true) end
-              elseif st.k == "g" then
-                if st.mg > 0 and st.mg >= check[2] then award(check, st.mga, true) end
-              elseif st.v >= check[2] then
-                award(check, st.at, true)
-              end
+              local measured, at = kind.proven(st, check)
+              if measured >= check[2] then award(check, at, true) end
             end
           end
         end
@@ -332,7 +251,7 @@ for si, entry in ipairs(subjects) do
       for _, check in ipairs(plan[id][3]) do
         if not awards[check[1]] then
           local n = #progress
-          progress[n + 1], progress[n + 2] = check[1], measure(st, check, lastDayOf[id])
+          progress[n + 1], progress[n + 2] = check[1], COUNTER_KINDS[st.k].measure(st, check, lastDayOf[id])
         end
       end
     end
@@ -346,6 +265,7 @@ for si, entry in ipairs(subjects) do
 
     local balances = {}
     for _, item in ipairs(rewardOrder) do
+      rcall("HSET", balKey, "f:" .. item, fmtInt(staged[item]))
       local free, held = readBalance(balKey, item)
       local n = #balances
       balances[n + 1], balances[n + 2], balances[n + 3] = item, free, held

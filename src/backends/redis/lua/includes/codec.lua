@@ -1,16 +1,11 @@
 --[[
-  Compact text encodings of per-subject state (mirrored in src/store/redis/state-codec.ts).
-  Numbers inside composite values are base 36 (a ms timestamp is 8 chars instead of 13), sums carry
-  no kind letter (the most common counter), and the other kinds start with an uppercase letter (not
-  a base-36 digit). This keeps a subject with 20 counters and 10 awards under 1 KB of Redis memory.
-    counter field <id>:  <value>,<at>                    (sum)
-                         W<at>[,<n0>.<n1>...]            (window; ni = amount of day(at) - i, "" = 0)
-                         D<value>,<at>,<mask>            (days; lastDay = day(at); mask bit i = day lastDay - i seen)
-                         G<last>,<maxGap>,<maxGapAt>     (gap)
+  Number and award encodings shared by the scripts (mirrored in src/backends/redis/state-codec.ts).
+  Numbers inside composite values are base 36 (a ms timestamp is 8 chars instead of 13); each counter
+  kind's text is in includes/counters/<kind>.lua. This keeps a subject with 20 counters and 10 awards
+  under 1 KB of Redis memory.
     award field !<code>: <earnedAt> (decimal)  or  <earnedAt>,<retroactive 0|1>,<claimedAt or empty>
 ]]
 local DAY_MS = 86400000
-local DAY_MASK_BITS = 53
 
 local function fmtInt(n)
   return string.format("%.0f", n)
@@ -48,54 +43,6 @@ end
 
 local function dayOf(t)
   return math.floor(t / DAY_MS)
-end
-
-local function decodeCounter(raw)
-  if not raw then return nil end
-  local kind = string.sub(raw, 1, 1)
-  if kind == "D" then
-    local v, at, m = string.match(raw, "^D([^,]+),([^,]+),([^,]+)$")
-    at = dec36(at)
-    return {k = "d", v = dec36(v), ld = dayOf(at), at = at, m = dec36(m)}
-  elseif kind == "G" then
-    local last, mg, mga = string.match(raw, "^G([^,]+),([^,]+),([^,]+)$")
-    return {k = "g", last = dec36(last), mg = dec36(mg), mga = dec36(mga)}
-  elseif kind == "W" then
-    local at, list = string.match(raw, "^W([^,]+),?(.*)$")
-    at = dec36(at)
-    local ref = dayOf(at)
-    local buckets = {}
-    local i, from = 0, 1
-    while from <= #list do
-      local dot = string.find(list, ".", from, true) or (#list + 1)
-      if dot > from then buckets[ref - i] = dec36(string.sub(list, from, dot - 1)) end
-      i, from = i + 1, dot + 1
-    end
-    return {k = "w", at = at, b = buckets}
-  end
-  local comma = string.find(raw, ",", 1, true)
-  if not comma then return nil end
-  return {k = "s", v = tonumber(string.sub(raw, 1, comma - 1), 36), at = tonumber(string.sub(raw, comma + 1), 36)}
-end
-
-local function encodeCounter(s)
-  if s.k == "s" then
-    return enc36(s.v) .. "," .. enc36(s.at)
-  elseif s.k == "d" then
-    return "D" .. enc36(s.v) .. "," .. enc36(s.at) .. "," .. enc36(s.m)
-  elseif s.k == "g" then
-    return "G" .. enc36(s.last) .. "," .. enc36(s.mg) .. "," .. enc36(s.mga)
-  end
-  local ref = dayOf(s.at)
-  local oldest = ref
-  for d in pairs(s.b) do if d < oldest then oldest = d end end
-  local parts = {}
-  for d = ref, oldest, -1 do
-    local n = s.b[d]
-    if n then parts[#parts + 1] = enc36(n) else parts[#parts + 1] = "" end
-  end
-  if next(s.b) == nil then return "W" .. enc36(s.at) end
-  return "W" .. enc36(s.at) .. "," .. table.concat(parts, ".")
 end
 
 -- award = {earnedAt, retroactive (0|1), claimedAt (or -1)}

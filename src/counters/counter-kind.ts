@@ -1,0 +1,84 @@
+import { ErrorCode } from "../errors/error-codes.ts";
+import { ProgressionError } from "../errors/progression-error.ts";
+import type { CounterSpec, ThresholdCheck } from "../model/counter-plan.ts";
+import type { CounterKind, CounterState } from "../model/counter-state.ts";
+
+/** One increment as a counter sees it: the amount, its time, and that time's UTC day. */
+export interface CountedIncrement {
+  readonly amount: number;
+  readonly at: number;
+  readonly day: number;
+}
+
+/** Where a counter reports the checks an increment passes (the backend records the award). */
+export interface AwardSink {
+  isAwarded(code: string): boolean;
+  award(check: ThresholdCheck, earnedAt: number, retroactive: boolean): void;
+}
+
+/** What a counter can prove from its stored state alone (catch-up), and the time to stamp it with. */
+export interface ProvenMeasure {
+  readonly measure: number;
+  readonly at: number;
+}
+
+export type StateOf<K extends CounterKind> = Extract<CounterState, { readonly kind: K }>;
+
+/**
+ * Everything one kind of counter does, in one module per kind (`src/counters/<kind>.ts`), with its Lua
+ * twin in `src/backends/redis/lua/includes/counters/<kind>.lua`:
+ *
+ * - the apply step of docs/semantics.md on the embedded backend's live state (`create`, `add`), and
+ *   the measures a check compares (`measure`, `proven` for catch-up, `measureState` for reads);
+ * - its stored forms: the live <-> snapshot state, the compact Redis text (mirrors the Lua twin),
+ *   and the PostgreSQL json with its monotonic merge.
+ */
+export interface CounterBehaviour<K extends CounterKind, Live extends { readonly kind: K }, Stored extends { readonly kind: K }> {
+  readonly kind: K;
+  /** One letter naming the kind in the packed plan the apply script reads. */
+  readonly scriptCode: string;
+  /** First character of the Redis text encoding ("" for the kind without one). */
+  readonly textTag: string;
+
+  /** The live state of a counter created by its first increment. */
+  create(increment: CountedIncrement): Live;
+  /** A copy the apply step can change without touching the original (applies are all-or-nothing). */
+  clone(live: Live): Live;
+  /** Applies one increment, then compares the counter's checks (tiers sorted by target). */
+  add(live: Live, increment: CountedIncrement, spec: CounterSpec, awards: AwardSink): void;
+  /** The measure a check compares right after an increment on `day` (progress). */
+  measure(live: Live, check: ThresholdCheck, day: number): number;
+  /** The best measure the state proves for a check (catch-up), and the time that earned it. */
+  proven(live: Live, check: ThresholdCheck): ProvenMeasure;
+  /** The measure shown for a check on a stored state, as of `day`. */
+  measureState(state: StateOf<K>, check: ThresholdCheck, day: number): number;
+
+  toState(live: Live): StateOf<K>;
+  fromState(state: StateOf<K>): Live;
+
+  encodeText(state: StateOf<K>): string;
+  /** null when `raw` is not this kind's text. */
+  decodeText(raw: string): StateOf<K> | null;
+
+  toStored(state: StateOf<K>): Stored;
+  fromStored(stored: Stored): StateOf<K>;
+  /** The json of `toStored`, written directly (snapshots write it for every counter). */
+  storedJson(state: StateOf<K>): string;
+  /** Monotonic merge: max per value and time. Returns `a` itself when `b` adds nothing. */
+  merge(a: Stored, b: Stored): Stored;
+}
+
+/** A counter value stored or snapshotted must be a safe integer; anything else is a corrupt state. */
+export function storedInteger(value: number, what: string): number {
+  if (!Number.isSafeInteger(value)) {
+    throw new ProgressionError(
+      ErrorCode.InvalidInput,
+      `counter ${what} is ${String(value)}, not a safe integer: the backend exported a corrupt subject`,
+      { what, value },
+    );
+  }
+  return value;
+}
+
+export const enc36 = (n: number): string => n.toString(36);
+export const dec36 = (s: string | undefined): number => (s === undefined ? Number.NaN : parseInt(s, 36));

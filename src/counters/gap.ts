@@ -1,0 +1,80 @@
+import type { CounterBehaviour } from "./counter-kind.ts";
+import { dec36, enc36, storedInteger } from "./counter-kind.ts";
+
+/**
+ * `gap`: the time since the previous increment (returnAfterGap rules). The first increment ever has
+ * no previous one and measures nothing; a late increment (older than `last`) measures nothing and
+ * leaves `last` alone. `maxGap` keeps the largest gap seen, with the time of the increment that closed
+ * it. Lua twin: includes/counters/gap.lua.
+ */
+export interface LiveGap {
+  readonly kind: "gap";
+  last: number;
+  maxGap: number;
+  maxGapAt: number;
+}
+
+export interface StoredGap {
+  readonly kind: "gap";
+  readonly last: number;
+  readonly maxGap: number;
+  readonly maxGapAt: number;
+}
+
+export const gapCounter: CounterBehaviour<"gap", LiveGap, StoredGap> = {
+  kind: "gap",
+  scriptCode: "g",
+  textTag: "G",
+
+  // Created by its first increment: last = at makes that increment's gap 0.
+  create: (increment) => ({ kind: "gap", last: increment.at, maxGap: 0, maxGapAt: 0 }),
+
+  clone: (live) => ({ ...live }),
+
+  add(live, increment, spec, awards) {
+    const beforeMax = live.maxGap;
+    const beforeMaxAt = live.maxGapAt;
+    const gap = increment.at - live.last;
+    if (gap > live.maxGap) {
+      live.maxGap = gap;
+      live.maxGapAt = increment.at;
+    }
+    if (increment.at > live.last) live.last = increment.at;
+    for (const check of spec.checks) {
+      if (awards.isAwarded(check.code)) continue;
+      if (beforeMax >= check.target) awards.award(check, beforeMaxAt, true);
+      else if (gap >= check.target) awards.award(check, increment.at, false);
+      else break;
+    }
+  },
+
+  measure: (live) => live.maxGap,
+  proven: (live) => ({ measure: live.maxGap, at: live.maxGapAt }),
+  measureState: (state) => state.maxGap,
+
+  toState: (live) => ({ kind: "gap", last: live.last, maxGap: live.maxGap, maxGapAt: live.maxGapAt }),
+  fromState: (state) => ({ kind: "gap", last: state.last, maxGap: state.maxGap, maxGapAt: state.maxGapAt }),
+
+  // "G<last>,<maxGap>,<maxGapAt>" in base 36.
+  encodeText: (state) => `G${enc36(state.last)},${enc36(state.maxGap)},${enc36(state.maxGapAt)}`,
+  decodeText(raw) {
+    if (raw[0] !== "G") return null;
+    const [last, maxGap, maxGapAt] = raw.slice(1).split(",");
+    return { kind: "gap", last: dec36(last), maxGap: dec36(maxGap), maxGapAt: dec36(maxGapAt) };
+  },
+
+  toStored: (state) => ({
+    kind: "gap",
+    last: storedInteger(state.last, "gap last"),
+    maxGap: storedInteger(state.maxGap, "gap maxGap"),
+    maxGapAt: storedInteger(state.maxGapAt, "gap maxGapAt"),
+  }),
+  fromStored: (stored) => ({ kind: "gap", last: stored.last, maxGap: stored.maxGap, maxGapAt: stored.maxGapAt }),
+  storedJson: (state) =>
+    `{"kind":"gap","last":${storedInteger(state.last, "gap last")},"maxGap":${storedInteger(state.maxGap, "gap maxGap")},"maxGapAt":${storedInteger(state.maxGapAt, "gap maxGapAt")}}`,
+  merge(a, b) {
+    if (b.last <= a.last && b.maxGap <= a.maxGap) return a;
+    const widest = b.maxGap > a.maxGap ? b : a;
+    return { kind: "gap", last: Math.max(a.last, b.last), maxGap: widest.maxGap, maxGapAt: widest.maxGapAt };
+  },
+};

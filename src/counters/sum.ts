@@ -1,0 +1,60 @@
+import type { CounterBehaviour } from "./counter-kind.ts";
+import { dec36, enc36, storedInteger } from "./counter-kind.ts";
+
+/** `sum`: the lifetime sum of amounts (count and custom rules). Lua twin: includes/counters/sum.lua. */
+export interface LiveSum {
+  readonly kind: "sum";
+  value: number;
+  /** Time of the latest increment. */
+  at: number;
+}
+
+export interface StoredSum {
+  readonly kind: "sum";
+  readonly value: number;
+  readonly at: number;
+}
+
+export const sumCounter: CounterBehaviour<"sum", LiveSum, StoredSum> = {
+  kind: "sum",
+  scriptCode: "s",
+  textTag: "",
+
+  create: (increment) => ({ kind: "sum", value: 0, at: increment.at }),
+
+  clone: (live) => ({ ...live }),
+
+  add(live, increment, spec, awards) {
+    const before = live.value;
+    const previousAt = live.at;
+    live.value += increment.amount;
+    if (increment.at > live.at) live.at = increment.at;
+    for (const check of spec.checks) {
+      if (live.value < check.target) break; // tiers are sorted by target
+      if (awards.isAwarded(check.code)) continue;
+      // Met before this increment: a milestone added or re-activated later, stamped with the old time.
+      const retroactive = before >= check.target;
+      awards.award(check, retroactive ? previousAt : increment.at, retroactive);
+    }
+  },
+
+  measure: (live) => live.value,
+  proven: (live) => ({ measure: live.value, at: live.at }),
+  measureState: (state) => state.value,
+
+  toState: (live) => ({ kind: "sum", value: live.value, at: live.at }),
+  fromState: (state) => ({ kind: "sum", value: state.value, at: state.at }),
+
+  // "<value>,<at>" in base 36: the most common counter carries no kind letter.
+  encodeText: (state) => `${enc36(state.value)},${enc36(state.at)}`,
+  decodeText(raw) {
+    const [value, at, extra] = raw.split(",");
+    if (value === undefined || at === undefined || extra !== undefined) return null;
+    return { kind: "sum", value: dec36(value), at: dec36(at) };
+  },
+
+  toStored: (state) => ({ kind: "sum", value: storedInteger(state.value, "sum value"), at: storedInteger(state.at, "counter at") }),
+  fromStored: (stored) => ({ kind: "sum", value: stored.value, at: stored.at }),
+  storedJson: (state) => `{"kind":"sum","value":${storedInteger(state.value, "sum value")},"at":${storedInteger(state.at, "counter at")}}`,
+  merge: (a, b) => (b.value > a.value || b.at > a.at ? { kind: "sum", value: Math.max(a.value, b.value), at: Math.max(a.at, b.at) } : a),
+};
