@@ -1,13 +1,12 @@
 import { randomUUID } from "node:crypto";
 import { RoomPlugin, type Client } from "@colyseus/core";
 import { z } from "zod";
-import type { Progression } from "../src/engine/progression.ts";
+import type { Progression, ProgressionLedger } from "../src/engine/progression.ts";
 import { ErrorCode } from "../src/errors/error-codes.ts";
 import { ProgressionError, isProgressionError } from "../src/errors/progression-error.ts";
 import { ClientRequest, PushMessage, type ClaimResponse, type RejectionReason, type SnapshotMessage } from "./client-messages.ts";
 import { guardedMessage } from "./guarded-message.ts";
 import type { ProgressionHost } from "./progression-host.ts";
-import type { PushingLedger } from "./pushing-ledger.ts";
 
 interface Session {
   readonly subject: string;
@@ -55,8 +54,8 @@ export class ProgressionPlugin extends RoomPlugin {
     return this.host.progression;
   }
 
-  /** The ledger; its mutations push changed balances to every client of the subjects involved. */
-  get ledger(): PushingLedger {
+  /** The engine's ledger; every change it makes is pushed to every client of the subjects involved. */
+  get ledger(): ProgressionLedger {
     return this.host.ledger;
   }
 

@@ -1,7 +1,8 @@
-import type { ProgressUpdate } from "../src/model/progress.ts";
-import type { HoldRecord } from "../src/model/hold.ts";
 import type { AwardRecord } from "../src/model/award.ts";
 import type { Balance } from "../src/model/balance.ts";
+import type { Effects } from "../src/model/effects.ts";
+import type { HoldRecord } from "../src/model/hold.ts";
+import type { ProgressUpdate } from "../src/model/progress.ts";
 
 /**
  * What one process publishes (through Colyseus presence) for one subject: plain JSON, so it crosses
@@ -16,17 +17,13 @@ export interface SubjectPush {
   readonly expiredHolds: readonly HoldRecord[];
 }
 
-export function isEmptyPush(push: SubjectPush): boolean {
-  return (
-    push.reached.length === 0 &&
-    push.progress.length === 0 &&
-    push.inventory.length === 0 &&
-    push.expiredHolds.length === 0
-  );
+/** The pushes of one change: what each subject's clients are told. */
+export function pushesOf(effects: Effects): SubjectPush[] {
+  return effects.subjects.map(({ subject, reached, progress, inventory, expiredHolds }) => ({ subject, reached, progress, inventory, expiredHolds }));
 }
 
-export function emptyPush(subject: string): SubjectPush {
-  return { subject, reached: [], progress: [], inventory: [], expiredHolds: [] };
+export function isEmptyPush(push: SubjectPush): boolean {
+  return push.reached.length === 0 && push.progress.length === 0 && push.inventory.length === 0 && push.expiredHolds.length === 0;
 }
 
 /** At most one progress update per milestone: the last one wins (it is the most recent measure). */

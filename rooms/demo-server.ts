@@ -13,7 +13,7 @@ import { createRouter, defineRoom, defineServer, matchMaker } from "@colyseus/co
 import { monitor } from "@colyseus/monitor";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { progressionAdminRoutes } from "../plugins/admin-routes.ts";
-import { createProgressionHost } from "../plugins/create-progression-host.ts";
+import { createProgressionHost } from "../plugins/progression-host.ts";
 import { createDurability, type Durability } from "../src/durability/create-durability.ts";
 import { createRedisBackend } from "../src/backends/redis/create-redis-backend.ts";
 import { createArenaProgression } from "./arena/arena-progression.ts";
@@ -36,8 +36,11 @@ const durability: Durability | undefined = redisMode
     })
   : undefined;
 const backend = redisMode ? createRedisBackend({ url: redisUrl, prefix, ...(durability ? { loader: durability.loader } : {}) }) : undefined;
-const progression = createArenaProgression(backend === undefined || durability === undefined ? {} : { backend, events: durability.bus });
-await durability?.start(progression);
+const progression = createArenaProgression(
+  backend === undefined || durability === undefined ? {} : { backend, events: durability.bus, holdExpiry: durability.holdExpiry },
+);
+await durability?.start(progression); // progression.close() then closes durability first
+
 const host = createProgressionHost(progression);
 
 const server = defineServer({
@@ -55,16 +58,15 @@ const server = defineServer({
   greet: false,
 });
 
-// Colyseus calls this on SIGTERM/SIGINT after every room is disposed (each dispose flushes too).
-server.onShutdown(async () => {
-  await host.close();
+// SIGTERM/SIGINT: rooms flush as they are disposed, the host applies what is left, this callback runs,
+// then the engine closes (durability's final snapshot first, then the backend).
+host.install(server);
+server.onShutdown(() => {
   const { appliedEvents, pendingEvents, appliedBatches, maxApplyMs, maxFlushLagMs } = host.stats;
   console.log(
     `[demo] shutdown: applied=${appliedEvents} pending=${pendingEvents} batches=${appliedBatches} ` +
       `maxApplyMs=${maxApplyMs.toFixed(1)} maxFlushLagMs=${maxFlushLagMs.toFixed(1)}`,
   );
-  await durability?.close(); // workers finish their job, then a final snapshot while the backend is open
-  await progression.close();
 });
 
 await server.listen(port);

@@ -6,10 +6,16 @@
  */
 export { createProgression } from "./engine/create-progression.ts";
 export { progressionDefaults, type ProgressionOptions } from "./engine/progression-options.ts";
-export type { ClaimOutcome, EventBuffer, PendingBatch, Progression, ProgressionLedger, SubjectOutcome } from "./engine/progression.ts";
+export type { ClaimOutcome, Progression, ProgressionEffects, ProgressionLedger, SubjectOutcome } from "./engine/progression.ts";
+
+export { createRecorder, Recorder, type RecorderStats, type RecordingEngine } from "./runtime/recorder.ts";
+export { recorderDefaults, type RecorderErrorReport, type RecorderOptions } from "./runtime/recorder-options.ts";
+export type { EventBuffer, PendingBatch } from "./runtime/event-buffer.ts";
+export { timerHoldExpiry, timerHoldExpiryDefaults, type HoldExpiry, type HoldExpiryTarget, type TimerHoldExpiryOptions } from "./runtime/hold-expiry.ts";
 
 export type { AwardRecord } from "./model/award.ts";
 export type { Balance } from "./model/balance.ts";
+export type { ClaimedMilestone, Effects, EffectsCause, SubjectEffects } from "./model/effects.ts";
 export type { CounterKind, CounterState } from "./model/counter-state.ts";
 export type { CounterPlan, CounterSpec, ThresholdCheck } from "./model/counter-plan.ts";
 export type { GameplayEvent } from "./model/gameplay-event.ts";

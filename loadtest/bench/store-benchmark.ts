@@ -20,7 +20,7 @@ import { Redis } from "ioredis";
 import type { MilestoneDefinitionInput } from "../../src/definitions/milestone-schema.ts";
 import { createProgression } from "../../src/engine/create-progression.ts";
 import type { GameplayEvent } from "../../src/model/gameplay-event.ts";
-import type { PendingBatch } from "../../src/engine/progression.ts";
+import type { PendingBatch } from "../../src/runtime/event-buffer.ts";
 import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
 import { createRedisKeys } from "../../src/backends/redis/redis-keys.ts";
 import { startRedisServer } from "../../test/support/redis-server.ts";

@@ -7,7 +7,7 @@ import { ProgressionPlugin, createProgressionHost, guardedMessage } from "colyse
 const progression = createProgression({ definitions: "rooms/arena/milestones.json", catalogs: "rooms/arena/locales" });
 const host = createProgressionHost(progression);
 
-class DungeonRoom extends Room {
+class ArenaRoom extends Room {
   override plugins = definePlugins([new ProgressionPlugin(host)]);
 
   override messages = {
@@ -24,9 +24,7 @@ class DungeonRoom extends Room {
   }
 }
 
-const server = defineServer({ rooms: { dungeon: defineRoom(DungeonRoom) } });
-server.onShutdown(async () => {
-  await host.close(); // applies everything recorded before the process exits
-  await progression.close();
-});
+const server = defineServer({ rooms: { arena: defineRoom(ArenaRoom) } });
+// On shutdown (SIGTERM, SIGINT): everything recorded is applied, then the engine closes.
+host.install(server);
 await server.listen(Number(process.env["PORT"] ?? 2567));

@@ -1,8 +1,8 @@
 import type { DomainEventBus } from "../events/domain-event-bus.ts";
 import { BullMQEventBus, type BullMQEventBusOptions } from "./events/bullmq-event-bus.ts";
-import type { HoldRecord } from "../model/hold.ts";
 import { resolveSchedule, type AdaptiveSchedule } from "./jobs/adaptive-schedule.ts";
-import { HoldExpiryJobs, type HoldExpiryLedger } from "./jobs/hold-expiry-jobs.ts";
+import { HoldExpiryJobs } from "./jobs/hold-expiry-jobs.ts";
+import type { HoldExpiry } from "../runtime/hold-expiry.ts";
 import { queueConnection, requireQueueName, type QueueRedis } from "./jobs/queue-connection.ts";
 import type { SnapshotPassResult } from "./jobs/snapshot-dirty-subjects.ts";
 import { SnapshotJob } from "./jobs/snapshot-job.ts";
@@ -18,11 +18,10 @@ import { createPostgresStore, type PostgresStore } from "./postgres/postgres-sto
  *
  *   const durability = createDurability({ redis: process.env.REDIS_URL, databaseUrl: process.env.DATABASE_URL });
  *   const backend = createRedisBackend({ ..., loader: durability.loader });
- *   const progression = createProgression({ definitions, backend, events: durability.bus });
+ *   const progression = createProgression({ definitions, backend, events: durability.bus, holdExpiry: durability.holdExpiry });
  *   await durability.start(progression);
  *   ...
- *   await durability.close();   // first: workers finish their job, final snapshot
- *   await progression.close();  // then the engine and backend
+ *   await progression.close();  // closes durability first (workers finish their job, final snapshot), then the backend
  *
  * Without `databaseUrl` (and `store`), it runs without PostgreSQL — no snapshots, no restore — and
  * says so at start: Redis is then the only copy of progress (see docs/durability.md).
@@ -82,7 +81,8 @@ export const durabilityDefaults = {
 /** What durability needs from the engine: a `Progression` satisfies it. */
 export interface DurableEngine {
   readonly backend: SnapshotSource;
-  readonly ledger: HoldExpiryLedger;
+  /** Durability closes with the engine, before its backend. */
+  onClose(hook: () => Promise<void>): void;
 }
 
 export interface Durability {
@@ -90,10 +90,16 @@ export interface Durability {
   /** Restore hook for the backend (`loader` option): null for unknown subjects, always null without PostgreSQL. */
   readonly loader: SubjectLoader;
   readonly store: PostgresStore | undefined;
-  /** Applies migrations, starts the snapshot scheduler, the hold expiry jobs and the journal listener. */
+  /**
+   * The hold-expiry mechanism of Redis mode (BullMQ jobs): pass it to `createProgression({ holdExpiry })`
+   * so the engine runs no timer of its own; its worker starts with `start()`.
+   */
+  readonly holdExpiry: HoldExpiry;
+  /**
+   * Applies migrations, starts the snapshot scheduler, the hold expiry jobs and the journal listener, and
+   * makes `engine.close()` close durability first.
+   */
   start(engine: DurableEngine): Promise<void>;
-  /** Enqueues the expiry job of a hold just created (idempotent per hold id). */
-  scheduleHoldExpiry(hold: Pick<HoldRecord, "holdId" | "subject" | "item" | "expiresAt">): Promise<void>;
   /** Writes every dirty subject now. */
   snapshotNow(): Promise<SnapshotPassResult>;
   /** Workers stop after their current job, then a final snapshot, then queues, bus and pool close. */
@@ -125,10 +131,20 @@ export function createDurability(options: DurabilityOptions): Durability {
   const bus: DomainEventBus = options.bus ?? (ownedBus as BullMQEventBus);
   const afterJob = ownedBus === undefined ? undefined : () => ownedBus.enqueued();
 
+  const holds = new HoldExpiryJobs({
+    redis: options.redis,
+    prefix: settings.bullPrefix,
+    queueName: `${queuePrefix}-hold-expiry`,
+    sweepIntervalMs: settings.holdSweepIntervalMs,
+    sweepLimit: settings.holdSweepLimit,
+    concurrency: settings.holdExpiryConcurrency,
+    onError,
+    ...(afterJob === undefined ? {} : { afterJob }),
+  });
   let snapshots: SnapshotJob | undefined;
-  let holds: HoldExpiryJobs | undefined;
   let unsubscribeJournal: (() => void) | undefined;
   let started = false;
+  let closing: Promise<void> | undefined;
 
   const notStarted = (what: string): ProgressionError =>
     new ProgressionError(ErrorCode.InvalidInput, `${what} needs a started durability: call durability.start(progression) first`);
@@ -136,11 +152,13 @@ export function createDurability(options: DurabilityOptions): Durability {
   return {
     bus,
     store,
+    holdExpiry: holds,
     loader: async (subject) => (store === undefined ? null : store.loader(subject)),
 
     async start(engine) {
       if (started) return;
       started = true;
+      engine.onClose(() => this.close());
       if (store === undefined) {
         logger.warn(
           "[progression] durability: no databaseUrl, running WITHOUT PostgreSQL: no snapshots and no restore; " +
@@ -169,23 +187,8 @@ export function createDurability(options: DurabilityOptions): Durability {
           });
         }
       }
-      holds = new HoldExpiryJobs({
-        redis: options.redis,
-        prefix: settings.bullPrefix,
-        queueName: `${queuePrefix}-hold-expiry`,
-        ledger: engine.ledger,
-        sweepIntervalMs: settings.holdSweepIntervalMs,
-        sweepLimit: settings.holdSweepLimit,
-        concurrency: settings.holdExpiryConcurrency,
-        onError,
-        ...(afterJob === undefined ? {} : { afterJob }),
-      });
-      await holds.start();
-    },
-
-    async scheduleHoldExpiry(hold) {
-      if (holds === undefined) throw notStarted("scheduleHoldExpiry");
-      await holds.schedule(hold);
+      if (holds.attached) await holds.start();
+      else logger.warn("[progression] durability: the engine runs its own hold expiry; pass holdExpiry: durability.holdExpiry to createProgression to run it as BullMQ jobs");
     },
 
     async snapshotNow() {
@@ -193,19 +196,21 @@ export function createDurability(options: DurabilityOptions): Durability {
       return snapshots.snapshotAll();
     },
 
-    async close() {
-      await holds?.close();
-      holds = undefined;
-      try {
-        const final = await snapshots?.close();
-        if (final !== undefined && final.written > 0) logger.info(`[progression] durability: final snapshot wrote ${final.written} subjects`);
-      } finally {
-        snapshots = undefined;
-        // The bus first: its worker finishes the journal deliveries in flight before the listener goes.
-        if (ownedBus !== undefined) await ownedBus.close();
-        unsubscribeJournal?.();
-        if (ownsStore) await store?.close();
-      }
+    close() {
+      closing ??= (async () => {
+        await holds.close();
+        try {
+          const final = await snapshots?.close();
+          if (final !== undefined && final.written > 0) logger.info(`[progression] durability: final snapshot wrote ${final.written} subjects`);
+        } finally {
+          snapshots = undefined;
+          // The bus first: its worker finishes the journal deliveries in flight before the listener goes.
+          if (ownedBus !== undefined) await ownedBus.close();
+          unsubscribeJournal?.();
+          if (ownsStore) await store?.close();
+        }
+      })();
+      return closing;
     },
   };
 }

@@ -4,6 +4,7 @@ import type { MissingTranslations } from "../i18n/translator.ts";
 import type { TranslationCatalogs } from "../i18n/translation-catalogs.ts";
 import type { CustomEvaluator } from "../rules/custom-evaluator.ts";
 import type { ProgressionBackend } from "../backends/contract/progression-backend.ts";
+import type { HoldExpiry } from "../runtime/hold-expiry.ts";
 
 export interface ProgressionOptions {
   /** Milestone definitions: objects, or a path to a JSON file or a directory of JSON files. Required. */
@@ -19,6 +20,11 @@ export interface ProgressionOptions {
   backend?: ProgressionBackend;
   /** Where domain events go. Default: an in-process bus (listeners run in this process). */
   events?: DomainEventBus;
+  /**
+   * What releases holds nobody touches again: the one hold-expiry mechanism. Default: an in-process timer
+   * (`timerHoldExpiry()`, every second). In Redis mode pass `durability.holdExpiry` (a BullMQ job).
+   */
+  holdExpiry?: HoldExpiry;
   /** Custom rule evaluators by name. Default: none. */
   evaluators?: Readonly<Record<string, CustomEvaluator>>;
   /** Time source in epoch ms; inject a fake one in tests. Default: Date.now. */

@@ -1,3 +1,4 @@
+import type { EventBuffer, PendingBatch } from "../runtime/event-buffer.ts";
 import type { MilestoneProgress, ProgressUpdate } from "../model/progress.ts";
 import type { MilestoneDefinitionInput } from "../definitions/milestone-schema.ts";
 import type { DomainEventBus } from "../events/domain-event-bus.ts";
@@ -5,32 +6,13 @@ import type { HoldReceipt, MutationReceipt } from "../backends/contract/ledger-b
 import type { HoldRecord } from "../model/hold.ts";
 import type { AwardRecord } from "../model/award.ts";
 import type { Balance } from "../model/balance.ts";
-import type { ClaimResult, ProgressionBackend, SubjectApply } from "../backends/contract/progression-backend.ts";
+import type { ClaimResult, ProgressionBackend } from "../backends/contract/progression-backend.ts";
 import type { TranslationCatalogs } from "../i18n/translation-catalogs.ts";
 import type { GameplayEvent } from "../model/gameplay-event.ts";
 import type { UnlockPayload } from "../model/unlock-payload.ts";
+import type { Effects } from "../model/effects.ts";
 
 /** The engine's public surface, as returned by `createProgression(options)`. */
-
-/** Events captured in memory, already routed to counters and coalesced per (subject, counter). */
-export interface EventBuffer {
-  /** Validates, routes and coalesces one event. Throws a ProgressionError (and keeps nothing) on bad input. */
-  add(event: GameplayEvent): void;
-  /** Events added since the last drain. */
-  readonly pendingEvents: number;
-  /** Distinct (subject, counter, time slot) increments held; this is what a flush sends. */
-  readonly pendingIncrements: number;
-  /** Takes everything out as one batch with a fresh id. */
-  drain(): PendingBatch;
-}
-
-export interface PendingBatch {
-  readonly batchId: string;
-  readonly events: number;
-  readonly subjects: readonly SubjectApply[];
-  /** Plan version every increment was routed with; absent when unknown or mixed (a reload happened). */
-  readonly planVersion?: string | undefined;
-}
 
 export interface SubjectOutcome {
   readonly subject: string;
@@ -60,10 +42,17 @@ export interface ClaimOutcome extends ClaimResult {
   readonly unlock: UnlockPayload;
 }
 
+/** Where every state change is announced once (client pushes and domain events are derived from it). */
+export interface ProgressionEffects {
+  /** Listeners run synchronously right after each change; returns the function that stops it. */
+  subscribe(listener: (effects: Effects) => void): () => void;
+}
+
 export interface Progression {
   readonly backend: ProgressionBackend;
   readonly ledger: ProgressionLedger;
   readonly events: DomainEventBus;
+  readonly effects: ProgressionEffects;
   readonly defaultLocale: string;
 
   /** Records one event; returns milestones it newly reached (texts in the default locale). */
@@ -71,10 +60,14 @@ export interface Progression {
   /** Records many events in one batched apply. Validates all first: one bad event rejects the batch. */
   recordBatch(events: readonly GameplayEvent[], locale?: string): Promise<readonly UnlockPayload[]>;
 
-  /** For hosts that capture events themselves (the Colyseus plugin): a coalescing buffer. */
+  /** For hosts that capture events themselves (the recorder): a coalescing buffer. */
   createBuffer(): EventBuffer;
-  /** Applies a drained buffer; retrying the same batch applies it once. Emits domain events. */
-  applyBatch(batch: PendingBatch): Promise<readonly SubjectOutcome[]>;
+  /**
+   * Applies a drained buffer and announces its effects; the same batch applies once however often it is
+   * sent. Pass `retried: true` when an earlier attempt of this batch failed: if that attempt was in fact
+   * applied (its reply was lost), the awards it earned are recovered and announced now.
+   */
+  applyBatch(batch: PendingBatch, options?: { readonly retried?: boolean }): Promise<readonly SubjectOutcome[]>;
 
   /** Per active milestone: current, target, status; hidden ones masked until reached. */
   progress(subject: string, locale?: string): Promise<readonly MilestoneProgress[]>;
@@ -95,5 +88,11 @@ export interface Progression {
   /** Definitions currently loaded (active and inactive). */
   milestoneCodes(): readonly string[];
 
+  /**
+   * Runs `hook` when the engine closes, before its event bus and backend close (hooks in reverse order of
+   * registration), e.g. durability's final snapshot.
+   */
+  onClose(hook: () => Promise<void> | void): void;
+  /** Stops hold expiry, runs the close hooks, then closes the event bus and the backend. Idempotent. */
   close(): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { CompiledMilestones, CounterRoute } from "../definitions/compile-milestones.ts";
 import type { CounterIncrement, SubjectApply } from "../backends/contract/progression-backend.ts";
 import type { GameplayEvent } from "../model/gameplay-event.ts";
-import type { EventBuffer, PendingBatch } from "../engine/progression.ts";
+import type { EventBuffer, PendingBatch } from "./event-buffer.ts";
 import type { ValidatedEvent } from "../rules/custom-evaluator.ts";
 import { NO_TAGS, requireEventId, requireEventObject, requireIdentifier, requireQuantity, requireSubject, requireTags, requireTime } from "../model/validate-input.ts";
 

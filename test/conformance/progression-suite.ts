@@ -201,7 +201,8 @@ export function progressionConformance(factory: BackendFactory): void {
       const batch = buffer.drain();
       loseNextReply = true;
       await expect(progression.applyBatch(batch)).rejects.toMatchObject({ code: ErrorCode.BackendUnavailable });
-      const retry = await progression.applyBatch(batch);
+      // The caller retries the same batch and says so: the engine then recovers what the lost reply carried.
+      const retry = await progression.applyBatch(batch, { retried: true });
       expect(retry[0]?.reached.map((a) => [a.code, a.earnedAt])).toEqual([["kills_1", T0], ["kills_10", T0 + 9000]]);
       expect((await progression.applyBatch(batch))[0]?.reached).toEqual([]);
       expect((await progression.progress("p1"))[0]?.current).toBe(10);

@@ -198,7 +198,7 @@ describe("createDurability", () => {
       logger: { ...quiet, warn: (message: string) => void warnings.push(message) },
     });
     const fixture = await backendFactories[0]!.create();
-    const progression = createProgression({ definitions, backend: fixture.backend, events: durability.bus, onMissingTranslations: () => {} });
+    const progression = createProgression({ definitions, backend: fixture.backend, events: durability.bus, holdExpiry: durability.holdExpiry, onMissingTranslations: () => {} });
     const expired: string[] = [];
     durability.bus.on("hold.expired", "recorder", (envelope) => void expired.push(envelope.payload.hold.holdId));
     try {
@@ -207,8 +207,8 @@ describe("createDurability", () => {
       expect(await durability.loader("anyone")).toBeNull();
       await expect(durability.snapshotNow()).rejects.toThrow(/durability.start|PostgreSQL/);
       await progression.ledger.acquire({ subject: "s", item: "gem", quantity: 1, idempotencyKey: "g" });
+      // The engine schedules the hold's expiry job itself (durability.holdExpiry).
       const { hold } = await progression.ledger.hold({ subject: "s", item: "gem", quantity: 1, ttlMs: 100, idempotencyKey: "h" });
-      await durability.scheduleHoldExpiry(hold);
       await expect.poll(() => expired, { timeout: 5000, interval: 20 }).toEqual([hold.holdId]);
     } finally {
       await durability.close();

@@ -4,6 +4,7 @@ import { createProgression } from "../../src/engine/create-progression.ts";
 import { BullMQEventBus } from "../../src/durability/events/bullmq-event-bus.ts";
 import { HoldExpiryJobs } from "../../src/durability/jobs/hold-expiry-jobs.ts";
 import type { HoldRecord } from "../../src/model/hold.ts";
+import type { HoldExpiry } from "../../src/runtime/hold-expiry.ts";
 import { backendFactories } from "../support/backend-factories.ts";
 import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "../support/redis-prefix.ts";
 
@@ -28,21 +29,25 @@ for (const factory of backendFactories) {
       prefixes.push(prefix);
       const fixture = await factory.create();
       const bus = new BullMQEventBus({ redis: testRedisUrl(), prefix, queueName: "events", backoffMs: 10, onError: () => undefined });
-      const progression = createProgression({ definitions: [], backend: fixture.backend, events: bus, onMissingTranslations: () => {} });
+      // The engine places holds and schedules nothing itself: only the jobs under test release them.
+      const inert: HoldExpiry = { attach: () => {}, holdPlaced: () => {}, close: async () => {} };
+      const progression = createProgression({ definitions: [], backend: fixture.backend, events: bus, holdExpiry: inert, onMissingTranslations: () => {} });
       const expired: HoldRecord[] = [];
       bus.on("hold.expired", "recorder", (envelope) => void expired.push(envelope.payload.hold));
-      const jobsFor = (): HoldExpiryJobs =>
-        new HoldExpiryJobs({
+      const jobsFor = (): HoldExpiryJobs => {
+        const jobs = new HoldExpiryJobs({
           redis: testRedisUrl(),
           prefix,
           queueName: "hold-expiry",
-          ledger: progression.ledger,
           sweepIntervalMs: 300,
           sweepLimit: 2,
           concurrency: 2,
           afterJob: () => bus.enqueued(),
           onError: () => undefined,
         });
+        jobs.attach({ expireHolds: (limit) => progression.ledger.expireHolds(limit) });
+        return jobs;
+      };
       let jobs = jobsFor();
       try {
         await progression.ledger.acquire({ subject: "shopper", item: "gem", quantity: 10, idempotencyKey: "grant" });

@@ -1,19 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { ClaimResponse, HoldExpiredMessage, InventoryMessage, RejectionReason } from "../../plugins/client-messages.ts";
 import type { PurchaseHold, PurchaseResult } from "../../rooms/arena/arena-room.ts";
 import type { Balance } from "../../src/model/balance.ts";
-import { newPlayerId, settle, startArenaCluster, e2eBackends, type ArenaCluster, type ArenaServer, type TestClient } from "./support/arena-server.ts";
+import { newPlayerId, settle, describeArena, type ArenaServer, type TestClient } from "./support/arena-server.ts";
 
-let cluster: ArenaCluster;
 let arena: ArenaServer;
-
-beforeAll(async () => {
-  cluster = await startArenaCluster({ arena: { holdTtlMs: 300 } });
-});
-
-afterAll(async () => {
-  await cluster.close();
-});
 
 /** The rejection reason carried by a rejected `room.request`. */
 async function rejectionOf(promise: Promise<unknown>): Promise<RejectionReason> {
@@ -37,9 +28,9 @@ async function joined(label: string): Promise<TestClient> {
   return player;
 }
 
-describe.each(e2eBackends)("on %s", (backendName) => {
+describeArena({ arena: { holdTtlMs: 300 } }, (handle) => {
   beforeAll(() => {
-    arena = cluster.arena(backendName);
+    arena = handle;
   });
 
   describe("claims", () => {

@@ -1,37 +1,25 @@
 import { LocalPresence } from "@colyseus/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { UnlockedMessage } from "../../plugins/client-messages.ts";
-import { createProgressionHost } from "../../plugins/create-progression-host.ts";
+import { createProgressionHost } from "../../plugins/progression-host.ts";
 import type { HostErrorReport } from "../../plugins/progression-host-options.ts";
 import { createArenaProgression } from "../../rooms/arena/arena-progression.ts";
 import { isProgressionError } from "../../src/errors/progression-error.ts";
 import { createMemoryBackend } from "../../src/backends/memory/memory-backend.ts";
 import { withApplyFaults, type FaultyBackend } from "./support/faulty-backend.ts";
-import { newPlayerId, settle, startArenaCluster, e2eBackends, type ArenaCluster, type ArenaServer } from "./support/arena-server.ts";
+import { describeArena, newPlayerId, settle, type ArenaServer } from "./support/arena-server.ts";
+import type { ProgressionBackend } from "../../src/backends/contract/progression-backend.ts";
 
 const faults = new Map<string, FaultyBackend>();
-let cluster: ArenaCluster;
 let faulty: FaultyBackend;
 let arena: ArenaServer;
 const reports: HostErrorReport[] = [];
 
-beforeAll(async () => {
-  cluster = await startArenaCluster({
-    wrapBackend: (backend, backendName) => {
-      const wrapped = withApplyFaults(backend);
-      faults.set(backendName, wrapped);
-      return wrapped.backend;
-    },
-    host: { retryBaseMs: 10, retryMaxMs: 40, onError: (report) => reports.push(report) },
-  });
-});
-
-afterAll(async () => {
+afterAll(() => {
   for (const backend of faults.values()) {
     backend.fault = "none";
     backend.acquireFault = "none";
   }
-  await cluster.close();
 });
 
 async function killCount(playerId: string): Promise<number> {
@@ -40,11 +28,20 @@ async function killCount(playerId: string): Promise<number> {
   return slayer?.current ?? -1;
 }
 
-describe.each(e2eBackends)("on %s", (backendName) => {
+const faultyArena = {
+  wrapBackend: (backend: ProgressionBackend, backendName: string) => {
+    const wrapped = withApplyFaults(backend);
+    faults.set(backendName, wrapped);
+    return wrapped.backend;
+  },
+  host: { retryBaseMs: 10, retryMaxMs: 40, onError: (report: HostErrorReport) => void reports.push(report) },
+};
+
+describeArena(faultyArena, (handle) => {
   beforeAll(() => {
-    arena = cluster.arena(backendName);
-    const found = faults.get(backendName);
-    if (found === undefined) throw new Error(`no fault switch for ${backendName}`);
+    arena = handle;
+    const found = faults.get(handle.backendName);
+    if (found === undefined) throw new Error(`no fault switch for ${handle.backendName}`);
     faulty = found;
   });
 
@@ -135,7 +132,6 @@ describe("the buffer bound", () => {
       retryBaseMs: 5,
       retryMaxMs: 10,
       presence: new LocalPresence(),
-      holdExpirySweepMs: 0,
       onError: () => {},
     });
     try {

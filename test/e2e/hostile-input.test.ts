@@ -1,17 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { RejectionReason, UnlockedMessage } from "../../plugins/client-messages.ts";
-import { newPlayerId, settle, startArenaCluster, e2eBackends, type ArenaCluster, type ArenaServer } from "./support/arena-server.ts";
+import { newPlayerId, settle, describeArena, type ArenaServer } from "./support/arena-server.ts";
 
-let cluster: ArenaCluster;
 let arena: ArenaServer;
-
-beforeAll(async () => {
-  cluster = await startArenaCluster();
-});
-
-afterAll(async () => {
-  await cluster.close();
-});
 
 function subjectOfPlayer(player: { messages<T>(type: string): T[] }): string {
   const snapshot = player.messages<{ subject: string }>("progression:snapshot")[0];
@@ -53,9 +44,9 @@ const hostile: ReadonlyArray<readonly [type: string, payload: unknown, mentions:
   ["progression:claim", { code: "slayer_10", extra: 1 }, "payload"],
 ];
 
-describe.each(e2eBackends)("on %s", (backendName) => {
+describeArena({}, (handle) => {
   beforeAll(() => {
-    arena = cluster.arena(backendName);
+    arena = handle;
   });
 
   describe("invalid and hostile client messages", () => {

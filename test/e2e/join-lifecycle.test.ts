@@ -1,28 +1,19 @@
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { InventoryMessage, SnapshotMessage, UnlockedMessage } from "../../plugins/client-messages.ts";
 import { arenaDefinitionsPath } from "../../rooms/arena/arena-progression.ts";
 import type { MilestoneDefinitionInput } from "../../src/definitions/milestone-schema.ts";
-import { newPlayerId, settle, startArenaCluster, e2eBackends, TestClient, type ArenaCluster, type ArenaServer } from "./support/arena-server.ts";
+import { newPlayerId, settle, describeArena, TestClient, type ArenaServer } from "./support/arena-server.ts";
 
 const DAY = 86_400_000;
 /** The engine's clock; tests move it forward to cross days and gaps. */
 let now = Date.parse("2026-03-02T10:00:00Z");
 
-let cluster: ArenaCluster;
 let arena: ArenaServer;
 
-beforeAll(async () => {
-  cluster = await startArenaCluster({ progression: { clock: () => now } });
-});
-
-afterAll(async () => {
-  await cluster.close();
-});
-
-describe.each(e2eBackends)("on %s", (backendName) => {
+describeArena({ progression: { clock: () => now } }, (handle) => {
   beforeAll(() => {
-    arena = cluster.arena(backendName);
+    arena = handle;
   });
 
   describe("joining, leaving and coming back", () => {

@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, expect, it } from "vitest";
 import type { ProgressMessage, UnlockedMessage } from "../../plugins/client-messages.ts";
-import { newPlayerId, startArenaCluster, e2eBackends, type ArenaCluster, type ArenaServer } from "./support/arena-server.ts";
+import { newPlayerId, describeArena, type ArenaServer } from "./support/arena-server.ts";
 
-let cluster: ArenaCluster;
 let arena: ArenaServer;
 
-beforeAll(async () => {
-  cluster = await startArenaCluster({ host: { progressIntervalMs: 150 } });
-});
-
-afterAll(async () => {
-  await cluster.close();
-});
-
-describe.each(e2eBackends)("on %s", (backendName) => {
+describeArena({ host: { progressIntervalMs: 150 } }, (handle) => {
   beforeAll(() => {
-    arena = cluster.arena(backendName);
+    arena = handle;
   });
 
   it("caps progress pushes per player at one per milestone per progressIntervalMs, latest value, never after the unlock", async () => {

@@ -22,7 +22,7 @@ describe("README examples", () => {
     await waitForPort(port);
 
     const sdk = new ColyseusSDK(`ws://127.0.0.1:${port}`);
-    const player = new TestClient(await sdk.joinOrCreate("dungeon", { playerId: newPlayerId("readme") }));
+    const player = new TestClient(await sdk.joinOrCreate("arena", { playerId: newPlayerId("readme") }));
     player.room.reconnection.enabled = false;
     await player.waitFor("progression:snapshot");
     player.send("kill", { creature: "skaven_warrior" });

@@ -1,22 +1,12 @@
 import { matchMaker } from "@colyseus/core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { newPlayerId, startArenaCluster, e2eBackends, type ArenaCluster, type ArenaServer } from "./support/arena-server.ts";
+import { beforeAll, describe, expect, it } from "vitest";
+import { newPlayerId, describeArena, type ArenaServer } from "./support/arena-server.ts";
 
-let cluster: ArenaCluster;
 let arena: ArenaServer;
 
-beforeAll(async () => {
-  // The interval never fires during the test: only the room's dispose can apply the events.
-  cluster = await startArenaCluster({ host: { flushIntervalMs: 60_000, flushSize: 1_000_000 } });
-});
-
-afterAll(async () => {
-  await cluster.close();
-});
-
-describe.each(e2eBackends)("on %s", (backendName) => {
+describeArena({ host: { flushIntervalMs: 60_000, flushSize: 1_000_000 } }, (handle) => {
   beforeAll(() => {
-    arena = cluster.arena(backendName);
+    arena = handle;
   });
 
   describe("room dispose", () => {

@@ -1,21 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { InventoryMessage, ProgressMessage, SnapshotMessage, UnlockedMessage } from "../../plugins/client-messages.ts";
-import { newPlayerId, settle, startArenaCluster, e2eBackends, type ArenaCluster, type ArenaServer } from "./support/arena-server.ts";
+import { newPlayerId, settle, describeArena, type ArenaServer } from "./support/arena-server.ts";
 
-let cluster: ArenaCluster;
 let arena: ArenaServer;
 
-beforeAll(async () => {
-  cluster = await startArenaCluster();
-});
-
-afterAll(async () => {
-  await cluster.close();
-});
-
-describe.each(e2eBackends)("on %s", (backendName) => {
+describeArena({}, (handle) => {
   beforeAll(() => {
-    arena = cluster.arena(backendName);
+    arena = handle;
   });
 
   describe("live pushes over real WebSockets", () => {

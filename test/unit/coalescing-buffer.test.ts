@@ -3,7 +3,7 @@ import { compileMilestones } from "../../src/definitions/compile-milestones.ts";
 import type { CompiledMilestones } from "../../src/definitions/compile-milestones.ts";
 import { loadDefinitions } from "../../src/definitions/load-definitions.ts";
 import type { MilestoneDefinitionInput } from "../../src/definitions/milestone-schema.ts";
-import type { PendingBatch } from "../../src/engine/progression.ts";
+import type { PendingBatch } from "../../src/runtime/event-buffer.ts";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
 import { ProgressionError } from "../../src/errors/progression-error.ts";
 import type { GameplayEvent } from "../../src/model/gameplay-event.ts";

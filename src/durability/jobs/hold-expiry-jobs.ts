@@ -1,26 +1,24 @@
 import { Queue, Worker, type Job } from "bullmq";
-import type { ProgressionLedger } from "../../engine/progression.ts";
 import type { HoldRecord } from "../../model/hold.ts";
+import type { HoldExpiry, HoldExpiryTarget } from "../../runtime/hold-expiry.ts";
 import { jobIdFor, queueConnection, requireQueueName, type QueueRedis } from "./queue-connection.ts";
 
 /**
- * Hold expiry: a delayed `expire` job per hold, due at its expiry, with a job id derived from the
- * hold id (scheduling a hold twice adds one job), plus a periodic `sweep` over the backend's expiry
- * index that catches any hold whose job was never enqueued (e.g. the process died right after the hold).
+ * Redis mode's hold-expiry mechanism (`durability.holdExpiry`, given to `createProgression`): a delayed
+ * `expire` job per hold, due at its expiry, with a job id derived from the hold id (a hold scheduled twice
+ * is one job), plus a periodic `sweep` over the backend's expiry index that catches any hold whose job was
+ * never enqueued (e.g. the process died right after the hold).
  *
- * Both go through the engine's ledger, which releases the hold atomically in the backend and emits
- * `hold.expired` (and `inventory.changed`) for each hold the backend reports. The backend reports an
- * expiry exactly once, whoever triggers it (this job, the sweep, or a lazy release by another call),
- * so running the job twice, or after a restart, never emits twice.
+ * Both go through the engine's ledger (the attached target), which releases due holds atomically in the
+ * backend and announces each one it released. The backend reports an expiry exactly once, whoever
+ * triggers it (this job, the sweep, or a lazy release by another call), so a job that runs twice, or after
+ * a restart, never announces twice.
  */
-
-export type HoldExpiryLedger = Pick<ProgressionLedger, "balance" | "expireHolds">;
 
 export interface HoldExpiryJobsOptions {
   readonly redis: QueueRedis;
   readonly prefix: string;
   readonly queueName: string;
-  readonly ledger: HoldExpiryLedger;
   /** Interval of the sweep over the expiry index. */
   readonly sweepIntervalMs: number;
   /** Holds released per `expireHolds` call; a sweep repeats while a call comes back full. */
@@ -37,10 +35,12 @@ const SWEEP_SCHEDULER_ID = "progression-hold-sweep";
 /** A sweep never loops forever behind a flood of expiring holds; the next sweep continues. */
 const MAX_SWEEP_CALLS = 50;
 
-export class HoldExpiryJobs {
+export class HoldExpiryJobs implements HoldExpiry {
   private readonly options: HoldExpiryJobsOptions;
   private readonly queue: Queue<HoldExpiryJobData>;
   private worker: Worker<HoldExpiryJobData> | undefined;
+  private target: HoldExpiryTarget | undefined;
+  private closing: Promise<void> | undefined;
 
   constructor(options: HoldExpiryJobsOptions) {
     this.options = options;
@@ -49,7 +49,24 @@ export class HoldExpiryJobs {
     this.queue.on("error", (error) => options.onError(error));
   }
 
+  /** Whether an engine uses this mechanism (`createProgression({ holdExpiry })`). */
+  get attached(): boolean {
+    return this.target !== undefined;
+  }
+
+  attach(target: HoldExpiryTarget): void {
+    this.target ??= target;
+  }
+
+  /** Enqueues the hold's expiry job, due at `expiresAt` (idempotent per hold id); the sweep covers a failure. */
+  holdPlaced(hold: HoldRecord): void {
+    if (this.closing !== undefined) return;
+    this.schedule(hold).catch((error: unknown) => this.options.onError(error));
+  }
+
+  /** Starts the sweep schedule and the worker (durability.start does it). */
   async start(): Promise<void> {
+    if (this.target === undefined || this.worker !== undefined || this.closing !== undefined) return;
     await this.queue.upsertJobScheduler(
       SWEEP_SCHEDULER_ID,
       { every: this.options.sweepIntervalMs },
@@ -73,7 +90,7 @@ export class HoldExpiryJobs {
         delay: Math.max(0, hold.expiresAt - Date.now()),
         attempts: 5,
         backoff: { type: "exponential", delay: 500 },
-        // Kept a while after completion so a late duplicate schedule() is still recognised.
+        // Kept a while after completion so a late duplicate schedule is still recognised.
         removeOnComplete: { age: 3600 },
         removeOnFail: { age: 7 * 24 * 3600 },
       },
@@ -82,31 +99,31 @@ export class HoldExpiryJobs {
 
   /** One sweep now (also what the periodic `sweep` job runs). Returns the holds it released. */
   async sweep(): Promise<readonly HoldRecord[]> {
+    const target = this.target;
+    if (target === undefined) return [];
     const released: HoldRecord[] = [];
     for (let call = 0; call < MAX_SWEEP_CALLS; call += 1) {
-      const expired = await this.options.ledger.expireHolds(this.options.sweepLimit);
+      const expired = await target.expireHolds(this.options.sweepLimit);
       released.push(...expired);
       if (expired.length < this.options.sweepLimit) break;
     }
     return released;
   }
 
-  /** Stops the worker after its current jobs; delayed jobs stay in Redis for the next worker. */
-  async close(): Promise<void> {
-    await this.worker?.close();
-    this.worker = undefined;
-    await this.queue.close();
+  /** Stops the worker after its current jobs; delayed jobs stay in Redis for the next worker. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.worker?.close();
+      this.worker = undefined;
+      await this.queue.close();
+    })();
+    return this.closing;
   }
 
-  private async process(job: Job<HoldExpiryJobData>): Promise<void> {
-    const data = job.data;
-    if ("holdId" in data && typeof data.holdId === "string") {
-      // Touching the hold's subject releases it if it is due (lazy expiry), reporting it once.
-      // If the clock of this process lags, it is not due yet here: the sweep picks it up later.
-      await this.options.ledger.balance(data.subject, data.item);
-    } else {
-      await this.sweep();
-    }
+  /** Both job kinds sweep: a due hold's `expire` job releases every due hold in expiry order, its own among them. */
+  private async process(_job: Job<HoldExpiryJobData>): Promise<void> {
+    // If this process's clock lags, the hold is not due yet here: a later sweep picks it up.
+    await this.sweep();
     await this.options.afterJob?.();
   }
 }

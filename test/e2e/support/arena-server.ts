@@ -1,8 +1,9 @@
 import { createServer } from "node:net";
-import { defineRoom, defineServer, type RegisteredHandler, type Server } from "@colyseus/core";
+import { defineRoom, defineServer, type Server } from "@colyseus/core";
+import { afterAll, beforeAll, describe } from "vitest";
+import { timerHoldExpiry } from "../../../src/runtime/hold-expiry.ts";
 import { ColyseusSDK, type Room as SdkRoom } from "@colyseus/sdk";
-import { createProgressionHost } from "../../../plugins/create-progression-host.ts";
-import type { ProgressionHost } from "../../../plugins/progression-host.ts";
+import { createProgressionHost, type ProgressionHost } from "../../../plugins/progression-host.ts";
 import type { ProgressionHostOptions } from "../../../plugins/progression-host-options.ts";
 import type { Progression } from "../../../src/engine/progression.ts";
 import type { ProgressionBackend } from "../../../src/backends/contract/progression-backend.ts";
@@ -12,32 +13,26 @@ import { createArenaProgression } from "../../../rooms/arena/arena-progression.t
 import { createArenaRoom, type ArenaSettings } from "../../../rooms/arena/arena-room.ts";
 
 /**
- * A real Colyseus server on a free port, real SDK clients, and one arena room type per backend
- * (`arena` on memory, `arena_redis` on Redis with its own key prefix), each with its own engine and
- * host. Colyseus' matchmaker is process-wide, so a test file starts one cluster and shares it; tests
- * use fresh player ids, so the two backends never see each other's players.
+ * A real Colyseus server on a free port, real SDK clients, and the arena room on one backend, with its
+ * own engine and host (one host per process: the product refuses a second). `describeArena` runs a
+ * test body once per backend, each with its own server, started before and closed after its tests.
  */
 export const e2eBackends = backendFactories.map((factory) => factory.name);
 
-/** One backend's arena: its engine, its host, and clients joining its room type. */
+/** One backend's arena: its engine, its host, and clients joining its room. */
 export interface ArenaServer {
   readonly backendName: string;
   readonly roomName: string;
   readonly progression: Progression;
   readonly host: ProgressionHost;
+  readonly server: Server;
   readonly sdk: ColyseusSDK;
   readonly port: number;
   /** Joins (or creates) an arena as `playerId` and records every message it receives. */
   join(playerId: string, options?: Record<string, unknown>): Promise<TestClient>;
   /** Creates a new arena room (never an existing one) and joins it. */
   joinNewRoom(playerId: string, options?: Record<string, unknown>): Promise<TestClient>;
-}
-
-export interface ArenaCluster {
-  readonly server: Server;
-  readonly sdk: ColyseusSDK;
-  readonly port: number;
-  arena(backendName: string): ArenaServer;
+  /** Leaves every client, shuts the server down through the host's install (flush, host, engine). */
   close(): Promise<void>;
 }
 
@@ -45,11 +40,13 @@ export interface ArenaServerOptions {
   readonly progression?: Partial<ProgressionOptions>;
   readonly host?: ProgressionHostOptions;
   readonly arena?: ArenaSettings;
-  /** Wraps each backend before the engine gets it (e.g. to inject faults). */
+  /** Wraps the backend before the engine gets it (e.g. to inject faults). */
   readonly wrapBackend?: (backend: ProgressionBackend, backendName: string) => ProgressionBackend;
 }
 
-export async function startArenaCluster(options: ArenaServerOptions = {}): Promise<ArenaCluster> {
+export async function startArena(backendName: string, options: ArenaServerOptions = {}): Promise<ArenaServer> {
+  const factory = backendFactories.find((candidate) => candidate.name === backendName);
+  if (factory === undefined) throw new Error(`no backend named ${backendName}`);
   const port = await freePort();
   const sdk = new ColyseusSDK(`ws://127.0.0.1:${port}`);
   const clients: TestClient[] = [];
@@ -58,54 +55,76 @@ export async function startArenaCluster(options: ArenaServerOptions = {}): Promi
     clients.push(client);
     return client;
   };
-  const setups: Array<{ arena: ArenaServer; fixture: BackendFixture }> = [];
-  const rooms: Record<string, RegisteredHandler> = {};
-  for (const factory of backendFactories) {
-    const fixture = await factory.create();
-    const backend = options.wrapBackend?.(fixture.backend, factory.name) ?? fixture.backend;
-    const progression = createArenaProgression({ onMissingTranslations: () => {}, ...options.progression, backend });
-    const host = createProgressionHost(progression, {
-      flushIntervalMs: 10,
-      holdExpirySweepMs: 50,
-      // Every flush's progress at once, so a test can wait for it; progress-throttle.test.ts covers the default.
-      progressIntervalMs: 0,
-      ...options.host,
-    });
-    const roomName = factory.name === "memory" ? "arena" : `arena_${factory.name}`;
-    rooms[roomName] = defineRoom(createArenaRoom(host, options.arena)) as unknown as RegisteredHandler;
-    const arena: ArenaServer = {
-      backendName: factory.name,
-      roomName,
-      progression,
-      host,
-      sdk,
-      port,
-      join: async (playerId, joinOptions = {}) => track(await sdk.joinOrCreate(roomName, { playerId, ...joinOptions })),
-      joinNewRoom: async (playerId, joinOptions = {}) => track(await sdk.create(roomName, { playerId, ...joinOptions })),
-    };
-    setups.push({ arena, fixture });
-  }
-  const server = defineServer({ rooms, greet: false, gracefullyShutdown: false });
+  const fixture: BackendFixture = await factory.create();
+  const backend = options.wrapBackend?.(fixture.backend, factory.name) ?? fixture.backend;
+  const progression = createArenaProgression({
+    onMissingTranslations: () => {},
+    // Shop holds expire within 50 ms of their time, so expiry tests stay short.
+    holdExpiry: timerHoldExpiry({ intervalMs: 50 }),
+    ...options.progression,
+    backend,
+  });
+  const host = createProgressionHost(progression, {
+    flushIntervalMs: 10,
+    // Every flush's progress at once, so a test can wait for it; progress-throttle.test.ts covers the default.
+    progressIntervalMs: 0,
+    ...options.host,
+  });
+  const roomName = "arena";
+  const server = defineServer({ rooms: { [roomName]: defineRoom(createArenaRoom(host, options.arena)) }, greet: false, gracefullyShutdown: false });
+  host.install(server);
   await server.listen(port);
   return {
+    backendName: factory.name,
+    roomName,
+    progression,
+    host,
     server,
     sdk,
     port,
-    arena(backendName) {
-      const found = setups.find((setup) => setup.arena.backendName === backendName);
-      if (found === undefined) throw new Error(`no arena on backend ${backendName}`);
-      return found.arena;
-    },
+    join: async (playerId, joinOptions = {}) => track(await sdk.joinOrCreate(roomName, { playerId, ...joinOptions })),
+    joinNewRoom: async (playerId, joinOptions = {}) => track(await sdk.create(roomName, { playerId, ...joinOptions })),
     async close() {
       await Promise.all(clients.map((client) => client.leave()));
       await server.gracefullyShutdown(false);
-      for (const { arena, fixture } of setups) {
-        await arena.host.close();
-        await arena.progression.close();
-        await fixture.cleanup();
-      }
+      await fixture.cleanup();
     },
   };
+}
+
+/**
+ * Runs `body` once per backend inside `describe("on <backend>")`, with an arena started before its
+ * tests and closed after them. `body` gets a handle that always points at that backend's arena.
+ */
+export function describeArena(options: ArenaServerOptions, body: (arena: ArenaServer) => void): void {
+  for (const backendName of e2eBackends) {
+    describe(`on ${backendName}`, () => {
+      let current: ArenaServer | undefined;
+      const arena = (): ArenaServer => {
+        if (current === undefined) throw new Error(`the ${backendName} arena is not started (use it inside a test)`);
+        return current;
+      };
+      beforeAll(async () => {
+        current = await startArena(backendName, options);
+      });
+      afterAll(async () => {
+        await current?.close();
+        current = undefined;
+      });
+      body({
+        backendName,
+        get roomName() { return arena().roomName; },
+        get progression() { return arena().progression; },
+        get host() { return arena().host; },
+        get server() { return arena().server; },
+        get sdk() { return arena().sdk; },
+        get port() { return arena().port; },
+        join: (playerId, joinOptions) => arena().join(playerId, joinOptions),
+        joinNewRoom: (playerId, joinOptions) => arena().joinNewRoom(playerId, joinOptions),
+        close: () => arena().close(),
+      });
+    });
+  }
 }
 
 export interface ReceivedMessage {
