@@ -15,7 +15,7 @@ export interface AdminRoutesOptions {
 const MIN_TOKEN_LENGTH = 16;
 
 /**
- * Read-only admin routes (seed 002's "admin tab"), to spread into `createRouter({ ... })`:
+ * Read-only admin routes, to spread into `createRouter({ ... })`:
  * - `GET <prefix>/milestones` -> `{ codes }`
  * - `GET <prefix>/preview?code=&locale=` -> the unlock payload exactly as a player would see it,
  *   without awarding anything

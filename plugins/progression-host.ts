@@ -187,7 +187,7 @@ export class ProgressionHost {
         await this.recorder.close();
       } finally {
         this.stopPushes();
-        this.fanout.close();
+        await this.fanout.close();
         const registry = globalThis as HostRegistry;
         if (registry[ACTIVE_HOST] === this) delete registry[ACTIVE_HOST];
       }

@@ -96,13 +96,18 @@ export class PushFanout {
     }
   }
 
-  /** Sends what is held, stops the progress timer and leaves the cluster topic. */
-  close(): void {
+  /** Sends what is held, stops the progress timer and leaves the cluster topic (resolves once it has). */
+  async close(): Promise<void> {
     if (this.progressTimer !== undefined) clearInterval(this.progressTimer);
     this.sendHeldProgress();
     this.publishRemoteQueue();
-    if (this.remoteSubscription !== null) this.options.presence().unsubscribe(PUSH_TOPIC, this.onRemotePushes);
     this.targetsBySubject.clear();
+    if (this.remoteSubscription === null) return;
+    try {
+      await this.options.presence().unsubscribe(PUSH_TOPIC, this.onRemotePushes);
+    } catch (error) {
+      this.options.onError({ stage: "push", error });
+    }
   }
 
   private isCrossProcess(): boolean {

@@ -4,7 +4,7 @@ import type { GameplayEvent } from "../model/gameplay-event.ts";
 export type EvaluatorParams = Readonly<Record<string, unknown>>;
 
 /**
- * A custom rule's filter, registered in code by name (seed 000's Evaluator): decides whether an event
+ * A custom rule's filter, registered in code by name: decides whether an event
  * counts toward the milestone. It receives the validated event (amount and tags filled in) and must be
  * pure and fast: it runs for every event of the trigger type.
  */

@@ -5,7 +5,7 @@ import { useEngines } from "./engine-fixture.ts";
 
 const bal = (subject: string, item: string, free: number, held = 0) => ({ subject, item, free, held });
 
-/** The inventory ledger (seed 004's semantics) on every backend. */
+/** The inventory ledger on every backend. */
 export function ledgerConformance(factory: BackendFactory): void {
   const engine = useEngines(factory);
   const ledgerOf = async () => {

@@ -319,6 +319,47 @@ export function progressionConformance(factory: BackendFactory): void {
     });
   });
 
+  describe("rewards past the largest safe balance", () => {
+    const MAX = Number.MAX_SAFE_INTEGER;
+    const hoard = [
+      milestone("hoarder", "kill", { type: "count", threshold: 1 }, { autoClaim: true, rewards: [{ item: "gem", quantity: 5 }] }),
+      milestone("collector", "kill", { type: "count", threshold: 2 }, { rewards: [{ item: "gem", quantity: 5 }, { item: "coin", quantity: 1 }] }),
+    ];
+
+    it("an autoClaim reward that would pass it leaves the award completed, grants nothing, and the kill still counts", async () => {
+      const { progression } = await engine(hoard);
+      await progression.ledger.acquire({ subject: "p1", item: "gem", quantity: MAX - 2, idempotencyKey: "fill" });
+      const [unlock] = await progression.record({ type: "kill", subject: "p1" });
+      expect(unlock).toMatchObject({ code: "hoarder", claimed: false });
+      expect(await progression.ledger.balance("p1", "gem")).toMatchObject({ free: MAX - 2 });
+      const progress = await progression.progress("p1");
+      expect(progress.map((p) => [p.code, p.current, p.status])).toEqual([
+        ["hoarder", 1, "completed"],
+        ["collector", 1, "in_progress"],
+      ]);
+      // Claimable once there is room again.
+      await progression.ledger.consume({ subject: "p1", item: "gem", quantity: 10, idempotencyKey: "spend" });
+      const claimed = await progression.claim("p1", "hoarder", "later");
+      expect(claimed.balances).toEqual([{ subject: "p1", item: "gem", free: MAX - 7, held: 0 }]);
+    });
+
+    it("a claim whose rewards would pass it is refused with INVALID_QUANTITY and changes nothing", async () => {
+      const { progression } = await engine(hoard);
+      await progression.recordBatch([{ type: "kill", subject: "p1" }, { type: "kill", subject: "p1" }]); // hoarder grants 5 gems
+      await progression.ledger.acquire({ subject: "p1", item: "gem", quantity: MAX - 9, idempotencyKey: "fill" });
+      await expect(progression.claim("p1", "collector", "c1")).rejects.toMatchObject({ code: ErrorCode.InvalidQuantity });
+      expect((await progression.progress("p1")).find((p) => p.code === "collector")?.status).toBe("completed");
+      expect(await progression.ledger.list("p1")).toEqual([{ subject: "p1", item: "gem", free: MAX - 4, held: 0 }]);
+      // The refused key was not used up: the same key claims once there is room.
+      await progression.ledger.consume({ subject: "p1", item: "gem", quantity: 1, idempotencyKey: "spend" });
+      const claimed = await progression.claim("p1", "collector", "c1");
+      expect(claimed.balances).toEqual([
+        { subject: "p1", item: "gem", free: MAX, held: 0 },
+        { subject: "p1", item: "coin", free: 1, held: 0 },
+      ]);
+    });
+  });
+
   describe("presentation", () => {
     it("masks hidden milestones until reached and sends no progress for them", async () => {
       const { progression } = await engine([milestone("secret", "kill", { type: "count", threshold: 2 }, { hidden: true })], {

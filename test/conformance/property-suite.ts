@@ -37,7 +37,7 @@ interface ModelHold {
   state: "held" | "committed" | "released" | "expired";
 }
 
-/** Random operation sequences against a plain model of seed 004's ledger, plus counters against a model. */
+/** Random operation sequences against a plain model of the ledger, plus counters against a model. */
 export function propertyConformance(factory: BackendFactory): void {
   const engine = useEngines(factory);
 

@@ -3,19 +3,19 @@ import type { Redis } from "ioredis";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
 import { isProgressionError } from "../../src/errors/progression-error.ts";
 import { packr } from "../../src/backends/redis/apply-request-codec.ts";
-import { registerScripts } from "../../src/backends/redis/redis-commands.ts";
+import { SCRIPT_FILES, registerScripts, runScript, type ScriptArg, type ScriptCall, type ScriptName } from "../../src/backends/redis/redis-commands.ts";
 import { ScriptStatus, scriptError } from "../../src/backends/redis/script-errors.ts";
 import type { ProgressionBackend } from "../../src/backends/contract/progression-backend.ts";
+import { startRedisServer, type TestRedisServer } from "../support/redis-server.ts";
 import { T0, check, counter, planOf, redisBackendForTest } from "./redis-backend-fixtures.ts";
 
 /** Scripts fed garbage answer with a status code (a typed error), never a Lua stack trace, and write nothing. */
 describe("redis backend: malformed script arguments", () => {
   let client: Redis;
   let prefix: string;
-  let backend: ProgressionBackend;
   let cleanup: () => Promise<void>;
   beforeEach(async () => {
-    ({ client, prefix, backend, cleanup } = await redisBackendForTest());
+    ({ client, prefix, cleanup } = await redisBackendForTest());
     registerScripts(client);
   });
   afterEach(async () => cleanup());
@@ -24,8 +24,8 @@ describe("redis backend: malformed script arguments", () => {
   const keyCount = async () => (await client.keys(`${prefix}:*`)).length;
 
   it("applyBatch: garbage payloads and bad shapes", async () => {
-    const dirty = `${prefix}:dirty`;
-    const state = `${prefix}:s:{x}`;
+    const keys = [`${prefix}:dirty`, `${prefix}:s:{x}`, `${prefix}:e:{x}`, `${prefix}:l:{x}`];
+    const applyBatch = (argv: ScriptArg[], groupKeys = keys): ScriptCall => ({ script: "applyBatch", keys: groupKeys, argv });
     const payloads: Array<Buffer | string> = [
       "not msgpack at all \u0000\u00ff",
       packr.pack("a string"),
@@ -37,7 +37,7 @@ describe("redis backend: malformed script arguments", () => {
       packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, [["gold", 0]]]]]], [["x", 0, ["c", 1, T0, ""]]]]),
     ];
     for (const payload of payloads) {
-      const [status, message] = decode(await client["applyBatch:1Buffer"](4, dirty, state, `${prefix}:e:{x}`, `${prefix}:l:{x}`, payload, "abcdef"));
+      const [status, message] = decode(await runScript(client, applyBatch([payload, "abcdef"])));
       expect(status).toBe(ScriptStatus.InvalidInput);
       expect(message).not.toMatch(/stack|traceback|user_script/);
       const error = scriptError(status, message, "apply");
@@ -45,41 +45,79 @@ describe("redis backend: malformed script arguments", () => {
     }
     // A batch digest of the wrong length.
     const valid = packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, 0]]]], [["x", 0, ["c", 1, T0, ""]]]]);
-    const [digestStatus] = decode(await client["applyBatch:1Buffer"](4, dirty, state, `${prefix}:e:{x}`, `${prefix}:l:{x}`, valid, "abc"));
+    const [digestStatus] = decode(await runScript(client, applyBatch([valid, "abc"])));
     expect(digestStatus).toBe(ScriptStatus.InvalidInput);
     // Wrong key count for the subjects listed.
-    const [status] = decode(
-      await client["applyBatch:1Buffer"](1, dirty, packr.pack([T0, 0, 0, 1000, [], [["x", 0, []]]]), "abcdef"),
-    );
+    const [status] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 0, 1000, [], [["x", 0, []]]]), "abcdef"], keys.slice(0, 1))));
     expect(status).toBe(ScriptStatus.InvalidInput);
     expect(await keyCount()).toBe(0);
   });
 
   it("ledger scripts: non-numeric quantities, missing arguments, unknown actions", async () => {
-    const subjectKeys = [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:h:{x}`, `${prefix}:t:{x}`, `${prefix}:dirty`, `${prefix}:holds-by-expiry`];
+    const ledger = [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:h:{x}`, `${prefix}:t:{x}`, `${prefix}:dirty`, `${prefix}:holds-by-expiry`];
     const idem = `${prefix}:k:{x}1:key`;
-    const cases: Array<[Promise<Buffer>, number]> = [
-      [client["changeFree:1Buffer"](...subjectKeys, idem, "x", "gem", "lots", "[]", T0, "0", 1000, "0", 1), ScriptStatus.InvalidQuantity],
-      [client["changeFree:1Buffer"](...subjectKeys, idem, "x", "gem", "1e400", "[]", T0, "0", 1000, "0", 1), ScriptStatus.InvalidQuantity],
-      [client["changeFree:1Buffer"](...subjectKeys, idem, "x", "gem", 1, "[]", T0, "0", 1000, "0", 7), ScriptStatus.InvalidInput],
-      [client["changeFree:1Buffer"](...subjectKeys, idem, "x", "gem", 1, "[]", "soon", "0", 1000, "0", 1), ScriptStatus.InvalidInput],
-      [client["hold:1Buffer"](...subjectKeys, idem, "x", "gem", 1, "[]", T0, "0", 1000, "0", -5, "hid"), ScriptStatus.InvalidInput],
-      [client["settleHold:1Buffer"](...subjectKeys, "x", "hid", "explode", "", T0, "0", 1000, "0"), ScriptStatus.InvalidInput],
-      [client["readLedger:1Buffer"](...subjectKeys, "x", "whatever", 0, "", T0, "0", 1000, "0"), ScriptStatus.InvalidInput],
-      [client["claim:1Buffer"](`${prefix}:s:{x}`, `${prefix}:l:{x}`, idem, `${prefix}:dirty`, "x", "code", "[]", T0, 1000, "0", "gold"), ScriptStatus.InvalidInput],
-      [client["importSubject:1Buffer"](...subjectKeys, "garbage"), ScriptStatus.InvalidInput],
+    const y = [`${prefix}:s:{y}`, `${prefix}:l:{y}`, `${prefix}:h:{y}`, `${prefix}:t:{y}`];
+    // ARGV[1..5] of a one-subject ledger script: subject, now, use server time, retention, check restore.
+    const head = ["x", T0, "0", 1000, "0"];
+    const cases: Array<[ScriptCall, number]> = [
+      [{ script: "changeFree", keys: [...ledger, idem], argv: [...head, "gem", "lots", 1, "[]"] }, ScriptStatus.InvalidQuantity],
+      [{ script: "changeFree", keys: [...ledger, idem], argv: [...head, "gem", "1e400", 1, "[]"] }, ScriptStatus.InvalidQuantity],
+      [{ script: "changeFree", keys: [...ledger, idem], argv: [...head, "gem", 1, 7, "[]"] }, ScriptStatus.InvalidInput],
+      [{ script: "changeFree", keys: [...ledger, idem], argv: ["x", "soon", "0", 1000, "0", "gem", 1, 1, "[]"] }, ScriptStatus.InvalidInput],
+      [{ script: "hold", keys: [...ledger, idem], argv: [...head, "gem", 1, -5, "hid", "[]"] }, ScriptStatus.InvalidInput],
+      [{ script: "settleHold", keys: ledger, argv: [...head, "hid", "explode"] }, ScriptStatus.InvalidInput],
+      [{ script: "balance", keys: ledger, argv: [...head, ""] }, ScriptStatus.InvalidInput],
+      [{ script: "list", keys: ledger, argv: ["x", T0, "0", "forever", "0"] }, ScriptStatus.InvalidInput],
+      [{ script: "getHold", keys: ledger, argv: head }, ScriptStatus.InvalidInput],
+      [{ script: "expireHolds", keys: ledger, argv: ["x", T0, "0", 1000, 0] }, ScriptStatus.InvalidInput],
+      [{ script: "transfer", keys: [...ledger, idem, ...y], argv: [...head, "x", "gem", 1, "[]"] }, ScriptStatus.InvalidInput],
+      [{ script: "transfer", keys: [...ledger, idem, ...y], argv: [...head, "y", "gem", 0, "[]"] }, ScriptStatus.InvalidQuantity],
+      [{ script: "claim", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, idem, `${prefix}:dirty`], argv: ["x", "code", "[]", T0, 1000, "0", "gold"] }, ScriptStatus.InvalidInput],
+      [{ script: "claim", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, idem, `${prefix}:dirty`], argv: ["x", "code", "[]", T0, 1000, "0", "gold", 2 ** 60] }, ScriptStatus.InvalidQuantity],
+      [{ script: "importSubject", keys: [...ledger.slice(0, 4), ledger[5] ?? ""], argv: ["garbage"] }, ScriptStatus.InvalidInput],
     ];
     for (const [call, expected] of cases) {
-      const [status, message] = decode(await call);
-      expect([status, message]).toEqual([expected, expect.any(String)]);
+      const [status, message] = decode(await runScript(client, call));
+      expect([call.script, status, message]).toEqual([call.script, expected, expect.any(String)]);
     }
     expect(await keyCount()).toBe(0);
   });
 
+  it("every script called without arguments refuses with INVALID_INPUT and writes nothing", async () => {
+    const key = (i: number) => `${prefix}:any:{x}${i}`;
+    for (const file of SCRIPT_FILES) {
+      const [name, count] = file.split("-") as [ScriptName, string];
+      const keys = Array.from({ length: count === "n" ? 1 : Number(count) }, (_, i) => key(i));
+      const [status, message] = decode(await runScript(client, { script: name, keys, argv: [] }));
+      expect([name, status, message]).toEqual([name, ScriptStatus.InvalidInput, expect.any(String)]);
+    }
+    expect(await keyCount()).toBe(0);
+  });
+});
+
+describe("redis backend: bad input at the boundary", () => {
+  // A private redis-server: MONITOR must see no other test's traffic. (ioredis enters monitor mode
+  // a tick after MONITOR's reply, so a line that arrives with that reply breaks its command queue.)
+  let server: TestRedisServer;
+  let client: Redis;
+  let prefix: string;
+  let backend: ProgressionBackend;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => {
+    server = await startRedisServer({ useEnv: false });
+    ({ client, prefix, backend, cleanup } = await redisBackendForTest({}, server.url));
+    // The scripts' preload (SCRIPT LOAD, not awaited) is done once this reply is in.
+    await client.ping();
+  });
+  afterEach(async () => {
+    await cleanup();
+    await server.stop();
+  });
+
   it("bad input never reaches a script: the backend boundary refuses it first", async () => {
     const plan = planOf(counter("kills001", "sum", [check("k1", 1)]));
-    // MONITOR sees every client of the shared server: keep only commands naming this test's prefix.
-    const monitor = await client.duplicate().monitor();
+    const connection = client.duplicate();
+    const monitor = await connection.monitor();
     const seen: string[] = [];
     monitor.on("monitor", (_time: string, args: string[]) => {
       if (args.some((arg) => String(arg).startsWith(`${prefix}:`))) seen.push(String(args[0]).toLowerCase());
@@ -92,13 +130,14 @@ describe("redis backend: malformed script arguments", () => {
     await expect(backend.hold({ idempotencyKey: "k", subject: "x", item: "gem", quantity: 1, ttlMs: -1, now: T0 })).rejects.toMatchObject({ code: ErrorCode.InvalidInput });
     await expect(backend.transfer({ idempotencyKey: "k", from: "x", to: "x", item: "gem", quantity: 1, now: T0 })).rejects.toMatchObject({ code: ErrorCode.InvalidInput });
     const evals = () => seen.filter((command) => command.startsWith("eval")).length;
-    await client.ping();
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // MONITOR reports commands in order: once this marker is seen, everything sent before it was too.
+    await client.echo(`${prefix}:marker`);
+    await expect.poll(() => seen.includes("echo"), { timeout: 5000, interval: 10 }).toBe(true);
     expect(evals()).toBe(0);
     // A valid call afterwards shows up, so the monitor was listening.
     await backend.acquire({ idempotencyKey: "k", subject: "x", item: "gem", quantity: 1, now: T0 });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect.poll(evals, { timeout: 5000, interval: 10 }).toBeGreaterThan(0);
     monitor.disconnect();
-    expect(evals()).toBeGreaterThan(0);
+    connection.disconnect();
   });
 });

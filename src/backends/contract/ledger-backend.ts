@@ -2,7 +2,7 @@ import type { HoldRecord } from "../../model/hold.ts";
 import type { Balance } from "../../model/balance.ts";
 
 /**
- * The inventory ledger contract (seed 004): per subject and item, a free and a held quantity.
+ * The inventory ledger contract: per subject and item, a free and a held quantity.
  * Every mutation is atomic. Mutations that create quantity or move it carry an idempotency key:
  * the same key with the same request has the effect of one call and returns the first result
  * (`replayed: true`); the same key with another request fails with IdempotencyConflict.

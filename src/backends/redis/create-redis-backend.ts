@@ -9,9 +9,23 @@ import type { Balance } from "../../model/balance.ts";
 import type { SubjectSnapshot, SubjectState } from "../../model/subject-state.ts";
 import { PlanCache, batchDigest, packApplyGroup, packr, unpackSubjectResult, validateApplyRequest, type RawSubjectResult } from "./apply-request-codec.ts";
 import { requirePositiveInteger, requireQuantity, requireText, requireTime } from "./boundary-validation.ts";
-import { registerScripts, type ProgressionRedisClient } from "./redis-commands.ts";
+import { registerScripts, runScript, type ProgressionRedisClient, type ScriptCall } from "./redis-commands.ts";
 import { REDIS_BACKEND_DEFAULTS, type RedisBackendOptions } from "./redis-backend-options.ts";
 import { createRedisKeys, type RedisKeys } from "./redis-keys.ts";
+import {
+  applyBatchArgs,
+  balanceArgs,
+  changeFreeArgs,
+  claimArgs,
+  expireHoldsArgs,
+  getHoldArgs,
+  holdArgs,
+  importSubjectArgs,
+  listArgs,
+  settleHoldArgs,
+  transferArgs,
+  type ScriptSettings,
+} from "./script-args.ts";
 import { ScriptStatus, backendUnavailable, scriptError } from "./script-errors.ts";
 import { decodeBalancesHash, decodeHold, decodeStateHash, encodeSnapshotForImport } from "./state-codec.ts";
 
@@ -64,14 +78,13 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
   // On a Cluster each call must stay in one slot: one subject per call (see docs/semantics.md).
   const subjectsPerCall = isCluster ? 1 : requirePositiveInteger(settings.subjectsPerCall, "subjectsPerCall");
   const loader = options.loader;
-  const checkRestore = loader ? "1" : "0";
-  const serverTime = settings.useServerTime ? "1" : "0";
+  const scriptSettings: ScriptSettings = { keys, useServerTime: settings.useServerTime, idempotencyRetentionMs, checkRestore: loader !== undefined };
   const planCache = new PlanCache();
 
-  async function call(operation: string, run: () => Promise<Buffer>): Promise<RawReply> {
+  async function call(operation: string, script: ScriptCall): Promise<RawReply> {
     let raw: Buffer;
     try {
-      raw = await run();
+      raw = await runScript(client, script);
     } catch (error) {
       throw backendUnavailable(operation, error);
     }
@@ -93,14 +106,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
       } catch (error) {
         throw backendUnavailable(`restore of ${JSON.stringify(subject)} (loader)`, error);
       }
-      const k = keys.subject(subject);
       const empty: SubjectSnapshot = { subject, counters: new Map(), awards: new Map(), balances: [], holds: [] };
-      await call(`restore of ${JSON.stringify(subject)}`, () =>
-        client["importSubject:1Buffer"](
-          k.state, k.balances, k.holds, k.holdTimers, keys.dirty, keys.holdExpiryIndex,
-          packr.pack(encodeSnapshotForImport(snapshot ?? empty)),
-        ),
-      );
+      await call(`restore of ${JSON.stringify(subject)}`, importSubjectArgs(keys, subject, packr.pack(encodeSnapshotForImport(snapshot ?? empty))));
     };
     const workers = Array.from({ length: Math.min(RESTORE_CONCURRENCY, pending.length) }, async () => {
       for (let subject = pending.pop(); subject !== undefined; subject = pending.pop()) await installOne(subject);
@@ -109,9 +116,9 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
   }
 
   /** Runs a one-subject script; if it asks for a restore, restores and runs it again (at most twice). */
-  async function withRestore(operation: string, run: () => Promise<Buffer>): Promise<RawReply> {
+  async function withRestore(operation: string, script: ScriptCall): Promise<RawReply> {
     for (let attempt = 0; ; attempt += 1) {
-      const reply = await call(operation, run);
+      const reply = await call(operation, script);
       if (reply[0] !== ScriptStatus.RestoreNeeded) return reply;
       if (attempt >= 2) throw new ProgressionError(ErrorCode.BackendUnavailable, `${operation}: subject restore did not take`, {});
       await restore(asArray<string>(reply[2]));
@@ -136,15 +143,6 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
     };
   }
 
-  function ledgerArgs(now: number): [string, string, string, string] {
-    return [String(now), serverTime, String(idempotencyRetentionMs), checkRestore];
-  }
-
-  function subjectLedgerKeys(subject: string): [string, string, string, string, string, string] {
-    const k = keys.subject(subject);
-    return [k.state, k.balances, k.holds, k.holdTimers, keys.dirty, keys.holdExpiryIndex];
-  }
-
   async function changeFree(request: QuantityRequest, direction: 1 | -1): Promise<MutationReceipt> {
     const operation = direction > 0 ? "acquire" : "consume";
     const subject = requireText(request.subject, "subject", 200);
@@ -152,13 +150,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
     const quantity = requireQuantity(request.quantity);
     const key = requireText(request.idempotencyKey, "idempotencyKey");
     const now = requireTime(request.now);
-    const fingerprint = JSON.stringify([operation, subject, item, quantity]);
-    const reply = await withRestore(operation, () =>
-      client["changeFree:1Buffer"](
-        ...subjectLedgerKeys(subject), keys.idempotency(subject, key),
-        subject, item, quantity, fingerprint, ...ledgerArgs(now), direction,
-      ),
-    );
+    const reply = await withRestore(operation, changeFreeArgs(scriptSettings, { subject, item, quantity, idempotencyKey: key, now, direction }));
     if (reply[0] < 0) ledgerFailure(reply, operation, { subject, item, quantity, idempotencyKey: key });
     return mutationReceipt(reply);
   }
@@ -166,17 +158,14 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
   async function settle(request: HoldSettleRequest, action: "commit" | "release"): Promise<HoldReceipt> {
     const subject = subjectOfHoldId(request.holdId);
     const now = requireTime(request.now);
-    const reply = await withRestore(action, () =>
-      client["settleHold:1Buffer"](...subjectLedgerKeys(subject), subject, request.holdId, action, "", ...ledgerArgs(now)),
-    );
+    const reply = await withRestore(action, settleHoldArgs(scriptSettings, subject, request.holdId, action, now));
     if (reply[0] < 0) ledgerFailure(reply, action, { holdId: request.holdId });
     return { ...mutationReceipt(reply), hold: toHold(reply[3] as RawHold) };
   }
 
-  async function readLedger(subject: string, what: string, now: number, operation: string): Promise<RawReply> {
-    const reply = await withRestore(operation, () =>
-      client["readLedger:1Buffer"](...subjectLedgerKeys(subject), subject, what, 0, "", ...ledgerArgs(now)),
-    );
+  /** Runs a reading ledger script (it may expire due holds too) and throws its refusal. */
+  async function readLedger(operation: string, subject: string, script: ScriptCall): Promise<RawReply> {
+    const reply = await withRestore(operation, script);
     if (reply[0] < 0) ledgerFailure(reply, operation, { subject });
     return reply;
   }
@@ -190,12 +179,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
     for (let attempt = 0; pending.length > 0; attempt += 1) {
       const pipeline = client.pipeline();
       for (const group of pending) {
-        const groupKeys: string[] = [keys.dirty];
-        for (const entry of group) {
-          const k = keys.subject(entry.subject);
-          groupKeys.push(k.state, k.eventIds, k.balances);
-        }
-        pipeline["applyBatch:1Buffer"](groupKeys.length, ...groupKeys, packApplyGroup(group, rows, header), digest);
+        const subjects = group.map((entry) => entry.subject);
+        runScript(pipeline, applyBatchArgs(keys, subjects, packApplyGroup(group, rows, header), digest));
       }
       let replies: Array<[Error | null, unknown]> | null;
       try {
@@ -268,16 +253,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
       const code = requireText(request.code, "code", 200);
       const key = requireText(request.idempotencyKey, "idempotencyKey");
       const now = requireTime(request.now);
-      const rewardArgs: Array<string | number> = [];
-      for (const reward of request.rewards) rewardArgs.push(requireText(reward.item, "reward item", 200), requireQuantity(reward.quantity));
-      const k = keys.subject(subject);
-      const fingerprint = JSON.stringify(["claim", subject, code]);
-      const reply = await withRestore("claim", () =>
-        client["claim:1Buffer"](
-          k.state, k.balances, keys.idempotency(subject, key), keys.dirty,
-          subject, code, fingerprint, now, idempotencyRetentionMs, checkRestore, ...rewardArgs,
-        ),
-      );
+      const rewards = request.rewards.map((reward) => ({ item: requireText(reward.item, "reward item", 200), quantity: requireQuantity(reward.quantity) }));
+      const reply = await withRestore("claim", claimArgs(scriptSettings, { subject, code, rewards, idempotencyKey: key, now }));
       if (reply[0] < 0) throw scriptError(reply[0], String(reply[1]), "claim", { subject, code, idempotencyKey: key });
       return {
         subject,
@@ -313,15 +290,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
           { from, to },
         );
       }
-      const toKeys = keys.subject(to);
-      const fingerprint = JSON.stringify(["transfer", from, to, item, quantity]);
-      const reply = await withRestore("transfer", () =>
-        client["transfer:1Buffer"](
-          ...subjectLedgerKeys(from), keys.idempotency(from, key),
-          toKeys.state, toKeys.balances, toKeys.holds, toKeys.holdTimers,
-          from, item, quantity, fingerprint, ...ledgerArgs(now), to,
-        ),
-      );
+      const reply = await withRestore("transfer", transferArgs(scriptSettings, { from, to, item, quantity, idempotencyKey: key, now }));
       if (reply[0] < 0) ledgerFailure(reply, "transfer", { from, to, item, quantity, idempotencyKey: key });
       return mutationReceipt(reply);
     },
@@ -333,14 +302,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
       const ttlMs = requirePositiveInteger(request.ttlMs, "ttlMs");
       const key = requireText(request.idempotencyKey, "idempotencyKey");
       const now = requireTime(request.now);
-      const fingerprint = JSON.stringify(["hold", subject, item, quantity, ttlMs]);
       const holdId = newHoldId(subject);
-      const reply = await withRestore("hold", () =>
-        client["hold:1Buffer"](
-          ...subjectLedgerKeys(subject), keys.idempotency(subject, key),
-          subject, item, quantity, fingerprint, ...ledgerArgs(now), ttlMs, holdId,
-        ),
-      );
+      const reply = await withRestore("hold", holdArgs(scriptSettings, { subject, item, quantity, ttlMs, holdId, idempotencyKey: key, now }));
       if (reply[0] < 0) ledgerFailure(reply, "hold", { subject, item, quantity, idempotencyKey: key });
       return { ...mutationReceipt(reply), hold: toHold(reply[3] as RawHold) };
     },
@@ -350,14 +313,14 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
 
     async getHold(holdId, now) {
       const subject = subjectOfHoldId(holdId);
-      const reply = await readLedger(subject, `hold:${holdId}`, requireTime(now), "getHold");
-      return toHold(reply[3] as RawHold);
+      const reply = await readLedger("getHold", subject, getHoldArgs(scriptSettings, subject, holdId, requireTime(now)));
+      return toHold(reply[1] as RawHold);
     },
 
     async balance(subject, item, now) {
       requireText(subject, "subject", 200);
       requireText(item, "item", 200);
-      const reply = await readLedger(subject, `item:${item}`, requireTime(now), "balance");
+      const reply = await readLedger("balance", subject, balanceArgs(scriptSettings, subject, item, requireTime(now)));
       const balance = asArray<RawBalance>(reply[1]).map(toBalance)[0] ?? { subject, item, free: 0, held: 0 };
       const expiredHolds = asArray<RawHold>(reply[2]).map(toHold);
       // Effects: the balance counts as changed only when this call released expired holds.
@@ -366,7 +329,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
 
     async list(subject, now) {
       requireText(subject, "subject", 200);
-      const reply = await readLedger(subject, "list", requireTime(now), "list");
+      const reply = await readLedger("list", subject, listArgs(scriptSettings, subject, requireTime(now)));
       return { balances: asArray<RawBalance>(reply[1]).map(toBalance), expiredHolds: asArray<RawHold>(reply[2]).map(toHold) };
     },
 
@@ -383,11 +346,9 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
       }
       const expired: HoldRecord[] = [];
       for (const [subject, count] of perSubject) {
-        const reply = await call("expireHolds", () =>
-          client["readLedger:1Buffer"](...subjectLedgerKeys(subject), subject, "expire", count, "", String(now), serverTime, String(idempotencyRetentionMs), "0"),
-        );
+        const reply = await call("expireHolds", expireHoldsArgs(scriptSettings, subject, count, now));
         if (reply[0] < 0) ledgerFailure(reply, "expireHolds", { subject });
-        expired.push(...asArray<RawHold>(reply[2]).map(toHold));
+        expired.push(...asArray<RawHold>(reply[1]).map(toHold));
       }
       return expired.sort((a, b) => a.expiresAt - b.expiresAt);
     },

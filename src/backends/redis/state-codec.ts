@@ -3,11 +3,10 @@ import type { AwardRecord } from "../../model/award.ts";
 import type { Balance } from "../../model/balance.ts";
 import type { CounterState } from "../../model/counter-state.ts";
 import type { SubjectSnapshot } from "../../model/subject-state.ts";
-
 import { counterKind, decodeCounterText } from "../../counters/counter-kinds.ts";
 
 /**
- * The stored text encodings of a subject, mirrored from lua/includes/codec.lua and holds.lua
+ * The stored text encodings of a subject, mirrored from lua/includes/codec.lua, includes/counters/<kind>.lua and includes/holds.lua
  * (TypeScript reads them for readState/export and writes them for a snapshot restore).
  */
 
@@ -94,7 +93,7 @@ export function encodeHold(hold: HoldRecord): string {
   return `${hold.quantity},${hold.createdAt},${hold.expiresAt},${HOLD_STATE_CHARS[hold.state]},${hold.settledAt ?? ""},${hold.item}`;
 }
 
-/** What importSubject-6.lua installs: [stateFields, balanceFields, open holds]. */
+/** What importSubject-5.lua installs: [stateFields, balanceFields, open holds]. */
 export function encodeSnapshotForImport(snapshot: SubjectSnapshot): [string[], string[], Array<[string, string, number]>] {
   const stateFields: string[] = [];
   for (const [id, counter] of snapshot.counters) stateFields.push(id, encodeCounter(counter));

@@ -8,12 +8,12 @@ import { domainTopics, type DomainEnvelope, type DomainTopic, type DomainTopics 
 import { jsonTopicCodecs, type TopicCodecs } from "./topic-codecs.ts";
 
 /**
- * Durable domain events (Redis mode, seed 003's durable dispatch): `emit` enqueues the envelope as a
+ * Durable domain events: `emit` enqueues the envelope as a
  * `dispatch` job; a worker fans it out into one `deliver` job per listener registered on the topic,
  * and each delivery is retried on its own with exponential backoff, so a failing listener never
  * re-runs the others. After the last attempt the job stays in the failed set with its error
  * (`failedDeliveries()`), and `onFailure` is told. Every process that runs a worker must register the
- * same listeners (they are code, like in gala's registry).
+ * same listeners (listeners are code, registered at start).
  */
 
 export interface BullMQEventBusOptions {

@@ -2,7 +2,7 @@ import { ErrorCode } from "../../errors/error-codes.ts";
 import { ProgressionError } from "../../errors/progression-error.ts";
 
 /**
- * The snapshot job's adaptive interval (seed 003's Schedule), as a pure function of the last run:
+ * The snapshot job's adaptive interval, as a pure function of the last run:
  * - a failed run backs off (interval x backoffFactor), so a down PostgreSQL is not hammered;
  * - an idle run (nothing written, nothing waiting) backs off too, so an idle server costs nothing;
  * - a large backlog (written + still dirty >= highBacklog) snaps to the minimum interval;

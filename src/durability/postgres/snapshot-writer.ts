@@ -6,7 +6,7 @@ import { copyInteger, copyNullableInteger, copyRowsInto, copyText } from "./copy
 import { quoteSchemaName } from "./schema-name.ts";
 
 /**
- * Persists subject snapshots in ONE transaction (seed 001's COPY upsert). Subjects the database has
+ * Persists subject snapshots in ONE transaction (COPY upserts). Subjects the database has
  * never seen are copied straight into the tables; the others go through COPY into temporary tables
  * and one merge statement per table. Rows are generated while COPY streams them.
  *

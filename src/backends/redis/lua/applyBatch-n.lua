@@ -36,6 +36,7 @@ local rcall = redis.call
 local DIGEST_BYTES = 6
 local RING_BYTES = 16 * DIGEST_BYTES
 --- @include "includes/status"
+--- @include "includes/integers"
 --- @include "includes/codec"
 --- @include "includes/counters"
 --- @include "includes/balances"
@@ -105,7 +106,6 @@ if checkRestore == 1 then
   if #missing > 0 then return fail(STATUS.RESTORE_NEEDED, "subjects need their snapshot restored", missing) end
 end
 
-local MAX_SAFE = 9007199254740991
 local dirtyKey = KEYS[1]
 local results, dirtySubjects = {}, {}
 

@@ -7,30 +7,39 @@
              committed: HOLD_CLOSED.
 
   Input:
-    KEYS[1] state hash   KEYS[2] balances hash   KEYS[3] holds hash   KEYS[4] hold timers zset
-    KEYS[5] dirty set    KEYS[6] global hold expiry index
-    ARGV[1] subject   ARGV[2] hold id   ARGV[3] action: commit | release   ARGV[4] unused
-    ARGV[5] caller now   ARGV[6] use server time 0|1   ARGV[7] retention ms   ARGV[8] check restore 0|1
+    KEYS[1] state hash (restore marker)
+    KEYS[2] balances hash
+    KEYS[3] holds hash
+    KEYS[4] hold timers zset
+    KEYS[5] dirty set
+    KEYS[6] global hold expiry index
+    ARGV[1] subject (the one the hold id names)
+    ARGV[2] caller now (ms)
+    ARGV[3] use server time 0|1
+    ARGV[4] retention ms (settled holds)
+    ARGV[5] check restore marker 0|1
+    ARGV[6] hold id
+    ARGV[7] action: commit | release
 
   Output: msgpack
     { 0|1 replayed, balances (none when replayed), expiredHolds, hold }
     { -4 HOLD_UNKNOWN | -5 HOLD_EXPIRED | -6 HOLD_CLOSED | -1 | -9, message, expiredHolds, hold }
 ]]
---- @include "includes/status"
---- @include "includes/codec"
---- @include "includes/clock"
---- @include "includes/balances"
---- @include "includes/holds"
---- @include "includes/subject"
---- @include "includes/ledgerPrelude"
+--- @include "includes/ledger"
 
-if preludeError then return preludeError end
-local holdId, action = ARGV[2], ARGV[3]
-if action ~= "commit" and action ~= "release" then
-  return fail(STATUS.INVALID_INPUT, "ARGV[3] must be commit or release", expired)
+local ledger, refusal = openLedger(KEYS, ARGV)
+if not ledger then return refusal end
+local holdId, action = ARGV[6], ARGV[7]
+if not holdId or holdId == "" or (action ~= "commit" and action ~= "release") then
+  return fail(STATUS.INVALID_INPUT, "settleHold needs ARGV hold id and action commit|release")
 end
-local h = decodeHold(holdId, redis.call("HGET", holdsKey, holdId))
-if not h then return fail(STATUS.HOLD_UNKNOWN, "no hold " .. tostring(holdId), expired) end
+refusal = restoreRefusal(ARGV[5], {ledger})
+if refusal then return refusal end
+
+local expired = expireLedgerHolds(ledger)
+local subject = ledger.subject
+local h = decodeHold(holdId, redis.call("HGET", ledger.holdsKey, holdId))
+if not h then return fail(STATUS.HOLD_UNKNOWN, "no hold " .. holdId, expired) end
 
 if action == "commit" then
   if h.state == "c" then return cmsgpack.pack({STATUS.REPLAYED, {}, expired, holdReply(subject, h)}) end
@@ -45,6 +54,6 @@ end
 
 local newState = "c"
 if action == "release" then newState = "r" end
-local free, held = settleHold(holdsKey, timersKey, indexKey, balKey, h, newState, now, retentionMs)
-touchSubject(stateKey, dirtyKey, subject)
+local free, held = settleHold(ledger.holdsKey, ledger.timersKey, ledger.indexKey, ledger.balKey, h, newState, ledger.now, ledger.retentionMs)
+touchSubject(ledger.stateKey, ledger.dirtyKey, subject)
 return cmsgpack.pack({STATUS.OK, {balanceReply(subject, h.item, free, held)}, expired, holdReply(subject, h)})

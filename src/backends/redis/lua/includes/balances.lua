@@ -2,6 +2,8 @@
   Balances hash of one subject: field f:<item> = free, h:<item> = held; zero fields are deleted
   (only non-zero balances exist).
 ]]
+--- @include "includes/integers"
+
 local function readBalance(balKey, item)
   local v = redis.call("HMGET", balKey, "f:" .. item, "h:" .. item)
   return tonumber(v[1]) or 0, tonumber(v[2]) or 0

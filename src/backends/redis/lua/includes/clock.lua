@@ -1,6 +1,6 @@
 --[[
-  The time a ledger script decides expiry with: Redis server time (TIME) when ARGV says so,
-  otherwise the `now` the caller passed (tests with a fake clock).
+  The time a ledger script decides expiry with: Redis server time (TIME) when the caller asks for
+  it, otherwise the `now` the caller passed (tests with a fake clock).
 ]]
 local function resolveNow(useServerTime, callerNow)
   if useServerTime == "1" then

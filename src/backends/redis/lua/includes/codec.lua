@@ -5,11 +5,9 @@
   under 1 KB of Redis memory.
     award field !<code>: <earnedAt> (decimal)  or  <earnedAt>,<retroactive 0|1>,<claimedAt or empty>
 ]]
-local DAY_MS = 86400000
+--- @include "includes/integers"
 
-local function fmtInt(n)
-  return string.format("%.0f", n)
-end
+local DAY_MS = 86400000
 
 -- Base-36 digits as bytes, built right to left into a reused buffer (string.char is C; building
 -- the string by concatenation costs several times more). Large values (timestamps) repeat within a

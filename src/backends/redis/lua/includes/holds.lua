@@ -3,8 +3,10 @@
     holds hash  <holdId> = <qty>,<createdAt>,<expiresAt>,<state h|c|r|x>,<settledAt or empty>,<item>
     timers zset <holdId> scored by expiresAt while held, by the time to forget it once settled
     global index zset <holdId> scored by expiresAt while held (for the expiry job)
-  Requires balances.lua and codec.lua.
 ]]
+--- @include "includes/integers"
+--- @include "includes/balances"
+
 local HOLD_STATE_NAMES = {h = "held", c = "committed", r = "released", x = "expired"}
 
 local function decodeHold(holdId, raw)
@@ -40,24 +42,22 @@ local function settleHold(hk, timersKey, indexKey, balKey, h, state, settledAt, 
   return free, held
 end
 
--- Lazy expiry: releases this subject's held holds with expiresAt <= now (at most `limit`; they are
--- settled at `now`, as the memory backend does) and forgets settled holds past their retention.
--- Returns the expired holds (replies) and, per item, the balance after.
+-- Releases this subject's held holds with expiresAt <= now (at most `limit`; they are settled at
+-- `now`, as the memory backend does) and forgets settled holds past their retention. Returns the
+-- expired holds as replies.
 local function expireDueHolds(subject, hk, timersKey, indexKey, balKey, now, retentionMs, limit)
   local expired = {}
-  local balances = {}
   local due = redis.call("ZRANGEBYSCORE", timersKey, "-inf", fmtInt(now))
   for i = 1, #due do
     local h = decodeHold(due[i], redis.call("HGET", hk, due[i]))
     if h and h.state == "h" then
       if #expired >= limit then break end
-      local free, held = settleHold(hk, timersKey, indexKey, balKey, h, "x", now, retentionMs)
+      settleHold(hk, timersKey, indexKey, balKey, h, "x", now, retentionMs)
       expired[#expired + 1] = holdReply(subject, h)
-      balances[h.item] = {free, held}
     else
       redis.call("HDEL", hk, due[i])
       redis.call("ZREM", timersKey, due[i])
     end
   end
-  return expired, balances
+  return expired
 end

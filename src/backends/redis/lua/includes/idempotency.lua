@@ -2,8 +2,10 @@
   Idempotency records: one key per (subject, idempotency key), value =
   <forgetAt>\n<fingerprint>\n<msgpack receipt>. forgetAt (now + retention, on the scripts' clock)
   decides; the key's PX TTL only collects garbage. The fingerprint is JSON (no raw newlines).
-  Returns nil (unused or forgotten key), false (used for another request) or the stored receipt.
 ]]
+--- @include "includes/integers"
+
+-- nil (unused or forgotten key), false (used for another request) or the stored receipt.
 local function readIdempotency(idemKey, fingerprint, now)
   local stored = redis.call("GET", idemKey)
   if not stored then return nil end

@@ -1,7 +1,7 @@
 --[[
   Status codes returned as the first element of every script reply. 0 = done, 1 = replayed
-  (idempotent retry: nothing changed), negative = refused (nothing changed). They become typed
-  ProgressionErrors in exactly one place: src/store/redis/script-errors.ts.
+  (idempotent retry: nothing changed), negative = refused. They become typed ProgressionErrors in
+  exactly one place: src/backends/redis/script-errors.ts.
 ]]
 local STATUS = {
   OK = 0,
@@ -18,6 +18,8 @@ local STATUS = {
   INVALID_QUANTITY = -10,
 }
 
+-- A refusal: {status, message, extra}; extra is the expired holds of a ledger script, or the
+-- subjects to restore for RESTORE_NEEDED.
 local function fail(code, message, extra)
   return cmsgpack.pack({code, message, extra or {}})
 end

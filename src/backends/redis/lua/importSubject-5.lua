@@ -1,18 +1,25 @@
 --[[
   Installs a subject's snapshot if this Redis holds no state for it (no marker, no batch ring), so a
   restore racing with another process, or repeated, is harmless. Values arrive already encoded
-  (src/store/redis/state-codec.ts).
+  (src/backends/redis/state-codec.ts). A restored subject is not marked dirty: its state is the
+  snapshot's.
 
   Input:
-    KEYS[1] state hash   KEYS[2] balances hash   KEYS[3] holds hash   KEYS[4] hold timers zset
-    KEYS[5] dirty set (unused: a restored subject is not dirty)      KEYS[6] global hold expiry index
+    KEYS[1] state hash
+    KEYS[2] balances hash
+    KEYS[3] holds hash
+    KEYS[4] hold timers zset
+    KEYS[5] global hold expiry index
     ARGV[1] msgpack { stateFields, balanceFields, holds }
             stateFields / balanceFields = { field, value, field, value, ... }
             holds = { {holdId, encoded, expiresAt}, ... } (open holds only)
 
-  Output: msgpack { 0, installed 0|1 }   or { -1, message }
+  Output: msgpack
+    { 0, installed 0|1 }
+    { -1, message }
 ]]
 --- @include "includes/status"
+--- @include "includes/integers"
 --- @include "includes/subject"
 
 local decoded, snap = pcall(cmsgpack.unpack, ARGV[1] or "")
@@ -25,7 +32,7 @@ redis.call("HSET", KEYS[1], "~", "1", unpack(snap[1]))
 if #snap[2] > 0 then redis.call("HSET", KEYS[2], unpack(snap[2])) end
 for _, h in ipairs(snap[3]) do
   redis.call("HSET", KEYS[3], h[1], h[2])
-  redis.call("ZADD", KEYS[4], string.format("%.0f", h[3]), h[1])
-  redis.call("ZADD", KEYS[6], string.format("%.0f", h[3]), h[1])
+  redis.call("ZADD", KEYS[4], fmtInt(h[3]), h[1])
+  redis.call("ZADD", KEYS[5], fmtInt(h[3]), h[1])
 end
 return cmsgpack.pack({STATUS.OK, 1})

@@ -1,0 +1,161 @@
+import type { Reward } from "../../model/milestone.ts";
+import type { ScriptArg, ScriptCall } from "./redis-commands.ts";
+import type { RedisKeys } from "./redis-keys.ts";
+
+/**
+ * The keys and ARGV of every script call, one builder per script, laid out as its header in lua/
+ * says. Callers pass validated values (boundary-validation.ts). The fingerprints name the request an
+ * idempotency key was used for; they are part of the stored records, so they keep their form.
+ */
+
+/** What the ledger scripts take from the backend's settings. */
+export interface ScriptSettings {
+  readonly keys: RedisKeys;
+  /** Decide hold expiry on Redis TIME instead of the caller's `now`. */
+  readonly useServerTime: boolean;
+  readonly idempotencyRetentionMs: number;
+  /** Refuse subjects this Redis holds no state for, so the backend restores them first (it has a loader). */
+  readonly checkRestore: boolean;
+}
+
+const flag = (on: boolean): string => (on ? "1" : "0");
+
+/** KEYS[1..6] of a one-subject ledger script. */
+function ledgerKeys(keys: RedisKeys, subject: string): string[] {
+  const k = keys.subject(subject);
+  return [k.state, k.balances, k.holds, k.holdTimers, keys.dirty, keys.holdExpiryIndex];
+}
+
+/** ARGV[1..4] of a one-subject ledger script. */
+function ledgerArgv(settings: ScriptSettings, subject: string, now: number): ScriptArg[] {
+  return [subject, String(now), flag(settings.useServerTime), String(settings.idempotencyRetentionMs)];
+}
+
+/** A group of subjects' increments, packed by apply-request-codec.ts. */
+export function applyBatchArgs(keys: RedisKeys, subjects: readonly string[], request: Buffer, batchDigest: Buffer): ScriptCall {
+  const groupKeys = [keys.dirty];
+  for (const subject of subjects) {
+    const k = keys.subject(subject);
+    groupKeys.push(k.state, k.eventIds, k.balances);
+  }
+  return { script: "applyBatch", keys: groupKeys, argv: [request, batchDigest] };
+}
+
+/** A subject's snapshot, encoded by state-codec.ts. */
+export function importSubjectArgs(keys: RedisKeys, subject: string, snapshot: Buffer): ScriptCall {
+  const k = keys.subject(subject);
+  return { script: "importSubject", keys: [k.state, k.balances, k.holds, k.holdTimers, keys.holdExpiryIndex], argv: [snapshot] };
+}
+
+export interface FreeChange {
+  readonly subject: string;
+  readonly item: string;
+  readonly quantity: number;
+  readonly idempotencyKey: string;
+  readonly now: number;
+  /** 1 acquire, -1 consume. */
+  readonly direction: 1 | -1;
+}
+
+export function changeFreeArgs(settings: ScriptSettings, change: FreeChange): ScriptCall {
+  const { subject, item, quantity, direction } = change;
+  const fingerprint = JSON.stringify([direction > 0 ? "acquire" : "consume", subject, item, quantity]);
+  return {
+    script: "changeFree",
+    keys: [...ledgerKeys(settings.keys, subject), settings.keys.idempotency(subject, change.idempotencyKey)],
+    argv: [...ledgerArgv(settings, subject, change.now), flag(settings.checkRestore), item, quantity, direction, fingerprint],
+  };
+}
+
+export interface NewHold {
+  readonly subject: string;
+  readonly item: string;
+  readonly quantity: number;
+  readonly ttlMs: number;
+  readonly holdId: string;
+  readonly idempotencyKey: string;
+  readonly now: number;
+}
+
+export function holdArgs(settings: ScriptSettings, hold: NewHold): ScriptCall {
+  const { subject, item, quantity, ttlMs } = hold;
+  const fingerprint = JSON.stringify(["hold", subject, item, quantity, ttlMs]);
+  return {
+    script: "hold",
+    keys: [...ledgerKeys(settings.keys, subject), settings.keys.idempotency(subject, hold.idempotencyKey)],
+    argv: [...ledgerArgv(settings, subject, hold.now), flag(settings.checkRestore), item, quantity, ttlMs, hold.holdId, fingerprint],
+  };
+}
+
+/** commit or release of a hold of `subject` (the subject its id names). */
+export function settleHoldArgs(settings: ScriptSettings, subject: string, holdId: string, action: "commit" | "release", now: number): ScriptCall {
+  return {
+    script: "settleHold",
+    keys: ledgerKeys(settings.keys, subject),
+    argv: [...ledgerArgv(settings, subject, now), flag(settings.checkRestore), holdId, action],
+  };
+}
+
+export interface Transfer {
+  readonly from: string;
+  readonly to: string;
+  readonly item: string;
+  readonly quantity: number;
+  readonly idempotencyKey: string;
+  readonly now: number;
+}
+
+export function transferArgs(settings: ScriptSettings, transfer: Transfer): ScriptCall {
+  const { from, to, item, quantity } = transfer;
+  const toKeys = settings.keys.subject(to);
+  const fingerprint = JSON.stringify(["transfer", from, to, item, quantity]);
+  return {
+    script: "transfer",
+    keys: [
+      ...ledgerKeys(settings.keys, from),
+      settings.keys.idempotency(from, transfer.idempotencyKey),
+      toKeys.state,
+      toKeys.balances,
+      toKeys.holds,
+      toKeys.holdTimers,
+    ],
+    argv: [...ledgerArgv(settings, from, transfer.now), flag(settings.checkRestore), to, item, quantity, fingerprint],
+  };
+}
+
+export function balanceArgs(settings: ScriptSettings, subject: string, item: string, now: number): ScriptCall {
+  return { script: "balance", keys: ledgerKeys(settings.keys, subject), argv: [...ledgerArgv(settings, subject, now), flag(settings.checkRestore), item] };
+}
+
+export function listArgs(settings: ScriptSettings, subject: string, now: number): ScriptCall {
+  return { script: "list", keys: ledgerKeys(settings.keys, subject), argv: [...ledgerArgv(settings, subject, now), flag(settings.checkRestore)] };
+}
+
+export function getHoldArgs(settings: ScriptSettings, subject: string, holdId: string, now: number): ScriptCall {
+  return { script: "getHold", keys: ledgerKeys(settings.keys, subject), argv: [...ledgerArgv(settings, subject, now), flag(settings.checkRestore), holdId] };
+}
+
+/** The expiry job's call for one subject: up to `limit` of its due holds. */
+export function expireHoldsArgs(settings: ScriptSettings, subject: string, limit: number, now: number): ScriptCall {
+  return { script: "expireHolds", keys: ledgerKeys(settings.keys, subject), argv: [...ledgerArgv(settings, subject, now), limit] };
+}
+
+export interface Claim {
+  readonly subject: string;
+  readonly code: string;
+  readonly rewards: readonly Reward[];
+  readonly idempotencyKey: string;
+  readonly now: number;
+}
+
+export function claimArgs(settings: ScriptSettings, claim: Claim): ScriptCall {
+  const { subject, code, now } = claim;
+  const k = settings.keys.subject(subject);
+  const fingerprint = JSON.stringify(["claim", subject, code]);
+  const rewards = claim.rewards.flatMap((reward): ScriptArg[] => [reward.item, reward.quantity]);
+  return {
+    script: "claim",
+    keys: [k.state, k.balances, settings.keys.idempotency(subject, claim.idempotencyKey), settings.keys.dirty],
+    argv: [subject, code, fingerprint, now, settings.idempotencyRetentionMs, flag(settings.checkRestore), ...rewards],
+  };
+}
