@@ -34,6 +34,20 @@ module.exports = {
       to: { path: "^(src/(engine|runtime|durability)|plugins)/" },
     },
     {
+      name: "rules-and-counters-are-leaves",
+      severity: "error",
+      comment: "rule types and counter kinds know only the model (and each other's registries), nothing that runs",
+      from: { path: "^src/(rules|counters)/" },
+      to: { path: "^src/", pathNot: "^src/(model|errors|rules|counters)/" },
+    },
+    {
+      name: "runtime-below-the-engine",
+      severity: "error",
+      comment: "the runtime pieces are composed by the engine and the adapter; they never import them",
+      from: { path: "^src/runtime/" },
+      to: { path: "^(src/(engine|durability)|plugins)/" },
+    },
+    {
       name: "no-src-to-adapter",
       severity: "error",
       from: { path: "^src/" },

@@ -1,7 +1,4 @@
-import type { AwardRecord } from "../src/model/award.ts";
-import type { Balance } from "../src/model/balance.ts";
-import type { Effects } from "../src/model/effects.ts";
-import type { HoldRecord } from "../src/model/hold.ts";
+import type { Effects, SubjectEffects } from "../src/model/effects.ts";
 import type { ProgressUpdate } from "../src/model/progress.ts";
 
 /**
@@ -9,13 +6,7 @@ import type { ProgressUpdate } from "../src/model/progress.ts";
  * processes with RedisPresence. Texts are not in it: each receiving process resolves them per client
  * locale with `describeUnlock`, so two clients of one player in two languages both read their own.
  */
-export interface SubjectPush {
-  readonly subject: string;
-  readonly reached: readonly AwardRecord[];
-  readonly progress: readonly ProgressUpdate[];
-  readonly inventory: readonly Balance[];
-  readonly expiredHolds: readonly HoldRecord[];
-}
+export type SubjectPush = Omit<SubjectEffects, "claimed">;
 
 /** The pushes of one change: what each subject's clients are told. */
 export function pushesOf(effects: Effects): SubjectPush[] {

@@ -68,6 +68,27 @@ export interface CounterBehaviour<K extends CounterKind, Live extends { readonly
   merge(a: Stored, b: Stored): Stored;
 }
 
+/**
+ * Tier comparison for counters whose measure only grows (sum, days): checks are sorted by target, so
+ * the first one out of reach ends it. A check met before this increment is a milestone added or
+ * re-activated later: awarded retroactive, stamped with the counter's previous time.
+ */
+export function awardCrossedTiers(
+  checks: readonly ThresholdCheck[],
+  before: number,
+  after: number,
+  previousAt: number,
+  at: number,
+  awards: AwardSink,
+): void {
+  for (const check of checks) {
+    if (after < check.target) break;
+    if (awards.isAwarded(check.code)) continue;
+    const retroactive = before >= check.target;
+    awards.award(check, retroactive ? previousAt : at, retroactive);
+  }
+}
+
 /** A counter value stored or snapshotted must be a safe integer; anything else is a corrupt state. */
 export function storedInteger(value: number, what: string): number {
   if (!Number.isSafeInteger(value)) {

@@ -1,6 +1,6 @@
 import { dayOf } from "../model/utc-day.ts";
 import type { CounterBehaviour } from "./counter-kind.ts";
-import { dec36, enc36, storedInteger } from "./counter-kind.ts";
+import { awardCrossedTiers, dec36, enc36, storedInteger } from "./counter-kind.ts";
 
 /**
  * `days`: the number of distinct UTC days with an increment (daily rules); nothing ever resets.
@@ -40,12 +40,7 @@ export const daysCounter: CounterBehaviour<"days", LiveDays, StoredDays> = {
     live.days.add(increment.day);
     if (increment.day > live.lastDay) live.lastDay = increment.day;
     if (increment.at > live.at) live.at = increment.at;
-    for (const check of spec.checks) {
-      if (live.days.size < check.target) break;
-      if (awards.isAwarded(check.code)) continue;
-      const retroactive = before >= check.target;
-      awards.award(check, retroactive ? previousAt : increment.at, retroactive);
-    }
+    awardCrossedTiers(spec.checks, before, live.days.size, previousAt, increment.at, awards);
   },
 
   measure: (live) => live.days.size,

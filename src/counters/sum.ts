@@ -1,5 +1,5 @@
 import type { CounterBehaviour } from "./counter-kind.ts";
-import { dec36, enc36, storedInteger } from "./counter-kind.ts";
+import { awardCrossedTiers, dec36, enc36, storedInteger } from "./counter-kind.ts";
 
 /** `sum`: the lifetime sum of amounts (count and custom rules). Lua twin: includes/counters/sum.lua. */
 export interface LiveSum {
@@ -29,13 +29,7 @@ export const sumCounter: CounterBehaviour<"sum", LiveSum, StoredSum> = {
     const previousAt = live.at;
     live.value += increment.amount;
     if (increment.at > live.at) live.at = increment.at;
-    for (const check of spec.checks) {
-      if (live.value < check.target) break; // tiers are sorted by target
-      if (awards.isAwarded(check.code)) continue;
-      // Met before this increment: a milestone added or re-activated later, stamped with the old time.
-      const retroactive = before >= check.target;
-      awards.award(check, retroactive ? previousAt : increment.at, retroactive);
-    }
+    awardCrossedTiers(spec.checks, before, live.value, previousAt, increment.at, awards);
   },
 
   measure: (live) => live.value,

@@ -3,7 +3,7 @@ import { ProgressionError } from "../errors/progression-error.ts";
 import type { CounterPlan, CounterSpec, ThresholdCheck } from "../model/counter-plan.ts";
 import type { CounterKind } from "../model/counter-state.ts";
 import { canonicalJson } from "../rules/canonical-json.ts";
-import type { CustomEvaluator, ValidatedEvent } from "../rules/custom-evaluator.ts";
+import type { CustomEvaluator } from "../rules/custom-evaluator.ts";
 import type { CounterShape, RuleDisplay } from "../rules/rule-type.ts";
 import { ruleTypeOf } from "../rules/rule-types.ts";
 import { counterIdFor } from "../rules/counter-id.ts";
@@ -13,12 +13,10 @@ import type { MilestoneDefinition } from "./milestone-schema.ts";
  * Which counter an event of a trigger type may advance, and the filter that decides whether this
  * event does: exact tag matches (`where`), or a custom evaluator (which needs the full event).
  */
-export interface CounterRoute {
+export interface CounterRoute extends Pick<CounterShape, "where" | "custom"> {
   readonly counterId: string;
   /** Dense index of the counter in this plan (0 .. counterCount-1), for array-indexed buffers. */
   readonly index: number;
-  readonly where: readonly (readonly [tag: string, value: string])[];
-  readonly custom: ((event: ValidatedEvent) => boolean) | null;
 }
 
 /**

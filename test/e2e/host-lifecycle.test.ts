@@ -1,4 +1,4 @@
-import { defineRoom, defineServer } from "@colyseus/core";
+import { LocalPresence, defineRoom, defineServer } from "@colyseus/core";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { ColyseusSDK } from "@colyseus/sdk";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -14,6 +14,38 @@ const quiet = { onMissingTranslations: () => {} };
 
 afterEach(() => {
   vi.restoreAllMocks();
+});
+
+describe("pushes from ledger changes", () => {
+  it("a hold found expired by the owner's next ledger call is pushed once, with the balance it freed", async () => {
+    let now = Date.parse("2026-05-01T12:00:00Z");
+    const inert = { attach: () => {}, holdPlaced: () => {}, close: async () => {} };
+    const progression = createArenaProgression({ ...quiet, clock: () => now, holdExpiry: inert });
+    const host = createProgressionHost(progression, { presence: new LocalPresence() });
+    const sent: { type: string; payload: unknown }[] = [];
+    try {
+      await host.attach("shopper", { locale: "en", send: (type, payload) => void sent.push({ type, payload }) });
+      await host.ledger.acquire({ subject: "shopper", item: "gold", quantity: 50, idempotencyKey: "loot" });
+      const { hold } = await host.ledger.hold({ subject: "shopper", item: "gold", quantity: 40, ttlMs: 1_000, idempotencyKey: "buy" });
+      now += 5_000;
+      // The next ledger call releases the hold on the way (lazy expiry) and says so in its receipt.
+      const receipt = await host.ledger.acquire({ subject: "shopper", item: "gem", quantity: 1, idempotencyKey: "gem" });
+      expect(receipt.expiredHolds.map((expired) => expired.holdId)).toEqual([hold.holdId]);
+      await progression.events.drain();
+      const expiredPushes = sent.filter((message) => message.type === "progression:hold-expired");
+      expect(expiredPushes).toEqual([{ type: "progression:hold-expired", payload: { holdId: hold.holdId, item: "gold", quantity: 40, expiresAt: hold.expiresAt } }]);
+      const inventory = sent.filter((message) => message.type === "progression:inventory").map((message) => message.payload);
+      expect(inventory.at(-1)).toEqual({
+        balances: [
+          { subject: "shopper", item: "gem", free: 1, held: 0 },
+          { subject: "shopper", item: "gold", free: 50, held: 0 },
+        ],
+      });
+    } finally {
+      await host.close();
+      await progression.close();
+    }
+  });
 });
 
 describe("the host's lifecycle", () => {

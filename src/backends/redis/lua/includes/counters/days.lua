@@ -6,6 +6,7 @@
   that is taken as already seen (bounded memory; docs/semantics.md).
 ]]
 --- @include "includes/codec"
+--- @include "includes/counters/tiers"
 
 local DAY_MASK_BITS = 53
 local DaysCounter = {code = "d"}
@@ -39,14 +40,7 @@ function DaysCounter.add(st, amount, at, day, keepDays, checks, awards, award)
     end
   end
   if at > st.at then st.at = at end
-  local after = st.v
-  for ci = 1, #checks do
-    local check = checks[ci]
-    if after < check[2] then break end
-    if not awards[check[1]] then
-      if before >= check[2] then award(check, prevAt, true) else award(check, at, false) end
-    end
-  end
+  awardCrossedTiers(checks, before, st.v, prevAt, at, awards, award)
 end
 
 function DaysCounter.measure(st, check, endDay)

@@ -2,9 +2,9 @@
   The `sum` counter (src/counters/sum.ts): the lifetime sum of amounts.
     state  {k = "s", v = value, at = time of the latest increment}
     text   <value>,<at>   (base 36, no kind letter: the most common counter)
-  Checks are sorted by target, so the first one out of reach ends the comparison.
 ]]
 --- @include "includes/codec"
+--- @include "includes/counters/tiers"
 
 local SumCounter = {code = "s"}
 
@@ -27,14 +27,7 @@ function SumCounter.add(st, amount, at, day, keepDays, checks, awards, award)
   local before, prevAt = st.v, st.at
   st.v = before + amount
   if at > st.at then st.at = at end
-  local after = st.v
-  for ci = 1, #checks do
-    local check = checks[ci]
-    if after < check[2] then break end
-    if not awards[check[1]] then
-      if before >= check[2] then award(check, prevAt, true) else award(check, at, false) end
-    end
-  end
+  awardCrossedTiers(checks, before, st.v, prevAt, at, awards, award)
 end
 
 function SumCounter.measure(st, check, endDay)
