@@ -52,6 +52,11 @@ export interface DurabilityOptions {
   maxSubjectsPerRun?: number;
   /** Interval of the sweep that releases expired holds whose job was never enqueued. Default 5000 ms. */
   holdSweepIntervalMs?: number;
+  /**
+   * Also enqueue one delayed job per hold, due at its expiry, so it is released on the millisecond rather
+   * than within `holdSweepIntervalMs`. Costs a BullMQ job per hold. Default false.
+   */
+  holdJobPerHold?: boolean;
   /** Holds released per sweep call. Default 500. */
   holdSweepLimit?: number;
   /** Hold expiry jobs processed at once. Default 4. */
@@ -70,7 +75,8 @@ export const durabilityDefaults = {
   bullPrefix: "bull",
   snapshotChunkSize: 5000,
   maxSubjectsPerRun: 100_000,
-  holdSweepIntervalMs: 5000,
+  holdSweepIntervalMs: 1000,
+  holdJobPerHold: false,
   holdSweepLimit: 500,
   holdExpiryConcurrency: 4,
   journal: true,
@@ -136,6 +142,7 @@ export function createDurability(options: DurabilityOptions): Durability {
     prefix: settings.bullPrefix,
     queueName: `${queuePrefix}-hold-expiry`,
     sweepIntervalMs: settings.holdSweepIntervalMs,
+    jobPerHold: settings.holdJobPerHold,
     sweepLimit: settings.holdSweepLimit,
     concurrency: settings.holdExpiryConcurrency,
     onError,

@@ -207,7 +207,7 @@ describe("createDurability", () => {
       expect(await durability.loader("anyone")).toBeNull();
       await expect(durability.snapshotNow()).rejects.toThrow(/durability.start|PostgreSQL/);
       await progression.ledger.acquire({ subject: "s", item: "gem", quantity: 1, idempotencyKey: "g" });
-      // The engine schedules the hold's expiry job itself (durability.holdExpiry).
+      // The sweep job of durability.holdExpiry releases it; nothing else runs an expiry here.
       const { hold } = await progression.ledger.hold({ subject: "s", item: "gem", quantity: 1, ttlMs: 100, idempotencyKey: "h" });
       await expect.poll(() => expired, { timeout: 5000, interval: 20 }).toEqual([hold.holdId]);
     } finally {

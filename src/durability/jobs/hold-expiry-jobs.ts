@@ -4,9 +4,10 @@ import type { HoldExpiry, HoldExpiryTarget } from "../../runtime/hold-expiry.ts"
 import { jobIdFor, queueConnection, requireQueueName, type QueueRedis } from "./queue-connection.ts";
 
 /**
- * Redis mode's hold-expiry mechanism (`durability.holdExpiry`, given to `createProgression`): a delayed
- * `expire` job per hold, due at its expiry, with a job id derived from the hold id (a hold scheduled twice
- * is one job), plus a periodic `sweep` over the backend's expiry index that catches any hold whose job was
+ * Redis mode's hold-expiry mechanism (`durability.holdExpiry`, given to `createProgression`): a periodic
+ * `sweep` job (one per interval for the whole deployment, not one per process) over the backend's expiry
+ * index. With `jobPerHold`, also a delayed `expire` job per hold, due at its expiry, with a job id derived
+ * from the hold id (a hold scheduled twice is one job); the sweep still catches any hold whose job was
  * never enqueued (e.g. the process died right after the hold).
  *
  * Both go through the engine's ledger (the attached target), which releases due holds atomically in the
@@ -21,6 +22,8 @@ export interface HoldExpiryJobsOptions {
   readonly queueName: string;
   /** Interval of the sweep over the expiry index. */
   readonly sweepIntervalMs: number;
+  /** Enqueue a delayed job per hold as well (exact expiry, one BullMQ job per hold). */
+  readonly jobPerHold?: boolean;
   /** Holds released per `expireHolds` call; a sweep repeats while a call comes back full. */
   readonly sweepLimit: number;
   readonly concurrency: number;
@@ -58,9 +61,9 @@ export class HoldExpiryJobs implements HoldExpiry {
     this.target ??= target;
   }
 
-  /** Enqueues the hold's expiry job, due at `expiresAt` (idempotent per hold id); the sweep covers a failure. */
+  /** With `jobPerHold`: enqueues the hold's expiry job, due at `expiresAt` (the sweep covers a failure). */
   holdPlaced(hold: HoldRecord): void {
-    if (this.closing !== undefined) return;
+    if (this.options.jobPerHold !== true || this.closing !== undefined) return;
     this.schedule(hold).catch((error: unknown) => this.options.onError(error));
   }
 
