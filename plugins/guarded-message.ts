@@ -2,6 +2,8 @@ import type { Client, MessageContext } from "@colyseus/core";
 import type { z } from "zod";
 import { ErrorCode } from "../src/errors/error-codes.ts";
 import { isProgressionError } from "../src/errors/progression-error.ts";
+import { describeError } from "../src/logging/logger.ts";
+import { adapterLogger } from "./adapter-logger.ts";
 import { PushMessage, type RejectionReason } from "./client-messages.ts";
 
 /**
@@ -32,7 +34,8 @@ export function guardedMessage<Schema extends z.ZodType>(
   };
   const failed = (client: Client, ctx: MessageContext, error: unknown): unknown => {
     if (isProgressionError(error)) return reject(client, ctx, { type, code: error.code, message: error.message });
-    console.error(`[colyseus-progression] handler of "${type}" failed`, error);
+    // An unexpected failure is a bug in the handler: its stack is what finds it.
+    adapterLogger().error(`handler of "${type}" failed: ${error instanceof Error && error.stack !== undefined ? error.stack : describeError(error)}`);
     return reject(client, ctx, {
       type,
       code: "INTERNAL",

@@ -4,12 +4,5 @@ export { PushFanout, type PushTarget } from "./push-fanout.ts";
 export { ProgressionPlugin } from "./progression-plugin.ts";
 export { guardedMessage, reject } from "./guarded-message.ts";
 export { progressionAdminRoutes, type AdminRoutesOptions } from "./admin-routes.ts";
-export {
-  progressionHostDefaults,
-  defaultSubjectOf,
-  defaultLocaleOf,
-  type ProgressionHostOptions,
-  type HostErrorReport,
-  type PushPresence,
-} from "./progression-host-options.ts";
+export { progressionHostDefaults, defaultSubjectOf, defaultLocaleOf, type ProgressionHostOptions, type HostErrorReport, type PushPresence } from "./progression-host-options.ts";
 export * from "./client-messages.ts";

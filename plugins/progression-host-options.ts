@@ -1,5 +1,6 @@
 import type { Client, Presence } from "@colyseus/core";
 import type { RecorderOptions } from "../src/runtime/recorder-options.ts";
+import { describeError, type ProgressionLogger } from "../src/logging/logger.ts";
 
 /** The narrow slice of Colyseus presence the host uses to reach a subject's clients in every process. */
 export type PushPresence = Pick<Presence, "subscribe" | "unsubscribe" | "publish">;
@@ -22,7 +23,7 @@ export interface HostErrorReport {
  * (flush interval, buffer bound, retries, shutdown timeout) are described in `RecorderOptions` and their
  * defaults are in `recorderDefaults`, the host's own in `progressionHostDefaults` below.
  */
-export interface ProgressionHostOptions extends Omit<RecorderOptions, "onError"> {
+export interface ProgressionHostOptions extends Omit<RecorderOptions, "onError" | "logger"> {
   /**
    * The subject (player/account id) of a connected client; `undefined` refuses the join.
    * @default client.auth.id (a string or a finite number), then client.auth.userId
@@ -48,9 +49,11 @@ export interface ProgressionHostOptions extends Omit<RecorderOptions, "onError">
   readonly presence?: PushPresence;
   /**
    * Receives background failures (flush retries, push errors).
-   * @default logs a one-line warning per failure with console.warn
+   * @default one warning line per failure on `logger`
    */
   readonly onError?: (report: HostErrorReport) => void;
+  /** Where the host writes (and `guardedMessage` reports handler failures). @default the engine's logger */
+  readonly logger?: ProgressionLogger;
 }
 
 export const progressionHostDefaults = {
@@ -78,8 +81,10 @@ export function defaultLocaleOf(_client: Client, joinOptions: unknown): string |
   return typeof locale === "string" && LOCALE_TAG.test(locale) ? locale : undefined;
 }
 
-export function defaultOnError(report: HostErrorReport): void {
-  const message = report.error instanceof Error ? report.error.message : String(report.error);
-  const attempt = report.attempt === undefined ? "" : ` (attempt ${report.attempt})`;
-  console.warn(`[colyseus-progression] ${report.stage} failed${attempt}: ${message}`);
+/** One warning line per failure: the stage, the attempt, the error's message. */
+export function defaultOnError(logger: ProgressionLogger): (report: HostErrorReport) => void {
+  return (report) => {
+    const attempt = report.attempt === undefined ? "" : ` (attempt ${report.attempt})`;
+    logger.warn(`${report.stage} failed${attempt}: ${describeError(report.error)}`);
+  };
 }

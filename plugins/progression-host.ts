@@ -1,20 +1,14 @@
-import { LocalPresence, matchMaker, type Presence, type Server } from "@colyseus/core";
+import { LocalPresence, Server, matchMaker, type Presence } from "@colyseus/core";
 import type { ClaimOutcome, Progression, ProgressionLedger } from "../src/engine/progression.ts";
 import { ErrorCode } from "../src/errors/error-codes.ts";
 import { ProgressionError } from "../src/errors/progression-error.ts";
 import type { UnlockPayload } from "../src/model/unlock-payload.ts";
 import { positiveOrZeroOption } from "../src/runtime/positive-option.ts";
 import { Recorder, type RecorderStats } from "../src/runtime/recorder.ts";
-import {
-  defaultLocaleOf,
-  defaultOnError,
-  defaultSubjectOf,
-  progressionHostDefaults,
-  type HostErrorReport,
-  type ProgressionHostOptions,
-} from "./progression-host-options.ts";
+import { defaultLocaleOf, defaultOnError, defaultSubjectOf, progressionHostDefaults, type HostErrorReport, type ProgressionHostOptions } from "./progression-host-options.ts";
 import { PushFanout, type PushTarget } from "./push-fanout.ts";
 import { pushesOf } from "./subject-push.ts";
+import { useAdapterLogger } from "./adapter-logger.ts";
 import type { Client } from "@colyseus/core";
 
 /** Counters for dashboards and tests (the recorder's). */
@@ -27,6 +21,10 @@ export interface InstallOptions {
    */
   readonly closeEngine?: boolean;
 }
+
+const SPLIT_CORE =
+  "colyseus-progression and your server use two different copies of @colyseus/core (`npm ls @colyseus/core` shows both): " +
+  "install one version; colyseus-progression declares it as a peer dependency (^0.18.0) so npm can share it";
 
 /** One open host per process, across copies of this package too (two would split every player's buffer). */
 const ACTIVE_HOST = Symbol.for("colyseus-progression.active-host");
@@ -66,8 +64,9 @@ export class ProgressionHost {
     }
     this.progression = progression;
     this.ledger = progression.ledger;
-    const onError = options.onError ?? defaultOnError;
-    const { subjectOf, localeOf, progressIntervalMs, presence, onError: _onError, ...recorderOptions } = options;
+    const logger = options.logger ?? progression.logger;
+    const onError = options.onError ?? defaultOnError(logger);
+    const { subjectOf, localeOf, progressIntervalMs, presence, onError: _onError, logger: _logger, ...recorderOptions } = options;
     // Every option is checked before anything starts a timer.
     const progressInterval = positiveOrZeroOption("progressIntervalMs", progressIntervalMs, progressionHostDefaults.progressIntervalMs);
     this.recorder = new Recorder(progression, { ...recorderOptions, onError });
@@ -83,6 +82,7 @@ export class ProgressionHost {
     // Every change of the engine (flushes, catch-ups, claims, ledger calls, expiries) reaches clients from here.
     this.stopPushes = progression.effects.subscribe((effects) => this.fanout.publishAll(pushesOf(effects)));
     registry[ACTIVE_HOST] = this;
+    useAdapterLogger(logger);
   }
 
   /**
@@ -122,6 +122,9 @@ export class ProgressionHost {
    * other processes can reach it too; the returned function stops delivery.
    */
   attach(subject: string, target: PushTarget): Promise<() => void> {
+    if (this.presenceOption === undefined && (matchMaker.presence as Presence | undefined) === undefined) {
+      return Promise.reject(new ProgressionError(ErrorCode.Unsupported, SPLIT_CORE));
+    }
     return this.fanout.attach(subject, target);
   }
 
@@ -145,6 +148,10 @@ export class ProgressionHost {
   install(server: Pick<Server, "onShutdown" | "onBeforeShutdown">, options: InstallOptions = {}): void {
     if (this.installed) {
       throw new ProgressionError(ErrorCode.InvalidInput, "this progression host is already installed into a server; call install(server) once");
+    }
+    // A Server from another copy of @colyseus/core would run a matchmaker this host never sees.
+    if (typeof (server as Partial<Server>).gracefullyShutdown === "function" && !(server instanceof Server)) {
+      throw new ProgressionError(ErrorCode.Unsupported, SPLIT_CORE);
     }
     this.installed = true;
     const closeEngine = options.closeEngine ?? true;

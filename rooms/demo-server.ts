@@ -5,17 +5,24 @@
  * - Redis mode: set REDIS_URL (e.g. redis://127.0.0.1:6379) to keep progress in Redis, under the key
  *   prefix REDIS_PREFIX (default "progression-demo"). Domain events, hold expiry and snapshots then run
  *   as BullMQ jobs; with DATABASE_URL too, dirty players are snapshotted into PostgreSQL and restored
- *   from it when Redis has lost them (docs/durability.md).
- * - PORT (default 2567) sets the port; the monitor is at http://localhost:PORT/monitor.
+ *   from it when Redis has lost them (docs/durability.md). A Redis or PostgreSQL that does not answer
+ *   within 5 s stops the start with one line naming it.
+ * - PORT (default 2567) sets the port; the monitor is at /monitor, Prometheus metrics at /metrics, the
+ *   health check at /health (200 or 503).
  * - ADMIN_TOKEN (16+ characters) mounts the admin routes under /progression/admin (Bearer token).
  */
-import { createRouter, defineRoom, defineServer, matchMaker } from "@colyseus/core";
+import { createEndpoint, createRouter, defineRoom, defineServer, matchMaker } from "@colyseus/core";
 import { monitor } from "@colyseus/monitor";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { progressionAdminRoutes } from "../plugins/admin-routes.ts";
 import { createProgressionHost } from "../plugins/progression-host.ts";
+import { connectRedisBackend } from "../src/backends/redis/create-redis-backend.ts";
+import type { RedisBackend } from "../src/backends/redis/redis-backend-options.ts";
 import { createDurability, type Durability } from "../src/durability/create-durability.ts";
-import { createRedisBackend } from "../src/backends/redis/create-redis-backend.ts";
+import { isProgressionError } from "../src/errors/progression-error.ts";
+import { checkHealth } from "../src/metrics/health.ts";
+import { createProgressionMetrics } from "../src/metrics/progression-metrics.ts";
+import { consoleLogger } from "../src/logging/logger.ts";
 import { createArenaProgression } from "./arena/arena-progression.ts";
 import { createArenaRoom } from "./arena/arena-room.ts";
 
@@ -25,33 +32,51 @@ const databaseUrl = process.env["DATABASE_URL"];
 const adminToken = process.env["ADMIN_TOKEN"];
 // REDIS_PREFIX keeps several demo servers (or load-test runs) on one Redis apart: keys and queues.
 const prefix = process.env["REDIS_PREFIX"] ?? "progression-demo";
-
 const redisMode = redisUrl !== undefined && redisUrl !== "";
-// Redis mode: BullMQ jobs (events, hold expiry, snapshots) and, with DATABASE_URL, PostgreSQL.
-const durability: Durability | undefined = redisMode
-  ? createDurability({
-      redis: redisUrl,
-      queuePrefix: prefix.replace(/[^A-Za-z0-9_-]/g, "-"),
-      ...(databaseUrl === undefined || databaseUrl === "" ? {} : { databaseUrl }),
-    })
-  : undefined;
-const backend = redisMode ? createRedisBackend({ url: redisUrl, prefix, ...(durability ? { loader: durability.loader } : {}) }) : undefined;
-const progression = createArenaProgression(
-  backend === undefined || durability === undefined ? {} : { backend, events: durability.bus, holdExpiry: durability.holdExpiry },
-);
-await durability?.start(progression); // progression.close() then closes durability first
+
+/** A dependency that is not there at start: one line, naming it, and a non-zero exit. */
+function failStart(error: unknown): never {
+  consoleLogger.error(isProgressionError(error) ? error.message : `demo server failed to start: ${String(error)}`);
+  process.exit(1);
+}
+
+const metrics = createProgressionMetrics();
+let backend: RedisBackend | undefined;
+let durability: Durability | undefined;
+if (redisMode) {
+  // Redis first: nothing else connects to it before it answers. The restore hook is durability's, made next.
+  backend = await connectRedisBackend({ url: redisUrl, prefix, source: "REDIS_URL", loader: (subject) => durability?.loader(subject) ?? Promise.resolve(null) }).catch(failStart);
+  // BullMQ jobs (events, hold expiry, snapshots) and, with DATABASE_URL, PostgreSQL.
+  durability = createDurability({
+    redis: redisUrl,
+    queuePrefix: prefix.replace(/[^A-Za-z0-9_-]/g, "-"),
+    ...(databaseUrl === undefined || databaseUrl === "" ? {} : { databaseUrl, databaseUrlSource: "DATABASE_URL" }),
+  });
+}
+const progression = createArenaProgression({
+  instruments: metrics.instruments,
+  ...(backend === undefined || durability === undefined ? {} : { backend, events: durability.bus, holdExpiry: durability.holdExpiry }),
+});
+await durability?.start(progression).catch(async (error: unknown) => {
+  await progression.close().catch(() => undefined);
+  failStart(error);
+}); // progression.close() then closes durability first
 
 const host = createProgressionHost(progression);
+metrics.watch({ stats: () => host.stats, ...(durability === undefined ? {} : { queues: () => durability.jobCounts() }) });
 
 const server = defineServer({
   rooms: { arena: defineRoom(createArenaRoom(host)) },
   // Redis mode: pushes also reach players connected to other demo processes on the same Redis. Each
   // process hosts the rooms its own clients ask for (no shared matchmaking driver in the demo).
-  ...(backend === undefined
-    ? {}
-    : { presence: new RedisPresence(redisUrl), selectProcessIdToCreateRoom: async () => matchMaker.processId }),
+  ...(redisMode ? { presence: new RedisPresence(redisUrl), selectProcessIdToCreateRoom: async () => matchMaker.processId } : {}),
   routes: createRouter({
     ...monitor(),
+    metrics: createEndpoint("/metrics", { method: "GET" }, async () => new Response(await metrics.text(), { headers: { "content-type": metrics.contentType } })),
+    health: createEndpoint("/health", { method: "GET" }, async () => {
+      const report = await checkHealth({ backend: progression.backend, ...(durability === undefined ? {} : { durability }), stats: () => host.stats });
+      return new Response(JSON.stringify(report), { status: report.ok ? 200 : 503, headers: { "content-type": "application/json" } });
+    }),
     // Admin preview/progress routes, only with a token: ADMIN_TOKEN=<16+ chars>.
     ...(adminToken === undefined || adminToken === "" ? {} : progressionAdminRoutes(progression, { token: adminToken })),
   }),
@@ -71,21 +96,17 @@ server.onShutdown(() => {
 
 await server.listen(port);
 
-const banner =
-  backend === undefined
-    ? [
-        "EMBEDDED MODE: progress and inventory live in this process's memory only.",
-        "Everything is lost on restart. Set REDIS_URL to use the Redis backend.",
-      ]
-    : [
-        `REDIS MODE: progress and inventory in Redis at ${redisUrl ?? ""} (prefix ${prefix}), jobs on BullMQ.`,
-        durability?.store === undefined
-          ? "No DATABASE_URL: Redis is the only copy (set DATABASE_URL for PostgreSQL snapshots)."
-          : "PostgreSQL snapshots on (DATABASE_URL).",
-      ];
+const banner = !redisMode
+  ? ["EMBEDDED MODE: progress and inventory live in this process's memory only.", "Everything is lost on restart. Set REDIS_URL to use the Redis backend."]
+  : [
+      `REDIS MODE: progress and inventory in Redis at ${redisUrl ?? ""} (prefix ${prefix}), jobs on BullMQ.`,
+      durability?.store === undefined
+        ? "No DATABASE_URL: Redis is the only copy (set DATABASE_URL for PostgreSQL snapshots)."
+        : "PostgreSQL snapshots on (DATABASE_URL).",
+    ];
 const rule = "=".repeat(Math.max(...banner.map((line) => line.length)));
 console.log([rule, ...banner, rule].join("\n"));
 if (adminToken !== undefined && adminToken !== "") {
   console.log(`[demo] admin routes: http://localhost:${port}/progression/admin/{milestones,preview,progress} (Bearer ADMIN_TOKEN)`);
 }
-console.log(`[demo] arena room ready at ws://localhost:${port} (monitor: http://localhost:${port}/monitor)`);
+console.log(`[demo] arena room ready at ws://localhost:${port} (monitor /monitor, metrics /metrics, health /health)`);

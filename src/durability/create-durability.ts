@@ -11,6 +11,10 @@ import { ProgressionError } from "../errors/progression-error.ts";
 import type { SnapshotSource } from "../backends/contract/progression-backend.ts";
 import type { SubjectLoader } from "../model/subject-state.ts";
 import { createPostgresStore, type PostgresStore } from "./postgres/postgres-store.ts";
+import { consoleLogger, type ProgressionLogger } from "../logging/logger.ts";
+import { OutageLog } from "../logging/outage-log.ts";
+import { addressOf, connectionReason, unreachable } from "../errors/unreachable.ts";
+import type { BackendHealth } from "../backends/contract/progression-backend.ts";
 
 /**
  * Durability for Redis mode in one call: PostgreSQL snapshots (adaptive BullMQ job), restore on first
@@ -32,6 +36,8 @@ export interface DurabilityOptions {
   redis: QueueRedis;
   /** PostgreSQL connection string. Default: none (durability without PostgreSQL, announced at start). */
   databaseUrl?: string;
+  /** What set `databaseUrl`, named when PostgreSQL cannot be reached at start ("DATABASE_URL"). Default: "databaseUrl". */
+  databaseUrlSource?: string;
   /** An existing store instead of `databaseUrl` (its pool is the caller's to close). */
   store?: PostgresStore;
   /** PostgreSQL schema of the tables. Default `"progression"`. */
@@ -65,8 +71,8 @@ export interface DurabilityOptions {
   journal?: boolean;
   /** Time source for snapshot ordering. Default Date.now. */
   clock?: () => number;
-  /** Where announcements and background errors go. Default console. */
-  logger?: Pick<Console, "info" | "warn" | "error">;
+  /** Where announcements and background errors go (one line per outage). Default: the console, prefixed. */
+  logger?: ProgressionLogger;
 }
 
 export const durabilityDefaults = {
@@ -81,7 +87,7 @@ export const durabilityDefaults = {
   holdExpiryConcurrency: 4,
   journal: true,
   clock: Date.now,
-  logger: console as Pick<Console, "info" | "warn" | "error">,
+  logger: consoleLogger,
 } as const;
 
 /** What durability needs from the engine: a `Progression` satisfies it. */
@@ -106,6 +112,10 @@ export interface Durability {
    * makes `engine.close()` close durability first.
    */
   start(engine: DurableEngine): Promise<void>;
+  /** Jobs of each queue by state (snapshot, hold expiry, domain events), for metrics. */
+  jobCounts(): Promise<readonly { readonly queue: string; readonly counts: Readonly<Record<string, number>> }[]>;
+  /** PostgreSQL (`SELECT 1`) and the BullMQ Redis connection (PING), each bounded by a timeout. */
+  health(): Promise<Record<string, BackendHealth>>;
   /** Writes every dirty subject now. */
   snapshotNow(): Promise<SnapshotPassResult>;
   /** Workers stop after their current job, then a final snapshot, then queues, bus and pool close. */
@@ -124,7 +134,10 @@ export function createDurability(options: DurabilityOptions): Durability {
     }
   }
   const logger = settings.logger;
-  const onError = (error: unknown): void => logger.error("[progression] durability:", error);
+  // Queue and worker connections retry on their own; an outage is logged once, and its end once.
+  const redisOutage = new OutageLog(logger, `durability: Redis (BullMQ) at ${redisAddress(options.redis)}`);
+  const postgresOutage = new OutageLog(logger, "durability: PostgreSQL snapshots");
+  const onError = (error: unknown): void => redisOutage.failed(error);
 
   const store =
     options.store ??
@@ -132,7 +145,7 @@ export function createDurability(options: DurabilityOptions): Durability {
   const ownsStore = options.store === undefined;
   const ownedBus =
     options.bus === undefined
-      ? new BullMQEventBus({ ...options.events, redis: options.redis, queueName: `${queuePrefix}-events`, prefix: settings.bullPrefix })
+      ? new BullMQEventBus({ logger, ...options.events, redis: options.redis, queueName: `${queuePrefix}-events`, prefix: settings.bullPrefix })
       : undefined;
   const bus: DomainEventBus = options.bus ?? (ownedBus as BullMQEventBus);
   const afterJob = ownedBus === undefined ? undefined : () => ownedBus.enqueued();
@@ -146,6 +159,7 @@ export function createDurability(options: DurabilityOptions): Durability {
     sweepLimit: settings.holdSweepLimit,
     concurrency: settings.holdExpiryConcurrency,
     onError,
+    onSwept: () => redisOutage.recovered(),
     ...(afterJob === undefined ? {} : { afterJob }),
   });
   let snapshots: SnapshotJob | undefined;
@@ -168,12 +182,21 @@ export function createDurability(options: DurabilityOptions): Durability {
       engine.onClose(() => this.close());
       if (store === undefined) {
         logger.warn(
-          "[progression] durability: no databaseUrl, running WITHOUT PostgreSQL: no snapshots and no restore; " +
+          "durability: no databaseUrl, running WITHOUT PostgreSQL: no snapshots and no restore; " +
             "progress lives only in Redis (enable AOF, or set DATABASE_URL)",
         );
       } else {
-        const applied = await store.migrate();
-        if (applied.length > 0) logger.info(`[progression] durability: applied migrations ${applied.join(", ")} to schema ${store.schema}`);
+        let applied: readonly number[];
+        try {
+          applied = await store.migrate();
+        } catch (error) {
+          // A wrong address or a database that is down: one line naming where, not pg's stack.
+          if (options.databaseUrl !== undefined && isConnectionFailure(error)) {
+            throw unreachable("PostgreSQL", addressOf(options.databaseUrl, 5432), options.databaseUrlSource ?? "databaseUrl", error);
+          }
+          throw error;
+        }
+        if (applied.length > 0) logger.info(`durability: applied migrations ${applied.join(", ")} to schema ${store.schema}`);
         snapshots = new SnapshotJob({
           redis: options.redis,
           prefix: settings.bullPrefix,
@@ -185,6 +208,13 @@ export function createDurability(options: DurabilityOptions): Durability {
           maxSubjectsPerRun: settings.maxSubjectsPerRun,
           clock: settings.clock,
           onError,
+          onRun: (run) => {
+            if (run.failed) postgresOutage.failed(run.error);
+            else {
+              postgresOutage.recovered();
+              redisOutage.recovered();
+            }
+          },
         });
         await snapshots.start();
         if (settings.journal) {
@@ -195,7 +225,29 @@ export function createDurability(options: DurabilityOptions): Durability {
         }
       }
       if (holds.attached) await holds.start();
-      else logger.warn("[progression] durability: the engine runs its own hold expiry; pass holdExpiry: durability.holdExpiry to createProgression to run it as BullMQ jobs");
+      else logger.warn("durability: the engine runs its own hold expiry; pass holdExpiry: durability.holdExpiry to createProgression to run it as BullMQ jobs");
+    },
+
+    async jobCounts() {
+      const sources = [holds.jobCounts(), ...(snapshots === undefined ? [] : [snapshots.jobCounts()]), ...(ownedBus === undefined ? [] : [ownedBus.jobCounts()])];
+      return Promise.all(sources);
+    },
+
+    async health() {
+      const checks: Record<string, BackendHealth> = {};
+      const redisAt = `Redis (BullMQ) at ${redisAddress(options.redis)}`;
+      checks["bullmq"] = await bounded(holds.ping(), HEALTH_TIMEOUT_MS).then(
+        () => ({ ok: true, detail: `${redisAt}: PONG` }),
+        (error: unknown) => ({ ok: false, detail: `${redisAt}: ${connectionReason(error)}` }),
+      );
+      if (store !== undefined) {
+        const postgresAt = `PostgreSQL at ${options.databaseUrl === undefined ? "(injected store)" : addressOf(options.databaseUrl, 5432)}`;
+        checks["postgres"] = await bounded(store.pool.query("SELECT 1"), HEALTH_TIMEOUT_MS).then(
+          () => ({ ok: true, detail: `${postgresAt}: SELECT 1 answered` }),
+          (error: unknown) => ({ ok: false, detail: `${postgresAt}: ${connectionReason(error)}` }),
+        );
+      }
+      return checks;
     },
 
     async snapshotNow() {
@@ -208,7 +260,7 @@ export function createDurability(options: DurabilityOptions): Durability {
         await holds.close();
         try {
           const final = await snapshots?.close();
-          if (final !== undefined && final.written > 0) logger.info(`[progression] durability: final snapshot wrote ${final.written} subjects`);
+          if (final !== undefined && final.written > 0) logger.info(`durability: final snapshot wrote ${final.written} subjects`);
         } finally {
           snapshots = undefined;
           // The bus first: its worker finishes the journal deliveries in flight before the listener goes.
@@ -220,6 +272,33 @@ export function createDurability(options: DurabilityOptions): Durability {
       return closing;
     },
   };
+}
+
+/** Where the queues connect, for messages (no credentials). */
+function redisAddress(redis: QueueRedis): string {
+  if (typeof redis === "string") return addressOf(redis, 6379);
+  return `${redis.host ?? "localhost"}:${redis.port ?? 6379}`;
+}
+
+const HEALTH_TIMEOUT_MS = 3_000;
+
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+function isConnectionFailure(error: unknown): boolean {
+  const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+  const message = error instanceof Error ? error.message : "";
+  return (
+    (typeof code === "string" && ["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "ECONNRESET", "EHOSTUNREACH", "ENETUNREACH"].includes(code)) ||
+    /timeout|terminated|Connection terminated/i.test(message)
+  );
 }
 
 function definedOnly<T extends object>(options: T): Partial<T> {

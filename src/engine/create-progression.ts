@@ -22,7 +22,8 @@ import { createLedger } from "./ledger.ts";
 import { recoverUnreportedAwards } from "./lost-reply.ts";
 import { Presentation } from "./presentation.ts";
 import type { ClaimOutcome, Progression, SubjectOutcome } from "./progression.ts";
-import { progressionDefaults, type ProgressionOptions } from "./progression-options.ts";
+import { missingTranslationsWarning, progressionDefaults, type ProgressionOptions } from "./progression-options.ts";
+import { describeError } from "../logging/logger.ts";
 
 /**
  * Creates the engine: definitions and catalogs are loaded and validated now (a bad one throws before
@@ -43,17 +44,32 @@ export function createProgression(options: ProgressionOptions): Progression {
       ? { defaultLocale: settings.defaultLocale, locales: { [settings.defaultLocale]: {} } }
       : loadCatalogs(options.catalogs, settings.defaultLocale),
   );
-  settings.onMissingTranslations(translator.missingKeys(compiled.definitions.values()));
+  const logger = settings.logger;
+  // Without catalogs the texts are shown as written: nothing is missing.
+  let hasCatalogs = options.catalogs !== undefined;
+  const reportMissing = (): void => {
+    if (!hasCatalogs) return;
+    const missing = translator.missingKeys(compiled.definitions.values());
+    if (options.onMissingTranslations !== undefined) options.onMissingTranslations(missing);
+    else {
+      const warning = missingTranslationsWarning(missing);
+      if (warning !== undefined) logger.warn(warning);
+    }
+  };
+  reportMissing();
 
   const backend = options.backend ?? createMemoryBackend();
-  const events = options.events ?? new InProcessEventBus();
-  const effects = new EffectsStream((error) =>
-    console.warn(`[colyseus-progression] an effects listener failed: ${error instanceof Error ? error.message : String(error)}`),
-  );
+  const events =
+    options.events ??
+    new InProcessEventBus({
+      onFailure: (failure) => logger.error(`listener ${failure.listenerName} failed on ${failure.envelope.topic} ${failure.envelope.id}: ${describeError(failure.error)}`),
+    });
+  const effects = new EffectsStream((error) => logger.warn(`an effects listener failed: ${describeError(error)}`));
   effects.subscribe(domainEventsOf(events));
-  const holdExpiry = options.holdExpiry ?? timerHoldExpiry();
+  const holdExpiry = options.holdExpiry ?? timerHoldExpiry({ onError: (error) => logger.warn(`hold expiry sweep failed: ${describeError(error)}`) });
+  const instruments = options.instruments ?? {};
   const presentation = new Presentation(() => compiled, () => translator, settings.hiddenIcon);
-  const ledger = createLedger(backend, effects, holdExpiry, clock, settings);
+  const ledger = createLedger(backend, effects, holdExpiry, clock, { ...settings, instruments });
   holdExpiry.attach({ expireHolds: (limit) => ledger.expireHolds(limit) });
   const closeHooks: (() => Promise<void> | void)[] = [];
   let closing: Promise<void> | undefined;
@@ -107,6 +123,8 @@ export function createProgression(options: ProgressionOptions): Progression {
     events,
     effects,
     ledger,
+    logger,
+    instruments,
     get defaultLocale() {
       return translator.defaultLocale;
     },
@@ -168,7 +186,8 @@ export function createProgression(options: ProgressionOptions): Progression {
       const nextTranslator = update.catalogs === undefined ? translator : new Translator(loadCatalogs(update.catalogs, translator.defaultLocale));
       compiled = nextCompiled;
       translator = nextTranslator;
-      settings.onMissingTranslations(translator.missingKeys(compiled.definitions.values()));
+      hasCatalogs ||= update.catalogs !== undefined;
+      reportMissing();
     },
 
     milestoneCodes: () => [...compiled.definitions.keys()],

@@ -9,11 +9,13 @@ import type { HoldRecord } from "../model/hold.ts";
 import { requireDuration, requireIdentifier, requireKey, requireQuantity, requireSubject } from "../model/validate-input.ts";
 import type { EffectsStream } from "../runtime/effects-stream.ts";
 import type { HoldExpiry } from "../runtime/hold-expiry.ts";
+import type { ProgressionInstruments } from "../runtime/instruments.ts";
 import type { ProgressionLedger } from "./progression.ts";
 
 export interface LedgerSettings {
   readonly maxHoldTtlMs: number;
   readonly expireHoldsBatch: number;
+  readonly instruments: ProgressionInstruments;
 }
 
 /**
@@ -64,7 +66,9 @@ export function createLedger(
     let receipt: T;
     try {
       receipt = await call();
+      settings.instruments.ledgerOperation?.(cause, receipt.replayed === true ? "replayed" : "ok");
     } catch (error) {
+      settings.instruments.ledgerOperation?.(cause, error instanceof ProgressionError ? error.code : "INTERNAL");
       if (error instanceof ProgressionError && Array.isArray(error.details.expiredHolds) && error.details.expiredHolds.length > 0) {
         const expiredHolds = error.details.expiredHolds as HoldRecord[];
         await announce("expire", expiryKey(expiredHolds), { balances: [], expiredHolds, replayed: false });

@@ -5,13 +5,15 @@ import type { TranslationCatalogs } from "../i18n/translation-catalogs.ts";
 import type { CustomEvaluator } from "../rules/custom-evaluator.ts";
 import type { ProgressionBackend } from "../backends/contract/progression-backend.ts";
 import type { HoldExpiry } from "../runtime/hold-expiry.ts";
+import type { ProgressionInstruments } from "../runtime/instruments.ts";
+import { consoleLogger, type ProgressionLogger } from "../logging/logger.ts";
 
 export interface ProgressionOptions {
   /** Milestone definitions: objects, or a path to a JSON file or a directory of JSON files. Required. */
   definitions: readonly MilestoneDefinitionInput[] | string;
   /**
    * Translation catalogs: an object, or a directory of `<locale>.json` files.
-   * Default: no catalogs, so titles and descriptions show their translation keys.
+   * Default: no catalogs, so titles and descriptions are shown as written (and nothing is reported missing).
    */
   catalogs?: TranslationCatalogs | string;
   /** Locale used when none is asked for or the asked one is missing. Default: "en". */
@@ -39,8 +41,24 @@ export interface ProgressionOptions {
   hiddenIcon?: string;
   /** How many holds one `ledger.expireHolds()` call releases at most. Default: 500. */
   expireHoldsBatch?: number;
-  /** Told about translation keys a locale lacks, at load and on reload. Default: console.warn once per load. */
+  /** Told about translation keys a locale lacks, at load and on reload. Default: one warning on `logger` per load. */
   onMissingTranslations?: (missing: MissingTranslations) => void;
+  /**
+   * Where the engine and everything that inherits from it (the host, the default event bus and hold expiry)
+   * write. Any pino-compatible logger works. Default: the console, each line prefixed `[colyseus-progression]`.
+   */
+  logger?: ProgressionLogger;
+  /** Metrics hooks, e.g. `createProgressionMetrics().instruments` from `colyseus-progression/metrics`. Default: none. */
+  instruments?: ProgressionInstruments;
+}
+
+/** The warning `onMissingTranslations` writes by default. */
+export function missingTranslationsWarning(missing: MissingTranslations): string | undefined {
+  const locales = Object.entries(missing);
+  if (locales.length === 0) return undefined;
+  return `missing translations (the default locale's text or the key is shown instead): ${locales
+    .map(([locale, keys]) => `${locale}: ${keys.join(", ")}`)
+    .join("; ")}`;
 }
 
 export const progressionDefaults = {
@@ -51,13 +69,5 @@ export const progressionDefaults = {
   maxHoldTtlMs: 7 * 24 * 60 * 60 * 1000,
   hiddenIcon: "hidden",
   expireHoldsBatch: 500,
-  onMissingTranslations: (missing: MissingTranslations): void => {
-    const locales = Object.entries(missing);
-    if (locales.length === 0) return;
-    console.warn(
-      `[progression] missing translations (the default locale's text or the key is shown instead): ${locales
-        .map(([locale, keys]) => `${locale}: ${keys.join(", ")}`)
-        .join("; ")}`,
-    );
-  },
+  logger: consoleLogger,
 } as const;

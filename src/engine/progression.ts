@@ -11,6 +11,8 @@ import type { TranslationCatalogs } from "../i18n/translation-catalogs.ts";
 import type { GameplayEvent } from "../model/gameplay-event.ts";
 import type { UnlockPayload } from "../model/unlock-payload.ts";
 import type { Effects } from "../model/effects.ts";
+import type { ProgressionInstruments } from "../runtime/instruments.ts";
+import type { ProgressionLogger } from "../logging/logger.ts";
 
 /** The engine's public surface, as returned by `createProgression(options)`. */
 
@@ -54,6 +56,10 @@ export interface Progression {
   readonly events: DomainEventBus;
   readonly effects: ProgressionEffects;
   readonly defaultLocale: string;
+  /** Where the engine writes (option `logger`); the host and the default bus write there too. */
+  readonly logger: ProgressionLogger;
+  /** Metrics hooks (option `instruments`); the host's recorder uses them too. */
+  readonly instruments: ProgressionInstruments;
 
   /** Records one event; returns milestones it newly reached (texts in the default locale). */
   record(event: GameplayEvent, locale?: string): Promise<readonly UnlockPayload[]>;

@@ -1,3 +1,6 @@
+import type { ProgressionInstruments } from "./instruments.ts";
+import { describeError, type ProgressionLogger } from "../logging/logger.ts";
+
 /** Why a background step of the recorder failed; passed to `onError` (a timer never throws). */
 export interface RecorderErrorReport {
   /**
@@ -12,6 +15,8 @@ export interface RecorderErrorReport {
 
 /** Options of `createRecorder(progression, options)`; every option is optional (defaults below). */
 export interface RecorderOptions {
+  /** Metrics hooks (see `colyseus-progression/metrics`). @default the engine's `instruments` */
+  readonly instruments?: ProgressionInstruments;
   /**
    * Buffered events are applied at least this often (milliseconds).
    * @default 25
@@ -51,9 +56,11 @@ export interface RecorderOptions {
   readonly shutdownTimeoutMs?: number;
   /**
    * Receives background failures.
-   * @default logs one line per failure with console.warn
+   * @default one warning line per failure on `logger`
    */
   readonly onError?: (report: RecorderErrorReport) => void;
+  /** Where the default `onError` writes. @default the engine's logger */
+  readonly logger?: ProgressionLogger;
 }
 
 export const recorderDefaults = {
@@ -66,8 +73,10 @@ export const recorderDefaults = {
   shutdownTimeoutMs: 10_000,
 } as const;
 
-export function logRecorderError(report: RecorderErrorReport): void {
-  const message = report.error instanceof Error ? report.error.message : String(report.error);
-  const attempt = report.attempt === undefined ? "" : ` (attempt ${report.attempt})`;
-  console.warn(`[colyseus-progression] ${report.stage} failed${attempt}: ${message}`);
+/** One line per failure: the stage, the attempt, the error's message. */
+export function logRecorderError(logger: ProgressionLogger): (report: RecorderErrorReport) => void {
+  return (report) => {
+    const attempt = report.attempt === undefined ? "" : ` (attempt ${report.attempt})`;
+    logger.warn(`${report.stage} failed${attempt}: ${describeError(report.error)}`);
+  };
 }

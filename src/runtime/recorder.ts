@@ -4,10 +4,14 @@ import type { GameplayEvent } from "../model/gameplay-event.ts";
 import type { EventBuffer, PendingBatch } from "./event-buffer.ts";
 import { GrantBuffer, type PendingGrant } from "./grant-buffer.ts";
 import { positiveOption } from "./positive-option.ts";
+import type { ProgressionInstruments } from "./instruments.ts";
+import { consoleLogger, type ProgressionLogger } from "../logging/logger.ts";
 import { logRecorderError, recorderDefaults, type RecorderErrorReport, type RecorderOptions } from "./recorder-options.ts";
 
 /** What the recorder needs from the engine (a `Progression` is one). */
 export interface RecordingEngine {
+  readonly logger?: ProgressionLogger;
+  readonly instruments?: ProgressionInstruments;
   createBuffer(): EventBuffer;
   /** Applies a batch; `retried` says an earlier attempt of this same batch failed (its reply may be lost). */
   applyBatch(batch: PendingBatch, options?: { readonly retried?: boolean }): Promise<unknown>;
@@ -18,6 +22,10 @@ export interface RecordingEngine {
 
 /** Counters for dashboards, health checks and tests. */
 export interface RecorderStats {
+  /** Events accepted by `record()` since start. */
+  readonly recordedEvents: number;
+  /** Events `record()` refused (bad input, the buffer bound, shutdown). */
+  readonly rejectedEvents: number;
   /** Events recorded and not yet applied (buffered or in the batch being retried). */
   readonly pendingEvents: number;
   readonly pendingIncrements: number;
@@ -53,8 +61,9 @@ export interface RecorderStats {
  */
 export class Recorder {
   private readonly engine: RecordingEngine;
-  private readonly settings: Required<Omit<RecorderOptions, "onError">>;
+  private readonly settings: Required<Omit<RecorderOptions, "onError" | "logger" | "instruments">>;
   private readonly onError: (report: RecorderErrorReport) => void;
+  private readonly instruments: ProgressionInstruments;
   private readonly buffer: EventBuffer;
   private readonly grants = new GrantBuffer();
   /** Drained grants whose acquire failed: retried with the same key, so each is granted once. */
@@ -67,11 +76,13 @@ export class Recorder {
   private retryBatch: PendingBatch | null = null;
   /** Increments in `retryBatch`, counted once at drain (record() checks the bound on every call). */
   private batchIncrements = 0;
+  private lastBatchIncrements = 0;
   private inFlight: Promise<void> | null = null;
   private retryAt = 0;
   private failedAttempts = 0;
   private earlyFlushScheduled = false;
   private recordedEvents = 0;
+  private rejectedEvents = 0;
   private appliedEvents = 0;
   private appliedBatches = 0;
   private closing: Promise<void> | null = null;
@@ -81,8 +92,11 @@ export class Recorder {
   private maxFlushLagMs = 0;
   /** When the oldest event still in the buffer was recorded (0: buffer empty). */
   private oldestBufferedAt = 0;
+  /** Sum of the record times of the buffered events (their mean age at apply is what a player waits). */
+  private bufferedAtSum = 0;
   /** Same, for the batch being applied or retried. */
   private oldestInBatchAt = 0;
+  private batchAtSum = 0;
 
   constructor(engine: RecordingEngine, options: RecorderOptions = {}) {
     this.engine = engine;
@@ -96,7 +110,8 @@ export class Recorder {
       retryMaxMs: option("retryMaxMs"),
       shutdownTimeoutMs: option("shutdownTimeoutMs"),
     };
-    this.onError = options.onError ?? logRecorderError;
+    this.onError = options.onError ?? logRecorderError(options.logger ?? engine.logger ?? consoleLogger);
+    this.instruments = options.instruments ?? engine.instruments ?? {};
     this.buffer = engine.createBuffer();
     this.flushTimer = setInterval(() => this.onTick(), this.settings.flushIntervalMs);
     this.flushTimer.unref();
@@ -112,11 +127,19 @@ export class Recorder {
    * store has been unreachable for a long time and nothing more is accepted.
    */
   record(event: GameplayEvent): void {
-    this.refuseWhenClosing("records");
-    this.checkBound();
-    this.buffer.add(event);
+    try {
+      this.refuseWhenClosing("records");
+      this.checkBound();
+      this.buffer.add(event);
+    } catch (error) {
+      this.rejectedEvents += 1;
+      this.instruments.eventRejected?.(error instanceof ProgressionError ? error.code : "INTERNAL");
+      throw error;
+    }
     this.recordedEvents += 1;
-    if (this.oldestBufferedAt === 0) this.oldestBufferedAt = performance.now();
+    const now = performance.now();
+    this.bufferedAtSum += now;
+    if (this.oldestBufferedAt === 0) this.oldestBufferedAt = now;
     if (this.buffer.pendingIncrements >= this.settings.flushSize && !this.earlyFlushScheduled) {
       this.earlyFlushScheduled = true;
       setImmediate(() => {
@@ -194,6 +217,8 @@ export class Recorder {
 
   get stats(): RecorderStats {
     return {
+      recordedEvents: this.recordedEvents,
+      rejectedEvents: this.rejectedEvents,
       pendingEvents: this.recordedEvents - this.appliedEvents,
       pendingIncrements: this.buffer.pendingIncrements + this.batchIncrements,
       pendingGrants: this.grants.pendingGrants + this.failedGrants.length,
@@ -289,7 +314,9 @@ export class Recorder {
       this.retryBatch = batch;
       this.batchIncrements = countIncrements(batch);
       this.oldestInBatchAt = this.oldestBufferedAt;
+      this.batchAtSum = this.bufferedAtSum;
       this.oldestBufferedAt = 0;
+      this.bufferedAtSum = 0;
     }
     try {
       const started = performance.now();
@@ -297,20 +324,30 @@ export class Recorder {
       this.lastApplyMs = performance.now() - started;
       this.maxApplyMs = Math.max(this.maxApplyMs, this.lastApplyMs);
       this.retryBatch = null;
+      this.lastBatchIncrements = this.batchIncrements;
       this.batchIncrements = 0;
       this.failedAttempts = 0;
       this.retryAt = 0;
       this.appliedEvents += batch.events;
       this.appliedBatches += 1;
+      const appliedAt = performance.now();
       if (this.oldestInBatchAt > 0) {
-        this.lastFlushLagMs = performance.now() - this.oldestInBatchAt;
+        this.lastFlushLagMs = appliedAt - this.oldestInBatchAt;
         this.maxFlushLagMs = Math.max(this.maxFlushLagMs, this.lastFlushLagMs);
       }
+      this.instruments.flushed?.({
+        events: batch.events,
+        increments: this.lastBatchIncrements,
+        applyMs: this.lastApplyMs,
+        oldestLagMs: this.lastFlushLagMs,
+        meanLagMs: batch.events > 0 ? appliedAt - this.batchAtSum / batch.events : 0,
+      });
     } catch (error) {
       this.failedAttempts += 1;
       const exponential = this.settings.retryBaseMs * 2 ** Math.min(this.failedAttempts - 1, 20);
       const delay = Math.min(this.settings.retryMaxMs, exponential) * (0.5 + Math.random() / 2);
       this.retryAt = Date.now() + delay;
+      this.instruments.flushFailed?.(this.failedAttempts);
       this.onError({ stage: "flush", error, attempt: this.failedAttempts });
     }
   }

@@ -32,7 +32,7 @@ const infrastructure = ["ioredis", "bullmq", "pg", "pg-copy-streams"];
 describe("entry points load only what their user needs", () => {
   it("colyseus-progression (the engine) loads no Redis, BullMQ, pg or Colyseus", () => {
     const loaded = packagesLoadedBy("colyseus-progression");
-    for (const name of [...infrastructure, "@colyseus/core"]) expect(loaded).not.toContain(name);
+    for (const name of [...infrastructure, "@colyseus/core", "prom-client"]) expect(loaded).not.toContain(name);
     expect(loaded).toContain("zod");
   });
 
@@ -46,6 +46,12 @@ describe("entry points load only what their user needs", () => {
     const loaded = packagesLoadedBy("colyseus-progression/durability");
     expect(loaded).toEqual(expect.arrayContaining(["bullmq", "pg"]));
     expect(loaded).not.toContain("@colyseus/core");
+  });
+
+  it("colyseus-progression/metrics loads prom-client but no Redis, BullMQ or pg", () => {
+    const loaded = packagesLoadedBy("colyseus-progression/metrics");
+    expect(loaded).toContain("prom-client");
+    for (const name of infrastructure) expect(loaded).not.toContain(name);
   });
 
   it("colyseus-progression/colyseus loads Colyseus but no Redis, BullMQ or pg", () => {

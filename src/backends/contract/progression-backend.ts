@@ -81,9 +81,18 @@ export interface ClaimResult {
   readonly replayed: boolean;
 }
 
+/** Whether a backend's store answers, for health checks. */
+export interface BackendHealth {
+  readonly ok: boolean;
+  /** One line: what was checked and what it answered. */
+  readonly detail: string;
+}
+
 export interface ProgressionBackend extends LedgerBackend, SnapshotSource {
   /** A name for logs and banners: "memory", "redis". */
   readonly kind: string;
+  /** Checks the store answers (a PING); a backend without a remote store may leave it out. */
+  health?(): Promise<BackendHealth>;
   /**
    * Applies each subject's increments atomically (per subject; subjects are independent) and reports
    * what is new. Throws BackendUnavailable when nothing was applied and the call may be retried.

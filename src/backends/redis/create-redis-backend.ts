@@ -1,31 +1,21 @@
 import { Redis } from "ioredis";
+import { addressOf, connectionReason, unreachable } from "../../errors/unreachable.ts";
+import { consoleLogger } from "../../logging/logger.ts";
+import { OutageLog } from "../../logging/outage-log.ts";
 import { ErrorCode } from "../../errors/error-codes.ts";
 import { ProgressionError } from "../../errors/progression-error.ts";
 import { newHoldId, subjectOfHoldId } from "../contract/hold-id.ts";
 import type { HoldReceipt, HoldRequest, HoldSettleRequest, MutationReceipt, QuantityRequest, TransferRequest } from "../contract/ledger-backend.ts";
 import type { HoldRecord, HoldState } from "../../model/hold.ts";
-import type { ApplyRequest, ClaimRequest, ClaimResult, ProgressionBackend, SubjectApply, SubjectApplyResult } from "../contract/progression-backend.ts";
+import type { ApplyRequest, ClaimRequest, ClaimResult, SubjectApply, SubjectApplyResult } from "../contract/progression-backend.ts";
 import type { Balance } from "../../model/balance.ts";
 import type { SubjectSnapshot, SubjectState } from "../../model/subject-state.ts";
 import { PlanCache, batchDigest, packApplyGroup, packr, unpackSubjectResult, validateApplyRequest, type RawSubjectResult } from "./apply-request-codec.ts";
 import { requirePositiveInteger, requireQuantity, requireText, requireTime } from "./boundary-validation.ts";
 import { registerScripts, runScript, type ProgressionRedisClient, type ScriptCall } from "./redis-commands.ts";
-import { REDIS_BACKEND_DEFAULTS, type RedisBackendOptions } from "./redis-backend-options.ts";
+import { REDIS_BACKEND_DEFAULTS, type RedisBackend, type RedisBackendOptions } from "./redis-backend-options.ts";
 import { createRedisKeys, type RedisKeys } from "./redis-keys.ts";
-import {
-  applyBatchArgs,
-  balanceArgs,
-  changeFreeArgs,
-  claimArgs,
-  expireHoldsArgs,
-  getHoldArgs,
-  holdArgs,
-  importSubjectArgs,
-  listArgs,
-  settleHoldArgs,
-  transferArgs,
-  type ScriptSettings,
-} from "./script-args.ts";
+import { applyBatchArgs, balanceArgs, changeFreeArgs, claimArgs, expireHoldsArgs, getHoldArgs, holdArgs, importSubjectArgs, listArgs, settleHoldArgs, transferArgs, type ScriptSettings } from "./script-args.ts";
 import { ScriptStatus, backendUnavailable, scriptError } from "./script-errors.ts";
 import { decodeBalancesHash, decodeHold, decodeStateHash, encodeSnapshotForImport } from "./state-codec.ts";
 
@@ -53,21 +43,38 @@ const asArray = <T>(value: unknown): T[] => (Array.isArray(value) ? (value as T[
 /** Loader calls in flight at once when a flush finds many subjects missing (after a Redis loss). */
 const RESTORE_CONCURRENCY = 16;
 
-export function createRedisBackend(options: RedisBackendOptions = {}): ProgressionBackend {
+export function createRedisBackend(options: RedisBackendOptions = {}): RedisBackend {
   const settings = { ...REDIS_BACKEND_DEFAULTS, ...withoutUndefined(options) };
   const ownsClient = options.redis === undefined;
+  const url = options.url ?? process.env.REDIS_URL ?? REDIS_BACKEND_DEFAULTS.url;
+  const address = addressOf(url, 6379);
+  // During an outage a call fails within about a second (one reconnection attempt, at most 1 s apart),
+  // so rooms and the recorder learn it quickly, and the first reconnection after Redis is back is at most 1 s late.
   const client: ProgressionRedisClient =
-    options.redis ?? new Redis(options.url ?? process.env.REDIS_URL ?? REDIS_BACKEND_DEFAULTS.url, { maxRetriesPerRequest: 2 });
+    options.redis ?? new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: (attempt) => Math.min(attempt * 100, 1_000) });
+  const logger = options.logger ?? consoleLogger;
+  // One line per outage (ioredis retries, and reports every failed attempt).
+  const outage = new OutageLog(logger, `Redis at ${address}`);
+  let lastConnectionError: unknown;
+  let everReady = false;
+  /** While `ready()` waits, a failure is its to report (as one error), not the outage log's. */
+  let awaitingReady = false;
+  let inOutage = false;
   if (ownsClient && client instanceof Redis) {
-    const report = options.onConnectionError ?? ((error: Error) => console.warn(`[progression] Redis connection error: ${error.message}`));
-    let reported = false;
     client.on("error", (error: Error) => {
-      if (reported) return;
-      reported = true;
-      report(error);
+      lastConnectionError = error;
+      if (awaitingReady) return;
+      if (options.onConnectionError === undefined) {
+        outage.failed(error);
+      } else {
+        if (!inOutage) options.onConnectionError(error);
+        inOutage = true;
+      }
     });
     client.on("ready", () => {
-      reported = false;
+      everReady = true;
+      inOutage = false;
+      outage.recovered();
     });
   }
   registerScripts(client);
@@ -217,6 +224,34 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
 
   return {
     kind: "redis",
+
+    async ready(timeoutMs = settings.connectTimeoutMs) {
+      if (!(client instanceof Redis) || client.status === "ready") return;
+      const ready = new Promise<void>((resolve) => client.once("ready", () => resolve()));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<"timeout">((resolve) => {
+        timer = setTimeout(() => resolve("timeout"), timeoutMs);
+      });
+      awaitingReady = true;
+      const outcome = await Promise.race([ready, timeout]).finally(() => {
+        awaitingReady = false;
+      });
+      clearTimeout(timer);
+      if (outcome === "timeout") {
+        const cause = lastConnectionError ?? new Error(`no answer within ${timeoutMs} ms`);
+        throw unreachable("Redis", address, options.source ?? "url", cause);
+      }
+    },
+
+    async health() {
+      const started = performance.now();
+      try {
+        await withTimeout(client.ping(), settings.connectTimeoutMs);
+        return { ok: true, detail: `Redis at ${address}: PONG in ${(performance.now() - started).toFixed(1)} ms` };
+      } catch (error) {
+        return { ok: false, detail: `Redis at ${address}: ${connectionReason(lastConnectionError ?? error)}` };
+      }
+    },
 
     async apply(request) {
       const subjects = validateApplyRequest(request);
@@ -399,9 +434,37 @@ export function createRedisBackend(options: RedisBackendOptions = {}): Progressi
     },
 
     async close() {
-      if (ownsClient && client.status !== "end") await client.quit().catch(() => undefined);
+      if (!ownsClient || client.status === "end") return;
+      // Never connected: nothing to say goodbye to (QUIT would wait for a connection).
+      if (!everReady && client instanceof Redis) client.disconnect();
+      else await client.quit().catch(() => undefined);
     },
   };
+}
+
+/**
+ * Creates the Redis backend and waits until Redis answers (at most `connectTimeoutMs`): a wrong address fails
+ * at start with one line, e.g. `cannot reach Redis at 127.0.0.1:27999 (REDIS_URL): connection refused`.
+ */
+export async function connectRedisBackend(options: RedisBackendOptions = {}): Promise<RedisBackend> {
+  const backend = createRedisBackend(options);
+  try {
+    await backend.ready();
+  } catch (error) {
+    await backend.close();
+    throw error;
+  }
+  return backend;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]);
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

@@ -1,4 +1,6 @@
+import type { BackendHealth, ProgressionBackend } from "../contract/progression-backend.ts";
 import type { SubjectLoader } from "../../model/subject-state.ts";
+import type { ProgressionLogger } from "../../logging/logger.ts";
 import type { ProgressionRedisClient } from "./redis-commands.ts";
 
 /** Options of `createRedisBackend`; every default lives in REDIS_BACKEND_DEFAULTS below. */
@@ -30,9 +32,18 @@ export interface RedisBackendOptions {
   /**
    * Told when the client this backend created loses its connection (once per outage, again after it
    * was ready). Calls fail meanwhile with BACKEND_UNAVAILABLE. Not used for an injected `redis` client:
-   * its owner listens to it. Default: `console.warn` with the URL's host and the error.
+   * its owner listens to it. Default: one line on `logger` per outage, and one when it recovers.
    */
   readonly onConnectionError?: (error: Error) => void;
+  /** Where connection trouble is written (pino-compatible). Default: the console, prefixed. */
+  readonly logger?: ProgressionLogger;
+  /**
+   * How long `ready()` / `connectRedisBackend` wait for Redis to answer at start, and `health()` for a PING.
+   * Default: 5000 ms.
+   */
+  readonly connectTimeoutMs?: number;
+  /** What set the URL, named in a start-up failure ("REDIS_URL"). Default: "url". */
+  readonly source?: string;
   /**
    * Subjects per apply script call (all their keys in one call); calls are pipelined. More subjects
    * per call cost less Redis CPU per subject but block Redis longer per call. Default: 64.
@@ -47,4 +58,12 @@ export const REDIS_BACKEND_DEFAULTS = {
   idempotencyRetentionMs: 24 * 60 * 60 * 1000,
   eventIdRetentionMs: 7 * 24 * 60 * 60 * 1000,
   subjectsPerCall: 64,
+  connectTimeoutMs: 5_000,
 } as const;
+
+/** The Redis backend: the backend contract, plus waiting for Redis at start. */
+export interface RedisBackend extends ProgressionBackend {
+  /** Resolves once Redis answers; rejects after `timeoutMs` with one line naming the address (BACKEND_UNAVAILABLE). */
+  ready(timeoutMs?: number): Promise<void>;
+  health(): Promise<BackendHealth>;
+}

@@ -52,7 +52,7 @@ declare module "ioredis" {
 /** The part of an ioredis client the backend uses (depend on the narrowest type). */
 export type ProgressionRedisClient = Pick<
   Redis,
-  "defineCommand" | "script" | "pipeline" | "multi" | "hgetall" | "sadd" | "spop" | "scard" | "zrangebyscore" | "quit" | "status" | ScriptCommandName
+  "defineCommand" | "script" | "pipeline" | "multi" | "ping" | "hgetall" | "sadd" | "spop" | "scard" | "zrangebyscore" | "quit" | "status" | ScriptCommandName
 > & { readonly isCluster?: boolean };
 
 /** The table read from the file names: each script's name and KEYS count (undefined: variable). */

@@ -6,6 +6,8 @@ import { jobIdFor, queueConnection, requireQueueName, type QueueRedis } from "..
 import type { DomainEventBus, DomainListener } from "../../events/domain-event-bus.ts";
 import { domainTopics, type DomainEnvelope, type DomainTopic, type DomainTopics } from "../../events/domain-topics.ts";
 import { jsonTopicCodecs, type TopicCodecs } from "./topic-codecs.ts";
+import { consoleLogger, describeError, type ProgressionLogger } from "../../logging/logger.ts";
+import { OutageLog } from "../../logging/outage-log.ts";
 
 /**
  * Durable domain events: `emit` enqueues the envelope as a
@@ -42,10 +44,12 @@ export interface BullMQEventBusOptions {
   keepFailedForMs?: number;
   /** Payload codecs per topic. Default JSON validated per topic (`jsonTopicCodecs`). */
   codecs?: Partial<TopicCodecs>;
-  /** Told once per delivery that failed its last attempt. Default: console.error. */
+  /** Told once per delivery that failed its last attempt. Default: one error line on `logger`. */
   onFailure?: (failure: DeliveryFailure) => void;
-  /** Told when an envelope could not be enqueued after retries (Redis down). Default: console.error. */
+  /** Told when an envelope could not be enqueued after retries (Redis down). Default: one line on `logger` per outage. */
   onError?: (error: unknown) => void;
+  /** Where the default `onFailure` and `onError` write. Default: the console, prefixed. */
+  logger?: ProgressionLogger;
 }
 
 export const bullmqEventBusDefaults = {
@@ -88,7 +92,7 @@ export class BullMQEventBus implements DomainEventBus {
   readonly queueName: string;
   private readonly queue: Queue<JobData>;
   private worker: Worker<JobData> | undefined;
-  private readonly options: Required<Omit<BullMQEventBusOptions, "codecs" | "redis">>;
+  private readonly options: Required<Omit<BullMQEventBusOptions, "codecs" | "redis" | "logger">>;
   private readonly connection: ReturnType<typeof queueConnection>;
   private readonly codecs: TopicCodecs;
   private readonly listeners = new Map<DomainTopic, Registration[]>();
@@ -96,18 +100,20 @@ export class BullMQEventBus implements DomainEventBus {
   /** Envelopes emitted since the last microtask, enqueued together. */
   private batch: StoredEnvelope[] | null = null;
   private closed = false;
+  private readonly enqueueOutage: OutageLog;
 
   constructor(options: BullMQEventBusOptions) {
     this.connection = queueConnection(options.redis);
     this.queueName = requireQueueName(options.queueName ?? bullmqEventBusDefaults.queueName, "queueName");
+    const logger = options.logger ?? consoleLogger;
+    const enqueueOutage = new OutageLog(logger, "domain events: enqueueing to Redis (BullMQ)");
+    this.enqueueOutage = enqueueOutage;
     this.options = {
       ...bullmqEventBusDefaults,
       onFailure: (failure) =>
-        console.error(
-          `[progression] listener ${failure.listenerName} failed ${failure.attempts} times on ${failure.envelope.topic} ${failure.envelope.id}: ${failure.error}`,
-        ),
-      onError: (error) => console.error("[progression] could not enqueue a domain event:", error),
-      ...definedOnly(options),
+        logger.error(`listener ${failure.listenerName} failed ${failure.attempts} times on ${failure.envelope.topic} ${failure.envelope.id}: ${describeError(failure.error)}`),
+      onError: (error) => enqueueOutage.failed(error),
+      ...definedOnly(withoutLogger(options)),
     };
     for (const [option, value] of [["attempts", this.options.attempts], ["concurrency", this.options.concurrency]] as const) {
       if (!Number.isSafeInteger(value) || value < 1) {
@@ -188,6 +194,16 @@ export class BullMQEventBus implements DomainEventBus {
       const failure = this.failureOf(job);
       return failure === undefined ? [] : [failure];
     });
+  }
+
+  /** Jobs of this queue by state (for metrics). */
+  async jobCounts(): Promise<{ queue: string; counts: Record<string, number> }> {
+    return { queue: this.queueName, counts: await this.queue.getJobCounts("waiting", "active", "delayed", "failed") };
+  }
+
+  /** Whether the queue's Redis answers (one round trip). */
+  async ping(): Promise<void> {
+    await this.queue.getJobCounts("waiting");
   }
 
   /** Stops the worker after its current deliveries; jobs left in Redis are picked up by the next worker. */
@@ -288,6 +304,7 @@ export class BullMQEventBus implements DomainEventBus {
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.queue.addBulk(jobs);
+        this.enqueueOutage.recovered();
         return;
       } catch (error) {
         if (attempt >= ENQUEUE_ATTEMPTS) {
@@ -317,4 +334,9 @@ function definedOnly<T extends object>(options: T): Partial<T> {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function withoutLogger(options: BullMQEventBusOptions): Omit<BullMQEventBusOptions, "logger"> {
+  const { logger: _logger, ...rest } = options;
+  return rest;
 }

@@ -30,6 +30,8 @@ export interface HoldExpiryJobsOptions {
   /** Awaited after each job: lets the event bus persist what the job emitted before it completes. */
   readonly afterJob?: () => Promise<void>;
   readonly onError: (error: unknown) => void;
+  /** Told after each sweep that reached the backend (the connection works again). */
+  readonly onSwept?: () => void;
 }
 
 type HoldExpiryJobData = { readonly holdId: string; readonly subject: string; readonly item: string } | Record<string, never>;
@@ -113,6 +115,16 @@ export class HoldExpiryJobs implements HoldExpiry {
     return released;
   }
 
+  /** Jobs of this queue by state (for metrics). */
+  async jobCounts(): Promise<{ queue: string; counts: Record<string, number> }> {
+    return { queue: this.options.queueName, counts: await this.queue.getJobCounts("waiting", "active", "delayed", "failed") };
+  }
+
+  /** Whether the queue's Redis answers (one round trip). */
+  async ping(): Promise<void> {
+    await this.queue.getJobCounts("waiting");
+  }
+
   /** Stops the worker after its current jobs; delayed jobs stay in Redis for the next worker. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
@@ -127,6 +139,7 @@ export class HoldExpiryJobs implements HoldExpiry {
   private async process(_job: Job<HoldExpiryJobData>): Promise<void> {
     // If this process's clock lags, the hold is not due yet here: a later sweep picks it up.
     await this.sweep();
+    this.options.onSwept?.();
     await this.options.afterJob?.();
   }
 }

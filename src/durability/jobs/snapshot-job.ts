@@ -29,6 +29,8 @@ export interface SnapshotJobOptions {
 
 export interface SnapshotRunReport extends Partial<SnapshotPassResult> {
   readonly failed: boolean;
+  /** Why the run failed (PostgreSQL or Redis); the subjects are back in the dirty set. */
+  readonly error?: unknown;
   readonly next: ScheduleState;
 }
 
@@ -76,6 +78,16 @@ export class SnapshotJob {
     });
   }
 
+  /** Jobs of this queue by state (for metrics). */
+  async jobCounts(): Promise<{ queue: string; counts: Record<string, number> }> {
+    return { queue: this.options.queueName, counts: await this.queue.getJobCounts("waiting", "active", "delayed", "failed") };
+  }
+
+  /** Whether the queue's Redis answers (one round trip). */
+  async ping(): Promise<void> {
+    await this.queue.getJobCounts("waiting");
+  }
+
   /**
    * Stops the worker after its current job, then takes a final snapshot of everything still dirty.
    * The scheduler stays in Redis for the next start (or another process's worker).
@@ -111,7 +123,7 @@ export class SnapshotJob {
     });
     this.lastState = next;
     if (JSON.stringify(next) !== JSON.stringify(previous)) await this.upsertScheduler(next, this.options.clock() + next.intervalMs);
-    this.options.onRun?.({ ...result, backlog, failed: failure !== undefined, next });
+    this.options.onRun?.({ ...result, backlog, failed: failure !== undefined, ...(failure === undefined ? {} : { error: failure }), next });
     // Rethrown so the failed run is visible as a failed job; the data is back in the dirty set.
     if (failure !== undefined) throw failure;
     return result ?? { written: 0, rows: 0, backlog };

@@ -19,6 +19,8 @@ export interface PostgresStoreOptions {
   readonly pool?: pg.Pool;
   /** Schema holding the tables. Default `"progression"`. */
   readonly schema?: string;
+  /** How long a new connection may take before the call fails (ms). Default 5000. */
+  readonly connectTimeoutMs?: number;
   /** Connections of the pool created from `databaseUrl`. Default 4. */
   readonly poolSize?: number;
 }
@@ -35,7 +37,7 @@ export interface PostgresStore {
   close(): Promise<void>;
 }
 
-export const POSTGRES_STORE_DEFAULTS = { schema: "progression", poolSize: 4 } as const;
+export const POSTGRES_STORE_DEFAULTS = { schema: "progression", poolSize: 4, connectTimeoutMs: 5_000 } as const;
 
 export function createPostgresStore(options: PostgresStoreOptions): PostgresStore {
   const schema = options.schema ?? POSTGRES_STORE_DEFAULTS.schema;
@@ -46,6 +48,8 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
     new pg.Pool({
       connectionString: options.databaseUrl,
       max: options.poolSize ?? POSTGRES_STORE_DEFAULTS.poolSize,
+      // A database that does not answer fails a call within this bound instead of hanging it.
+      connectionTimeoutMillis: options.connectTimeoutMs ?? POSTGRES_STORE_DEFAULTS.connectTimeoutMs,
     });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   if (ownsPool) pool.on("error", () => undefined);
