@@ -13,7 +13,7 @@ import type { SubjectLoader } from "../model/subject-state.ts";
 import { createPostgresStore, type PostgresStore } from "./postgres/postgres-store.ts";
 import { consoleLogger, type ProgressionLogger } from "../logging/logger.ts";
 import { OutageLog } from "../logging/outage-log.ts";
-import { addressOf, connectionReason, unreachable } from "../errors/unreachable.ts";
+import { addressOf, connectionReason, unreachable, withTimeout } from "../errors/unreachable.ts";
 import type { BackendHealth } from "../backends/contract/progression-backend.ts";
 
 /**
@@ -236,13 +236,13 @@ export function createDurability(options: DurabilityOptions): Durability {
     async health() {
       const checks: Record<string, BackendHealth> = {};
       const redisAt = `Redis (BullMQ) at ${redisAddress(options.redis)}`;
-      checks["bullmq"] = await bounded(holds.ping(), HEALTH_TIMEOUT_MS).then(
+      checks["bullmq"] = await withTimeout(holds.ping(), HEALTH_TIMEOUT_MS).then(
         () => ({ ok: true, detail: `${redisAt}: PONG` }),
         (error: unknown) => ({ ok: false, detail: `${redisAt}: ${connectionReason(error)}` }),
       );
       if (store !== undefined) {
         const postgresAt = `PostgreSQL at ${options.databaseUrl === undefined ? "(injected store)" : addressOf(options.databaseUrl, 5432)}`;
-        checks["postgres"] = await bounded(store.pool.query("SELECT 1"), HEALTH_TIMEOUT_MS).then(
+        checks["postgres"] = await withTimeout(store.pool.query("SELECT 1"), HEALTH_TIMEOUT_MS).then(
           () => ({ ok: true, detail: `${postgresAt}: SELECT 1 answered` }),
           (error: unknown) => ({ ok: false, detail: `${postgresAt}: ${connectionReason(error)}` }),
         );
@@ -281,16 +281,6 @@ function redisAddress(redis: QueueRedis): string {
 }
 
 const HEALTH_TIMEOUT_MS = 3_000;
-
-function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]);
-}
 
 function isConnectionFailure(error: unknown): boolean {
   const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;

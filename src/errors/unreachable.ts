@@ -45,3 +45,14 @@ export function addressOf(url: string, defaultPort: number): string {
     return url;
   }
 }
+
+/** `promise`, or a rejection after `ms` (a dependency that does not answer must not hang the caller). */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]);
+}

@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { addressOf, connectionReason, unreachable } from "../../errors/unreachable.ts";
+import { addressOf, connectionReason, unreachable, withTimeout } from "../../errors/unreachable.ts";
 import { consoleLogger } from "../../logging/logger.ts";
 import { OutageLog } from "../../logging/outage-log.ts";
 import { ErrorCode } from "../../errors/error-codes.ts";
@@ -455,16 +455,6 @@ export async function connectRedisBackend(options: RedisBackendOptions = {}): Pr
     throw error;
   }
   return backend;
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    }),
-  ]);
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
