@@ -23,6 +23,18 @@ export interface SnapshotPassResult {
   readonly backlog: number;
 }
 
+/**
+ * The last export time handed out in this process. Export times only grow, by at least 1 ms: two passes in
+ * the same millisecond (the scheduled one and a `snapshotNow`) would otherwise carry equal times, and the
+ * older export, landing second, would replace the newer balances and holds.
+ */
+let lastTakenAt = 0;
+
+function nextTakenAt(clock: () => number): number {
+  lastTakenAt = Math.max(clock(), lastTakenAt + 1);
+  return lastTakenAt;
+}
+
 export async function snapshotDirtySubjects(
   source: SnapshotSource,
   writer: SnapshotWriter,
@@ -35,7 +47,7 @@ export async function snapshotDirtySubjects(
     if (subjects.length === 0) break;
     try {
       // Taken before the export: a later export of the same subject always carries a later time.
-      const takenAt = options.clock();
+      const takenAt = nextTakenAt(options.clock);
       const snapshots = await source.exportSubjects(subjects);
       rows += (await writer.write(snapshots, takenAt)).rows;
     } catch (error) {
