@@ -37,5 +37,3 @@ export function decodeCounterText(raw: string): CounterState | null {
   }
   return null;
 }
-
-export const counterKindNames = Object.keys(counterKinds) as CounterKind[];

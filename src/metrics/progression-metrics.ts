@@ -39,8 +39,8 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 
 /**
  * Prometheus series for the recorder, the flusher, the ledger and the BullMQ queues (every name is listed
- * in the README, "Operations"). Counters that move per event are read from the recorder's stats at scrape
- * time, so metrics add nothing to the per-event path.
+ * in docs/operations.md). Counters that move per event are read from the recorder's stats at scrape time;
+ * the one per-event cost is a clock read for the push-latency mean.
  */
 export function createProgressionMetrics(options: ProgressionMetricsOptions = {}): ProgressionMetrics {
   const registry = options.registry ?? new Registry();

@@ -1,7 +1,8 @@
 /**
  * Hooks for metrics (`colyseus-progression/metrics` fills them with Prometheus series). Each is called
  * where the thing happens, at most once per flush or per ledger call, never per recorded event (those are
- * counted in `RecorderStats` and read at scrape time).
+ * counted in `RecorderStats` and read at scrape time). With `flushed` set, the recorder reads the clock
+ * once per recorded event, for `meanLagMs`.
  */
 export interface ProgressionInstruments {
   /** A `record()` refused an event: its error code (INVALID_INPUT, BACKEND_UNAVAILABLE at the bound, CLOSED...). */

@@ -64,6 +64,7 @@ export class Recorder {
   private readonly settings: Required<Omit<RecorderOptions, "onError" | "logger" | "instruments">>;
   private readonly onError: (report: RecorderErrorReport) => void;
   private readonly instruments: ProgressionInstruments;
+  private readonly measuresMeanLag: boolean;
   private readonly buffer: EventBuffer;
   private readonly grants = new GrantBuffer();
   /** Drained grants whose acquire failed: retried with the same key, so each is granted once. */
@@ -112,6 +113,7 @@ export class Recorder {
     };
     this.onError = options.onError ?? logRecorderError(options.logger ?? engine.logger ?? consoleLogger);
     this.instruments = options.instruments ?? engine.instruments ?? {};
+    this.measuresMeanLag = this.instruments.flushed !== undefined;
     this.buffer = engine.createBuffer();
     this.flushTimer = setInterval(() => this.onTick(), this.settings.flushIntervalMs);
     this.flushTimer.unref();
@@ -137,9 +139,14 @@ export class Recorder {
       throw error;
     }
     this.recordedEvents += 1;
-    const now = performance.now();
-    this.bufferedAtSum += now;
-    if (this.oldestBufferedAt === 0) this.oldestBufferedAt = now;
+    // One clock read per event only when metrics want the mean wait (push latency); otherwise one per batch.
+    if (this.measuresMeanLag) {
+      const now = performance.now();
+      this.bufferedAtSum += now;
+      if (this.oldestBufferedAt === 0) this.oldestBufferedAt = now;
+    } else if (this.oldestBufferedAt === 0) {
+      this.oldestBufferedAt = performance.now();
+    }
     if (this.buffer.pendingIncrements >= this.settings.flushSize && !this.earlyFlushScheduled) {
       this.earlyFlushScheduled = true;
       setImmediate(() => {

@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createMemoryBackend } from "../../src/backends/memory/memory-backend.ts";
+import { resolveSchedule } from "../../src/durability/jobs/adaptive-schedule.ts";
 import { snapshotDirtySubjects } from "../../src/durability/jobs/snapshot-dirty-subjects.ts";
+import { SnapshotJob } from "../../src/durability/jobs/snapshot-job.ts";
 import { createPostgresStore, type PostgresStore } from "../../src/durability/postgres/postgres-store.ts";
 import type { SnapshotWriter } from "../../src/durability/postgres/snapshot-writer.ts";
+import { Redis } from "ioredis";
+import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "../support/redis-prefix.ts";
 import { openSuiteDatabase, type SuiteDatabase } from "./durability-fixtures.ts";
 
 let database: SuiteDatabase;
@@ -49,5 +53,62 @@ describe("two snapshot passes of one subject in the same millisecond", () => {
     const restored = await store.loader("p1");
     expect(restored?.balances).toEqual([{ subject: "p1", item: "gem", free: 7, held: 3 }]);
     expect(restored?.holds.map((h) => h.holdId)).toEqual([hold.holdId]);
+  });
+});
+
+describe("snapshotNow while a scheduled run is writing", () => {
+  it("resolves only once the subjects that run took from the dirty set are in PostgreSQL", async () => {
+    const backend = createMemoryBackend();
+    await backend.acquire({ subject: "p2", item: "gem", quantity: 5, idempotencyKey: "grant", now: Date.now() });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let entered!: () => void;
+    const scheduledWriting = new Promise<void>((resolve) => (entered = resolve));
+    let gated = true;
+    const writer: SnapshotWriter = {
+      ...store.writer,
+      write: async (snapshots, takenAt) => {
+        if (gated) {
+          gated = false;
+          entered();
+          await gate; // the scheduled run's write is slow
+        }
+        return store.writer.write(snapshots, takenAt);
+      },
+    };
+    const prefix = randomPrefix("order");
+    const job = new SnapshotJob({
+      redis: testRedisUrl(),
+      prefix,
+      queueName: "snapshot",
+      source: backend,
+      writer,
+      schedule: resolveSchedule({ minIntervalMs: 60_000, maxIntervalMs: 60_000 }),
+      chunkSize: 10,
+      maxSubjectsPerRun: 10,
+      clock: Date.now,
+      onError: () => undefined,
+    });
+    try {
+      await job.start(); // the scheduler fires at once: that run takes p2 and blocks in its write
+      await scheduledWriting;
+      let done = false;
+      const now = job.snapshotAll().then((result) => {
+        done = true;
+        return result;
+      });
+      // The memory backend answers in microtasks: a pass that did not wait would have resolved by now.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(done).toBe(false);
+      release();
+      await now;
+      expect((await store.loader("p2"))?.balances).toEqual([{ subject: "p2", item: "gem", free: 5, held: 0 }]);
+    } finally {
+      release();
+      await job.close();
+      const redis = new Redis(testRedisUrl());
+      await deleteKeysWithPrefix(redis, prefix);
+      redis.disconnect();
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort, startRedisServer, type TestRedisServer } from "../support/redis-server.ts";
 
 /**
- * The package as a game team gets it: `npm pack` (which builds), installed into a fresh project that has
+ * The package as a game team gets it: `npm pack` of the built dist/, installed into a fresh project that has
  * only the peers the README's "Install in your project" names, then used there with plain `node`, type
  * checked by a strict consumer, and linted by publint and @arethetypeswrong/cli.
  */
@@ -27,7 +27,10 @@ function run(command: string, args: readonly string[], cwd: string, env: Record<
 
 beforeAll(() => {
   project = mkdtempSync(join(tmpdir(), "progression-consumer-"));
-  const packed = JSON.parse(run("npm", ["pack", "--pack-destination", project, "--json"], repo)) as [{ filename: string }];
+  // dist/ is built by `npm test` before the suites run; packing without the prepack build keeps it in place
+  // for the suites that import the package by name meanwhile.
+  if (!existsSync(join(repo, "dist", "src", "index.js"))) throw new Error("dist/ is missing: run `npm run build` (npm test does) first");
+  const packed = JSON.parse(run("npm", ["pack", "--ignore-scripts", "--pack-destination", project, "--json"], repo)) as [{ filename: string }];
   tarball = join(project, packed[0].filename);
   for (const file of readdirSync(fixtures)) copyFileSync(join(fixtures, file), join(project, file));
   writeFileSync(

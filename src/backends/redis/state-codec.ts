@@ -12,15 +12,6 @@ import { counterKind, decodeCounterText } from "../../counters/counter-kinds.ts"
 
 export const AWARD_FIELD_PREFIX = "!";
 
-/** A counter field's text (each kind's encoding is in src/counters/<kind>.ts, mirrored by its Lua twin). */
-export function decodeCounter(raw: string): CounterState | null {
-  return decodeCounterText(raw);
-}
-
-export function encodeCounter(state: CounterState): string {
-  return counterKind(state.kind).encodeText(state);
-}
-
 export function decodeAward(code: string, raw: string): AwardRecord {
   const [earned, retro, claimed] = raw.split(",");
   return {
@@ -49,7 +40,7 @@ export function decodeStateHash(fields: Readonly<Record<string, string>>): {
       const code = field.slice(AWARD_FIELD_PREFIX.length);
       awards.set(code, decodeAward(code, raw));
     } else {
-      const counter = decodeCounter(raw);
+      const counter = decodeCounterText(raw);
       if (counter) counters.set(field, counter);
     }
   }
@@ -96,7 +87,7 @@ export function encodeHold(hold: HoldRecord): string {
 /** What importSubject-5.lua installs: [stateFields, balanceFields, open holds]. */
 export function encodeSnapshotForImport(snapshot: SubjectSnapshot): [string[], string[], Array<[string, string, number]>] {
   const stateFields: string[] = [];
-  for (const [id, counter] of snapshot.counters) stateFields.push(id, encodeCounter(counter));
+  for (const [id, counter] of snapshot.counters) stateFields.push(id, counterKind(counter.kind).encodeText(counter));
   for (const [code, award] of snapshot.awards) stateFields.push(`${AWARD_FIELD_PREFIX}${code}`, encodeAward(award));
   const balanceFields: string[] = [];
   for (const balance of snapshot.balances) {

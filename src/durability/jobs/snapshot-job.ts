@@ -45,6 +45,8 @@ export class SnapshotJob {
   private readonly queue: Queue<SnapshotJobData>;
   private worker: Worker<SnapshotJobData> | undefined;
   private lastState: ScheduleState;
+  /** The scheduled run in progress, if any. */
+  private running: Promise<SnapshotPassResult> | undefined;
 
   constructor(options: SnapshotJobOptions) {
     this.options = options;
@@ -69,8 +71,13 @@ export class SnapshotJob {
     this.worker.on("error", (error) => this.options.onError(error));
   }
 
-  /** Writes every dirty subject now, outside the scheduler (the final snapshot at shutdown). */
+  /**
+   * Writes every subject changed before this call, outside the scheduler (also the final snapshot at
+   * shutdown). A scheduled run in flight holds subjects it took from the dirty set but has not written yet,
+   * so it is waited for first.
+   */
   async snapshotAll(): Promise<SnapshotPassResult> {
+    await this.running?.catch(() => undefined);
     return snapshotDirtySubjects(this.options.source, this.options.writer, {
       chunkSize: this.options.chunkSize,
       maxSubjects: Number.POSITIVE_INFINITY,
@@ -102,7 +109,15 @@ export class SnapshotJob {
     }
   }
 
-  private async run(job: Job<SnapshotJobData>): Promise<SnapshotPassResult> {
+  private run(job: Job<SnapshotJobData>): Promise<SnapshotPassResult> {
+    const running = this.runScheduled(job);
+    this.running = running;
+    return running.finally(() => {
+      if (this.running === running) this.running = undefined;
+    });
+  }
+
+  private async runScheduled(job: Job<SnapshotJobData>): Promise<SnapshotPassResult> {
     const previous = job.data.state ?? this.lastState;
     let result: SnapshotPassResult | undefined;
     let failure: unknown;
