@@ -22,6 +22,19 @@ export interface ProvenMeasure {
   readonly at: number;
 }
 
+/** One UTC day of the history events a counter counts (docs/semantics.md, "History"). */
+export interface HistoryDay {
+  readonly day: number;
+  readonly count: number;
+  readonly sum: number;
+  readonly firstAt: number;
+  readonly lastAt: number;
+  readonly maxAmount: number;
+}
+
+/** Told each check a replay meets, once, with the time it was met. */
+export type MetCheck = (check: ThresholdCheck, at: number) => void;
+
 export type StateOf<K extends CounterKind> = Extract<CounterState, { readonly kind: K }>;
 
 /**
@@ -52,6 +65,12 @@ export interface CounterBehaviour<K extends CounterKind, Live extends { readonly
   proven(live: Live, check: ThresholdCheck): ProvenMeasure;
   /** The measure shown for a check on a stored state, as of `day`. */
   measureState(state: StateOf<K>, check: ThresholdCheck, day: number): number;
+
+  /**
+   * The counter rebuilt from its days of history (sorted by day, not empty), telling `met` every check
+   * the history meets on the way, on the UTC day it was met: backfill, rebuild and simulation.
+   */
+  replay(days: readonly HistoryDay[], spec: CounterSpec, met: MetCheck): StateOf<K>;
 
   toState(live: Live): StateOf<K>;
   fromState(state: StateOf<K>): Live;
@@ -86,6 +105,24 @@ export function awardCrossedTiers(
     if (awards.isAwarded(check.code)) continue;
     const retroactive = before >= check.target;
     awards.award(check, retroactive ? previousAt : at, retroactive);
+  }
+}
+
+/**
+ * Replay of a counter whose measure only grows (sum, days): the tiers met as `measure` of each day
+ * passes them, stamped with `stamp` of that day.
+ */
+export function replayTiers(
+  days: readonly HistoryDay[],
+  checks: readonly ThresholdCheck[],
+  met: MetCheck,
+  measure: (day: HistoryDay) => number,
+  stamp: (day: HistoryDay) => number,
+): void {
+  let next = 0;
+  for (const day of days) {
+    const value = measure(day);
+    while (next < checks.length && value >= (checks[next] as ThresholdCheck).target) met(checks[next++] as ThresholdCheck, stamp(day));
   }
 }
 

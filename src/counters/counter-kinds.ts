@@ -1,5 +1,6 @@
 import type { CounterKind, CounterState } from "../model/counter-state.ts";
 import type { CounterBehaviour } from "./counter-kind.ts";
+export type { HistoryDay } from "./counter-kind.ts";
 import { daysCounter, type LiveDays, type StoredDays } from "./days.ts";
 import { gapCounter, type LiveGap, type StoredGap } from "./gap.ts";
 import { sumCounter, type LiveSum, type StoredSum } from "./sum.ts";

@@ -1,6 +1,6 @@
 import { dayOf } from "../model/utc-day.ts";
 import type { CounterBehaviour } from "./counter-kind.ts";
-import { awardCrossedTiers, dec36, enc36, storedInteger } from "./counter-kind.ts";
+import { awardCrossedTiers, dec36, enc36, replayTiers, storedInteger } from "./counter-kind.ts";
 
 /**
  * `days`: the number of distinct UTC days with an increment (daily rules); nothing ever resets.
@@ -46,6 +46,16 @@ export const daysCounter: CounterBehaviour<"days", LiveDays, StoredDays> = {
   measure: (live) => live.days.size,
   proven: (live) => ({ measure: live.days.size, at: live.at }),
   measureState: (state) => state.value,
+
+  // A new day counts with its first event: exact.
+  replay(days, spec, met) {
+    let value = 0;
+    replayTiers(days, spec.checks, met, () => (value += 1), (day) => day.firstAt);
+    const last = days[days.length - 1] as (typeof days)[number];
+    let at = 0;
+    for (const day of days) at = Math.max(at, day.lastAt);
+    return { kind: "days", value, lastDay: last.day, at };
+  },
 
   toState: (live) => ({ kind: "days", value: live.days.size, lastDay: live.lastDay, at: live.at }),
   /**

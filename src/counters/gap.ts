@@ -1,4 +1,5 @@
 import type { CounterBehaviour } from "./counter-kind.ts";
+import type { ThresholdCheck } from "../model/counter-plan.ts";
 import { dec36, enc36, storedInteger } from "./counter-kind.ts";
 
 /**
@@ -51,6 +52,27 @@ export const gapCounter: CounterBehaviour<"gap", LiveGap, StoredGap> = {
   measure: (live) => live.maxGap,
   proven: (live) => ({ measure: live.maxGap, at: live.maxGapAt }),
   measureState: (state) => state.maxGap,
+
+  // Gaps between days are exact (a day's first event after the previous day's last); a rollup does not
+  // keep the gaps inside one day, which are shorter than a day.
+  replay(days, spec, met) {
+    let last = Number.NaN;
+    let maxGap = 0;
+    let maxGapAt = 0;
+    let next = 0;
+    for (const day of days) {
+      if (!Number.isNaN(last)) {
+        const gap = day.firstAt - last;
+        if (gap > maxGap) {
+          maxGap = gap;
+          maxGapAt = day.firstAt;
+        }
+        while (next < spec.checks.length && maxGap >= (spec.checks[next] as ThresholdCheck).target) met(spec.checks[next++] as ThresholdCheck, maxGapAt);
+      }
+      last = Number.isNaN(last) ? day.lastAt : Math.max(last, day.lastAt);
+    }
+    return { kind: "gap", last, maxGap, maxGapAt };
+  },
 
   toState: (live) => ({ kind: "gap", last: live.last, maxGap: live.maxGap, maxGapAt: live.maxGapAt }),
   fromState: (state) => ({ kind: "gap", last: state.last, maxGap: state.maxGap, maxGapAt: state.maxGapAt }),

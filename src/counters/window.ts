@@ -65,6 +65,25 @@ export const windowCounter: CounterBehaviour<"window", LiveWindow, StoredWindow>
   },
   measureState: (state, check, day) => windowSum(state.buckets, day, check.windowDays),
 
+  // Each check compares the window ending on each day with events, as it stood after that day.
+  replay(days, spec, met) {
+    const all = new Map<number, number>();
+    const open = new Set(spec.checks);
+    let at = 0;
+    for (const day of days) {
+      all.set(day.day, (all.get(day.day) ?? 0) + day.sum);
+      at = Math.max(at, day.lastAt);
+      for (const check of open) {
+        if (windowSum(all, day.day, check.windowDays) < check.target) continue;
+        met(check, day.lastAt);
+        open.delete(check);
+      }
+    }
+    const newest = (days[days.length - 1] as (typeof days)[number]).day;
+    const buckets = new Map([...all].filter(([bucketDay]) => bucketDay > newest - Math.max(1, spec.keepDays)));
+    return { kind: "window", buckets, at };
+  },
+
   toState: (live) => ({ kind: "window", buckets: new Map(live.buckets), at: live.at }),
   fromState: (state) => ({ kind: "window", buckets: new Map(state.buckets), at: state.at }),
 

@@ -118,5 +118,6 @@ export function compileMilestones(
     group.byValue.set(first[1], [...(group.byValue.get(first[1]) ?? []), route]);
   }
   const version = counterIdFor(canonicalJson([...counters.values()].map((c) => [c.id, c.kind, c.keepDays, c.checks])));
-  return { plan: { version, counters }, counterCount: counters.size, routesByTrigger, definitions: byDefinition, measures };
+  const counterSet = counterIdFor([...counters.keys()].sort().join(","));
+  return { plan: { version, counterSet, counters }, counterCount: counters.size, routesByTrigger, definitions: byDefinition, measures };
 }

@@ -24,6 +24,7 @@ import { Presentation } from "./presentation.ts";
 import type { ClaimOutcome, Progression, SubjectOutcome } from "./progression.ts";
 import { missingTranslationsWarning, progressionDefaults, type ProgressionOptions } from "./progression-options.ts";
 import { describeError } from "../logging/logger.ts";
+import { Backfill, type SeededSubject } from "../history/backfill.ts";
 
 /**
  * Creates the engine: definitions and catalogs are loaded and validated now (a bad one throws before
@@ -71,6 +72,22 @@ export function createProgression(options: ProgressionOptions): Progression {
   const presentation = new Presentation(() => compiled, () => translator, settings.hiddenIcon);
   const ledger = createLedger(backend, effects, holdExpiry, clock, { ...settings, instruments });
   holdExpiry.attach({ expireHolds: (limit) => ledger.expireHolds(limit) });
+  const backfill = new Backfill(backend, () => compiled, clock);
+  const announceSeeded = (seeded: SeededSubject): void => {
+    const claimed: ClaimedMilestone[] = [];
+    for (const award of seeded.reached) {
+      if (award.claimedAt !== null) claimed.push({ code: award.code, rewards: compiled.definitions.get(award.code)?.rewards ?? [], claimedAt: award.claimedAt, auto: true });
+    }
+    if (seeded.reached.length === 0 && seeded.balances.length === 0) return;
+    const at = clock();
+    effects.publish({
+      cause: "backfill",
+      key: `backfill:${seeded.subject}:${at}`,
+      at,
+      replayed: false,
+      subjects: [{ ...noEffectsFor(seeded.subject), reached: seeded.reached, claimed, inventory: seeded.balances }],
+    });
+  };
   const closeHooks: (() => Promise<void> | void)[] = [];
   let closing: Promise<void> | undefined;
 
@@ -87,6 +104,7 @@ export function createProgression(options: ProgressionOptions): Progression {
       batch.planVersion === current.plan.version
         ? batch.subjects
         : batch.subjects.map((apply) => ({ ...apply, increments: apply.increments.filter((increment) => current.plan.counters.has(increment.counter)) }));
+    await backfill.register(current);
     const now = clock();
     let results: readonly SubjectApplyResult[] = await backend.apply({ batchId: batch.batchId, now, plan: current.plan, subjects });
     if (applyOptions.retried === true) results = await recoverUnreportedAwards(backend, results, subjects);
@@ -107,7 +125,7 @@ export function createProgression(options: ProgressionOptions): Progression {
     return outcomes;
   };
 
-  const newBuffer = (): CoalescingBuffer => new CoalescingBuffer(() => compiled, clock, settings.coalesceMs);
+  const newBuffer = (): CoalescingBuffer => new CoalescingBuffer(() => compiled, clock, settings.coalesceMs, settings.history);
 
   const recordBatch = async (input: readonly GameplayEvent[], locale?: string): Promise<readonly UnlockPayload[]> => {
     ensureOpen();
@@ -145,12 +163,40 @@ export function createProgression(options: ProgressionOptions): Progression {
       ensureOpen();
       requireSubject(subject);
       const at = catchUpOptions.at === undefined ? clock() : requireTime(catchUpOptions.at, "at");
+      // Milestones added since the subject's counters were complete are backfilled from history first.
+      const seeded = settings.history ? await backfill.seedSubject(subject) : null;
+      if (seeded !== null) announceSeeded(seeded);
       const buffer = newBuffer();
       buffer.add({ type: settings.loginTrigger, subject, at });
       buffer.touch(subject);
       const batch = buffer.drain();
       const outcomes = await applyBatch({ ...batch, subjects: batch.subjects.map((apply) => ({ ...apply, catchUp: true })) }, { catchUp: true });
-      return outcomes.flatMap((outcome) => outcome.reached.map((award) => presentation.describeUnlock(outcome.subject, award, catchUpOptions.locale)));
+      const reached = [...(seeded?.reached ?? []), ...outcomes.flatMap((outcome) => outcome.reached)];
+      return reached.map((award) => presentation.describeUnlock(subject, award, catchUpOptions.locale));
+    },
+
+    async backfill(backfillOptions = {}) {
+      ensureOpen();
+      return backfill.backfillAll({ ...backfillOptions, onSeeded: announceSeeded });
+    },
+
+    async rebuild(subject) {
+      ensureOpen();
+      requireSubject(subject);
+      const seeded = await backfill.seedSubject(subject, { rebuild: true });
+      if (seeded === null) throw new ProgressionError(ErrorCode.BackendUnavailable, `rebuild of ${JSON.stringify(subject)}: the subject kept changing while its history was replayed; try again`, { subject });
+      announceSeeded(seeded);
+      return seeded.reached.map((award) => presentation.describeUnlock(subject, award));
+    },
+
+    async history(subject) {
+      ensureOpen();
+      requireSubject(subject);
+      return (await backfill.read(subject)).rollups;
+    },
+
+    useHistoryArchive(archive) {
+      backfill.useArchive(archive);
     },
 
     async claim(subject, code, idempotencyKey, locale): Promise<ClaimOutcome> {

@@ -48,6 +48,11 @@ export interface ProgressionOptions {
    * write. Any pino-compatible logger works. Default: the console, each line prefixed `[colyseus-progression]`.
    */
   logger?: ProgressionLogger;
+  /**
+   * Keep the event history (docs/semantics.md, "History"): every event rolled up per (subject, type, tags,
+   * UTC day), written with the counters, so milestones added later are backfilled from it. Default: true.
+   */
+  history?: boolean;
   /** Metrics hooks, e.g. `createProgressionMetrics().instruments` from `colyseus-progression/metrics`. Default: none. */
   instruments?: ProgressionInstruments;
 }
@@ -69,5 +74,6 @@ export const progressionDefaults = {
   maxHoldTtlMs: 7 * 24 * 60 * 60 * 1000,
   hiddenIcon: "hidden",
   expireHoldsBatch: 500,
+  history: true,
   logger: consoleLogger,
 } as const;

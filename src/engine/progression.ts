@@ -13,6 +13,9 @@ import type { UnlockPayload } from "../model/unlock-payload.ts";
 import type { Effects } from "../model/effects.ts";
 import type { ProgressionInstruments } from "../runtime/instruments.ts";
 import type { ProgressionLogger } from "../logging/logger.ts";
+import type { BackfillProgress } from "../history/backfill.ts";
+import type { HistoryArchive } from "../history/history-archive.ts";
+import type { HistoryRollup } from "../model/history.ts";
 
 /** The engine's public surface, as returned by `createProgression(options)`. */
 
@@ -82,6 +85,23 @@ export interface Progression {
    * milestone the lifetime counters already meet (flagged retroactive).
    */
   catchUp(subject: string, options?: { at?: number | Date; locale?: string }): Promise<readonly UnlockPayload[]>;
+  /**
+   * Walks every subject with a history and backfills the milestones added since its counters were
+   * complete (`catchUp` does the same for one subject on join): counters are seeded from history and
+   * milestones already met are awarded, retroactive, once. Pages of `chunk` subjects; pass the last
+   * `cursor` to resume. Online players get the unlock pushed.
+   */
+  backfill(options?: { cursor?: string; chunk?: number; onProgress?: (progress: BackfillProgress) => void | Promise<void> }): Promise<BackfillProgress>;
+  /**
+   * Recomputes every counter of `subject` from its history (repair after a rule bug or a store lost
+   * without a snapshot). Awards are never revoked; milestones the history meets are awarded. Counts
+   * from before the history was kept are not in it.
+   */
+  rebuild(subject: string): Promise<readonly UnlockPayload[]>;
+  /** The subject's event history: rollups per (type, tags, UTC day), from the backend and the archive. */
+  history(subject: string): Promise<readonly HistoryRollup[]>;
+  /** Where the backend's rollups are archived (durability attaches PostgreSQL's table); read after the backend's. */
+  useHistoryArchive(archive: HistoryArchive): void;
   /** completed -> claimed, granting rewards into the ledger atomically. Retry-safe per key. */
   claim(subject: string, code: string, idempotencyKey: string, locale?: string): Promise<ClaimOutcome>;
   /** The unlock payload of a milestone, without awarding anything (admin preview). */

@@ -35,5 +35,10 @@ export interface CounterSpec {
 export interface CounterPlan {
   /** Changes whenever counters or checks change; backends may cache per version. */
   readonly version: string;
+  /**
+   * Names the set of counter ids (not their checks): a subject whose counters are complete for one set
+   * needs a backfill from history for the counters a later set adds.
+   */
+  readonly counterSet: string;
   readonly counters: ReadonlyMap<string, CounterSpec>;
 }

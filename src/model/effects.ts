@@ -28,7 +28,7 @@ export interface SubjectEffects {
 }
 
 /** What caused a change. */
-export type EffectsCause = "apply" | "claim" | "acquire" | "consume" | "transfer" | "hold" | "commit" | "release" | "expire";
+export type EffectsCause = "apply" | "backfill" | "claim" | "acquire" | "consume" | "transfer" | "hold" | "commit" | "release" | "expire";
 
 /**
  * The engine's one announcement of a state change: client pushes and domain events are both derived

@@ -2,6 +2,7 @@ import type { AwardRecord } from "./award.ts";
 import type { Balance } from "./balance.ts";
 import type { CounterState } from "./counter-state.ts";
 import type { HoldRecord } from "./hold.ts";
+import type { HistoryPart } from "./history.ts";
 
 /** Counters and awards of one subject. */
 export interface SubjectState {
@@ -20,6 +21,10 @@ export interface SubjectSnapshot extends SubjectState {
   readonly balances: readonly Balance[];
   /** Open holds (state "held"). */
   readonly holds: readonly HoldRecord[];
+  /** History rollups the backend still holds (the archive keeps them once written). */
+  readonly history?: readonly HistoryPart[];
+  /** The counter set the subject's counters are complete for (`HistoryStatus.completeFor`). */
+  readonly historyCompleteFor?: string | null;
 }
 
 /** Loads a subject's last snapshot (or null if it never had one); the restore hook of a backend. */

@@ -4,6 +4,9 @@ import type { CounterIncrement, SubjectApply } from "../backends/contract/progre
 import type { GameplayEvent } from "../model/gameplay-event.ts";
 import type { EventBuffer, PendingBatch } from "./event-buffer.ts";
 import type { ValidatedEvent } from "../rules/custom-evaluator.ts";
+import { dayOf } from "../model/utc-day.ts";
+import type { HistoryEntry } from "../model/history.ts";
+import { tagsText } from "../model/history.ts";
 import { NO_TAGS, requireEventId, requireEventObject, requireIdentifier, requireQuantity, requireSubject, requireTags, requireTime } from "../model/validate-input.ts";
 
 interface MutableIncrement {
@@ -30,6 +33,20 @@ interface SubjectSlots {
   readonly latest: (MutableIncrement | undefined)[];
   /** Older time slots (`<counter>:<slot>`) and events with ids (`#<id>/<counter>`). */
   other: Map<string, MutableIncrement> | undefined;
+  /** History rollups by `<day>|<type>|<tags>`; events with ids apart under `#<id>`. */
+  history: Map<string, MutableRollup> | undefined;
+}
+
+interface MutableRollup {
+  readonly type: string;
+  readonly tags: string;
+  readonly day: number;
+  count: number;
+  sum: number;
+  firstAt: number;
+  lastAt: number;
+  maxAmount: number;
+  readonly eventId: string | undefined;
 }
 
 /**
@@ -52,11 +69,14 @@ export class CoalescingBuffer implements EventBuffer {
   private readonly compiled: () => CompiledMilestones;
   private readonly clock: () => number;
   private readonly coalesceMs: number;
+  private readonly keepHistory: boolean;
 
-  constructor(compiled: () => CompiledMilestones, clock: () => number, coalesceMs: number) {
+  /** `history`: also roll every event up into the subject's history (docs/semantics.md, "History"). */
+  constructor(compiled: () => CompiledMilestones, clock: () => number, coalesceMs: number, history = true) {
     this.compiled = compiled;
     this.clock = clock;
     this.coalesceMs = coalesceMs;
+    this.keepHistory = history;
   }
 
   get pendingEvents(): number {
@@ -80,11 +100,13 @@ export class CoalescingBuffer implements EventBuffer {
     const compiled = this.compiled();
     if (this.routedWith === undefined) this.routedWith = compiled;
     else if (this.routedWith !== compiled) this.mixedPlans = true;
+    let slots: SubjectSlots | undefined;
+    // Every event goes into the history, also those no milestone counts yet: a later one may.
+    if (this.keepHistory) this.remember((slots = this.slotsOf(subject, compiled)), type, tags, amount, at, id);
     const routes = compiled.routesByTrigger.get(type);
     if (routes === undefined) return;
     const slot = Math.floor(at / this.coalesceMs);
     let full: ValidatedEvent | undefined;
-    let slots: SubjectSlots | undefined;
     for (const route of routes.unfiltered) {
       if (route.custom !== null) {
         full ??= { type, subject, amount, at, tags, id };
@@ -105,10 +127,29 @@ export class CoalescingBuffer implements EventBuffer {
   private slotsOf(subject: string, compiled: CompiledMilestones): SubjectSlots {
     let slots = this.subjects.get(subject);
     if (slots === undefined) {
-      slots = { latest: new Array<MutableIncrement | undefined>(compiled.counterCount), other: undefined };
+      slots = { latest: new Array<MutableIncrement | undefined>(compiled.counterCount), other: undefined, history: undefined };
       this.subjects.set(subject, slots);
     }
     return slots;
+  }
+
+  /** Adds one event to its subject's rollup of (type, tags, day). */
+  private remember(slots: SubjectSlots, type: string, tags: Readonly<Record<string, string>>, amount: number, at: number, id: string | undefined): void {
+    const history = (slots.history ??= new Map());
+    const text = tagsText(tags);
+    const day = dayOf(at);
+    const key = id === undefined ? `${day}|${type}|${text}` : `#${id}`;
+    const rollup = history.get(key);
+    if (rollup === undefined) {
+      history.set(key, { type, tags: text, day, count: 1, sum: amount, firstAt: at, lastAt: at, maxAmount: amount, eventId: id });
+    } else if (id === undefined) {
+      rollup.count += 1;
+      rollup.sum += amount;
+      if (at < rollup.firstAt) rollup.firstAt = at;
+      if (at > rollup.lastAt) rollup.lastAt = at;
+      if (amount > rollup.maxAmount) rollup.maxAmount = amount;
+    }
+    // A second event with the same id in one buffer is the same event: kept once.
   }
 
   /** Adds one routed event to its subject's increment for the counter and time slot. */
@@ -162,7 +203,7 @@ export class CoalescingBuffer implements EventBuffer {
 
   /** Adds a subject with no increments (catch-up needs one even when the login event matches nothing). */
   touch(subject: string): void {
-    if (!this.subjects.has(subject)) this.subjects.set(subject, { latest: [], other: undefined });
+    if (!this.subjects.has(subject)) this.subjects.set(subject, { latest: [], other: undefined, history: undefined });
   }
 
   drain(): PendingBatch {
@@ -173,7 +214,8 @@ export class CoalescingBuffer implements EventBuffer {
       for (const increment of slots.latest) if (increment !== undefined) increments.push(increment);
       if (slots.other !== undefined) for (const increment of slots.other.values()) increments.push(increment);
       if (increments.length > 1) increments.sort((a, b) => a.at - b.at);
-      subjects.push({ subject, increments, catchUp: false });
+      const history: HistoryEntry[] | undefined = slots.history === undefined ? undefined : [...slots.history.values()];
+      subjects.push(history === undefined ? { subject, increments, catchUp: false } : { subject, increments, catchUp: false, history });
     }
     const planVersion = this.mixedPlans ? undefined : this.routedWith?.plan.version;
     const batch: PendingBatch = { batchId: nextBatchId(), events: this.events, subjects, planVersion };

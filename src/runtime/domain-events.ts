@@ -8,6 +8,7 @@ type InventoryCause = DomainTopics["inventory.changed"]["cause"];
 /** `inventory.changed` names the ledger operation; an apply changes balances only through autoClaim. */
 const inventoryCauses: Readonly<Record<EffectsCause, InventoryCause>> = {
   apply: "claim",
+  backfill: "claim",
   claim: "claim",
   acquire: "acquire",
   consume: "consume",

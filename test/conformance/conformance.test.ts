@@ -1,6 +1,7 @@
 import { describe } from "vitest";
 import { backendFactories } from "../support/backend-factories.ts";
 import { badInputConformance } from "./bad-input-suite.ts";
+import { historyConformance } from "./history-suite.ts";
 import { ledgerConformance } from "./ledger-suite.ts";
 import { progressionConformance } from "./progression-suite.ts";
 import { propertyConformance } from "./property-suite.ts";
@@ -9,6 +10,7 @@ import { propertyConformance } from "./property-suite.ts";
 for (const factory of backendFactories) {
   describe(`${factory.name} backend`, () => {
     describe("progression", () => progressionConformance(factory));
+    describe("history", () => historyConformance(factory));
     describe("ledger", () => ledgerConformance(factory));
     describe("bad input", () => badInputConformance(factory));
     describe("properties", () => propertyConformance(factory));

@@ -24,17 +24,26 @@ describe("redis backend: malformed script arguments", () => {
   const keyCount = async () => (await client.keys(`${prefix}:*`)).length;
 
   it("applyBatch: garbage payloads and bad shapes", async () => {
-    const keys = [`${prefix}:dirty`, `${prefix}:s:{x}`, `${prefix}:e:{x}`, `${prefix}:l:{x}`];
+    const keys = [`${prefix}:dirty`, `${prefix}:s:{x}`, `${prefix}:e:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`];
     const applyBatch = (argv: ScriptArg[], groupKeys = keys): ScriptCall => ({ script: "applyBatch", keys: groupKeys, argv });
+    const plan = [["c", "s", 1, [["k", 1, 1, 0]]]];
+    const row = (overrides: Record<number, unknown>) => Object.assign(["kill", "", 20_000, 1, 1, T0, T0, 1, ""], overrides);
     const payloads: Array<Buffer | string> = [
       "not msgpack at all \u0000\u00ff",
       packr.pack("a string"),
-      packr.pack([T0, 0, 0, "soon", [], []]),
-      packr.pack([T0, 0, 0, 1000, [["c", "q", 1, []]], []]),
-      packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, 0]]]], [["x", 0, ["c", 1, T0]]]]),
-      packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, 0]]]], [["x", 0, ["c", -5, T0, ""]]]]),
-      packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, 0]]]], [["x", 0, ["unknown", 1, T0, ""]]]]),
-      packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, [["gold", 0]]]]]], [["x", 0, ["c", 1, T0, ""]]]]),
+      packr.pack([T0, 0, 0, "soon", [], [], "set"]),
+      packr.pack([T0, 0, 0, 1000, [["c", "q", 1, []]], [], "set"]),
+      packr.pack([T0, 0, 0, 1000, plan, [["x", 0, ["c", 1, T0]]], "set"]),
+      packr.pack([T0, 0, 0, 1000, plan, [["x", 0, ["c", -5, T0, ""]]], "set"]),
+      packr.pack([T0, 0, 0, 1000, plan, [["x", 0, ["unknown", 1, T0, ""]]], "set"]),
+      packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, [["gold", 0]]]]]], [["x", 0, ["c", 1, T0, ""]]], "set"]),
+      // No counter set; then history rows of the wrong length, count or type.
+      packr.pack([T0, 0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], 0]]]),
+      packr.pack([T0, 0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], ["kill", "", 1]]], "set"]),
+      packr.pack([T0, 0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], row({ 3: 0 })]], "set"]),
+      packr.pack([T0, 0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], row({ 2: -1 })]], "set"]),
+      packr.pack([T0, 0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], row({ 0: 7 })]], "set"]),
+      packr.pack([T0, 0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], "rows"]], "set"]),
     ];
     for (const payload of payloads) {
       const [status, message] = decode(await runScript(client, applyBatch([payload, "abcdef"])));
@@ -44,11 +53,11 @@ describe("redis backend: malformed script arguments", () => {
       expect(isProgressionError(error, ErrorCode.InvalidInput)).toBe(true);
     }
     // A batch digest of the wrong length.
-    const valid = packr.pack([T0, 0, 0, 1000, [["c", "s", 1, [["k", 1, 1, 0]]]], [["x", 0, ["c", 1, T0, ""]]]]);
+    const valid = packr.pack([T0, 0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], row({})]], "set"]);
     const [digestStatus] = decode(await runScript(client, applyBatch([valid, "abc"])));
     expect(digestStatus).toBe(ScriptStatus.InvalidInput);
     // Wrong key count for the subjects listed.
-    const [status] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 0, 1000, [], [["x", 0, []]]]), "abcdef"], keys.slice(0, 1))));
+    const [status] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 0, 1000, [], [["x", 0, [], 0]], "set"]), "abcdef"], keys.slice(0, 4))));
     expect(status).toBe(ScriptStatus.InvalidInput);
     expect(await keyCount()).toBe(0);
   });
@@ -74,7 +83,11 @@ describe("redis backend: malformed script arguments", () => {
       [{ script: "transfer", keys: [...ledger, idem, ...y], argv: [...head, "y", "gem", 0, "[]"] }, ScriptStatus.InvalidQuantity],
       [{ script: "claim", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, idem, `${prefix}:dirty`], argv: ["x", "code", "[]", T0, 1000, "0", "gold"] }, ScriptStatus.InvalidInput],
       [{ script: "claim", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, idem, `${prefix}:dirty`], argv: ["x", "code", "[]", T0, 1000, "0", "gold", 2 ** 60] }, ScriptStatus.InvalidQuantity],
-      [{ script: "importSubject", keys: [...ledger.slice(0, 4), ledger[5] ?? ""], argv: ["garbage"] }, ScriptStatus.InvalidInput],
+      [{ script: "importSubject", keys: [...ledger.slice(0, 4), ledger[5] ?? "", `${prefix}:r:{x}`], argv: ["garbage"] }, ScriptStatus.InvalidInput],
+      [{ script: "seed", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:dirty`], argv: ["x", "garbage"] }, ScriptStatus.InvalidInput],
+      [{ script: "seed", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:dirty`], argv: ["x", packr.pack([T0, 0, "set", ["odd"], []])] }, ScriptStatus.InvalidInput],
+      [{ script: "seed", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:dirty`], argv: ["x", packr.pack([T0, 0, "set", [], [["code", "soon", 0]]])] }, ScriptStatus.InvalidInput],
+      [{ script: "dropHistory", keys: [`${prefix}:r:{x}`], argv: [packr.pack(["part", "yesterday", []])] }, ScriptStatus.InvalidInput],
     ];
     for (const [call, expected] of cases) {
       const [status, message] = decode(await runScript(client, call));

@@ -12,7 +12,11 @@ export function counter(id: string, kind: CounterKind, checks: ThresholdCheck[],
 }
 
 export function planOf(...counters: CounterSpec[]): CounterPlan {
-  return { version: counters.map((c) => `${c.id}:${c.checks.map((k) => `${k.code}@${k.target}`).join("|")}`).join(";"), counters: new Map(counters.map((c) => [c.id, c])) };
+  return {
+    version: counters.map((c) => `${c.id}:${c.checks.map((k) => `${k.code}@${k.target}`).join("|")}`).join(";"),
+    counterSet: counters.map((c) => c.id).sort().join(","),
+    counters: new Map(counters.map((c) => [c.id, c])),
+  };
 }
 
 export const DAY = 86_400_000;

@@ -30,8 +30,9 @@ function counterOf(compiled: CompiledMilestones, code: string): string {
   return measure.counterId;
 }
 
-function bufferFor(compiled: CompiledMilestones, now = 0): CoalescingBuffer {
-  return new CoalescingBuffer(() => compiled, () => now, SLOT_MS);
+/** Routing and coalescing are about counters: these buffers keep no history (see "history" below). */
+function bufferFor(compiled: CompiledMilestones, now = 0, history = false): CoalescingBuffer {
+  return new CoalescingBuffer(() => compiled, () => now, SLOT_MS, history);
 }
 
 interface PlainIncrement {
@@ -492,5 +493,30 @@ describe("CoalescingBuffer: reload between adds", () => {
     const perSlot = (slotStart: number) => increments.filter((i) => i.at >= slotStart && i.at < slotStart + SLOT_MS).reduce((sum, i) => sum + i.amount, 0);
     expect([perSlot(5_000), perSlot(6_000)]).toStrictEqual([5, 10]);
     expect(increments.length).toBe(pending);
+  });
+});
+
+describe("CoalescingBuffer: history", () => {
+  it("rolls every event up per (type, tags, UTC day), also events no counter counts", () => {
+    const compiled = compile([kills]);
+    const buffer = bufferFor(compiled, 0, true);
+    const day = 86_400_000;
+    buffer.add({ type: "kill", subject: "p1", amount: 2, at: 1_000, tags: { zone: "north", creature: "rat" } });
+    buffer.add({ type: "kill", subject: "p1", amount: 7, at: 500, tags: { creature: "rat", zone: "north" } });
+    buffer.add({ type: "kill", subject: "p1", amount: 1, at: day + 5 });
+    buffer.add({ type: "dance", subject: "p2", at: 3_000 });
+    buffer.add({ type: "quest", subject: "p2", id: "q1", at: 4_000 });
+    buffer.add({ type: "quest", subject: "p2", id: "q1", at: 4_000 });
+    const batch = buffer.drain();
+    const rollups = (subject: string) => batch.subjects.find((s) => s.subject === subject)?.history?.map(({ ...rollup }) => rollup);
+    expect(rollups("p1")).toStrictEqual([
+      { type: "kill", tags: '{"creature":"rat","zone":"north"}', day: 0, count: 2, sum: 9, firstAt: 500, lastAt: 1_000, maxAmount: 7, eventId: undefined },
+      { type: "kill", tags: "", day: 1, count: 1, sum: 1, firstAt: day + 5, lastAt: day + 5, maxAmount: 1, eventId: undefined },
+    ]);
+    expect(rollups("p2")).toStrictEqual([
+      { type: "dance", tags: "", day: 0, count: 1, sum: 1, firstAt: 3_000, lastAt: 3_000, maxAmount: 1, eventId: undefined },
+      { type: "quest", tags: "", day: 0, count: 1, sum: 1, firstAt: 4_000, lastAt: 4_000, maxAmount: 1, eventId: "q1" },
+    ]);
+    expect(batch.subjects.find((s) => s.subject === "p2")?.increments).toEqual([]);
   });
 });

@@ -4,6 +4,8 @@ import type { SubjectSnapshot, SubjectState } from "../../model/subject-state.ts
 import type { Reward } from "../../model/milestone.ts";
 import type { CounterPlan } from "../../model/counter-plan.ts";
 import type { LedgerBackend } from "./ledger-backend.ts";
+import type { ArchivedHistory, HistoryBackend } from "./history-backend.ts";
+import type { HistoryEntry } from "../../model/history.ts";
 
 /**
  * The backend contract. The engine turns events into per-(subject, counter) increments and hands
@@ -34,6 +36,11 @@ export interface SubjectApply {
    * awarding (as retroactive) anything already met that was never awarded.
    */
   readonly catchUp: boolean;
+  /**
+   * The events' rollups for the subject's history, written in the same atomic step as the increments (so
+   * a duplicate batch adds none). Absent when the engine keeps no history.
+   */
+  readonly history?: readonly HistoryEntry[] | undefined;
 }
 
 export interface ApplyRequest {
@@ -88,7 +95,7 @@ export interface BackendHealth {
   readonly detail: string;
 }
 
-export interface ProgressionBackend extends LedgerBackend, SnapshotSource {
+export interface ProgressionBackend extends LedgerBackend, SnapshotSource, HistoryBackend {
   /** A name for logs and banners: "memory", "redis". */
   readonly kind: string;
   /** Checks the store answers (a PING); a backend without a remote store may leave it out. */
@@ -120,5 +127,12 @@ export interface SnapshotSource {
   markDirty(subjects: readonly string[]): Promise<void>;
   /** Number of dirty subjects waiting (drives the adaptive snapshot interval). */
   dirtyCount(): Promise<number>;
+  /** Snapshots of the subjects, with the history rollups the backend still holds (`history`). */
   exportSubjects(subjects: readonly string[]): Promise<readonly SubjectSnapshot[]>;
+  /**
+   * After the archive stored exported rollups: drops each part that still holds exactly the exported
+   * values (days before `beforeDay`, and late parts of any day), and marks the subject's days before
+   * `beforeDay` as archived (a later event on such a day is kept in a new part). Recent days stay.
+   */
+  dropArchivedHistory(archived: readonly ArchivedHistory[], beforeDay: number): Promise<void>;
 }

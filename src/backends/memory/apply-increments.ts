@@ -5,6 +5,8 @@ import type { Reward } from "../../model/milestone.ts";
 import { dayOf } from "../../model/utc-day.ts";
 import type { CheckProgress, SubjectApply } from "../contract/progression-backend.ts";
 import { RECENT_BATCHES, type MemorySubject } from "./memory-subject.ts";
+import { writeHistory } from "./memory-history.ts";
+import type { HistoryEntry } from "../../model/history.ts";
 
 /**
  * The apply algorithm of docs/semantics.md over one subject's in-memory state; what each counter kind
@@ -99,6 +101,17 @@ export function applyIncrements(
     }
   }
 
+  // History entries of events with ids are kept once, like their increments (`h/<id>` apart from `<id>/<counter>`).
+  const history: HistoryEntry[] = [];
+  for (const entry of apply.history ?? []) {
+    if (entry.eventId !== undefined) {
+      const key = `h/${entry.eventId}`;
+      if (seenEvent(key)) continue;
+      newEventIds.set(key, now + eventIdRetentionMs);
+    }
+    history.push(entry);
+  }
+
   const progress: CheckProgress[] = [];
   for (const [counterId, day] of touched) {
     const spec = plan.counters.get(counterId);
@@ -126,6 +139,7 @@ export function applyIncrements(
       for (const [eventId, forgetAt] of newEventIds) state.seenEvents.set(eventId, forgetAt);
       for (const [id, counter] of counters) state.counters.set(id, counter);
       for (const [code, record] of newAwards) state.awards.set(code, record);
+      writeHistory(state.history, history, plan.counterSet);
       state.recentBatches.push(batchId);
       if (state.recentBatches.length > RECENT_BATCHES) state.recentBatches.shift();
     },

@@ -4,6 +4,10 @@ import { newHoldId, subjectOfHoldId } from "../contract/hold-id.ts";
 import type { HoldReceipt, HoldRequest, HoldSettleRequest, LedgerEffects, MutationReceipt, QuantityRequest, TransferRequest } from "../contract/ledger-backend.ts";
 import type { HoldRecord } from "../../model/hold.ts";
 import type { ApplyRequest, ClaimRequest, ClaimResult, ProgressionBackend, SubjectApplyResult } from "../contract/progression-backend.ts";
+import type { ArchivedHistory, SeedRequest, SeedResult, SubjectHistory } from "../contract/history-backend.ts";
+import type { HistoryStatus } from "../../model/history.ts";
+import type { AwardRecord } from "../../model/award.ts";
+import { dropArchived, historyStatusOf } from "./memory-history.ts";
 import type { Balance } from "../../model/balance.ts";
 import type { SubjectLoader, SubjectSnapshot, SubjectState } from "../../model/subject-state.ts";
 import { applyIncrements } from "./apply-increments.ts";
@@ -43,6 +47,8 @@ class MemoryBackend implements ProgressionBackend {
   private readonly dirty = new Set<string>();
   /** Open holds by id -> expiresAt, for the expiry job. */
   private readonly openHolds = new Map<string, number>();
+  /** Counter sets the engine registered: set id -> its counter ids. */
+  private readonly counterSets = new Map<string, readonly string[]>();
   private closed = false;
   private readonly options: Resolved;
 
@@ -120,6 +126,73 @@ class MemoryBackend implements ProgressionBackend {
     this.remember(state, request.idempotencyKey, fingerprint, result, request.now);
     this.dirty.add(request.subject);
     return result;
+  }
+
+  // ---- history --------------------------------------------------------------------------------
+
+  async historyStatus(subject: string): Promise<HistoryStatus> {
+    await this.load([subject]);
+    return historyStatusOf(this.state(subject).history);
+  }
+
+  async readHistory(subject: string): Promise<SubjectHistory> {
+    await this.load([subject]);
+    const { history } = this.state(subject);
+    return { status: historyStatusOf(history), parts: [...history.parts.values()] };
+  }
+
+  async seed(request: SeedRequest): Promise<SeedResult> {
+    await this.load([request.subject]);
+    const state = this.state(request.subject);
+    if (state.history.version !== request.expectVersion) return { conflict: true, reached: [], balances: [] };
+    for (const { counter, state: counterState } of request.counters) state.counters.set(counter, counterKind(counterState.kind).fromState(counterState));
+    const reached: AwardRecord[] = [];
+    const credits = new Map<string, number>();
+    for (const { check, earnedAt } of request.awards) {
+      if (state.awards.has(check.code)) continue;
+      const after = check.autoClaimRewards === null ? null : creditsAfter(state.free, credits, check.autoClaimRewards);
+      if (after !== null) for (const [item, free] of after) credits.set(item, free);
+      const record: AwardRecord = { code: check.code, earnedAt, retroactive: true, claimedAt: after === null ? null : request.now };
+      state.awards.set(check.code, record);
+      reached.push(record);
+    }
+    for (const [item, free] of credits) state.free.set(item, free);
+    state.history.completeFor = request.counterSet;
+    state.history.version += 1;
+    this.dirty.add(request.subject);
+    return { conflict: false, reached, balances: [...credits.keys()].map((item) => balanceOf(request.subject, state, item)) };
+  }
+
+  async registerCounterSet(counterSet: string, counters: readonly string[]): Promise<void> {
+    if (!this.counterSets.has(counterSet)) this.counterSets.set(counterSet, [...counters]);
+  }
+
+  async counterSetOf(counterSet: string): Promise<readonly string[] | null> {
+    return this.counterSets.get(counterSet) ?? null;
+  }
+
+  async historySubjects(cursor: string, limit: number): Promise<{ subjects: readonly string[]; cursor: string }> {
+    const start = Number(cursor);
+    const subjects: string[] = [];
+    let index = 0;
+    let next = "0";
+    for (const [subject, state] of this.subjects) {
+      index += 1;
+      if (index <= start) continue;
+      if (subjects.length >= limit) {
+        next = String(index - 1);
+        break;
+      }
+      if (state.history.completeFor !== null) subjects.push(subject);
+    }
+    return { subjects, cursor: next };
+  }
+
+  async dropArchivedHistory(archived: readonly ArchivedHistory[], beforeDay: number): Promise<void> {
+    for (const { subject, parts } of archived) {
+      const state = this.subjects.get(subject);
+      if (state !== undefined) dropArchived(state.history, parts, beforeDay);
+    }
   }
 
   // ---- ledger ---------------------------------------------------------------------------------
@@ -247,6 +320,8 @@ class MemoryBackend implements ProgressionBackend {
         awards: new Map(state.awards),
         balances: [...items].sort().map((item) => balanceOf(subject, state, item)).filter((b) => b.free > 0 || b.held > 0),
         holds: [...state.holds.values()].map((entry) => entry.record).filter((hold) => hold.state === "held"),
+        history: [...state.history.parts.values()],
+        historyCompleteFor: state.history.completeFor,
       };
     });
   }
@@ -444,5 +519,7 @@ function stateFromSnapshot(snapshot: SubjectSnapshot, openHolds: Map<string, num
     state.holds.set(hold.holdId, { record: hold, forgetAt: Number.POSITIVE_INFINITY });
     openHolds.set(hold.holdId, hold.expiresAt);
   }
+  // The rollups stay in the archive (a new part starts here); what the counters are complete for is kept.
+  state.history.completeFor = snapshot.historyCompleteFor ?? null;
   return state;
 }

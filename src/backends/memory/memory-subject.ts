@@ -1,6 +1,7 @@
 import type { LiveCounter } from "../../counters/counter-kinds.ts";
 import type { AwardRecord } from "../../model/award.ts";
 import type { HoldRecord } from "../../model/hold.ts";
+import { emptyHistory, type MemoryHistory } from "./memory-history.ts";
 
 export interface IdempotencyRecord {
   readonly fingerprint: string;
@@ -21,6 +22,7 @@ export interface MemorySubject {
   /** Open holds and settled ones still remembered, by hold id. */
   readonly holds: Map<string, { record: HoldRecord; forgetAt: number }>;
   readonly idempotency: Map<string, IdempotencyRecord>;
+  readonly history: MemoryHistory;
 }
 
 export const RECENT_BATCHES = 16;
@@ -35,5 +37,6 @@ export function emptySubject(): MemorySubject {
     held: new Map(),
     holds: new Map(),
     idempotency: new Map(),
+    history: emptyHistory(),
   };
 }

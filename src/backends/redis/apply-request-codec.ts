@@ -79,6 +79,13 @@ export function validateApplyRequest(request: ApplyRequest): SubjectApply[] {
       requireTime(increment.at, "at");
       if (increment.eventId !== undefined) requireText(increment.eventId, "eventId", 200);
     }
+    for (const rollup of entry.history ?? []) {
+      requireText(rollup.type, "history type", 200);
+      requireQuantity(rollup.count, "history count");
+      requireQuantity(rollup.sum, "history sum");
+      requireTime(rollup.firstAt, "history firstAt");
+      requireTime(rollup.lastAt, "history lastAt");
+    }
     const earlier = bySubject.get(subject);
     // The common case keeps the caller's objects; a subject listed twice is merged (one script step).
     bySubject.set(
@@ -89,6 +96,7 @@ export function validateApplyRequest(request: ApplyRequest): SubjectApply[] {
             subject,
             catchUp: earlier.catchUp || entry.catchUp,
             increments: [...earlier.increments, ...entry.increments].sort((a, b) => a.at - b.at),
+            history: earlier.history === undefined && entry.history === undefined ? undefined : [...(earlier.history ?? []), ...(entry.history ?? [])],
           },
     );
   }
@@ -99,7 +107,7 @@ export function validateApplyRequest(request: ApplyRequest): SubjectApply[] {
 export function packApplyGroup(
   group: readonly SubjectApply[],
   rows: ReadonlyMap<string, PackedCounter>,
-  header: { now: number; checkRestore: boolean; eventIdRetentionMs: number },
+  header: { now: number; checkRestore: boolean; eventIdRetentionMs: number; counterSet: string },
 ): Buffer {
   const counters: PackedCounter[] = [];
   if (group.some((entry) => entry.catchUp)) {
@@ -118,9 +126,12 @@ export function packApplyGroup(
   const subjects = group.map((entry) => {
     const flat: Array<string | number> = [];
     for (const increment of entry.increments) flat.push(increment.counter, increment.amount, increment.at, increment.eventId ?? "");
-    return [entry.subject, entry.catchUp ? 1 : 0, flat];
+    if (entry.history === undefined) return [entry.subject, entry.catchUp ? 1 : 0, flat, 0];
+    const rows: Array<string | number> = [];
+    for (const r of entry.history) rows.push(r.type, r.tags, r.day, r.count, r.sum, r.firstAt, r.lastAt, r.maxAmount, r.eventId ?? "");
+    return [entry.subject, entry.catchUp ? 1 : 0, flat, rows];
   });
-  return packr.pack([header.now, header.checkRestore ? 1 : 0, header.eventIdRetentionMs, counters, subjects]);
+  return packr.pack([header.now, header.checkRestore ? 1 : 0, header.eventIdRetentionMs, counters, subjects, header.counterSet]);
 }
 
 /** One subject's reply: flat lists (see applyBatch-n.lua), or 0 for a duplicate's empty lists. */

@@ -15,7 +15,10 @@ import { requirePositiveInteger, requireQuantity, requireText, requireTime } fro
 import { registerScripts, runScript, type ProgressionRedisClient, type ScriptCall } from "./redis-commands.ts";
 import { REDIS_BACKEND_DEFAULTS, type RedisBackend, type RedisBackendOptions } from "./redis-backend-options.ts";
 import { createRedisKeys, type RedisKeys } from "./redis-keys.ts";
-import { applyBatchArgs, balanceArgs, changeFreeArgs, claimArgs, expireHoldsArgs, getHoldArgs, holdArgs, importSubjectArgs, listArgs, settleHoldArgs, transferArgs, type ScriptSettings } from "./script-args.ts";
+import { applyBatchArgs, balanceArgs, changeFreeArgs, claimArgs, dropHistoryArgs, expireHoldsArgs, getHoldArgs, holdArgs, importSubjectArgs, listArgs, seedArgs, settleHoldArgs, transferArgs, type ScriptSettings } from "./script-args.ts";
+import { decodeHistoryHash, historyField, statusOf } from "./history-codec.ts";
+import { counterKind } from "../../counters/counter-kinds.ts";
+import type { AwardRecord } from "../../model/award.ts";
 import { ScriptStatus, backendUnavailable, scriptError } from "./script-errors.ts";
 import { decodeBalancesHash, decodeHold, decodeStateHash, encodeSnapshotForImport } from "./state-codec.ts";
 
@@ -180,7 +183,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   async function applyGroups(groups: SubjectApply[][], request: ApplyRequest): Promise<Map<string, SubjectApplyResult>> {
     const rows = planCache.rows(request.plan);
     const digest = batchDigest(request.batchId);
-    const header = { now: request.now, checkRestore: loader !== undefined, eventIdRetentionMs };
+    const header = { now: request.now, checkRestore: loader !== undefined, eventIdRetentionMs, counterSet: request.plan.counterSet };
     const results = new Map<string, SubjectApplyResult>();
     let pending = groups;
     for (let attempt = 0; pending.length > 0; attempt += 1) {
@@ -220,6 +223,14 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       pending = retry;
     }
     return results;
+  }
+
+  /** The subject's state, restored first when this Redis holds none and a loader can provide it. */
+  async function ensureRestored(subject: string): Promise<void> {
+    if (!loader) return;
+    const k = keys.subject(subject);
+    const markers = await client.hget(k.state, "~b").then(async (ring) => ring ?? (await client.hget(k.state, "~")));
+    if (markers === null) await restore([subject]);
   }
 
   return {
@@ -414,14 +425,14 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       const transaction = client.multi();
       for (const subject of subjects) {
         const k = keys.subject(subject);
-        transaction.hgetall(k.state).hgetall(k.balances).hgetall(k.holds);
+        transaction.hgetall(k.state).hgetall(k.balances).hgetall(k.holds).hgetall(k.history);
       }
       const replies = await transaction.exec().catch((error: unknown) => {
         throw backendUnavailable("exportSubjects", error);
       });
       return subjects.map((subject, i) => {
         const field = (offset: number): Record<string, string> => {
-          const [error, value] = replies?.[i * 3 + offset] ?? [null, {}];
+          const [error, value] = replies?.[i * 4 + offset] ?? [null, {}];
           if (error) throw backendUnavailable("exportSubjects", error);
           return (value ?? {}) as Record<string, string>;
         };
@@ -429,8 +440,92 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
         const holds = Object.entries(field(2))
           .map(([holdId, raw]) => decodeHold(subject, holdId, raw))
           .filter((hold): hold is HoldRecord => hold !== null && hold.state === "held");
-        return { subject, counters, awards, balances: decodeBalancesHash(subject, field(1)), holds };
+        const history = decodeHistoryHash(field(3));
+        return { subject, counters, awards, balances: decodeBalancesHash(subject, field(1)), holds, history: history.parts, historyCompleteFor: history.status.completeFor };
       });
+    },
+
+    async historyStatus(subject) {
+      requireText(subject, "subject", 200);
+      const k = keys.subject(subject).history;
+      try {
+        await ensureRestored(subject);
+        const [version, completeFor] = await Promise.all([client.hget(k, "~q"), client.hget(k, "~h")]);
+        return statusOf(version, completeFor);
+      } catch (error) {
+        if (error instanceof ProgressionError) throw error;
+        throw backendUnavailable("historyStatus", error);
+      }
+    },
+
+    async readHistory(subject) {
+      requireText(subject, "subject", 200);
+      const fields = await client.hgetall(keys.subject(subject).history).catch((error: unknown) => {
+        throw backendUnavailable("readHistory", error);
+      });
+      const { status, parts } = decodeHistoryHash(fields);
+      return { status, parts };
+    },
+
+    async seed(request) {
+      const subject = requireText(request.subject, "subject", 200);
+      const counters: string[] = [];
+      for (const { counter, state } of request.counters) counters.push(requireText(counter, "counter", 200), counterKind(state.kind).encodeText(state));
+      const awards = request.awards.map(({ check, earnedAt }) => [
+        requireText(check.code, "code", 200),
+        requireTime(earnedAt, "earnedAt"),
+        check.autoClaimRewards === null ? 0 : check.autoClaimRewards.map((reward) => [reward.item, reward.quantity]),
+      ]);
+      const packed = packr.pack([requireTime(request.now), request.expectVersion, requireText(request.counterSet, "counterSet", 200), counters, awards]);
+      const reply = await call("seed", seedArgs(keys, subject, packed));
+      if (reply[0] !== ScriptStatus.Ok) throw scriptError(reply[0], String(reply[1]), "seed", { subject });
+      const { reached, balances } = unpackSubjectResult(subject, [0, reply[2] as unknown[], 0, reply[3] as unknown[]]);
+      return { conflict: reply[1] === 1, reached: reached as AwardRecord[], balances };
+    },
+
+    async registerCounterSet(counterSet, counters) {
+      await client.hsetnx(keys.counterSets, requireText(counterSet, "counterSet", 200), counters.join(",")).catch((error: unknown) => {
+        throw backendUnavailable("registerCounterSet", error);
+      });
+    },
+
+    async counterSetOf(counterSet) {
+      const ids = await client.hget(keys.counterSets, counterSet).catch((error: unknown) => {
+        throw backendUnavailable("counterSetOf", error);
+      });
+      return ids === null ? null : ids === "" ? [] : ids.split(",");
+    },
+
+    async historySubjects(cursor, limit) {
+      requirePositiveInteger(limit, "limit");
+      const [next, found] = await client.scan(cursor, "MATCH", keys.historyPattern, "COUNT", limit).catch((error: unknown) => {
+        throw backendUnavailable("historySubjects", error);
+      });
+      return { subjects: [...new Set(found.map((key) => keys.subjectOfHistoryKey(key)))], cursor: next };
+    },
+
+    async dropArchivedHistory(archived, beforeDay) {
+      if (archived.length === 0) return;
+      const pipeline = client.pipeline();
+      let calls = 0;
+      for (const { subject, parts } of archived) {
+        // The part every non-late rollup of the export carries: the hash's own part at export time.
+        const own = parts.find((part) => !part.part.includes("+"))?.part ?? parts[0]?.part.split("+")[0];
+        if (own === undefined) continue;
+        const fields: string[] = [];
+        for (const part of parts) {
+          if (part.part === own && part.day >= beforeDay) continue;
+          if (part.part !== own && !part.part.startsWith(`${own}+`)) continue;
+          fields.push(...historyField(part, own));
+        }
+        runScript(pipeline, dropHistoryArgs(keys, subject, packr.pack([own, beforeDay, fields])));
+        calls += 1;
+      }
+      if (calls === 0) return;
+      const replies = await pipeline.exec().catch((error: unknown) => {
+        throw backendUnavailable("dropArchivedHistory", error);
+      });
+      for (const [error] of replies ?? []) if (error) throw backendUnavailable("dropArchivedHistory", error);
     },
 
     async close() {

@@ -6,7 +6,7 @@ import { loadLuaScripts } from "./script-loader.ts";
  * versions of this package can share one Redis; `scriptCommand` is the one place that name is made.
  * Bump SCRIPTS_VERSION whenever a script's keys, arguments or stored encodings change.
  */
-export const SCRIPTS_VERSION = "2";
+export const SCRIPTS_VERSION = "3";
 
 /** Every script of lua/, by file name without `.lua`: `<name>-<key count>` (`n`: the caller says). */
 export const SCRIPT_FILES = [
@@ -14,11 +14,13 @@ export const SCRIPT_FILES = [
   "balance-6",
   "changeFree-7",
   "claim-4",
+  "dropHistory-1",
   "expireHolds-6",
   "getHold-6",
   "hold-7",
-  "importSubject-5",
+  "importSubject-6",
   "list-6",
+  "seed-4",
   "settleHold-6",
   "transfer-11",
 ] as const;
@@ -52,7 +54,7 @@ declare module "ioredis" {
 /** The part of an ioredis client the backend uses (depend on the narrowest type). */
 export type ProgressionRedisClient = Pick<
   Redis,
-  "defineCommand" | "script" | "pipeline" | "multi" | "ping" | "hgetall" | "sadd" | "spop" | "scard" | "zrangebyscore" | "quit" | "status" | ScriptCommandName
+  "defineCommand" | "script" | "pipeline" | "multi" | "ping" | "hgetall" | "hget" | "hsetnx" | "scan" | "sadd" | "spop" | "scard" | "zrangebyscore" | "quit" | "status" | ScriptCommandName
 > & { readonly isCluster?: boolean };
 
 /** The table read from the file names: each script's name and KEYS count (undefined: variable). */

@@ -14,12 +14,19 @@ export interface SubjectKeys {
   readonly holds: string;
   /** Zset: hold id -> time it is due (expiry while held, forgetting once settled). */
   readonly holdTimers: string;
+  /** Hash: the subject's history rollups and status (lua/includes/history.lua). */
+  readonly history: string;
 }
 
 export interface RedisKeys {
   readonly prefix: string;
   readonly dirty: string;
   readonly holdExpiryIndex: string;
+  /** Hash: counter set id -> its counter ids (comma-separated), as the engine registered them. */
+  readonly counterSets: string;
+  /** SCAN pattern of every subject's history hash, and the subject a matched key names. */
+  readonly historyPattern: string;
+  subjectOfHistoryKey(key: string): string;
   subject(subject: string): SubjectKeys;
   /** Idempotency record of a key, scoped to the subject the request names first. */
   idempotency(subject: string, idempotencyKey: string): string;
@@ -30,6 +37,10 @@ export function createRedisKeys(prefix: string): RedisKeys {
     prefix,
     dirty: `${prefix}:dirty`,
     holdExpiryIndex: `${prefix}:holds-by-expiry`,
+    counterSets: `${prefix}:counter-sets`,
+    // Glob characters of the prefix are escaped so the pattern matches it literally.
+    historyPattern: `${prefix.replace(/[*?[\]\\]/g, "\\$&")}:r:{*}`,
+    subjectOfHistoryKey: (key) => key.slice(prefix.length + 4, -1),
     subject(subject) {
       const tag = `{${subject}}`;
       return {
@@ -38,6 +49,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
         balances: `${prefix}:l:${tag}`,
         holds: `${prefix}:h:${tag}`,
         holdTimers: `${prefix}:t:${tag}`,
+        history: `${prefix}:r:${tag}`,
       };
     },
     idempotency(subject, idempotencyKey) {

@@ -36,7 +36,7 @@ export function applyBatchArgs(keys: RedisKeys, subjects: readonly string[], req
   const groupKeys = [keys.dirty];
   for (const subject of subjects) {
     const k = keys.subject(subject);
-    groupKeys.push(k.state, k.eventIds, k.balances);
+    groupKeys.push(k.state, k.eventIds, k.balances, k.history);
   }
   return { script: "applyBatch", keys: groupKeys, argv: [request, batchDigest] };
 }
@@ -44,7 +44,18 @@ export function applyBatchArgs(keys: RedisKeys, subjects: readonly string[], req
 /** A subject's snapshot, encoded by state-codec.ts. */
 export function importSubjectArgs(keys: RedisKeys, subject: string, snapshot: Buffer): ScriptCall {
   const k = keys.subject(subject);
-  return { script: "importSubject", keys: [k.state, k.balances, k.holds, k.holdTimers, keys.holdExpiryIndex], argv: [snapshot] };
+  return { script: "importSubject", keys: [k.state, k.balances, k.holds, k.holdTimers, keys.holdExpiryIndex, k.history], argv: [snapshot] };
+}
+
+/** A backfill of one subject, packed by history-codec.ts. */
+export function seedArgs(keys: RedisKeys, subject: string, request: Buffer): ScriptCall {
+  const k = keys.subject(subject);
+  return { script: "seed", keys: [k.state, k.balances, k.history, keys.dirty], argv: [subject, request] };
+}
+
+/** Archived rollups of one subject to drop, packed by history-codec.ts. */
+export function dropHistoryArgs(keys: RedisKeys, subject: string, request: Buffer): ScriptCall {
+  return { script: "dropHistory", keys: [keys.subject(subject).history], argv: [request] };
 }
 
 export interface FreeChange {

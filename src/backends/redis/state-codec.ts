@@ -84,8 +84,8 @@ export function encodeHold(hold: HoldRecord): string {
   return `${hold.quantity},${hold.createdAt},${hold.expiresAt},${HOLD_STATE_CHARS[hold.state]},${hold.settledAt ?? ""},${hold.item}`;
 }
 
-/** What importSubject-5.lua installs: [stateFields, balanceFields, open holds]. */
-export function encodeSnapshotForImport(snapshot: SubjectSnapshot): [string[], string[], Array<[string, string, number]>] {
+/** What importSubject-6.lua installs: [stateFields, balanceFields, open holds, historyCompleteFor or ""]. */
+export function encodeSnapshotForImport(snapshot: SubjectSnapshot): [string[], string[], Array<[string, string, number]>, string] {
   const stateFields: string[] = [];
   for (const [id, counter] of snapshot.counters) stateFields.push(id, counterKind(counter.kind).encodeText(counter));
   for (const [code, award] of snapshot.awards) stateFields.push(`${AWARD_FIELD_PREFIX}${code}`, encodeAward(award));
@@ -97,5 +97,5 @@ export function encodeSnapshotForImport(snapshot: SubjectSnapshot): [string[], s
   const holds = snapshot.holds
     .filter((hold) => hold.state === "held")
     .map((hold): [string, string, number] => [hold.holdId, encodeHold(hold), hold.expiresAt]);
-  return [stateFields, balanceFields, holds];
+  return [stateFields, balanceFields, holds, snapshot.historyCompleteFor ?? ""];
 }

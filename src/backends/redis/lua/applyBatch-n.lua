@@ -1,22 +1,27 @@
 --[[
   Applies one batch of counter increments for a group of subjects, atomically, and reports what is
-  new per subject (docs/semantics.md, "Apply"). Variable key count: 1 + 3 per subject.
+  new per subject (docs/semantics.md, "Apply"), and adds the events' rollups to each subject's history
+  in the same step. Variable key count: 1 + 4 per subject.
 
   Input:
     KEYS[1]          dirty set (subjects changed since the last snapshot)
-    KEYS[2 + 3i]     state hash of subject i (counters, awards, batch ring "~b"+"~c"; the ring or the
+    KEYS[2 + 4i]     state hash of subject i (counters, awards, batch ring "~b"+"~c"; the ring or the
                      ledger's marker "~" says this Redis holds the subject's state)
-    KEYS[3 + 3i]     event-id zset of subject i (eventId -> time seen)
-    KEYS[4 + 3i]     balances hash of subject i (autoClaim rewards)
+    KEYS[3 + 4i]     event-id zset of subject i (eventId -> time seen; "h/<eventId>" for history)
+    KEYS[4 + 4i]     balances hash of subject i (autoClaim rewards)
+    KEYS[5 + 4i]     history hash of subject i (includes/history.lua)
     ARGV[1]          msgpack request:
                        [1] now (ms), [2] check restore marker (0|1), [3] event-id retention (ms),
                        [4] counters: { {counterId, kind s|w|d|g, keepDays, checks}, ... }
                            (those the increments touch; every counter of the plan for catch-up),
                            check = { code, target, windowDays, autoClaim rewards or 0 }
                            (rewards = { {item, quantity}, ... })
-                       [5] subjects: { {subject, catchUp 0|1, increments}, ... },
+                       [5] subjects: { {subject, catchUp 0|1, increments, history}, ... },
                            increments = { counterId, amount, at, eventId or "", ... } (flat: one
                            Lua table per subject, not per increment)
+                           history = { type, tags, day, count, sum, firstAt, lastAt, maxAmount,
+                           eventId or "", ... } (flat), or 0 when the engine keeps no history
+                       [6] the plan's counter set (the history's "~h" of a subject's first rollup)
     ARGV[2]          batch digest: 6 bytes of SHA-1 of the batch id (binary)
 
   Each counter kind's step (create, add, measure, catch-up) is in includes/counters/<kind>.lua. An
@@ -39,25 +44,26 @@ local RING_BYTES = 16 * DIGEST_BYTES
 --- @include "includes/integers"
 --- @include "includes/codec"
 --- @include "includes/counters"
---- @include "includes/balances"
+--- @include "includes/grants"
+--- @include "includes/history"
 --- @include "includes/subject"
 
 local decoded, req = pcall(cmsgpack.unpack, ARGV[1])
 if not decoded or type(req) ~= "table" then
   return fail(STATUS.INVALID_INPUT, "ARGV[1] is not a msgpack apply request")
 end
-local now, checkRestore, eventRetention, counterList, subjects = req[1], req[2], req[3], req[4], req[5]
+local now, checkRestore, eventRetention, counterList, subjects, counterSet = req[1], req[2], req[3], req[4], req[5], req[6]
 -- Raw bytes travel outside msgpack: Redis' cmsgpack predates the bin type.
 local digest = ARGV[2]
 
 -- Validate everything before the first write: a Lua error half way would leave a partial apply.
 local function isInt(n) return type(n) == "number" and n == math.floor(n) end
 if not isInt(now) or type(digest) ~= "string" or #digest ~= DIGEST_BYTES or not isInt(eventRetention)
-  or type(counterList) ~= "table" or type(subjects) ~= "table" then
-  return fail(STATUS.INVALID_INPUT, "apply needs ARGV[1] [now, checkRestore, retentionMs, counters, subjects] and ARGV[2] a 6-byte digest")
+  or type(counterList) ~= "table" or type(subjects) ~= "table" or type(counterSet) ~= "string" then
+  return fail(STATUS.INVALID_INPUT, "apply needs ARGV[1] [now, checkRestore, retentionMs, counters, subjects, counterSet] and ARGV[2] a 6-byte digest")
 end
-if #KEYS ~= 1 + 3 * #subjects then
-  return fail(STATUS.INVALID_INPUT, "expected 1 + 3 keys per subject, got " .. #KEYS .. " keys for " .. #subjects .. " subjects")
+if #KEYS ~= 1 + 4 * #subjects then
+  return fail(STATUS.INVALID_INPUT, "expected 1 + 4 keys per subject, got " .. #KEYS .. " keys for " .. #subjects .. " subjects")
 end
 local plan, planOrder = {}, {}
 for i, row in ipairs(counterList) do
@@ -96,12 +102,25 @@ for i, entry in ipairs(subjects) do
       return fail(STATUS.INVALID_INPUT, "an increment of " .. entry[1] .. " must be [known counterId, positive amount, at, eventId]")
     end
   end
+  local rows = entry[4]
+  if rows ~= 0 then
+    if type(rows) ~= "table" or #rows % HISTORY_ROW ~= 0 then
+      return fail(STATUS.INVALID_INPUT, "the history of " .. entry[1] .. " must be 0 or a flat list of " .. HISTORY_ROW .. "-tuples")
+    end
+    for j = 1, #rows, HISTORY_ROW do
+      if type(rows[j]) ~= "string" or type(rows[j + 1]) ~= "string" or not isInt(rows[j + 2]) or rows[j + 2] < 0
+        or not isInt(rows[j + 3]) or rows[j + 3] <= 0 or not isInt(rows[j + 4]) or rows[j + 4] <= 0
+        or not isInt(rows[j + 5]) or not isInt(rows[j + 6]) or not isInt(rows[j + 7]) or type(rows[j + 8]) ~= "string" then
+        return fail(STATUS.INVALID_INPUT, "a history row of " .. entry[1] .. " must be [type, tags, day >= 0, count > 0, sum > 0, firstAt, lastAt, maxAmount, eventId]")
+      end
+    end
+  end
 end
 
 if checkRestore == 1 then
   local missing = {}
   for i, entry in ipairs(subjects) do
-    if not hasSubjectState(KEYS[2 + 3 * (i - 1)]) then missing[#missing + 1] = entry[1] end
+    if not hasSubjectState(KEYS[2 + 4 * (i - 1)]) then missing[#missing + 1] = entry[1] end
   end
   if #missing > 0 then return fail(STATUS.RESTORE_NEEDED, "subjects need their snapshot restored", missing) end
 end
@@ -110,9 +129,9 @@ local dirtyKey = KEYS[1]
 local results, dirtySubjects = {}, {}
 
 for si, entry in ipairs(subjects) do
-  local subject, catchUp, incs = entry[1], entry[2] == 1, entry[3]
-  local base = 2 + 3 * (si - 1)
-  local stateKey, eventsKey, balKey = KEYS[base], KEYS[base + 1], KEYS[base + 2]
+  local subject, catchUp, incs, historyRows = entry[1], entry[2] == 1, entry[3], entry[4]
+  local base = 2 + 4 * (si - 1)
+  local stateKey, eventsKey, balKey, histKey = KEYS[base], KEYS[base + 1], KEYS[base + 2], KEYS[base + 3]
 
   -- Everything this subject needs in one read: the batch ring, then its counters, then the award
   -- fields of their checks. The ring of the 16 latest batch digests spans two fields of 48 bytes
@@ -160,36 +179,12 @@ for si, entry in ipairs(subjects) do
     end
 
     local reached, changed, touched, touchedOrder, lastDayOf = {}, {}, {}, {}, {}
-    local rewardItems, rewardOrder = {}, {}
-
-    -- Free balances this apply grants into, read once per item.
-    local staged = {}
-    local function canGrant(rewards)
-      local after = {}
-      for _, reward in ipairs(rewards) do
-        local item = reward[1]
-        local free = after[item] or staged[item]
-        if free == nil then free = tonumber(rcall("HGET", balKey, "f:" .. item)) or 0 end
-        free = free + reward[2]
-        if free > MAX_SAFE then return nil end
-        after[item] = free
-      end
-      return after
-    end
+    local grants = newGrants(balKey)
 
     local function award(check, earnedAt, retroactive)
       awards[check[1]] = true
       local claimedAt = -1
-      if check[4] ~= 0 then
-        local after = canGrant(check[4])
-        if after then
-          claimedAt = now
-          for item, free in pairs(after) do
-            staged[item] = free
-            if not rewardItems[item] then rewardItems[item] = true; rewardOrder[#rewardOrder + 1] = item end
-          end
-        end
-      end
+      if check[4] ~= 0 and grants.stage(check[4]) then claimedAt = now end
       local record = {earnedAt, retroactive and 1 or 0, claimedAt}
       changed[#changed + 1] = check[5]
       changed[#changed + 1] = encodeAward(record)
@@ -197,24 +192,23 @@ for si, entry in ipairs(subjects) do
       reached[n + 1], reached[n + 2], reached[n + 3], reached[n + 4] = check[1], earnedAt, record[2], claimedAt
     end
 
+    -- Events with their own id count once per subject within the retention (pruned once per apply).
+    local eventsPruned = false
+    local function isNewEvent(eventId)
+      if not eventsPruned then
+        rcall("ZREMRANGEBYSCORE", eventsKey, "-inf", fmtInt(now - eventRetention))
+        eventsPruned = true
+      end
+      if rcall("ZSCORE", eventsKey, eventId) then return false end
+      rcall("ZADD", eventsKey, fmtInt(now), eventId)
+      return true
+    end
+
     -- Per increment: update the counter in place, then compare its checks. Tiers are sorted by
     -- target, so for the monotonic kinds the first check out of reach ends the comparison.
-    local eventsPruned = false
     for ii = 1, #incs, 4 do
       local id, amount, at, eventId = incs[ii], incs[ii + 1], incs[ii + 2], incs[ii + 3]
-      local skip = false
-      if eventId ~= "" then
-        if not eventsPruned then
-          rcall("ZREMRANGEBYSCORE", eventsKey, "-inf", fmtInt(now - eventRetention))
-          eventsPruned = true
-        end
-        if rcall("ZSCORE", eventsKey, eventId) then
-          skip = true
-        else
-          rcall("ZADD", eventsKey, fmtInt(now), eventId)
-        end
-      end
-      if not skip then
+      if eventId == "" or isNewEvent(eventId) then
         local spec = plan[id]
         local kind, checks = spec[1], spec[3]
         local st = states[id]
@@ -226,7 +220,6 @@ for si, entry in ipairs(subjects) do
         COUNTER_KINDS[kind].add(st, amount, at, day, spec[2], checks, awards, award)
       end
     end
-    if eventsPruned then rcall("PEXPIRE", eventsKey, fmtInt(eventRetention)) end
 
     if catchUp then
       for _, id in ipairs(counterIds) do
@@ -261,16 +254,10 @@ for si, entry in ipairs(subjects) do
     changed[#changed + 1] = "~c"
     changed[#changed + 1] = string.sub(ring, RING_BYTES / 2 + 1)
     rcall("HSET", stateKey, unpack(changed))
+    if historyRows ~= 0 then writeHistory(histKey, historyRows, counterSet, digest, now, isNewEvent) end
+    if eventsPruned then rcall("PEXPIRE", eventsKey, fmtInt(eventRetention)) end
     dirtySubjects[#dirtySubjects + 1] = subject
-
-    local balances = {}
-    for _, item in ipairs(rewardOrder) do
-      rcall("HSET", balKey, "f:" .. item, fmtInt(staged[item]))
-      local free, held = readBalance(balKey, item)
-      local n = #balances
-      balances[n + 1], balances[n + 2], balances[n + 3] = item, free, held
-    end
-    results[si] = {0, reached, progress, balances}
+    results[si] = {0, reached, progress, grants.write()}
   end
 end
 

@@ -10,7 +10,8 @@
     KEYS[3] holds hash
     KEYS[4] hold timers zset
     KEYS[5] global hold expiry index
-    ARGV[1] msgpack { stateFields, balanceFields, holds }
+    KEYS[6] history hash (only "~h" is restored: the rollups stay in the archive)
+    ARGV[1] msgpack { stateFields, balanceFields, holds, historyCompleteFor or "" }
             stateFields / balanceFields = { field, value, field, value, ... }
             holds = { {holdId, encoded, expiresAt}, ... } (open holds only)
 
@@ -30,6 +31,7 @@ if hasSubjectState(KEYS[1]) then return cmsgpack.pack({STATUS.OK, 0}) end
 
 redis.call("HSET", KEYS[1], "~", "1", unpack(snap[1]))
 if #snap[2] > 0 then redis.call("HSET", KEYS[2], unpack(snap[2])) end
+if type(snap[4]) == "string" and snap[4] ~= "" then redis.call("HSETNX", KEYS[6], "~h", snap[4]) end
 for _, h in ipairs(snap[3]) do
   redis.call("HSET", KEYS[3], h[1], h[2])
   redis.call("ZADD", KEYS[4], fmtInt(h[3]), h[1])

@@ -1,0 +1,139 @@
+import type { ProgressionBackend } from "../backends/contract/progression-backend.ts";
+import type { SeedResult } from "../backends/contract/history-backend.ts";
+import type { CompiledMilestones } from "../definitions/compile-milestones.ts";
+import type { CounterSpec } from "../model/counter-plan.ts";
+import type { HistoryRollup, HistoryStatus } from "../model/history.ts";
+import { mergeParts } from "../model/history.ts";
+import type { HistoryArchive } from "./history-archive.ts";
+import { replayCounters } from "./replay-counters.ts";
+
+/** How many times a subject that keeps changing while it is replayed is read again before giving up. */
+const SEED_ATTEMPTS = 5;
+
+export interface SubjectHistoryRead {
+  readonly status: HistoryStatus;
+  /** Every rollup of the subject, from the backend and the archive, sorted by day. */
+  readonly rollups: readonly HistoryRollup[];
+}
+
+export interface BackfillProgress {
+  /** Subjects looked at so far. */
+  readonly visited: number;
+  /** Subjects whose counters were seeded from history. */
+  readonly seeded: number;
+  /** Milestones awarded retroactively. */
+  readonly awarded: number;
+  /** Pass it as `cursor` to continue from here; "0" once every subject was visited. */
+  readonly cursor: string;
+}
+
+export interface SeededSubject extends SeedResult {
+  readonly subject: string;
+}
+
+/**
+ * Backfill from the event history (docs/semantics.md, "History"): a subject whose counters are complete
+ * for an older counter set gets the counters the current set adds replayed from its rollups, and every
+ * milestone they already meet awarded (retroactive, stamped with the day it was met). Written with
+ * `seed` at the version it was read at, so an apply in between makes it read again instead of losing
+ * that apply; a subject already complete costs one status read.
+ */
+export class Backfill {
+  #archive: HistoryArchive | undefined;
+  readonly #backend: ProgressionBackend;
+  readonly #compiled: () => CompiledMilestones;
+  readonly #clock: () => number;
+  readonly #registered = new Map<string, Promise<void>>();
+
+  constructor(backend: ProgressionBackend, compiled: () => CompiledMilestones, clock: () => number) {
+    this.#backend = backend;
+    this.#compiled = compiled;
+    this.#clock = clock;
+  }
+
+  useArchive(archive: HistoryArchive): void {
+    this.#archive = archive;
+  }
+
+  /** Registers the plan's counter set with the backend, once per set and process (before it is applied). */
+  register(compiled: CompiledMilestones): Promise<void> {
+    const set = compiled.plan.counterSet;
+    let registered = this.#registered.get(set);
+    if (registered === undefined) {
+      registered = this.#backend.registerCounterSet(set, [...compiled.plan.counters.keys()]);
+      registered.catch(() => this.#registered.delete(set));
+      this.#registered.set(set, registered);
+    }
+    return registered;
+  }
+
+  /** A subject's whole history: the backend's copy first, then the archive's. */
+  async read(subject: string): Promise<SubjectHistoryRead> {
+    const own = await this.#backend.readHistory(subject);
+    const archived = this.#archive === undefined ? [] : ((await this.#archive.read([subject])).get(subject) ?? []);
+    return { status: own.status, rollups: mergeParts([own.parts, archived]) };
+  }
+
+  /**
+   * Seeds the counters `subject` lacks for the current counter set; null when it is complete already
+   * (or has no history). `rebuild` replays every counter of the plan instead (repair; awards are kept).
+   */
+  async seedSubject(subject: string, options: { readonly rebuild?: boolean } = {}): Promise<SeededSubject | null> {
+    for (let attempt = 1; attempt <= SEED_ATTEMPTS; attempt += 1) {
+      const compiled = this.#compiled();
+      await this.register(compiled);
+      const status = await this.#backend.historyStatus(subject);
+      if (status.completeFor === null && options.rebuild !== true) return null;
+      if (status.completeFor === compiled.plan.counterSet && options.rebuild !== true) return null;
+      const specs = options.rebuild === true ? [...compiled.plan.counters.values()] : await this.#freshCounters(subject, status, compiled);
+      const history = await this.read(subject);
+      if (history.status.completeFor !== status.completeFor) continue;
+      const replayed = replayCounters(compiled, specs, subject, history.rollups);
+      const result = await this.#backend.seed({
+        subject,
+        expectVersion: history.status.version,
+        counterSet: compiled.plan.counterSet,
+        counters: replayed.map(({ counter, state }) => ({ counter, state })),
+        awards: replayed.flatMap((counter) => counter.met),
+        now: this.#clock(),
+      });
+      if (!result.conflict) return { ...result, subject };
+    }
+    return null;
+  }
+
+  /** Visits every subject with a history in pages of `chunk`, seeding each; resumable from `cursor`. */
+  async backfillAll(options: {
+    readonly cursor?: string;
+    readonly chunk?: number;
+    readonly onSeeded: (seeded: SeededSubject) => void;
+    readonly onProgress?: (progress: BackfillProgress) => void | Promise<void>;
+  }): Promise<BackfillProgress> {
+    let cursor = options.cursor ?? "0";
+    const chunk = options.chunk ?? 500;
+    let visited = 0;
+    let seeded = 0;
+    let awarded = 0;
+    do {
+      const page = await this.#backend.historySubjects(cursor, chunk);
+      const results = await Promise.all(page.subjects.map((subject) => this.seedSubject(subject)));
+      for (const result of results) {
+        visited += 1;
+        if (result === null) continue;
+        seeded += 1;
+        awarded += result.reached.length;
+        options.onSeeded(result);
+      }
+      cursor = page.cursor;
+      await options.onProgress?.({ visited, seeded, awarded, cursor });
+    } while (cursor !== "0");
+    return { visited, seeded, awarded, cursor };
+  }
+
+  /** Counters of the current set the subject's complete set lacks (or, that set unknown, the subject lacks). */
+  async #freshCounters(subject: string, status: HistoryStatus, compiled: CompiledMilestones): Promise<CounterSpec[]> {
+    const previous = status.completeFor === null ? null : await this.#backend.counterSetOf(status.completeFor);
+    const known: ReadonlySet<string> = previous !== null ? new Set(previous) : new Set((await this.#backend.readState(subject)).counters.keys());
+    return [...compiled.plan.counters.values()].filter((spec) => !known.has(spec.id));
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * The event history (docs/semantics.md, "History"): every applied gameplay event, rolled up per
+ * (subject, trigger type, tags, UTC day). A rollup keeps what every built-in rule needs to be replayed:
+ * the sum of amounts, the count, the first and last time and the largest single amount.
+ */
+export interface HistoryRollup {
+  readonly type: string;
+  /** The event's tags as canonical JSON (keys sorted), "" for none. */
+  readonly tags: string;
+  /** UTC day of the events (`dayOf(at)`). */
+  readonly day: number;
+  readonly count: number;
+  readonly sum: number;
+  readonly firstAt: number;
+  readonly lastAt: number;
+  readonly maxAmount: number;
+}
+
+/** A rollup as a recorded event contributes it: events with their own id are deduped like counters. */
+export interface HistoryEntry extends HistoryRollup {
+  /** Set for one event with its own id: kept once per subject within the event-id retention. */
+  readonly eventId?: string | undefined;
+}
+
+/**
+ * A stored rollup. One (type, tags, day) may be stored in several parts: one per life of the store that
+ * wrote it (a Redis that lost its data starts a new part) and one per late write to a day already
+ * archived. Every part only grows, so copies of a part merge by taking the largest values; the history of
+ * a key is the sum over its parts (`mergeParts`).
+ */
+export interface HistoryPart extends HistoryRollup {
+  readonly part: string;
+}
+
+/** Where a subject's counters stand with respect to its history (for backfill). */
+export interface HistoryStatus {
+  /** The counter set (`CounterPlan.counterSet`) whose counters are complete for the subject; null: no history. */
+  readonly completeFor: string | null;
+  /** Changes with every apply to the subject: a backfill computed at one version is written only at that version. */
+  readonly version: number;
+}
+
+/** The key of a rollup inside a subject's history. */
+export function rollupKey(rollup: Pick<HistoryRollup, "type" | "tags" | "day">): string {
+  return `${rollup.day}|${rollup.type}|${rollup.tags}`;
+}
+
+/** Two copies of the same part: the larger of each value (parts only grow). */
+export function mergeCopies(a: HistoryPart, b: HistoryPart): HistoryPart {
+  return {
+    ...a,
+    count: Math.max(a.count, b.count),
+    sum: Math.max(a.sum, b.sum),
+    firstAt: Math.min(a.firstAt, b.firstAt),
+    lastAt: Math.max(a.lastAt, b.lastAt),
+    maxAmount: Math.max(a.maxAmount, b.maxAmount),
+  };
+}
+
+/** Adds one rollup into another of the same key (two parts, or two events of one flush). */
+export function addRollup<T extends HistoryRollup>(a: T, b: HistoryRollup): T {
+  return {
+    ...a,
+    count: a.count + b.count,
+    sum: a.sum + b.sum,
+    firstAt: Math.min(a.firstAt, b.firstAt),
+    lastAt: Math.max(a.lastAt, b.lastAt),
+    maxAmount: Math.max(a.maxAmount, b.maxAmount),
+  };
+}
+
+/**
+ * A subject's history from any number of sources (the backend's own copy, the archive): copies of one part
+ * merge by maximum, then the parts of one key add up. Sorted by day, then type and tags.
+ */
+export function mergeParts(sources: readonly (readonly HistoryPart[])[]): HistoryRollup[] {
+  const copies = new Map<string, HistoryPart>();
+  for (const parts of sources) {
+    for (const part of parts) {
+      const key = `${part.part}#${rollupKey(part)}`;
+      const earlier = copies.get(key);
+      copies.set(key, earlier === undefined ? part : mergeCopies(earlier, part));
+    }
+  }
+  const byKey = new Map<string, HistoryRollup>();
+  for (const part of copies.values()) {
+    const key = rollupKey(part);
+    const { part: _part, ...rollup } = part;
+    const earlier = byKey.get(key);
+    byKey.set(key, earlier === undefined ? rollup : addRollup(earlier, rollup));
+  }
+  return [...byKey.values()].sort((a, b) => a.day - b.day || compare(a.type, b.type) || compare(a.tags, b.tags));
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The canonical text of an event's tags in the history: JSON with keys sorted, "" for none. */
+export function tagsText(tags: Readonly<Record<string, string>>): string {
+  let keys: string[] | undefined;
+  let previous = "";
+  for (const key in tags) {
+    (keys ??= []).push(key);
+    if (key < previous) previous = "\u0000unsorted";
+    else if (previous !== "\u0000unsorted") previous = key;
+  }
+  if (keys === undefined) return "";
+  if (previous === "\u0000unsorted") keys.sort();
+  else if (keys.length === 1) return JSON.stringify(tags);
+  return `{${keys.map((key) => `${JSON.stringify(key)}:${JSON.stringify(tags[key])}`).join(",")}}`;
+}
+
+/** The tags of a stored rollup, as the event carried them. */
+export function parseTags(text: string): Readonly<Record<string, string>> {
+  return text === "" ? {} : (JSON.parse(text) as Record<string, string>);
+}

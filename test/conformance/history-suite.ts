@@ -1,0 +1,180 @@
+import { describe, expect, it } from "vitest";
+import type { BackendFactory } from "../support/backend-factories.ts";
+import { createProgression } from "../../src/engine/create-progression.ts";
+import { codes, DAY, milestone, T0, useEngines } from "./engine-fixture.ts";
+
+const trollKills = (subject: string, perDay: number, days: number, from = T0 - 10 * DAY) =>
+  Array.from({ length: perDay * days }, (_, i) => ({
+    type: "kill",
+    subject,
+    tags: { creature: "troll" },
+    at: from + Math.floor(i / perDay) * DAY + (i % perDay) * 60_000,
+  }));
+
+const anyKill = [milestone("first_kill", "kill", { type: "count", threshold: 1 })];
+const kill5Trolls = milestone("trolls", "kill", { type: "count", threshold: 5, where: { creature: "troll" } });
+
+/** The event history and backfill of milestones added later (docs/semantics.md, "History"). */
+export function historyConformance(factory: BackendFactory): void {
+  const engine = useEngines(factory);
+
+  describe("backfill on catch-up", () => {
+    it("awards a milestone with a new filter on the day of the event that met it, and counting continues from history", async () => {
+      const { progression, delivered } = await engine(anyKill);
+      // 10 troll kills, two a day over five days: the 5th is the first kill of the third day.
+      await progression.recordBatch(trollKills("p1", 2, 5));
+      progression.reload({ definitions: [...anyKill, kill5Trolls] });
+      const unlocked = await progression.catchUp("p1");
+      const fifthKill = T0 - 10 * DAY + 2 * DAY;
+      expect(unlocked.map((u) => [u.code, u.retroactive])).toEqual([["trolls", true]]);
+      const earnedAt = unlocked[0]?.earnedAt ?? 0;
+      expect(Math.floor(earnedAt / DAY)).toBe(Math.floor(fifthKill / DAY));
+      expect(earnedAt).toBe(fifthKill + 60_000); // the last event of that day: a day rollup's latest time
+      expect((await progression.progress("p1")).find((p) => p.code === "trolls")).toMatchObject({ current: 10, status: "completed" });
+      await progression.record({ type: "kill", subject: "p1", tags: { creature: "troll" } });
+      expect((await progression.progress("p1")).find((p) => p.code === "trolls")?.current).toBe(11);
+      expect(await progression.catchUp("p1")).toEqual([]);
+      expect(delivered.get("milestone.reached")?.filter((e) => e.payload.code === "trolls")).toHaveLength(1);
+    });
+
+    it("counts events recorded between the reload and the catch-up once", async () => {
+      const { progression } = await engine(anyKill);
+      await progression.recordBatch(trollKills("p1", 1, 3));
+      progression.reload({ definitions: [...anyKill, kill5Trolls] });
+      await progression.recordBatch(trollKills("p1", 1, 1, T0));
+      expect(codes(await progression.catchUp("p1"))).toEqual([]);
+      expect((await progression.progress("p1")).find((p) => p.code === "trolls")?.current).toBe(4);
+      expect(codes(await progression.record({ type: "kill", subject: "p1", tags: { creature: "troll" } }))).toEqual(["trolls"]);
+    });
+
+    it("backfills a trigger no milestone counted when its events happened", async () => {
+      const { progression } = await engine(anyKill);
+      await progression.recordBatch([1, 2, 3].map((n) => ({ type: "dance", subject: "p1", amount: n, at: T0 - n * DAY })));
+      progression.reload({ definitions: [...anyKill, milestone("dancer", "dance", { type: "count", threshold: 6 })] });
+      const unlocked = await progression.catchUp("p1");
+      expect(unlocked.map((u) => [u.code, u.earnedAt])).toEqual([["dancer", T0 - DAY]]);
+    });
+
+    it("replays window, daily and returnAfterGap rules from history", async () => {
+      const { progression } = await engine(anyKill);
+      const day = (n: number, hour = 0) => T0 - 20 * DAY + n * DAY + hour * 3_600_000;
+      await progression.recordBatch([
+        { type: "kill", subject: "p1", at: day(0) },
+        { type: "kill", subject: "p1", at: day(5, 1) },
+        { type: "kill", subject: "p1", amount: 2, at: day(6, 2) },
+        { type: "login", subject: "p1", at: day(0, 9) },
+        { type: "login", subject: "p1", at: day(1, 9) },
+        { type: "login", subject: "p1", at: day(9, 8) },
+      ]);
+      progression.reload({
+        definitions: [
+          ...anyKill,
+          milestone("rampage", "kill", { type: "window", count: 3, days: 2 }),
+          milestone("regular", "kill", { type: "daily", days: 3 }),
+          milestone("welcome_back", "login", { type: "returnAfterGap", days: 7 }),
+        ],
+      });
+      const unlocked = await progression.catchUp("p1", { at: day(9, 10) });
+      expect(unlocked.map((u) => [u.code, u.earnedAt, u.retroactive]).sort()).toEqual([
+        ["rampage", day(6, 2), true],
+        ["regular", day(6, 2), true],
+        ["welcome_back", day(9, 8), true],
+      ]);
+    });
+
+    it("hands custom evaluators each rollup with its tags", async () => {
+      const { progression } = await engine(anyKill, { evaluators: { bossKill: (event) => event.tags.boss === "yes" } });
+      await progression.recordBatch([
+        { type: "kill", subject: "p1", tags: { boss: "yes" }, amount: 2, at: T0 - 3 * DAY },
+        { type: "kill", subject: "p1", tags: { boss: "no" }, amount: 5, at: T0 - 2 * DAY },
+      ]);
+      progression.reload({ definitions: [...anyKill, milestone("boss_hunter", "kill", { type: "custom", evaluator: "bossKill", threshold: 2 })] });
+      expect((await progression.catchUp("p1")).map((u) => [u.code, u.earnedAt])).toEqual([["boss_hunter", T0 - 3 * DAY]]);
+    });
+
+    it("grants autoClaim rewards of backfilled milestones once", async () => {
+      const { progression } = await engine(anyKill);
+      await progression.recordBatch(trollKills("p1", 3, 2));
+      progression.reload({ definitions: [...anyKill, { ...kill5Trolls, autoClaim: true, rewards: [{ item: "gold", quantity: 40 }] }] });
+      const [unlock] = await progression.catchUp("p1");
+      expect(unlock?.claimed).toBe(true);
+      await progression.catchUp("p1");
+      expect(await progression.ledger.balance("p1", "gold")).toMatchObject({ free: 40 });
+    });
+  });
+
+  describe("history", () => {
+    it("keeps rollups per type, tags and UTC day, and a retried batch adds nothing twice", async () => {
+      const { progression } = await engine(anyKill);
+      const buffer = progression.createBuffer();
+      buffer.add({ type: "kill", subject: "p1", tags: { creature: "troll", zone: "north" }, amount: 2, at: T0 });
+      buffer.add({ type: "kill", subject: "p1", tags: { zone: "north", creature: "troll" }, amount: 5, at: T0 + 1000 });
+      buffer.add({ type: "kill", subject: "p1", at: T0 + DAY });
+      const batch = buffer.drain();
+      await progression.applyBatch(batch);
+      await progression.applyBatch(batch, { retried: true });
+      expect(await progression.history("p1")).toEqual([
+        { type: "kill", tags: '{"creature":"troll","zone":"north"}', day: Math.floor(T0 / DAY), count: 2, sum: 7, firstAt: T0, lastAt: T0 + 1000, maxAmount: 5 },
+        { type: "kill", tags: "", day: Math.floor(T0 / DAY) + 1, count: 1, sum: 1, firstAt: T0 + DAY, lastAt: T0 + DAY, maxAmount: 1 },
+      ]);
+    });
+
+    it("keeps an event with its own id once, however often it is recorded", async () => {
+      const { progression } = await engine(anyKill);
+      await progression.record({ type: "quest", subject: "p1", id: "q-1", at: T0 });
+      await progression.record({ type: "quest", subject: "p1", id: "q-1", at: T0 });
+      expect((await progression.history("p1")).map((r) => [r.type, r.count])).toEqual([["quest", 1]]);
+    });
+
+    it("keeps no history when turned off", async () => {
+      const { progression } = await engine(anyKill, { history: false });
+      await progression.record({ type: "kill", subject: "p1", at: T0 });
+      expect(await progression.history("p1")).toEqual([]);
+    });
+  });
+
+  describe("backfill of every subject", () => {
+    it("visits every subject in pages, awards each once, and resumes from its cursor after a crash", async () => {
+      const { progression, delivered } = await engine(anyKill);
+      const subjects = Array.from({ length: 7 }, (_, i) => `p${i}`);
+      await progression.recordBatch(subjects.flatMap((subject, i) => trollKills(subject, i, 1)));
+      progression.reload({ definitions: [...anyKill, kill5Trolls] });
+      let pages = 0;
+      let saved = "0";
+      const crash = new Error("the job's process died");
+      await expect(
+        progression.backfill({
+          chunk: 2,
+          onProgress: (progress) => {
+            saved = progress.cursor;
+            pages += 1;
+            if (pages === 2) throw crash;
+          },
+        }),
+      ).rejects.toBe(crash);
+      const resumed = await progression.backfill({ chunk: 2, cursor: saved });
+      expect(resumed.cursor).toBe("0");
+      const awarded = delivered.get("milestone.reached")?.filter((e) => e.payload.code === "trolls").map((e) => e.payload.subject).sort();
+      expect(awarded).toEqual(["p5", "p6"]);
+      const again = await progression.backfill();
+      expect(again).toMatchObject({ seeded: 0, awarded: 0, cursor: "0" });
+      expect((await progression.progress("p3")).find((p) => p.code === "trolls")?.current).toBe(3);
+    });
+  });
+
+  describe("rebuild", () => {
+    it("recomputes counters from history and never revokes an award", async () => {
+      const { progression, fixture, clock } = await engine([kill5Trolls]);
+      await progression.recordBatch(trollKills("p1", 3, 2));
+      // A writer that kept no history (think: a bug that counted events twice) moved the counter alone.
+      const noExpiry = { attach: () => {}, holdPlaced: () => {}, close: async () => {} };
+      const unrecorded = createProgression({ definitions: [kill5Trolls], backend: fixture.backend, clock: () => clock.now, history: false, holdExpiry: noExpiry, onMissingTranslations: () => {} });
+      await unrecorded.recordBatch(trollKills("p1", 100, 1, T0));
+      const counterValue = async () => [...(await progression.backend.readState("p1")).counters.values()].map((c) => (c.kind === "sum" ? c.value : -1));
+      expect(await counterValue()).toEqual([106]);
+      expect(await progression.rebuild("p1")).toEqual([]);
+      expect(await counterValue()).toEqual([6]);
+      expect((await progression.backend.readState("p1")).awards.has("trolls")).toBe(true);
+    });
+  });
+}
