@@ -48,6 +48,13 @@ module.exports = {
       to: { path: "^(src/(engine|durability)|plugins)/" },
     },
     {
+      name: "history-below-the-engine",
+      severity: "error",
+      comment: "replay and backfill are composed by the engine; they never import it, the runtime, durability or plugins",
+      from: { path: "^src/history/" },
+      to: { path: "^(src/(engine|runtime|durability)|plugins)/" },
+    },
+    {
       name: "no-src-to-adapter",
       severity: "error",
       from: { path: "^src/" },

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { BackendFactory } from "../support/backend-factories.ts";
 import { createProgression } from "../../src/engine/create-progression.ts";
+import { mergeParts } from "../../src/model/history.ts";
 import { codes, DAY, milestone, T0, useEngines } from "./engine-fixture.ts";
 
 const trollKills = (subject: string, perDay: number, days: number, from = T0 - 10 * DAY) =>
@@ -159,6 +160,52 @@ export function historyConformance(factory: BackendFactory): void {
       const again = await progression.backfill();
       expect(again).toMatchObject({ seeded: 0, awarded: 0, cursor: "0" });
       expect((await progression.progress("p3")).find((p) => p.code === "trolls")?.current).toBe(3);
+    });
+  });
+
+  describe("hand-over to an archive", () => {
+    it("drops exactly the exported parts of archived days; a later event on such a day goes to a part of its own", async () => {
+      const { progression } = await engine(anyKill);
+      const backend = progression.backend;
+      const today = Math.floor(T0 / DAY);
+      await progression.recordBatch([
+        { type: "kill", subject: "p1", at: T0 - 3 * DAY },
+        { type: "kill", subject: "p1", at: T0 - 2 * DAY },
+        { type: "kill", subject: "p1", at: T0 },
+      ]);
+      const [exported] = await backend.exportSubjects(["p1"]);
+      const archive = exported?.history ?? [];
+      expect(archive.map((part) => part.day)).toEqual([today - 3, today - 2, today]);
+      // An event on an exported day arrives before the hand-over: that part no longer matches and stays.
+      await progression.record({ type: "kill", subject: "p1", at: T0 - 2 * DAY + 5 });
+      await backend.dropArchivedHistory([{ subject: "p1", parts: archive }], today);
+      expect((await backend.readHistory("p1")).parts.map((part) => [part.day, part.count])).toEqual([
+        [today - 2, 2],
+        [today, 1],
+      ]);
+      // A late event on an archived day: a new part, so archive + backend still add up.
+      await progression.record({ type: "kill", subject: "p1", amount: 4, at: T0 - 3 * DAY + 10 });
+      const late = (await backend.readHistory("p1")).parts.filter((part) => part.day === today - 3);
+      expect(late).toHaveLength(1);
+      expect(late[0]?.part).not.toBe(archive[0]?.part);
+      const merged = mergeParts([(await backend.readHistory("p1")).parts, archive]);
+      expect(merged.map((rollup) => [rollup.day, rollup.count, rollup.sum])).toEqual([
+        [today - 3, 2, 5],
+        [today - 2, 2, 2],
+        [today, 1, 1],
+      ]);
+    });
+
+    it("writes a backfill only at the history version it was computed at", async () => {
+      const { progression } = await engine(anyKill);
+      const backend = progression.backend;
+      await progression.record({ type: "kill", subject: "p1", at: T0 });
+      const { status } = await backend.readHistory("p1");
+      await progression.record({ type: "kill", subject: "p1", at: T0 + 1 });
+      const check = { code: "first_kill", target: 1, windowDays: 0, autoClaimRewards: null };
+      const stale = await backend.seed({ subject: "p1", expectVersion: status.version, counterSet: "other", counters: [], awards: [{ check, earnedAt: T0 }], now: T0 });
+      expect(stale.conflict).toBe(true);
+      expect((await backend.historyStatus("p1")).completeFor).not.toBe("other");
     });
   });
 

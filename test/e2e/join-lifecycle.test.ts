@@ -92,6 +92,46 @@ describeArena({ progression: { clock: () => now } }, (handle) => {
       await onceMore.leave();
     });
 
+    it("backfills a milestone with a filter no counter had from the event history on the next join, once", async () => {
+      const playerId = newPlayerId("historian");
+      const player = await arena.join(playerId);
+      await player.waitFor("progression:snapshot");
+      for (let i = 0; i < 4; i += 1) player.send("kill", { creature: "goblin" });
+      player.send("kill", { creature: "giant_rat" });
+      await settle(arena.host, player);
+      await player.leave();
+
+      // A deploy adds "kill 4 goblins": no counter ever filtered on goblins, so only the history knows.
+      const definitions = JSON.parse(readFileSync(arenaDefinitionsPath, "utf8")) as MilestoneDefinitionInput[];
+      arena.progression.reload({
+        definitions: [
+          ...definitions,
+          {
+            code: "goblin_hunter",
+            title: "milestone.goblin_hunter.title",
+            description: "milestone.goblin_hunter.description",
+            icon: "icons/goblin_hunter.png",
+            trigger: "kill",
+            rule: { type: "count", threshold: 4, where: { creature: "goblin" } },
+          },
+        ],
+      });
+      const back = await arena.join(playerId);
+      const unlock = await back.waitFor<UnlockedMessage>("progression:unlocked", (u) => u.code === "goblin_hunter");
+      expect(unlock.retroactive).toBe(true);
+      const snapshot = await back.waitFor<SnapshotMessage>("progression:snapshot");
+      expect(snapshot.milestones.find((m) => m.code === "goblin_hunter")).toMatchObject({ status: "completed", retroactive: true });
+      await settle(arena.host, back);
+      expect(back.messages<UnlockedMessage>("progression:unlocked").filter((u) => u.code === "goblin_hunter")).toHaveLength(1);
+      await back.leave();
+
+      const onceMore = await arena.join(playerId);
+      await onceMore.waitFor("progression:snapshot");
+      await settle(arena.host, onceMore);
+      expect(onceMore.messages("progression:unlocked")).toEqual([]);
+      await onceMore.leave();
+    });
+
     it("reconnects to the same session: fresh snapshot, and pushes resume", async () => {
       const playerId = newPlayerId("flaky");
       const player = await arena.joinNewRoom(playerId);
