@@ -8,7 +8,8 @@
  * list, one engine run each; default "50000,500000"),
  * BENCH_IN_FLIGHT (flushes applying at once, 2), BENCH_SUBJECTS_PER_CALL (subjects per script call, 64),
  * BENCH_ENGINE_ONLY=1 (skip the references and the memory probe, e.g. under `node --cpu-prof`),
- * BENCH_ARRIVAL_RATE (events/s the event timestamps simulate, 500,000; 0 = the real clock).
+ * BENCH_ARRIVAL_RATE (events/s the event timestamps simulate, 500,000; 0 = the real clock),
+ * BENCH_HISTORY_REFERENCE=0 (skip the run with the event history off that each run is compared with).
  *
  * Event times: by default the engine's clock advances 1/BENCH_ARRIVAL_RATE s per event, as if the
  * events arrived at the target rate. Coalescing (per subject, counter and 1 s slot) then sees the
@@ -34,6 +35,8 @@ const SUBJECTS_PER_CALL = Number(process.env.BENCH_SUBJECTS_PER_CALL ?? 64);
 const ARRIVAL_RATE = Number(process.env.BENCH_ARRIVAL_RATE ?? 500_000);
 const SUBJECTS = 10_000;
 const HINCRBY_OPS = 2_000_000;
+/** BENCH_HISTORY_REFERENCE=0 skips the history-off run measured next to each history-on run. */
+const HISTORY_REFERENCE = process.env.BENCH_HISTORY_REFERENCE !== "0" && process.env.BENCH_ENGINE_ONLY !== "1";
 
 /** 50 milestones: count tiers sharing counters, window and daily rules, a return-after-gap. */
 function definitions(): MilestoneDefinitionInput[] {
@@ -96,14 +99,14 @@ async function deleteByPrefix(client: Redis, prefix: string): Promise<void> {
   } while (cursor !== "0");
 }
 
-async function engineRun(url: string, batchEvents: number): Promise<Measured & { flushes: number; subjectApplies: number; increments: number; awards: number }> {
+async function engineRun(url: string, batchEvents: number, history: boolean): Promise<Measured & { flushes: number; subjectApplies: number; increments: number; awards: number }> {
   const client = new Redis(url);
   const prefix = "bench";
   const backend = createRedisBackend({ redis: client, prefix, subjectsPerCall: SUBJECTS_PER_CALL });
   const epoch = Date.now();
   let simulatedEvents = 0;
   const clock = ARRIVAL_RATE > 0 ? (): number => epoch + Math.floor((simulatedEvents * 1000) / ARRIVAL_RATE) : Date.now;
-  const progression = createProgression({ definitions: definitions(), backend, clock, onMissingTranslations: () => undefined });
+  const progression = createProgression({ definitions: definitions(), backend, clock, history, onMissingTranslations: () => undefined });
   let awards = 0;
   progression.events.on("milestone.reached", "bench-counter", () => {
     awards += 1;
@@ -243,10 +246,22 @@ try {
   if (native) console.log(`raw pipelined HINCRBY via redis-benchmark: ${perSecond(native)} ops/s wall; Redis CPU ${micros(native.redisCpu, native.count)} us/op`);
   const best = native ?? reference;
   for (const batchEvents of BATCH_SIZES) {
-    const run = await engineRun(server.url, batchEvents);
+    // History off first, as the reference of the history's cost, then on (the default).
+    const withoutHistory = HISTORY_REFERENCE ? await engineRun(server.url, batchEvents, false) : null;
+    const run = await engineRun(server.url, batchEvents, true);
+    if (withoutHistory !== null) {
+      console.log(
+        `engine batch path, history off, ${batchEvents} events per flush: ${perSecond(withoutHistory)} events/s wall; Redis CPU ${micros(withoutHistory.redisCpu, withoutHistory.count)} us/event, Node CPU ${micros(withoutHistory.nodeCpu, withoutHistory.count)} us/event`,
+      );
+    }
     console.log(
-      `engine batch path -> Redis Lua, ${batchEvents} events per flush: ${perSecond(run)} events/s wall (${run.count} events in ${run.seconds.toFixed(2)} s; ${run.flushes} flushes, ${run.subjectApplies} subject applies, ${run.increments} increments, ${run.awards} awards)`,
+      `engine batch path -> Redis Lua (history on), ${batchEvents} events per flush: ${perSecond(run)} events/s wall (${run.count} events in ${run.seconds.toFixed(2)} s; ${run.flushes} flushes, ${run.subjectApplies} subject applies, ${run.increments} increments, ${run.awards} awards)`,
     );
+    if (withoutHistory !== null) {
+      const ratio = run.count / run.seconds / (withoutHistory.count / withoutHistory.seconds);
+      const cpuRatio = Math.max(run.redisCpu, run.nodeCpu) / Math.max(withoutHistory.redisCpu, withoutHistory.nodeCpu);
+      console.log(`  history on / off, wall events/s: ${ratio.toFixed(3)} (cost ${((1 - ratio) * 100).toFixed(1)}%); busier-core CPU per event: ${cpuRatio.toFixed(3)}`);
+    }
     console.log(`  Redis CPU ${micros(run.redisCpu, run.count)} us/event (${micros(run.redisCpu, run.increments)} us/increment), Node CPU ${micros(run.nodeCpu, run.count)} us/event`);
     if (!engineOnly) console.log(`  ratio to raw HINCRBY (${native ? "redis-benchmark" : "ioredis"}), wall: ${(run.count / run.seconds / (best.count / best.seconds)).toFixed(3)}`);
     // With one core each for Node and Redis (the 2-core target), throughput is bounded by the busier one.

@@ -25,6 +25,11 @@ import type { ClaimOutcome, Progression, SubjectOutcome } from "./progression.ts
 import { missingTranslationsWarning, progressionDefaults, type ProgressionOptions } from "./progression-options.ts";
 import { describeError } from "../logging/logger.ts";
 import { Backfill, type SeededSubject } from "../history/backfill.ts";
+import { countedRollups, replayCounters } from "../history/replay-counters.ts";
+import { Simulation } from "../history/simulate.ts";
+
+/** Players read per page by `simulate`. */
+const SIMULATION_PAGE = 500;
 
 /**
  * Creates the engine: definitions and catalogs are loaded and validated now (a bad one throws before
@@ -192,7 +197,47 @@ export function createProgression(options: ProgressionOptions): Progression {
     async history(subject) {
       ensureOpen();
       requireSubject(subject);
-      return (await backfill.read(subject)).rollups;
+      // Only the rollup's own fields (merged rollups may be the stored part objects).
+      return (await backfill.read(subject)).rollups.map(({ type, tags, day, count, sum, firstAt, lastAt, maxAmount }) => ({ type, tags, day, count, sum, firstAt, lastAt, maxAmount }));
+    },
+
+    async simulate(definitions) {
+      ensureOpen();
+      // Every invalid definition is reported at once (loadDefinitions); nothing runs on a bad set.
+      const next = compileMilestones(loadDefinitions(definitions), evaluators);
+      const simulation = new Simulation(compiled, next);
+      let cursor = "0";
+      do {
+        const page = await backend.historySubjects(cursor, SIMULATION_PAGE);
+        const [histories, states] = await Promise.all([backfill.readMany(page.subjects), Promise.all(page.subjects.map((subject) => backend.readState(subject)))]);
+        for (const state of states) simulation.add(state.subject, histories.get(state.subject)?.rollups ?? [], state.awards);
+        cursor = page.cursor;
+      } while (cursor !== "0");
+      return simulation.report();
+    },
+
+    async explain(subject, code) {
+      ensureOpen();
+      requireSubject(subject);
+      const definition = presentation.definitionOf(code);
+      const current = compiled;
+      const measure = current.measures.get(definition.code);
+      const [history, state] = [await backfill.read(subject), await backend.readState(subject)];
+      const spec = measure === undefined ? undefined : current.plan.counters.get(measure.counterId);
+      // Inactive milestones have no check in the plan; explain still replays theirs.
+      const withCheck = spec === undefined || measure === undefined ? undefined : { ...spec, checks: [measure.check] };
+      const replayed = withCheck === undefined ? undefined : replayCounters(current, [withCheck], subject, history.rollups)[0];
+      return {
+        subject,
+        code: definition.code,
+        trigger: definition.trigger,
+        rule: definition.rule,
+        active: definition.active,
+        award: state.awards.get(definition.code) ?? null,
+        counter: measure === undefined ? null : (state.counters.get(measure.counterId) ?? null),
+        history: withCheck === undefined ? [] : countedRollups(current, withCheck, subject, history.rollups),
+        historyMetAt: replayed?.met[0]?.earnedAt ?? null,
+      };
     },
 
     useHistoryArchive(archive) {

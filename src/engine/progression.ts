@@ -16,6 +16,26 @@ import type { ProgressionLogger } from "../logging/logger.ts";
 import type { BackfillProgress } from "../history/backfill.ts";
 import type { HistoryArchive } from "../history/history-archive.ts";
 import type { HistoryRollup } from "../model/history.ts";
+import type { SimulationReport } from "../history/simulate.ts";
+import type { CounterState } from "../model/counter-state.ts";
+import type { Rule } from "../definitions/milestone-schema.ts";
+
+/** `explain`'s answer. */
+export interface MilestoneExplanation {
+  readonly subject: string;
+  readonly code: string;
+  readonly trigger: string;
+  readonly rule: Rule;
+  readonly active: boolean;
+  /** The award as stored (earnedAt, retroactive, claimedAt), or null. */
+  readonly award: AwardRecord | null;
+  /** The counter it is measured on, as stored, or null when nothing counted yet. */
+  readonly counter: CounterState | null;
+  /** The history rollups its counter counts (type, tags and UTC day), oldest first. */
+  readonly history: readonly HistoryRollup[];
+  /** When the history says it was met (replayed as a backfill would), or null. */
+  readonly historyMetAt: number | null;
+}
 
 /** The engine's public surface, as returned by `createProgression(options)`. */
 
@@ -100,6 +120,15 @@ export interface Progression {
   rebuild(subject: string): Promise<readonly UnlockPayload[]>;
   /** The subject's event history: rollups per (type, tags, UTC day), from the backend and the archive. */
   history(subject: string): Promise<readonly HistoryRollup[]>;
+  /**
+   * What deploying `definitions` would do, against every player's history, changing nothing: per
+   * milestone how many players qualify, how many would be awarded (retroactively) and the rewards that
+   * grants, which changed, and which holders would no longer qualify (awards are never revoked).
+   * Every invalid definition is reported at once (INVALID_DEFINITION with `details.problems`).
+   */
+  simulate(definitions: readonly MilestoneDefinitionInput[] | string): Promise<SimulationReport>;
+  /** Why a player has (or has not) a milestone: its rule, the award, its counter, the history rows it counts. */
+  explain(subject: string, code: string): Promise<MilestoneExplanation>;
   /** Where the backend's rollups are archived (durability attaches PostgreSQL's table); read after the backend's. */
   useHistoryArchive(archive: HistoryArchive): void;
   /** completed -> claimed, granting rewards into the ledger atomically. Retry-safe per key. */

@@ -44,6 +44,8 @@ export class Backfill {
   readonly #compiled: () => CompiledMilestones;
   readonly #clock: () => number;
   readonly #registered = new Map<string, Promise<void>>();
+  /** Counter sets read back from the backend (a set never changes once registered). */
+  readonly #counterSets = new Map<string, readonly string[]>();
 
   constructor(backend: ProgressionBackend, compiled: () => CompiledMilestones, clock: () => number) {
     this.#backend = backend;
@@ -67,11 +69,18 @@ export class Backfill {
     return registered;
   }
 
-  /** A subject's whole history: the backend's copy first, then the archive's. */
+  /** A subject's whole history: the backend's copy first, then the archive's (never the other way round). */
   async read(subject: string): Promise<SubjectHistoryRead> {
     const own = await this.#backend.readHistory(subject);
     const archived = this.#archive === undefined ? [] : ((await this.#archive.read([subject])).get(subject) ?? []);
     return { status: own.status, rollups: mergeParts([own.parts, archived]) };
+  }
+
+  /** The histories of many subjects: the backend's copies, then one archive query for them all. */
+  async readMany(subjects: readonly string[]): Promise<Map<string, SubjectHistoryRead>> {
+    const own = await Promise.all(subjects.map(async (subject) => ({ subject, read: await this.#backend.readHistory(subject) })));
+    const archived = this.#archive === undefined || subjects.length === 0 ? new Map() : await this.#archive.read(subjects);
+    return new Map(own.map(({ subject, read }) => [subject, { status: read.status, rollups: mergeParts([read.parts, archived.get(subject) ?? []]) }]));
   }
 
   /**
@@ -83,26 +92,21 @@ export class Backfill {
       const compiled = this.#compiled();
       await this.register(compiled);
       const status = await this.#backend.historyStatus(subject);
-      if (status.completeFor === null && options.rebuild !== true) return null;
-      if (status.completeFor === compiled.plan.counterSet && options.rebuild !== true) return null;
+      if (options.rebuild !== true && !this.#needsSeed(status, compiled)) return null;
       const specs = options.rebuild === true ? [...compiled.plan.counters.values()] : await this.#freshCounters(subject, status, compiled);
       const history = await this.read(subject);
       if (history.status.completeFor !== status.completeFor) continue;
-      const replayed = replayCounters(compiled, specs, subject, history.rollups);
-      const result = await this.#backend.seed({
-        subject,
-        expectVersion: history.status.version,
-        counterSet: compiled.plan.counterSet,
-        counters: replayed.map(({ counter, state }) => ({ counter, state })),
-        awards: replayed.flatMap((counter) => counter.met),
-        now: this.#clock(),
-      });
-      if (!result.conflict) return { ...result, subject };
+      const result = await this.#write(subject, compiled, specs, history);
+      if (!result.conflict) return result;
     }
     return null;
   }
 
-  /** Visits every subject with a history in pages of `chunk`, seeding each; resumable from `cursor`. */
+  /**
+   * Visits every subject with a history in pages of `chunk`, seeding each; resumable from `cursor`. A page
+   * costs one status read per subject, and for those that need a backfill one history read each and one
+   * archive query for the page (after the backend reads, as `read` orders them).
+   */
   async backfillAll(options: {
     readonly cursor?: string;
     readonly chunk?: number;
@@ -116,9 +120,26 @@ export class Backfill {
     let awarded = 0;
     do {
       const page = await this.#backend.historySubjects(cursor, chunk);
-      const results = await Promise.all(page.subjects.map((subject) => this.seedSubject(subject)));
+      const compiled = this.#compiled();
+      await this.register(compiled);
+      const statuses = await Promise.all(page.subjects.map(async (subject) => ({ subject, status: await this.#backend.historyStatus(subject) })));
+      const needing = statuses.filter(({ status }) => this.#needsSeed(status, compiled));
+      const own = await Promise.all(needing.map(async ({ subject, status }) => ({ subject, status, read: await this.#backend.readHistory(subject) })));
+      const archived = this.#archive === undefined || own.length === 0 ? new Map() : await this.#archive.read(own.map(({ subject }) => subject));
+      const results = await Promise.all(
+        own.map(async ({ subject, status, read }) => {
+          if (read.status.completeFor === status.completeFor) {
+            const specs = await this.#freshCounters(subject, status, compiled);
+            const types = new Set(specs.map((spec) => spec.trigger));
+            const history = { status: read.status, rollups: mergeParts([read.parts, archived.get(subject) ?? []], types) };
+            const result = await this.#write(subject, compiled, specs, history);
+            if (!result.conflict) return result;
+          }
+          return this.seedSubject(subject); // changed meanwhile: the one-subject path reads it again
+        }),
+      );
+      visited += page.subjects.length;
       for (const result of results) {
-        visited += 1;
         if (result === null) continue;
         seeded += 1;
         awarded += result.reached.length;
@@ -130,10 +151,36 @@ export class Backfill {
     return { visited, seeded, awarded, cursor };
   }
 
+  #needsSeed(status: HistoryStatus, compiled: CompiledMilestones): boolean {
+    return status.completeFor !== null && status.completeFor !== compiled.plan.counterSet;
+  }
+
+  /** Replays `specs` over the history read and writes them at the version it was read at. */
+  async #write(subject: string, compiled: CompiledMilestones, specs: readonly CounterSpec[], history: SubjectHistoryRead): Promise<SeededSubject> {
+    const replayed = replayCounters(compiled, specs, subject, history.rollups);
+    const result = await this.#backend.seed({
+      subject,
+      expectVersion: history.status.version,
+      counterSet: compiled.plan.counterSet,
+      counters: replayed.map(({ counter, state }) => ({ counter, state })),
+      awards: replayed.flatMap((counter) => counter.met),
+      now: this.#clock(),
+    });
+    return { ...result, subject };
+  }
+
   /** Counters of the current set the subject's complete set lacks (or, that set unknown, the subject lacks). */
   async #freshCounters(subject: string, status: HistoryStatus, compiled: CompiledMilestones): Promise<CounterSpec[]> {
-    const previous = status.completeFor === null ? null : await this.#backend.counterSetOf(status.completeFor);
+    const previous = status.completeFor === null ? null : await this.#counterSet(status.completeFor);
     const known: ReadonlySet<string> = previous !== null ? new Set(previous) : new Set((await this.#backend.readState(subject)).counters.keys());
     return [...compiled.plan.counters.values()].filter((spec) => !known.has(spec.id));
+  }
+
+  async #counterSet(counterSet: string): Promise<readonly string[] | null> {
+    const cached = this.#counterSets.get(counterSet);
+    if (cached !== undefined) return cached;
+    const counters = await this.#backend.counterSetOf(counterSet);
+    if (counters !== null) this.#counterSets.set(counterSet, counters);
+    return counters;
   }
 }

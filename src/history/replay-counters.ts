@@ -39,33 +39,37 @@ function filtersOf(compiled: CompiledMilestones): ReadonlyMap<string, CounterFil
 }
 
 /**
- * Replays `specs` over a subject's rollups (sorted by day, as `mergeParts` returns them). A counter no
- * rollup matches is left out. A custom evaluator sees each rollup as one event (its tags, its largest
- * amount, its last time); when it accepts it, the rollup's whole sum counts (docs/semantics.md).
+ * The rollups a counter counts, merged per UTC day (sorted, as `mergeParts` returns the rollups). A
+ * custom evaluator sees each rollup as one event (its tags, its largest amount, its last time); when it
+ * accepts it, the rollup's whole sum counts (docs/semantics.md).
  */
+export function countedRollups(compiled: CompiledMilestones, spec: CounterSpec, subject: string, rollups: readonly HistoryRollup[]): HistoryRollup[] {
+  const filter = filtersOf(compiled).get(spec.id);
+  if (filter === undefined) return [];
+  const tagsByText = new Map<string, Readonly<Record<string, string>>>();
+  const counted: HistoryRollup[] = [];
+  for (const rollup of rollups) {
+    if (rollup.type !== filter.trigger) continue;
+    let tags = tagsByText.get(rollup.tags);
+    if (tags === undefined) tagsByText.set(rollup.tags, (tags = parseTags(rollup.tags)));
+    if (!filter.where.every(([tag, value]) => tags[tag] === value)) continue;
+    if (filter.custom !== null && !filter.custom({ type: rollup.type, subject, amount: rollup.maxAmount, at: rollup.lastAt, tags })) continue;
+    counted.push(rollup);
+  }
+  return counted;
+}
+
+/** Replays `specs` over a subject's rollups; a counter no rollup matches is left out. */
 export function replayCounters(
   compiled: CompiledMilestones,
   specs: readonly CounterSpec[],
   subject: string,
   rollups: readonly HistoryRollup[],
 ): ReplayedCounter[] {
-  const filters = filtersOf(compiled);
-  const tagsByText = new Map<string, Readonly<Record<string, string>>>();
-  const tagsOf = (text: string): Readonly<Record<string, string>> => {
-    let tags = tagsByText.get(text);
-    if (tags === undefined) tagsByText.set(text, (tags = parseTags(text)));
-    return tags;
-  };
   const replayed: ReplayedCounter[] = [];
   for (const spec of specs) {
-    const filter = filters.get(spec.id);
-    if (filter === undefined) continue;
     const days: HistoryDay[] = [];
-    for (const rollup of rollups) {
-      if (rollup.type !== filter.trigger) continue;
-      const tags = tagsOf(rollup.tags);
-      if (!filter.where.every(([tag, value]) => tags[tag] === value)) continue;
-      if (filter.custom !== null && !filter.custom({ type: rollup.type, subject, amount: rollup.maxAmount, at: rollup.lastAt, tags })) continue;
+    for (const rollup of countedRollups(compiled, spec, subject, rollups)) {
       const last = days[days.length - 1];
       if (last !== undefined && last.day === rollup.day) {
         days[days.length - 1] = {

@@ -71,25 +71,41 @@ export function addRollup<T extends HistoryRollup>(a: T, b: HistoryRollup): T {
 
 /**
  * A subject's history from any number of sources (the backend's own copy, the archive): copies of one part
- * merge by maximum, then the parts of one key add up. Sorted by day, then type and tags.
+ * merge by maximum, then the parts of one key add up. Sorted by day, then type and tags. `types` keeps
+ * only rollups of those event types (a backfill needs only its counters' triggers).
  */
-export function mergeParts(sources: readonly (readonly HistoryPart[])[]): HistoryRollup[] {
-  const copies = new Map<string, HistoryPart>();
+export function mergeParts(sources: readonly (readonly HistoryPart[])[], types?: ReadonlySet<string>): HistoryRollup[] {
+  // Most keys have one part in one source: they are kept as they are; only collisions are merged.
+  const byKey = new Map<string, HistoryPart>();
+  let collided: Map<string, Map<string, HistoryPart>> | undefined;
   for (const parts of sources) {
     for (const part of parts) {
-      const key = `${part.part}#${rollupKey(part)}`;
-      const earlier = copies.get(key);
-      copies.set(key, earlier === undefined ? part : mergeCopies(earlier, part));
+      if (types !== undefined && !types.has(part.type)) continue;
+      const key = rollupKey(part);
+      const first = byKey.get(key);
+      if (first === undefined) {
+        byKey.set(key, part);
+        continue;
+      }
+      collided ??= new Map();
+      let copies = collided.get(key);
+      if (copies === undefined) collided.set(key, (copies = new Map([[first.part, first]])));
+      const earlier = copies.get(part.part);
+      copies.set(part.part, earlier === undefined ? part : mergeCopies(earlier, part));
     }
   }
-  const byKey = new Map<string, HistoryRollup>();
-  for (const part of copies.values()) {
-    const key = rollupKey(part);
-    const { part: _part, ...rollup } = part;
-    const earlier = byKey.get(key);
-    byKey.set(key, earlier === undefined ? rollup : addRollup(earlier, rollup));
+  const merged: HistoryRollup[] = [];
+  for (const [key, part] of byKey) {
+    const copies = collided?.get(key);
+    if (copies === undefined) {
+      merged.push(part);
+      continue;
+    }
+    let total: HistoryRollup | undefined;
+    for (const copy of copies.values()) total = total === undefined ? copy : addRollup(total, copy);
+    if (total !== undefined) merged.push(total);
   }
-  return [...byKey.values()].sort((a, b) => a.day - b.day || compare(a.type, b.type) || compare(a.tags, b.tags));
+  return merged.sort((a, b) => a.day - b.day || compare(a.type, b.type) || compare(a.tags, b.tags));
 }
 
 function compare(a: string, b: string): number {

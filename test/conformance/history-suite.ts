@@ -209,6 +209,62 @@ export function historyConformance(factory: BackendFactory): void {
     });
   });
 
+  describe("simulate and explain", () => {
+    const current = [
+      ...anyKill,
+      milestone("kills_5", "kill", { type: "count", threshold: 5 }, { rewards: [{ item: "gold", quantity: 10 }] }),
+      milestone("looter", "loot", { type: "count", threshold: 1 }),
+    ];
+
+    it("reports what new definitions would award from history, changing nothing", async () => {
+      const { progression, delivered } = await engine(current);
+      await progression.recordBatch([
+        ...trollKills("p1", 5, 2),
+        ...trollKills("p2", 3, 1),
+        { type: "kill", subject: "p3", tags: { creature: "goblin" }, at: T0 - DAY },
+      ]);
+      const before = await Promise.all(["p1", "p2", "p3"].map((subject) => progression.backend.readState(subject)));
+      const next = [
+        ...anyKill,
+        milestone("kills_5", "kill", { type: "count", threshold: 20 }, { rewards: [{ item: "gold", quantity: 10 }] }),
+        { ...kill5Trolls, rewards: [{ item: "gold", quantity: 50 }] },
+      ];
+      const report = await progression.simulate(next);
+      expect(report.subjects).toBe(3);
+      const byCode = new Map(report.milestones.map((m) => [m.code, m]));
+      expect(byCode.get("trolls")).toMatchObject({ change: "new", qualifying: 1, wouldAward: 1, holders: 0, rewards: [{ item: "gold", quantity: 50 }], examples: ["p1"] });
+      expect(byCode.get("kills_5")).toMatchObject({ change: "changed", qualifying: 0, wouldAward: 0, holders: 1, holdersNotQualifying: 1 });
+      expect(byCode.get("first_kill")).toMatchObject({ change: "unchanged", qualifying: 3, wouldAward: 0, holders: 3 });
+      expect(byCode.get("looter")).toMatchObject({ change: "removed", qualifying: 0, holders: 0 });
+      const after = await Promise.all(["p1", "p2", "p3"].map((subject) => progression.backend.readState(subject)));
+      expect(after).toEqual(before);
+      expect(delivered.get("milestone.reached")?.map((e) => e.payload.code).sort()).toEqual(["first_kill", "first_kill", "first_kill", "kills_5"]);
+    });
+
+    it("names every invalid definition of a simulated set", async () => {
+      const { progression } = await engine(current);
+      const error = await progression.simulate([milestone("a", "kill", { type: "count", threshold: 0 }), milestone("b", "kill", { type: "nope" } as never), ...anyKill]).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "INVALID_DEFINITION" });
+      expect((error as Error).message).toMatch(/"a".*"b"/);
+    });
+
+    it("explains an award with the rule, the stored award and the history rows that earned it", async () => {
+      const { progression } = await engine(anyKill);
+      await progression.recordBatch([...trollKills("p1", 3, 2), { type: "kill", subject: "p1", tags: { creature: "goblin" }, at: T0 - DAY }]);
+      progression.reload({ definitions: [...anyKill, kill5Trolls] });
+      const [unlock] = await progression.catchUp("p1");
+      const explanation = await progression.explain("p1", "trolls");
+      expect(explanation).toMatchObject({ code: "trolls", trigger: "kill", rule: { type: "count", threshold: 5 }, active: true });
+      expect(explanation.award).toMatchObject({ retroactive: true, earnedAt: unlock?.earnedAt });
+      expect(explanation.historyMetAt).toBe(unlock?.earnedAt);
+      expect(explanation.history.map((row) => [row.tags, row.count])).toEqual([
+        ['{"creature":"troll"}', 3],
+        ['{"creature":"troll"}', 3],
+      ]);
+      expect(explanation.counter).toMatchObject({ kind: "sum", value: 6 });
+    });
+  });
+
   describe("rebuild", () => {
     it("recomputes counters from history and never revokes an award", async () => {
       const { progression, fixture, clock } = await engine([kill5Trolls]);

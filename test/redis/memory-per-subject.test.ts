@@ -35,6 +35,22 @@ describe("redis backend: memory per subject", () => {
     expect(await client.object("ENCODING", createRedisKeys(prefix).subject("player:123456").state)).toBe("listpack");
   });
 
+  // Durability moves older days to PostgreSQL, so this is what history costs an active player in Redis.
+  it("keeps two hot days of history (10 rollups) in <= 1.6 KB, a listpack", async () => {
+    const { plan, counterIds } = subjectMemoryPlan();
+    const creatures = ["skaven_warrior", "giant_rat", "goblin", "troll", "ogre"];
+    for (let batch = 0; batch < 32; batch += 1) {
+      const at = T0 + Math.floor(batch / 16) * DAY + batch * 1000;
+      const history = creatures.map((creature) => ({ type: "kill", tags: `{"creature":"${creature}"}`, day: Math.floor(at / DAY), count: 3, sum: 3, firstAt: at, lastAt: at, maxAmount: 1 }));
+      await backend.apply({ batchId: `batch-${batch}`, now: at, plan, subjects: [{ subject: "player:123456", catchUp: false, increments: [{ counter: counterIds[0] ?? "", amount: 3, at }], history }] });
+    }
+    const key = createRedisKeys(prefix).subject("player:123456").history;
+    expect(await client.hlen(key)).toBe(3 + 10); // ~q ~h ~e and the rollups
+    const bytes = (await client.call("MEMORY", "USAGE", key, "SAMPLES", "0")) as number;
+    expect(bytes).toBeLessThanOrEqual(1600);
+    expect(await client.object("ENCODING", key)).toBe("listpack");
+  });
+
   it("counts what it measures: a subject with nothing stored uses 0 bytes", async () => {
     expect(await subjectMemoryUsage(client, createRedisKeys(prefix), "nobody")).toBe(0);
     const small = planOf(counter("kills001", "sum", [check("k1", 1)]));
