@@ -94,6 +94,7 @@ export function createProgression(options: ProgressionOptions): Progression {
     });
   };
   const closeHooks: (() => Promise<void> | void)[] = [];
+  const eraseHooks: ((subject: string) => Promise<void> | void)[] = [];
   let closing: Promise<void> | undefined;
 
   const ensureOpen = (): void => {
@@ -282,6 +283,19 @@ export function createProgression(options: ProgressionOptions): Progression {
     },
 
     milestoneCodes: () => [...compiled.definitions.keys()],
+
+    async erase(subject) {
+      ensureOpen();
+      requireSubject(subject);
+      // The durable copies first: a backend that later misses the subject must find no snapshot to restore.
+      for (const hook of eraseHooks) await hook(subject);
+      await backend.eraseSubject(subject);
+    },
+
+    onErase(hook) {
+      ensureOpen();
+      eraseHooks.push(hook);
+    },
 
     onClose(hook) {
       ensureOpen();

@@ -144,6 +144,14 @@ export interface Progression {
   milestoneCodes(): readonly string[];
 
   /**
+   * Erases a player everywhere (a deletion request): history, progress, awards, inventory and holds in
+   * the backend, and whatever registered with `onErase` (durability: its PostgreSQL rows). Call it once
+   * the player is gone: events recorded for them afterwards start a new player.
+   */
+  erase(subject: string): Promise<void>;
+  /** Runs `hook` for every `erase`, before the backend erases (durability deletes its copies here). */
+  onErase(hook: (subject: string) => Promise<void> | void): void;
+  /**
    * Runs `hook` when the engine closes, before its event bus and backend close (hooks in reverse order of
    * registration), e.g. durability's final snapshot.
    */

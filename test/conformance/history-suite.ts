@@ -265,6 +265,28 @@ export function historyConformance(factory: BackendFactory): void {
     });
   });
 
+  describe("erase", () => {
+    it("removes a player's history, progress, awards, inventory and holds, and nobody else's", async () => {
+      const { progression } = await engine(anyKill);
+      await progression.recordBatch([...trollKills("p1", 2, 2), ...trollKills("p2", 1, 1)]);
+      await progression.ledger.acquire({ subject: "p1", item: "gold", quantity: 30, idempotencyKey: "a1" });
+      const { hold } = await progression.ledger.hold({ subject: "p1", item: "gold", quantity: 5, ttlMs: 60_000, idempotencyKey: "h1" });
+      await progression.erase("p1");
+      expect(await progression.history("p1")).toEqual([]);
+      const state = await progression.backend.readState("p1");
+      expect([state.counters.size, state.awards.size]).toEqual([0, 0]);
+      expect(await progression.ledger.list("p1")).toEqual([]);
+      await expect(progression.ledger.getHold(hold.holdId)).rejects.toMatchObject({ code: "HOLD_UNKNOWN" });
+      // Its idempotency records are gone too: the same key is a new request now.
+      const again = await progression.ledger.acquire({ subject: "p1", item: "gold", quantity: 1, idempotencyKey: "a1" });
+      expect([again.replayed, again.balances[0]?.free]).toEqual([false, 1]);
+      expect((await progression.history("p2")).length).toBe(1);
+      expect((await progression.backend.readState("p2")).awards.has("first_kill")).toBe(true);
+      // A returning player starts from nothing.
+      expect(codes(await progression.record({ type: "kill", subject: "p1" }))).toEqual(["first_kill"]);
+    });
+  });
+
   describe("rebuild", () => {
     it("recomputes counters from history and never revokes an award", async () => {
       const { progression, fixture, clock } = await engine([kill5Trolls]);

@@ -112,6 +112,11 @@ export interface ProgressionBackend extends LedgerBackend, SnapshotSource, Histo
    * (claimed under another key), IdempotencyConflict (this key was used for another request).
    */
   claim(request: ClaimRequest): Promise<ClaimResult>;
+  /**
+   * Removes everything the backend holds for the subject (a deletion request): progress, awards, history,
+   * balances, holds, dedupe and idempotency records. Afterwards the subject is as one never seen.
+   */
+  eraseSubject(subject: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -326,6 +326,13 @@ class MemoryBackend implements ProgressionBackend {
     });
   }
 
+  async eraseSubject(subject: string): Promise<void> {
+    const state = this.subjects.get(subject);
+    if (state !== undefined) for (const holdId of state.holds.keys()) this.openHolds.delete(holdId);
+    this.subjects.delete(subject);
+    this.dirty.delete(subject);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }

@@ -15,7 +15,7 @@ import { requirePositiveInteger, requireQuantity, requireText, requireTime } fro
 import { registerScripts, runScript, type ProgressionRedisClient, type ScriptCall } from "./redis-commands.ts";
 import { REDIS_BACKEND_DEFAULTS, type RedisBackend, type RedisBackendOptions } from "./redis-backend-options.ts";
 import { createRedisKeys, type RedisKeys } from "./redis-keys.ts";
-import { applyBatchArgs, balanceArgs, changeFreeArgs, claimArgs, dropHistoryArgs, expireHoldsArgs, getHoldArgs, holdArgs, importSubjectArgs, listArgs, seedArgs, settleHoldArgs, transferArgs, type ScriptSettings } from "./script-args.ts";
+import { applyBatchArgs, balanceArgs, changeFreeArgs, claimArgs, dropHistoryArgs, expireHoldsArgs, getHoldArgs, holdArgs, importSubjectArgs, listArgs, seedArgs, eraseSubjectArgs, settleHoldArgs, transferArgs, type ScriptSettings } from "./script-args.ts";
 import { decodeHistoryHash, historyField, statusOf } from "./history-codec.ts";
 import { counterKind } from "../../counters/counter-kinds.ts";
 import type { AwardRecord } from "../../model/award.ts";
@@ -526,6 +526,22 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
         throw backendUnavailable("dropArchivedHistory", error);
       });
       for (const [error] of replies ?? []) if (error) throw backendUnavailable("dropArchivedHistory", error);
+    },
+
+    async eraseSubject(subject) {
+      requireText(subject, "subject", 200);
+      const reply = await call("eraseSubject", eraseSubjectArgs(keys, subject));
+      if (reply[0] !== ScriptStatus.Ok) throw scriptError(reply[0], String(reply[1]), "eraseSubject", { subject });
+      try {
+        let cursor = "0";
+        do {
+          const [next, found] = await client.scan(cursor, "MATCH", keys.idempotencyPattern(subject), "COUNT", 1000);
+          if (found.length > 0) await client.unlink(...found);
+          cursor = next;
+        } while (cursor !== "0");
+      } catch (error) {
+        throw backendUnavailable("eraseSubject (idempotency records)", error);
+      }
     },
 
     async close() {

@@ -15,6 +15,7 @@ export const SCRIPT_FILES = [
   "changeFree-7",
   "claim-4",
   "dropHistory-1",
+  "eraseSubject-8",
   "expireHolds-6",
   "getHold-6",
   "hold-7",
@@ -54,7 +55,7 @@ declare module "ioredis" {
 /** The part of an ioredis client the backend uses (depend on the narrowest type). */
 export type ProgressionRedisClient = Pick<
   Redis,
-  "defineCommand" | "script" | "pipeline" | "multi" | "ping" | "hgetall" | "hget" | "hsetnx" | "scan" | "sadd" | "spop" | "scard" | "zrangebyscore" | "quit" | "status" | ScriptCommandName
+  "defineCommand" | "script" | "pipeline" | "multi" | "ping" | "hgetall" | "hget" | "hsetnx" | "scan" | "unlink" | "sadd" | "spop" | "scard" | "zrangebyscore" | "quit" | "status" | ScriptCommandName
 > & { readonly isCluster?: boolean };
 
 /** The table read from the file names: each script's name and KEYS count (undefined: variable). */

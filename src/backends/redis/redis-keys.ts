@@ -30,6 +30,8 @@ export interface RedisKeys {
   subject(subject: string): SubjectKeys;
   /** Idempotency record of a key, scoped to the subject the request names first. */
   idempotency(subject: string, idempotencyKey: string): string;
+  /** SCAN pattern of every idempotency record of one subject. */
+  idempotencyPattern(subject: string): string;
 }
 
 export function createRedisKeys(prefix: string): RedisKeys {
@@ -39,7 +41,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
     holdExpiryIndex: `${prefix}:holds-by-expiry`,
     counterSets: `${prefix}:counter-sets`,
     // Glob characters of the prefix are escaped so the pattern matches it literally.
-    historyPattern: `${prefix.replace(/[*?[\]\\]/g, "\\$&")}:r:{*}`,
+    historyPattern: `${globEscaped(prefix)}:r:{*}`,
     subjectOfHistoryKey: (key) => key.slice(prefix.length + 4, -1),
     subject(subject) {
       const tag = `{${subject}}`;
@@ -56,5 +58,11 @@ export function createRedisKeys(prefix: string): RedisKeys {
       // The subject's length pins where it ends, so no (subject, key) pair can collide with another.
       return `${prefix}:k:{${subject}}${subject.length}:${idempotencyKey}`;
     },
+    idempotencyPattern: (subject) => `${globEscaped(`${prefix}:k:{${subject}}${subject.length}:`)}*`,
   };
+}
+
+/** `text` as a SCAN pattern that matches it literally. */
+function globEscaped(text: string): string {
+  return text.replace(/[*?[\]\\]/g, "\\$&");
 }

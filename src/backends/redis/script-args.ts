@@ -170,3 +170,9 @@ export function claimArgs(settings: ScriptSettings, claim: Claim): ScriptCall {
     argv: [subject, code, fingerprint, now, settings.idempotencyRetentionMs, flag(settings.checkRestore), ...rewards],
   };
 }
+
+/** Every key of one subject but its idempotency records (the caller deletes those by pattern). */
+export function eraseSubjectArgs(keys: RedisKeys, subject: string): ScriptCall {
+  const k = keys.subject(subject);
+  return { script: "eraseSubject", keys: [k.state, k.eventIds, k.balances, k.holds, k.holdTimers, k.history, keys.dirty, keys.holdExpiryIndex], argv: [subject] };
+}

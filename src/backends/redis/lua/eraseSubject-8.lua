@@ -1,0 +1,23 @@
+--[[
+  Erases everything this Redis holds for one subject (a deletion request): state, event ids, balances,
+  holds and their timers, history, and its entries in the dirty set and the hold expiry index. Its
+  idempotency records are separate keys, deleted by the caller (SCAN of the subject's key pattern).
+
+  Input:
+    KEYS[1] state hash      KEYS[2] event-id zset   KEYS[3] balances hash   KEYS[4] holds hash
+    KEYS[5] hold timers     KEYS[6] history hash    KEYS[7] dirty set       KEYS[8] hold expiry index
+    ARGV[1] subject
+
+  Output: msgpack { 0, keys deleted }  or  { -1, message }
+]]
+--- @include "includes/status"
+
+local subject = ARGV[1]
+if not subject or subject == "" then return fail(STATUS.INVALID_INPUT, "eraseSubject needs ARGV[1] subject") end
+local holdIds = redis.call("HKEYS", KEYS[4])
+for i = 1, #holdIds, 500 do
+  redis.call("ZREM", KEYS[8], unpack(holdIds, i, math.min(i + 499, #holdIds)))
+end
+redis.call("SREM", KEYS[7], subject)
+local deleted = redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+return cmsgpack.pack({STATUS.OK, deleted})
