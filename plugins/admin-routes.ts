@@ -13,6 +13,7 @@ export interface AdminRoutesOptions {
 }
 
 const MIN_TOKEN_LENGTH = 16;
+const simulateBody = z.object({ definitions: z.array(z.unknown()).max(10_000) });
 
 /**
  * Read-only admin routes, to spread into `createRouter({ ... })`:
@@ -20,6 +21,10 @@ const MIN_TOKEN_LENGTH = 16;
  * - `GET <prefix>/preview?code=&locale=` -> the unlock payload exactly as a player would see it,
  *   without awarding anything
  * - `GET <prefix>/progress?subject=&locale=` -> a player's progress, hidden milestones masked
+ * - `GET <prefix>/history?subject=` -> `{ subject, rollups }`: the player's event history
+ * - `GET <prefix>/explain?subject=&code=` -> why the player has (or has not) the milestone
+ * - `POST <prefix>/simulate` with `{ definitions: [...] }` -> what deploying them would award, changing
+ *   nothing (an invalid set answers 400 naming every invalid definition in `problems`)
  * Every route answers 401 without the token; errors are JSON `{ code, message }`.
  */
 export function progressionAdminRoutes(progression: Progression, options: AdminRoutesOptions) {
@@ -43,12 +48,14 @@ export function progressionAdminRoutes(progression: Progression, options: AdminR
       return await run();
     } catch (error) {
       if (isProgressionError(error)) {
-        return json(error.code === ErrorCode.UnknownMilestone ? 404 : 400, { code: error.code, message: error.message });
+        const problems = error.code === ErrorCode.InvalidDefinition ? { problems: error.details["problems"] ?? [] } : {};
+        return json(error.code === ErrorCode.UnknownMilestone ? 404 : 400, { code: error.code, message: error.message, ...problems });
       }
       throw error;
     }
   };
   const locale = z.string().max(35).optional();
+  const subject = z.string().min(1).max(200);
 
   return {
     "progression-admin-milestones": createEndpoint(`${prefix}/milestones`, { method: "GET" }, async (ctx) =>
@@ -67,6 +74,25 @@ export function progressionAdminRoutes(progression: Progression, options: AdminR
           subject: ctx.query.subject,
           milestones: await progression.progress(ctx.query.subject, ctx.query.locale),
         })),
+    ),
+    "progression-admin-history": createEndpoint(`${prefix}/history`, { method: "GET", query: z.object({ subject }) }, async (ctx) =>
+      guarded(ctx.getHeader("authorization"), async () => ({ subject: ctx.query.subject, rollups: await progression.history(ctx.query.subject) })),
+    ),
+    "progression-admin-explain": createEndpoint(
+      `${prefix}/explain`,
+      { method: "GET", query: z.object({ subject, code: z.string().min(1).max(128) }) },
+      async (ctx) => guarded(ctx.getHeader("authorization"), () => progression.explain(ctx.query.subject, ctx.query.code)),
+    ),
+    "progression-admin-simulate": createEndpoint(
+      `${prefix}/simulate`,
+      // Checked after the token (an unauthorised caller learns nothing); the engine names every invalid definition.
+      { method: "POST", body: z.unknown() },
+      async (ctx) =>
+        guarded(ctx.getHeader("authorization"), () => {
+          const body = simulateBody.safeParse(ctx.body);
+          if (!body.success) throw new ProgressionError(ErrorCode.InvalidInput, 'POST a JSON body { "definitions": [ ...milestone definitions ] }', {});
+          return progression.simulate(body.data.definitions as never);
+        }),
     ),
   };
 }

@@ -75,5 +75,23 @@ describe("the demo server (npm start)", () => {
       milestones: Array<{ status: string }>;
     };
     expect(progress.milestones.every((milestone) => milestone.status === "in_progress")).toBe(true);
+
+    expect(await (await fetch(`${base}/history?subject=nobody`, { headers: auth })).json()).toEqual({ subject: "nobody", rollups: [] });
+    expect(await (await fetch(`${base}/explain?subject=nobody&code=first_blood`, { headers: auth })).json()).toMatchObject({
+      code: "first_blood",
+      award: null,
+      history: [],
+    });
+    const post = (body: unknown) => fetch(`${base}/simulate`, { method: "POST", headers: { ...auth, "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect((await fetch(`${base}/simulate`, { method: "POST", body: "{}" })).status).toBe(401);
+    const added = { code: "troll_hunter", title: "t", description: "d", icon: "i.png", trigger: "kill", rule: { type: "count", threshold: 3, where: { creature: "troll" } } };
+    const simulated = await post({ definitions: [added] });
+    expect(simulated.status).toBe(200);
+    const report = (await simulated.json()) as { milestones: Array<{ code: string; change: string }> };
+    expect(report.milestones).toEqual(expect.arrayContaining([expect.objectContaining({ code: "troll_hunter", change: "new" }), expect.objectContaining({ code: "first_blood", change: "removed" })]));
+    const invalid = await post({ definitions: [{ ...added, rule: { type: "count" } }, { ...added, code: "b", trigger: "" }] });
+    expect(invalid.status).toBe(400);
+    const refusal = (await invalid.json()) as { code: string; problems: Array<{ code: string }> };
+    expect([refusal.code, refusal.problems.map((problem) => problem.code)]).toEqual(["INVALID_DEFINITION", ["troll_hunter", "b"]]);
   });
 });
