@@ -8,8 +8,8 @@ module.exports = {
     {
       name: "root-entry-has-no-infrastructure",
       severity: "error",
-      comment: "the engine (everything under src/ but the Redis backend and durability) never loads ioredis, BullMQ or pg",
-      from: { path: "^src/", pathNot: "^src/(backends/redis|durability)/" },
+      comment: "the engine (everything under src/ but the Redis backend, durability and the CLI) never loads ioredis, BullMQ or pg",
+      from: { path: "^src/", pathNot: "^src/(backends/redis|durability|cli)/" },
       to: { path: "node_modules/(ioredis|bullmq|pg|pg-copy-streams)/" },
     },
     {
