@@ -34,4 +34,19 @@ describe("README snippets", () => {
       warn.mockRestore();
     }
   });
+
+  it("the history quickstart runs and prints what the README says", async () => {
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    try {
+      const { unlock } = await import("./history-quickstart.ts");
+      expect(unlock).toMatchObject({ code: "troll_hunter", retroactive: true });
+      expect(log.mock.calls).toEqual([
+        ["new", 1],
+        ["troll_hunter", true, "2026-11-03T18:01:00.000Z"],
+        [{ visited: 1, seeded: 0, awarded: 0, cursor: "0" }],
+      ]);
+    } finally {
+      log.mockRestore();
+    }
+  });
 });
