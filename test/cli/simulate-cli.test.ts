@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
 import { createProgression } from "../../src/engine/create-progression.ts";
 import type { SimulationReport } from "../../src/history/simulate.ts";
+import type { MilestoneDefinitionInput } from "../../src/definitions/milestone-schema.ts";
 import { isolatedRedis, testRedisUrl } from "../support/redis-prefix.ts";
 
 const run = promisify(execFile);
@@ -14,7 +15,7 @@ const cli = join(import.meta.dirname, "../../src/cli/colyseus-progression.ts");
 const directory = mkdtempSync(join(tmpdir(), "progression-cli-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
 
-const milestone = (code: string, rule: Record<string, unknown>) => ({ code, title: code, description: code, icon: `${code}.png`, trigger: "kill", rule });
+const milestone = (code: string, rule: MilestoneDefinitionInput["rule"]): MilestoneDefinitionInput => ({ code, title: code, description: code, icon: `${code}.png`, trigger: "kill", rule });
 const file = (name: string, content: unknown): string => {
   const path = join(directory, name);
   writeFileSync(path, JSON.stringify(content));
@@ -23,7 +24,7 @@ const file = (name: string, content: unknown): string => {
 
 describe("colyseus-progression CLI", () => {
   it("validate names every invalid definition and exits 1", async () => {
-    const bad = file("bad.json", [milestone("a", { type: "count", threshold: 0 }), milestone("b", { type: "window" })]);
+    const bad = file("bad.json", [milestone("a", { type: "count", threshold: 0 }), milestone("b", { type: "window" } as never)]);
     const failure = await run(process.execPath, [cli, "validate", bad]).catch((error: { code: number; stderr: string }) => error);
     expect(failure).toMatchObject({ code: 1 });
     expect((failure as { stderr: string }).stderr).toMatch(/2 milestones are invalid: milestone "a".*milestone "b"/);
