@@ -91,6 +91,7 @@ export function createProgression(options: ProgressionOptions): Progression {
       at,
       replayed: false,
       subjects: [{ ...noEffectsFor(seeded.subject), reached: seeded.reached, claimed, inventory: seeded.balances }],
+      ...(claimed.length > 0 ? { detail: `autoClaim of ${claimed.map((c) => c.code).join(", ")} (backfill from history)` } : {}),
     });
   };
   const closeHooks: (() => Promise<void> | void)[] = [];
@@ -127,7 +128,8 @@ export function createProgression(options: ProgressionOptions): Progression {
       }
       return { subject: result.subject, reached: result.reached, progress, inventory: result.balances };
     });
-    effects.publish({ cause: "apply", key: batch.batchId, at: now, replayed: false, subjects: announced });
+    const autoClaimed = announced.flatMap((subject) => subject.claimed.map((claimed) => claimed.code));
+    effects.publish({ cause: "apply", key: batch.batchId, at: now, replayed: false, subjects: announced, ...(autoClaimed.length > 0 ? { detail: `autoClaim of ${[...new Set(autoClaimed)].join(", ")}` } : {}) });
     return outcomes;
   };
 
@@ -258,6 +260,7 @@ export function createProgression(options: ProgressionOptions): Progression {
         at: now,
         replayed: result.replayed,
         subjects: [{ ...noEffectsFor(subject), claimed: [{ code: definition.code, rewards: result.rewards, claimedAt: result.claimedAt, auto: false }], inventory: result.balances }],
+        detail: `claim of ${definition.code}`,
       });
       const state = await backend.readState(subject);
       const award = state.awards.get(definition.code) ?? { code: definition.code, earnedAt: result.claimedAt, retroactive: false, claimedAt: result.claimedAt };

@@ -44,7 +44,7 @@ export function createLedger(
     return [...receipt.balances, ...read];
   };
 
-  const announce = async (cause: EffectsCause, key: string, receipt: LedgerEffects & { readonly replayed?: boolean }): Promise<void> => {
+  const announce = async (cause: EffectsCause, key: string, receipt: LedgerEffects & { readonly replayed?: boolean }, detail?: string): Promise<void> => {
     const balances = await withExpiryBalances(receipt).catch(() => receipt.balances);
     const bySubject = new Map<string, { inventory: Balance[]; expiredHolds: HoldRecord[] }>();
     const of = (subject: string) => {
@@ -58,11 +58,11 @@ export function createLedger(
     for (const balance of balances) of(balance.subject).inventory.push(balance);
     for (const hold of receipt.expiredHolds) of(hold.subject).expiredHolds.push(hold);
     const subjects: SubjectEffects[] = [...bySubject].map(([subject, changed]) => ({ ...noEffectsFor(subject), ...changed }));
-    effects.publish({ cause, key, at: clock(), replayed: receipt.replayed === true, subjects });
+    effects.publish({ cause, key, at: clock(), replayed: receipt.replayed === true, subjects, ...(detail === undefined ? {} : { detail }) });
   };
 
   /** Runs a backend call and announces its effects; a refused call still announces the expiries it performed. */
-  const run = async <T extends LedgerEffects & { replayed?: boolean }>(cause: EffectsCause, key: string, call: () => Promise<T>): Promise<T> => {
+  const run = async <T extends LedgerEffects & { replayed?: boolean }>(cause: EffectsCause, key: string, call: () => Promise<T>, detail?: (receipt: T) => string): Promise<T> => {
     let receipt: T;
     try {
       receipt = await call();
@@ -71,11 +71,11 @@ export function createLedger(
       settings.instruments.ledgerOperation?.(cause, error instanceof ProgressionError ? error.code : "INTERNAL");
       if (error instanceof ProgressionError && Array.isArray(error.details.expiredHolds) && error.details.expiredHolds.length > 0) {
         const expiredHolds = error.details.expiredHolds as HoldRecord[];
-        await announce("expire", expiryKey(expiredHolds), { balances: [], expiredHolds, replayed: false });
+        await announce("expire", expiryKey(expiredHolds), { balances: [], expiredHolds, replayed: false }, expiryDetail(expiredHolds));
       }
       throw error;
     }
-    await announce(cause, key, receipt);
+    await announce(cause, key, receipt, detail?.(receipt));
     return receipt;
   };
 
@@ -93,11 +93,11 @@ export function createLedger(
   return {
     acquire: async (request) => {
       const valid = quantityRequest(request);
-      return run("acquire", `${valid.subject}:${valid.idempotencyKey}`, () => backend.acquire(valid));
+      return run("acquire", `${valid.subject}:${valid.idempotencyKey}`, () => backend.acquire(valid), () => `grant of ${valid.quantity} ${valid.item}`);
     },
     consume: async (request) => {
       const valid = quantityRequest(request);
-      return run("consume", `${valid.subject}:${valid.idempotencyKey}`, () => backend.consume(valid));
+      return run("consume", `${valid.subject}:${valid.idempotencyKey}`, () => backend.consume(valid), () => `spend of ${valid.quantity} ${valid.item}`);
     },
     transfer: async (request) => {
       if (typeof request !== "object" || request === null) throw new ProgressionError(ErrorCode.InvalidInput, "expected { from, to, item, quantity, idempotencyKey }", {});
@@ -105,21 +105,21 @@ export function createLedger(
       const to = requireSubject(request.to, "to");
       if (from === to) throw new ProgressionError(ErrorCode.InvalidInput, `transfer from and to are both ${JSON.stringify(from)}; a transfer needs two different subjects`, { from, to });
       const valid = { from, to, item: requireIdentifier(request.item, "item"), quantity: requireQuantity(request.quantity), idempotencyKey: requireKey(request.idempotencyKey), now: clock() };
-      return run("transfer", `${from}:${valid.idempotencyKey}`, () => backend.transfer(valid));
+      return run("transfer", `${from}:${valid.idempotencyKey}`, () => backend.transfer(valid), () => `transfer of ${valid.quantity} ${valid.item} from ${from} to ${to}`);
     },
     hold: async (request) => {
       const valid = { ...quantityRequest(request), ttlMs: requireDuration(request.ttlMs, "ttlMs", settings.maxHoldTtlMs) };
-      const receipt = await run("hold", `${valid.subject}:${valid.idempotencyKey}`, () => backend.hold(valid));
+      const receipt = await run("hold", `${valid.subject}:${valid.idempotencyKey}`, () => backend.hold(valid), (placed) => `hold ${placed.hold.holdId} of ${valid.quantity} ${valid.item}`);
       if (!receipt.replayed) holdExpiry.holdPlaced(receipt.hold);
       return receipt;
     },
     commit: async (holdId) => {
       subjectOfHoldId(holdId);
-      return run("commit", holdId, () => backend.commit({ holdId, now: clock() }));
+      return run("commit", holdId, () => backend.commit({ holdId, now: clock() }), () => `commit of hold ${holdId}`);
     },
     release: async (holdId) => {
       subjectOfHoldId(holdId);
-      return run("release", holdId, () => backend.release({ holdId, now: clock() }));
+      return run("release", holdId, () => backend.release({ holdId, now: clock() }), () => `release of hold ${holdId}`);
     },
     getHold: async (holdId) => {
       subjectOfHoldId(holdId);
@@ -127,7 +127,7 @@ export function createLedger(
     },
     balance: async (subject, item) => {
       const receipt = await backend.balance(requireSubject(subject), requireIdentifier(item, "item"), clock());
-      if (receipt.expiredHolds.length > 0) await announce("expire", expiryKey(receipt.expiredHolds), receipt);
+      if (receipt.expiredHolds.length > 0) await announce("expire", expiryKey(receipt.expiredHolds), receipt, expiryDetail(receipt.expiredHolds));
       return receipt.balance;
     },
     list: async (subject) => {
@@ -136,16 +136,20 @@ export function createLedger(
       if (result.expiredHolds.length > 0) {
         // Every balance of the subject is in the list, so the expired items' balances are too.
         const touched = new Set(result.expiredHolds.map((hold) => hold.item));
-        await announce("expire", expiryKey(result.expiredHolds), { balances: result.balances.filter((balance) => touched.has(balance.item)), expiredHolds: result.expiredHolds });
+        await announce("expire", expiryKey(result.expiredHolds), { balances: result.balances.filter((balance) => touched.has(balance.item)), expiredHolds: result.expiredHolds }, expiryDetail(result.expiredHolds));
       }
       return result.balances;
     },
     expireHolds: async (limit = settings.expireHoldsBatch) => {
       const expired = await backend.expireHolds(clock(), limit);
-      if (expired.length > 0) await announce("expire", expiryKey(expired), { balances: [], expiredHolds: expired });
+      if (expired.length > 0) await announce("expire", expiryKey(expired), { balances: [], expiredHolds: expired }, expiryDetail(expired));
       return expired;
     },
   };
+}
+
+function expiryDetail(holds: readonly HoldRecord[]): string {
+  return `expiry of hold ${holds.map((hold) => hold.holdId).join(", ")}`;
 }
 
 function expiryKey(holds: readonly HoldRecord[]): string {

@@ -22,6 +22,8 @@ export interface DomainTopics {
   "inventory.changed": {
     readonly cause: "acquire" | "consume" | "transfer" | "hold" | "commit" | "release" | "expire" | "claim";
     readonly balances: readonly Balance[];
+    /** What the change was, e.g. "claim of first_blood", "transfer of 5 gold from a to b" (the ledger journal keeps it). */
+    readonly detail?: string;
   };
 }
 

@@ -45,6 +45,8 @@ export interface Effects {
    */
   readonly replayed: boolean;
   readonly subjects: readonly SubjectEffects[];
+  /** What the change was, for people (the ledger journal): "claim of first_blood", "transfer of 5 gold from a to b". */
+  readonly detail?: string;
 }
 
 export function noEffectsFor(subject: string): SubjectEffects {

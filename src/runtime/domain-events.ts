@@ -52,7 +52,7 @@ export function domainEventsOf(bus: DomainEventBus): EffectsListener {
     const balances = effects.subjects.flatMap((subject) => subject.inventory);
     if (balances.length > 0) {
       const cause = inventoryCauses[effects.cause];
-      bus.emit("inventory.changed", `inventory.changed:${cause}:${effects.key}`, { cause, balances }, effects.at);
+      bus.emit("inventory.changed", `inventory.changed:${cause}:${effects.key}`, { cause, balances, ...(effects.detail === undefined ? {} : { detail: effects.detail }) }, effects.at);
     }
   };
 }

@@ -43,6 +43,7 @@ const payloadSchemas: { readonly [T in DomainTopic]: z.ZodType<DomainTopics[T]> 
   "inventory.changed": z.object({
     cause: z.enum(["acquire", "consume", "transfer", "hold", "commit", "release", "expire", "claim"]),
     balances: z.array(balance),
+    detail: z.string().optional(),
   }),
 };
 
