@@ -169,14 +169,17 @@ describe("createDurability", () => {
       await progression.ledger.acquire({ subject: "trader", item: "gem", quantity: 5, idempotencyKey: "buy-1" });
       await progression.ledger.acquire({ subject: "trader", item: "gem", quantity: 5, idempotencyKey: "buy-1" }); // a retry: no new fact
       await progression.ledger.consume({ subject: "trader", item: "gem", quantity: 2, idempotencyKey: "use-1" });
+      await progression.ledger.transfer({ from: "trader", to: "buyer", item: "gem", quantity: 1, idempotencyKey: "trade-1" });
       await durability.bus.drain();
-      const journal = await database.pool.query<{ cause: string; free_after: string; idempotency_key: string }>(
-        `SELECT cause, free_after, idempotency_key FROM journal_flow.ledger_journal WHERE subject = 'trader' ORDER BY id`,
+      const journal = await database.pool.query<{ cause: string; free_after: string; idempotency_key: string; detail: string }>(
+        `SELECT cause, free_after, idempotency_key, detail FROM journal_flow.ledger_journal WHERE subject = 'trader' ORDER BY id`,
       );
       // Deliveries run concurrently, so rows arrive in any order; occurred_at orders the mutations.
-      expect(journal.rows.map((row) => [row.cause, row.free_after]).sort()).toEqual([
-        ["acquire", "5"],
-        ["consume", "3"],
+      // Each row says what the change was: "why does this player have 2 gems?" is one query.
+      expect(journal.rows.map((row) => [row.cause, row.free_after, row.detail]).sort()).toEqual([
+        ["acquire", "5", "grant of 5 gem"],
+        ["consume", "3", "spend of 2 gem"],
+        ["transfer", "2", "transfer of 1 gem from trader to buyer"],
       ]);
       expect(journal.rows.every((row) => row.idempotency_key.length > 0)).toBe(true);
     } finally {
