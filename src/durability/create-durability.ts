@@ -13,12 +13,17 @@ import type { SubjectLoader } from "../model/subject-state.ts";
 import { createPostgresStore, type PostgresStore } from "./postgres/postgres-store.ts";
 import { consoleLogger, type ProgressionLogger } from "../logging/logger.ts";
 import { OutageLog } from "../logging/outage-log.ts";
+import { describeError } from "../logging/logger.ts";
+import type { HistoryArchive } from "../history/history-archive.ts";
+import { createPostgresHistoryArchive, type PostgresHistoryArchive } from "./postgres/history-archive.ts";
+import { eraseSubjectRows } from "./postgres/erase-subject.ts";
 import { addressOf, connectionReason, unreachable, withTimeout } from "../errors/unreachable.ts";
 import type { BackendHealth } from "../backends/contract/progression-backend.ts";
 
 /**
  * Durability for Redis mode in one call: PostgreSQL snapshots (adaptive BullMQ job), restore on first
- * access (`loader`), hold expiry jobs, durable domain events and the ledger journal.
+ * access (`loader`), hold expiry jobs, durable domain events, the ledger journal and the history
+ * archive (`historyArchive`, attached to the engine at start).
  *
  *   const durability = createDurability({ redis: process.env.REDIS_URL, databaseUrl: process.env.DATABASE_URL });
  *   const backend = createRedisBackend({ ..., loader: durability.loader });
@@ -69,6 +74,16 @@ export interface DurabilityOptions {
   holdExpiryConcurrency?: number;
   /** Record `inventory.changed` events in the PostgreSQL ledger journal. Default true (when PostgreSQL is on). */
   journal?: boolean;
+  /**
+   * UTC days (today included) whose history rollups stay in the backend once archived: older ones are
+   * dropped from it after each snapshot wrote them to PostgreSQL. Default 2 (today and yesterday).
+   */
+  historyHotDays?: number;
+  /**
+   * Drop archived history older than this many UTC days (today included), by whole 32-day partitions, at
+   * most once an hour. At least `historyHotDays`. Default: none (the archive keeps every day).
+   */
+  historyRetentionDays?: number;
   /** Time source for snapshot ordering. Default Date.now. */
   clock?: () => number;
   /** Where announcements and background errors go (one line per outage). Default: the console, prefixed. */
@@ -86,6 +101,7 @@ export const durabilityDefaults = {
   holdSweepLimit: 500,
   holdExpiryConcurrency: 4,
   journal: true,
+  historyHotDays: 2,
   clock: Date.now,
   logger: consoleLogger,
 } as const;
@@ -95,6 +111,10 @@ export interface DurableEngine {
   readonly backend: SnapshotSource;
   /** Durability closes with the engine, before its backend. */
   onClose(hook: () => Promise<void>): void;
+  /** Where the engine reads history the backend no longer holds (durability's PostgreSQL archive). */
+  useHistoryArchive?(archive: HistoryArchive): void;
+  /** `progression.erase` runs the hook first: durability deletes the subject's PostgreSQL rows there. */
+  onErase?(hook: (subject: string) => Promise<void>): void;
 }
 
 export interface Durability {
@@ -102,6 +122,11 @@ export interface Durability {
   /** Restore hook for the backend (`loader` option): null for unknown subjects, always null without PostgreSQL. */
   readonly loader: SubjectLoader;
   readonly store: PostgresStore | undefined;
+  /**
+   * The PostgreSQL history archive the snapshot job writes (undefined without PostgreSQL); `start` hands
+   * it to the engine (`useHistoryArchive`). Each call waits for the migrations first.
+   */
+  readonly historyArchive: PostgresHistoryArchive | undefined;
   /**
    * The hold-expiry mechanism of Redis mode (BullMQ jobs): pass it to `createProgression({ holdExpiry })`
    * so the engine runs no timer of its own; its worker starts with `start()`.
@@ -127,22 +152,32 @@ export function createDurability(options: DurabilityOptions): Durability {
   queueConnection(options.redis);
   const queuePrefix = requireQueueName(settings.queuePrefix, "queuePrefix");
   const schedule = resolveSchedule(options.schedule);
-  for (const option of ["snapshotChunkSize", "maxSubjectsPerRun", "holdSweepIntervalMs", "holdSweepLimit", "holdExpiryConcurrency"] as const) {
+  for (const option of ["snapshotChunkSize", "maxSubjectsPerRun", "holdSweepIntervalMs", "holdSweepLimit", "holdExpiryConcurrency", "historyHotDays"] as const) {
     const value = settings[option];
     if (!Number.isSafeInteger(value) || value < 1) {
       throw new ProgressionError(ErrorCode.InvalidInput, `${option} must be a positive integer, got ${String(value)}`, { [option]: value });
     }
   }
+  const retentionDays = settings.historyRetentionDays;
+  if (retentionDays !== undefined && (!Number.isSafeInteger(retentionDays) || retentionDays < settings.historyHotDays)) {
+    throw new ProgressionError(
+      ErrorCode.InvalidInput,
+      `historyRetentionDays must be an integer of at least historyHotDays (${settings.historyHotDays}), got ${String(retentionDays)}; leave it out to keep the history forever`,
+      { historyRetentionDays: retentionDays },
+    );
+  }
   const logger = settings.logger;
   // Queue and worker connections retry on their own; an outage is logged once, and its end once.
   const redisOutage = new OutageLog(logger, `durability: Redis (BullMQ) at ${redisAddress(options.redis)}`);
   const postgresOutage = new OutageLog(logger, "durability: PostgreSQL snapshots");
+  const historyDropOutage = new OutageLog(logger, "durability: dropping archived history from the backend");
   const onError = (error: unknown): void => redisOutage.failed(error);
 
   const store =
     options.store ??
     (options.databaseUrl === undefined ? undefined : createPostgresStore({ databaseUrl: options.databaseUrl, schema: settings.schema }));
   const ownsStore = options.store === undefined;
+  const historyArchive = store === undefined ? undefined : migratedArchive(store);
   const ownedBus =
     options.bus === undefined
       ? new BullMQEventBus({ logger, ...options.events, redis: options.redis, queueName: `${queuePrefix}-events`, prefix: settings.bullPrefix })
@@ -173,6 +208,7 @@ export function createDurability(options: DurabilityOptions): Durability {
   return {
     bus,
     store,
+    historyArchive,
     holdExpiry: holds,
     loader: async (subject) => (store === undefined ? null : store.loader(subject)),
 
@@ -197,6 +233,11 @@ export function createDurability(options: DurabilityOptions): Durability {
           throw error;
         }
         if (applied.length > 0) logger.info(`durability: applied migrations ${applied.join(", ")} to schema ${store.schema}`);
+        if (historyArchive !== undefined) engine.useHistoryArchive?.(historyArchive);
+        engine.onErase?.(async (subject) => {
+          await store.migrate();
+          await eraseSubjectRows(store.pool, store.schema, subject);
+        });
         snapshots = new SnapshotJob({
           redis: options.redis,
           prefix: settings.bullPrefix,
@@ -207,7 +248,19 @@ export function createDurability(options: DurabilityOptions): Durability {
           chunkSize: settings.snapshotChunkSize,
           maxSubjectsPerRun: settings.maxSubjectsPerRun,
           clock: settings.clock,
+          historyHotDays: settings.historyHotDays,
+          ...(retentionDays === undefined || historyArchive === undefined
+            ? {}
+            : {
+                historyRetention: {
+                  days: retentionDays,
+                  dropBefore: (day: number) => historyArchive.dropHistoryBefore(day),
+                  onError: (error: unknown) => logger.warn(`durability: history retention failed (tried again within the hour): ${describeError(error)}`),
+                },
+              }),
           onError,
+          onHistoryDropFailed: (error) => historyDropOutage.failed(error),
+          onHistoryDropped: () => historyDropOutage.recovered(),
           onRun: (run) => {
             if (run.failed) postgresOutage.failed(run.error);
             else {
@@ -270,6 +323,25 @@ export function createDurability(options: DurabilityOptions): Durability {
         }
       })();
       return closing;
+    },
+  };
+}
+
+/** The store's history archive, each call waiting for the store's migrations (like its loader). */
+function migratedArchive(store: PostgresStore): PostgresHistoryArchive {
+  const archive = createPostgresHistoryArchive({ pool: store.pool, schema: store.schema });
+  return {
+    async read(subjects) {
+      await store.migrate();
+      return archive.read(subjects);
+    },
+    async dropHistoryBefore(day) {
+      await store.migrate();
+      return archive.dropHistoryBefore(day);
+    },
+    async partitions() {
+      await store.migrate();
+      return archive.partitions();
     },
   };
 }

@@ -6,3 +6,10 @@ export { createDurability, durabilityDefaults, type Durability, type DurabilityO
 export { createPostgresStore, POSTGRES_STORE_DEFAULTS, type PostgresStore, type PostgresStoreOptions } from "./postgres/postgres-store.ts";
 export { BullMQEventBus, bullmqEventBusDefaults, type BullMQEventBusOptions, type DeliveryFailure } from "./events/bullmq-event-bus.ts";
 export { adaptiveScheduleDefaults, type AdaptiveSchedule } from "./jobs/adaptive-schedule.ts";
+export {
+  createPostgresHistoryArchive,
+  HISTORY_PARTITION_DAYS,
+  type HistoryArchiveOptions,
+  type HistoryPartition,
+  type PostgresHistoryArchive,
+} from "./postgres/history-archive.ts";

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDurability, type Durability } from "../../src/durability/create-durability.ts";
 import { createPostgresStore } from "../../src/durability/postgres/postgres-store.ts";
 import { createSnapshotWriter } from "../../src/durability/postgres/snapshot-writer.ts";
+import { mergeParts } from "../../src/model/history.ts";
 import { createProgression } from "../../src/engine/create-progression.ts";
 import type { Progression } from "../../src/engine/progression.ts";
 import type { MilestoneDefinitionInput } from "../../src/definitions/milestone-schema.ts";
@@ -82,7 +83,15 @@ for (const factory of backendFactories) {
         await durability.snapshotNow();
         expect(await fixture.backend.dirtyCount()).toBe(0);
         const exported = await fixture.backend.exportSubjects(subjects);
-        for (const snapshot of exported) expect(await durability.loader(snapshot.subject)).toEqual(snapshot);
+        const archived = await durability.historyArchive?.read(subjects);
+        for (const { history, ...snapshot } of exported) {
+          // Restore brings back the state; the history stays in the archive, which holds everything the
+          // backend still has (and the older days the backend dropped once they were archived).
+          expect(await durability.loader(snapshot.subject)).toEqual(snapshot);
+          const archive = archived?.get(snapshot.subject) ?? [];
+          expect(mergeParts([history ?? [], archive])).toEqual(mergeParts([archive]));
+          expect(history?.length).toBeGreaterThan(0);
+        }
         // Sanity: the export is not trivially empty.
         expect(exported[3]?.awards.has("slayer_3")).toBe(true);
         expect(exported[0]?.holds).toHaveLength(1);
@@ -182,6 +191,37 @@ describe("createDurability", () => {
         ["transfer", "2", "transfer of 1 gem from trader to buyer"],
       ]);
       expect(journal.rows.every((row) => row.idempotency_key.length > 0)).toBe(true);
+    } finally {
+      await durability.close();
+      await progression.close();
+      await fixture.cleanup();
+    }
+  });
+
+  it("erases a player's PostgreSQL rows with progression.erase, and only theirs; the journal stays append-only", async () => {
+    const fixture = await backendFactories[1]!.create({ loader: (subject) => durability.loader(subject) });
+    const durability = newDurability("erase_flow");
+    const progression = createProgression({ definitions, backend: fixture.backend, events: durability.bus, onMissingTranslations: () => {} });
+    const rowsOf = async (subject: string) => {
+      const counts: Record<string, number> = {};
+      for (const table of ["subjects", "awards", "balances", "holds", "history", "ledger_journal"]) {
+        const result = await database.pool.query<{ n: string }>(`SELECT count(*) AS n FROM erase_flow.${table} WHERE subject = $1`, [subject]);
+        counts[table] = Number(result.rows[0]?.n);
+      }
+      return counts;
+    };
+    try {
+      await durability.start(progression);
+      await play(progression, ["leaver", "stayer"], Date.now());
+      await durability.snapshotNow();
+      await durability.bus.drain();
+      expect(Object.values(await rowsOf("leaver")).every((n) => n > 0)).toBe(true);
+      await progression.erase("leaver");
+      expect(await rowsOf("leaver")).toEqual({ subjects: 0, awards: 0, balances: 0, holds: 0, history: 0, ledger_journal: 0 });
+      expect(Object.values(await rowsOf("stayer")).every((n) => n > 0)).toBe(true);
+      expect(await durability.loader("leaver")).toBeNull();
+      expect((await progression.backend.readState("leaver")).counters.size).toBe(0);
+      await expect(database.pool.query("DELETE FROM erase_flow.ledger_journal WHERE subject = 'stayer'")).rejects.toThrow(/append-only/);
     } finally {
       await durability.close();
       await progression.close();

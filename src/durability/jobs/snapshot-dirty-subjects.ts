@@ -1,11 +1,18 @@
 import type { SnapshotWriter } from "../postgres/snapshot-writer.ts";
 import type { SnapshotSource } from "../../backends/contract/progression-backend.ts";
+import type { ArchivedHistory } from "../../backends/contract/history-backend.ts";
+import { dayOf } from "../../model/utc-day.ts";
 
 /**
  * One snapshot pass: takes dirty subjects in chunks, exports and writes each chunk (one COPY
  * transaction per chunk), and puts a chunk back into the dirty set if its write fails, so a failed
  * run loses nothing. A subject that changes while it is being written is marked dirty again by the
  * backend and goes out with the next pass.
+ *
+ * Once a chunk is written, the history parts it carried are in the archive: the backend is told to drop
+ * those of days before the hot ones (`historyHotDays`: today and yesterday by default stay in the
+ * backend, where new events still land). A failed drop fails nothing: its subjects go back into the
+ * dirty set, so the next pass exports them again (a no-op in the archive) and drops their parts.
  */
 
 export interface SnapshotPassOptions {
@@ -14,7 +21,15 @@ export interface SnapshotPassOptions {
   /** Stop after this many subjects (keeps one job short); the rest waits for the next run. */
   readonly maxSubjects: number;
   readonly clock: () => number;
+  /** UTC days (today included) whose archived history parts the backend keeps. Default 2. */
+  readonly historyHotDays?: number;
+  /** Told when the backend could not drop archived history parts (the pass goes on). Default: nothing. */
+  readonly onHistoryDropFailed?: (error: unknown) => void;
+  /** Told when the backend dropped archived history parts (ends an outage the failures reported). */
+  readonly onHistoryDropped?: () => void;
 }
+
+export const snapshotPassDefaults = { historyHotDays: 2 } as const;
 
 export interface SnapshotPassResult {
   readonly written: number;
@@ -40,21 +55,43 @@ export async function snapshotDirtySubjects(
   writer: SnapshotWriter,
   options: SnapshotPassOptions,
 ): Promise<SnapshotPassResult> {
+  const hotDays = options.historyHotDays ?? snapshotPassDefaults.historyHotDays;
   let written = 0;
   let rows = 0;
+  // Subjects whose archived parts the backend failed to drop: dirty again once this pass is over (not
+  // before, or the pass would take them straight back).
+  const undropped: string[] = [];
   while (written < options.maxSubjects) {
     const subjects = await source.takeDirtySubjects(Math.min(options.chunkSize, options.maxSubjects - written));
     if (subjects.length === 0) break;
+    let archived: ArchivedHistory[] = [];
     try {
       // Taken before the export: a later export of the same subject always carries a later time.
       const takenAt = nextTakenAt(options.clock);
       const snapshots = await source.exportSubjects(subjects);
-      rows += (await writer.write(snapshots, takenAt)).rows;
+      const result = await writer.write(snapshots, takenAt);
+      rows += result.rows;
+      // Only a writer that archives history says how many parts it stored; any other keeps them in the backend.
+      if (result.historyParts !== undefined) {
+        archived = snapshots.map((s) => ({ subject: s.subject, parts: s.history ?? [] })).filter((a) => a.parts.length > 0);
+      }
     } catch (error) {
       await source.markDirty(subjects);
       throw error;
     }
     written += subjects.length;
+    if (archived.length > 0) {
+      try {
+        await source.dropArchivedHistory(archived, dayOf(options.clock()) - (hotDays - 1));
+      } catch (error) {
+        options.onHistoryDropFailed?.(error);
+        for (const { subject } of archived) undropped.push(subject);
+        continue;
+      }
+      options.onHistoryDropped?.();
+    }
   }
+  // Exported and dropped again by the next pass (a no-op in the archive, which holds them already).
+  if (undropped.length > 0) await source.markDirty(undropped).catch((error: unknown) => options.onHistoryDropFailed?.(error));
   return { written, rows, backlog: await source.dirtyCount() };
 }

@@ -3,13 +3,16 @@ import type { SnapshotWriter } from "../postgres/snapshot-writer.ts";
 import type { SnapshotSource } from "../../backends/contract/progression-backend.ts";
 import { initialScheduleState, nextScheduleState, type AdaptiveSchedule, type ScheduleState } from "./adaptive-schedule.ts";
 import { queueConnection, requireQueueName, type QueueRedis } from "./queue-connection.ts";
-import { snapshotDirtySubjects, type SnapshotPassResult } from "./snapshot-dirty-subjects.ts";
+import { snapshotDirtySubjects, type SnapshotPassOptions, type SnapshotPassResult } from "./snapshot-dirty-subjects.ts";
+import { dayOf } from "../../model/utc-day.ts";
 
 /**
  * The snapshot job: a BullMQ job scheduler (`upsertJobScheduler`) fires `snapshot` jobs; each one
  * writes the dirty subjects and then re-upserts the scheduler with the interval the adaptive schedule
  * picks. The schedule state travels in the scheduler's job template, so whichever process runs the
  * next job continues from it, and one scheduler means one snapshot run at a time across processes.
+ * With `historyRetention`, a scheduled run also drops the archived history older than the retention,
+ * at most once per `HISTORY_RETENTION_INTERVAL_MS` in each process.
  */
 
 export interface SnapshotJobOptions {
@@ -22,7 +25,16 @@ export interface SnapshotJobOptions {
   readonly chunkSize: number;
   readonly maxSubjectsPerRun: number;
   readonly clock: () => number;
+  /** UTC days (today included) whose archived history parts stay in the backend. Default 2. */
+  readonly historyHotDays?: number;
+  /** Drop archived history older than `days` UTC days (today included). Default: keep it forever. */
+  readonly historyRetention?: HistoryRetention;
+  /** Background failures of the queue and the worker. */
   readonly onError: (error: unknown) => void;
+  /** The backend could not drop archived history parts (a later pass drops them). Default: `onError`. */
+  readonly onHistoryDropFailed?: (error: unknown) => void;
+  /** The backend dropped archived history parts. Default: nothing. */
+  readonly onHistoryDropped?: () => void;
   /** Told after every run (tests and metrics). */
   readonly onRun?: (result: SnapshotRunReport) => void;
 }
@@ -33,6 +45,17 @@ export interface SnapshotRunReport extends Partial<SnapshotPassResult> {
   readonly error?: unknown;
   readonly next: ScheduleState;
 }
+
+export interface HistoryRetention {
+  readonly days: number;
+  /** Drops the archive's history of the days before `day` (`PostgresHistoryArchive.dropHistoryBefore`). */
+  readonly dropBefore: (day: number) => Promise<unknown>;
+  /** Told when a drop failed (it is tried again at the next run). */
+  readonly onError: (error: unknown) => void;
+}
+
+/** How often one process applies the history retention (it drops whole 32-day partitions). */
+export const HISTORY_RETENTION_INTERVAL_MS = 3_600_000;
 
 const SCHEDULER_ID = "progression-snapshot";
 
@@ -47,6 +70,8 @@ export class SnapshotJob {
   private lastState: ScheduleState;
   /** The scheduled run in progress, if any. */
   private running: Promise<SnapshotPassResult> | undefined;
+  /** When this process last applied the history retention (successfully or not). */
+  private retentionAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: SnapshotJobOptions) {
     this.options = options;
@@ -78,11 +103,7 @@ export class SnapshotJob {
    */
   async snapshotAll(): Promise<SnapshotPassResult> {
     await this.running?.catch(() => undefined);
-    return snapshotDirtySubjects(this.options.source, this.options.writer, {
-      chunkSize: this.options.chunkSize,
-      maxSubjects: Number.POSITIVE_INFINITY,
-      clock: this.options.clock,
-    });
+    return snapshotDirtySubjects(this.options.source, this.options.writer, this.passOptions(Number.POSITIVE_INFINITY));
   }
 
   /** Jobs of this queue by state (for metrics). */
@@ -122,14 +143,11 @@ export class SnapshotJob {
     let result: SnapshotPassResult | undefined;
     let failure: unknown;
     try {
-      result = await snapshotDirtySubjects(this.options.source, this.options.writer, {
-        chunkSize: this.options.chunkSize,
-        maxSubjects: this.options.maxSubjectsPerRun,
-        clock: this.options.clock,
-      });
+      result = await snapshotDirtySubjects(this.options.source, this.options.writer, this.passOptions(this.options.maxSubjectsPerRun));
     } catch (error) {
       failure = error;
     }
+    if (failure === undefined) await this.applyRetention();
     const backlog = result?.backlog ?? (await this.options.source.dirtyCount().catch(() => 0));
     const next = nextScheduleState(this.options.schedule, previous, {
       written: result?.written ?? 0,
@@ -142,6 +160,31 @@ export class SnapshotJob {
     // Rethrown so the failed run is visible as a failed job; the data is back in the dirty set.
     if (failure !== undefined) throw failure;
     return result ?? { written: 0, rows: 0, backlog };
+  }
+
+  private passOptions(maxSubjects: number): SnapshotPassOptions {
+    return {
+      chunkSize: this.options.chunkSize,
+      maxSubjects,
+      clock: this.options.clock,
+      onHistoryDropFailed: this.options.onHistoryDropFailed ?? this.options.onError,
+      ...(this.options.onHistoryDropped === undefined ? {} : { onHistoryDropped: this.options.onHistoryDropped }),
+      ...(this.options.historyHotDays === undefined ? {} : { historyHotDays: this.options.historyHotDays }),
+    };
+  }
+
+  /** Drops the archived history older than the retention, once per interval; a failure fails no run. */
+  private async applyRetention(): Promise<void> {
+    const retention = this.options.historyRetention;
+    if (retention === undefined) return;
+    const now = this.options.clock();
+    if (now - this.retentionAt < HISTORY_RETENTION_INTERVAL_MS) return;
+    this.retentionAt = now;
+    try {
+      await retention.dropBefore(dayOf(now) - (retention.days - 1));
+    } catch (error) {
+      retention.onError(error);
+    }
   }
 
   /**

@@ -3,6 +3,7 @@ import type { Pool } from "pg";
 import type { SubjectSnapshot } from "../../model/subject-state.ts";
 import { mergeCounters, storedCountersJson, type StoredCounters } from "./counter-json.ts";
 import { copyInteger, copyNullableInteger, copyRowsInto, copyText } from "./copy-text-format.ts";
+import { createHistoryPartWriter } from "./history-archive.ts";
 import { quoteSchemaName } from "./schema-name.ts";
 
 /**
@@ -17,6 +18,10 @@ import { quoteSchemaName } from "./schema-name.ts";
  * - awards: inserted once per (subject, code); only ever move from unclaimed to claimed;
  * - balances and open holds: replaced per subject, unless the database already holds a newer snapshot
  *   of that subject (`takenAt` older than the stored one): they are the current truth, not a history.
+ * - history parts (`snapshot.history`): merged into `history` by the largest values (history-archive.ts),
+ *   in the same transaction; the partitions they need are created just before it;
+ * - `historyCompleteFor`: stored in `subjects.history_complete_for` like balances (the newest snapshot's
+ *   value wins; a snapshot without the field leaves it alone).
  * A block (awards, balances, holds) identical to the one last written for the subject is not sent
  * again (sha1 fingerprints in `subjects`), so an unchanged inventory costs nothing but its read.
  */
@@ -27,6 +32,11 @@ export interface SnapshotWriteResult {
   readonly rows: number;
   /** Subjects whose balances and holds were left alone because a newer snapshot was already stored. */
   readonly staleSubjects: number;
+  /**
+   * History parts archived (sent to the history table, which now holds them or larger copies). Set by a
+   * writer that archives history: only then does the snapshot pass let the backend drop archived parts.
+   */
+  readonly historyParts?: number;
 }
 
 export interface SnapshotWriter {
@@ -48,6 +58,7 @@ interface StoredSubject {
   awards_hash: string | null;
   balances_hash: string | null;
   holds_hash: string | null;
+  history_complete_for: string | null;
 }
 
 export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWriter {
@@ -55,6 +66,7 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
   const s = quoteSchemaName(options.schema);
   const lockKey = `colyseus-progression:snapshot:${options.schema}`;
   const onPhase = options.onPhase;
+  const history = createHistoryPartWriter({ pool, schema: options.schema });
   let phaseStart = 0;
   const phase = (name: string): void => {
     const now = performance.now();
@@ -68,17 +80,20 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
     for (const snapshot of snapshots) bySubject.set(snapshot.subject, snapshot);
     // Sorted by key, so the merges walk each primary-key index in order (about 2x faster than random).
     const unique = [...bySubject.values()].sort((a, b) => compareKeys(a.subject, b.subject));
-    if (unique.length === 0) return { subjects: 0, rows: 0, staleSubjects: 0 };
+    if (unique.length === 0) return { subjects: 0, rows: 0, staleSubjects: 0, historyParts: 0 };
     copyInteger(takenAt, "takenAt");
 
     phase("");
     const client = await pool.connect();
     try {
+      // Its own short transaction: creating a partition locks the history table until commit.
+      await history.preparePartitions(client, unique);
+      phase("history partitions");
       await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [lockKey]);
       await client.query(
         `CREATE TEMP TABLE tmp_subjects (subject text, snapshot_at bigint, counters json, awards_hash text,
-           balances_hash text, holds_hash text) ON COMMIT DROP;
+           balances_hash text, holds_hash text, history_complete_for text) ON COMMIT DROP;
          CREATE TEMP TABLE tmp_awards (subject text, code text, earned_at bigint, retroactive boolean,
            claimed_at bigint) ON COMMIT DROP;
          CREATE TEMP TABLE tmp_replace (subject text) ON COMMIT DROP;
@@ -90,7 +105,7 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
 
       const stored = new Map<string, StoredSubject>();
       const existing = await client.query<StoredSubject>(
-        `SELECT subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash
+        `SELECT subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash, history_complete_for
          FROM ${s}.subjects WHERE subject = ANY($1::text[])`,
         [unique.map((snapshot) => snapshot.subject)],
       );
@@ -138,11 +153,11 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
         await stream(`${s}.awards (subject, code, earned_at, retroactive, claimed_at)`, fingerprinted(awardRows, awardsHashes));
         await stream(`${s}.balances (subject, item, free, held)`, fingerprinted(balanceRows, balancesHashes));
         await stream(`${s}.holds (hold_id, subject, item, quantity, created_at, expires_at)`, fingerprinted(holdRows, holdsHashes));
-        await stream(`${s}.subjects (subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash)`, function* () {
+        await stream(`${s}.subjects (subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash, history_complete_for)`, function* () {
           for (let index = 0; index < fresh.length; index += 1) {
             const snapshot = fresh[index] as SubjectSnapshot;
             yield {
-              text: `${copyText(snapshot.subject)}\t${takenAt}\t${copyText(storedCountersJson(snapshot.counters))}\t${awardsHashes[index]}\t${balancesHashes[index]}\t${holdsHashes[index]}`,
+              text: `${copyText(snapshot.subject)}\t${takenAt}\t${copyText(storedCountersJson(snapshot.counters))}\t${awardsHashes[index]}\t${balancesHashes[index]}\t${holdsHashes[index]}\t${copyNullableText(snapshot.historyCompleteFor)}`,
               rows: 1,
             };
           }
@@ -198,7 +213,13 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
         await stream("tmp_subjects", function* () {
           for (const entry of known) {
             const counters = mergeCounters(entry.previous.counters, entry.snapshot.counters);
-            if (!counters.changed && takenAt <= entry.previousAt && !entry.writeAwards && entry.holdsText === null) continue;
+            // Like balances: the newest snapshot's value wins; a snapshot that does not say keeps it.
+            const completeFor =
+              entry.previousAt > takenAt || entry.snapshot.historyCompleteFor === undefined
+                ? entry.previous.history_complete_for
+                : entry.snapshot.historyCompleteFor;
+            const completeForChanged = completeFor !== entry.previous.history_complete_for;
+            if (!counters.changed && takenAt <= entry.previousAt && !entry.writeAwards && entry.holdsText === null && !completeForChanged) continue;
             subjectsSent += 1;
             yield {
               text: [
@@ -208,6 +229,7 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
                 entry.awardsHash ?? "\\N",
                 entry.balancesHash ?? "\\N",
                 entry.holdsHash ?? "\\N",
+                copyNullableText(completeFor),
               ].join("\t"),
               rows: 1,
             };
@@ -218,11 +240,11 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
 
       if (subjectsSent > 0) {
         await client.query(
-        `INSERT INTO ${s}.subjects AS stored (subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash)
-         SELECT subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash FROM tmp_subjects
+        `INSERT INTO ${s}.subjects AS stored (subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash, history_complete_for)
+         SELECT subject, snapshot_at, counters, awards_hash, balances_hash, holds_hash, history_complete_for FROM tmp_subjects
          ON CONFLICT (subject) DO UPDATE SET snapshot_at = EXCLUDED.snapshot_at, counters = EXCLUDED.counters,
            awards_hash = EXCLUDED.awards_hash, balances_hash = EXCLUDED.balances_hash,
-           holds_hash = EXCLUDED.holds_hash, written_at = now()`,
+           holds_hash = EXCLUDED.holds_hash, history_complete_for = EXCLUDED.history_complete_for, written_at = now()`,
         );
       }
       phase("upsert subjects");
@@ -261,11 +283,16 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
         );
       }
       phase("replace balances and holds");
+      const historyParts = await history.writeParts(client, unique);
+      rows += historyParts;
+      phase("merge history");
       await client.query("COMMIT");
       phase("commit");
-      return { subjects: unique.length, rows, staleSubjects: stale };
+      return { subjects: unique.length, rows, staleSubjects: stale, historyParts };
     } catch (error) {
       await client.query("ROLLBACK").catch(() => undefined);
+      // A partition this process created may have been dropped by another one's retention since.
+      history.forgetPartitions();
       throw error;
     } finally {
       client.release();
@@ -292,6 +319,10 @@ interface KnownSubject {
   writeAwards: boolean;
   /** Set when balances and holds are replaced: the holds rows to send. */
   holdsText: EncodedBlock | null;
+}
+
+function copyNullableText(value: string | null | undefined): string {
+  return value === null || value === undefined ? "\\N" : copyText(value);
 }
 
 /** Fingerprint of a block's encoded rows (only compared for equality with the last one written). */

@@ -10,6 +10,8 @@ import { quoteSchemaName } from "./schema-name.ts";
 /**
  * Reads one subject back from the snapshot tables as a SubjectSnapshot: the restore hook a backend
  * calls when it meets a subject it has no state for (a fresh or flushed Redis). One round trip.
+ * It carries `historyCompleteFor` (when the subject has a history) but no history parts: those stay in
+ * the archive (history-archive.ts), which the engine reads after the backend's own copy.
  */
 
 interface AwardRow {
@@ -33,6 +35,7 @@ interface HoldRow {
 interface SubjectRow {
   known: boolean;
   counters: StoredCounters | null;
+  history_complete_for: string | null;
   awards: AwardRow[];
   balances: BalanceRow[];
   holds: HoldRow[];
@@ -45,6 +48,7 @@ export function createSubjectLoader(options: { readonly pool: Pool; readonly sch
       EXISTS (SELECT 1 FROM ${s}.subjects WHERE subject = $1)
         OR EXISTS (SELECT 1 FROM ${s}.awards WHERE subject = $1) AS known,
       (SELECT counters FROM ${s}.subjects WHERE subject = $1) AS counters,
+      (SELECT history_complete_for FROM ${s}.subjects WHERE subject = $1) AS history_complete_for,
       (SELECT COALESCE(json_agg(json_build_object('code', code, 'earned_at', earned_at, 'retroactive', retroactive,
          'claimed_at', claimed_at)), '[]') FROM ${s}.awards WHERE subject = $1) AS awards,
       (SELECT COALESCE(json_agg(json_build_object('item', item, 'free', free, 'held', held) ORDER BY item), '[]')
@@ -80,5 +84,6 @@ function toSnapshot(subject: string, row: SubjectRow): SubjectSnapshot {
     state: "held",
     settledAt: null,
   }));
-  return { subject, counters, awards, balances, holds };
+  // Absent rather than null when the subject has no history (a backend reads both as "none").
+  return { subject, counters, awards, balances, holds, ...(row.history_complete_for === null ? {} : { historyCompleteFor: row.history_complete_for }) };
 }

@@ -1,0 +1,291 @@
+import type { Pool, PoolClient } from "pg";
+import { ErrorCode } from "../../errors/error-codes.ts";
+import { ProgressionError } from "../../errors/progression-error.ts";
+import type { HistoryArchive } from "../../history/history-archive.ts";
+import { mergeCopies, rollupKey, type HistoryPart } from "../../model/history.ts";
+import type { SubjectSnapshot } from "../../model/subject-state.ts";
+import { copyInteger, copyRowsInto, copyText } from "./copy-text-format.ts";
+import { quoteSchemaName } from "./schema-name.ts";
+
+/**
+ * The PostgreSQL history archive (`<schema>.history`, migration 003): the rollups the snapshot job took
+ * out of the backend. The snapshot writer adds the parts of every snapshot in its own transaction
+ * (`createHistoryPartWriter`); the engine reads them back after the backend's own copy
+ * (`createPostgresHistoryArchive`, attached with `progression.useHistoryArchive`).
+ *
+ * - One row per (subject, day, type, tags, part). A part only grows, so two copies of a row merge by
+ *   GREATEST(count, sum, last_at, max_amount) and LEAST(first_at): a replayed snapshot changes nothing
+ *   (not even a dead tuple: rows that would not grow are not updated), a newer copy wins.
+ * - Partitioned by UTC day, one partition per `HISTORY_PARTITION_DAYS` days, created when a write first
+ *   needs it, in its own short transaction before the snapshot's (creating a partition locks the whole
+ *   table, which must not last a snapshot long), serialised by an advisory lock. Which partitions exist
+ *   is remembered per pool and schema, so a steady state costs no DDL at all.
+ * - Retention drops whole partitions (`dropHistoryBefore`), under the same lock.
+ */
+
+/** UTC days per partition of `<schema>.history`. */
+export const HISTORY_PARTITION_DAYS = 32;
+
+/** One partition of the history table: days `fromDay` (included) to `toDay` (excluded). */
+export interface HistoryPartition {
+  readonly name: string;
+  readonly fromDay: number;
+  readonly toDay: number;
+}
+
+export interface PostgresHistoryArchive extends HistoryArchive {
+  /**
+   * Drops every partition whose days all lie before `day` (it ends at or before it), in one short
+   * transaction; returns the dropped partitions. Days from `day` on are never touched (the partition
+   * holding `day` is kept whole, so up to `HISTORY_PARTITION_DAYS - 1` older days stay).
+   */
+  dropHistoryBefore(day: number): Promise<readonly HistoryPartition[]>;
+  /** The partitions that exist, by first day. */
+  partitions(): Promise<readonly HistoryPartition[]>;
+}
+
+export interface HistoryArchiveOptions {
+  readonly pool: Pool;
+  readonly schema: string;
+}
+
+/** What the snapshot writer needs to archive the history parts of its snapshots. */
+export interface HistoryPartWriter {
+  /**
+   * Creates the partitions the snapshots' parts need and this process has not seen yet. Runs its own
+   * short transaction on `client`: call it before the write's transaction begins.
+   */
+  preparePartitions(client: PoolClient, snapshots: readonly SubjectSnapshot[]): Promise<void>;
+  /**
+   * Inside the caller's transaction: COPY of every part into a temporary table and one merge statement.
+   * Returns the parts sent.
+   */
+  writeParts(client: PoolClient, snapshots: readonly SubjectSnapshot[]): Promise<number>;
+  /** After a failed write: the partitions are checked again next time (another process may have dropped one). */
+  forgetPartitions(): void;
+}
+
+/** First day of the partition holding `day`. */
+export function partitionStart(day: number): number {
+  return Math.floor(day / HISTORY_PARTITION_DAYS) * HISTORY_PARTITION_DAYS;
+}
+
+export function createPostgresHistoryArchive(options: HistoryArchiveOptions): PostgresHistoryArchive {
+  const { pool } = options;
+  const s = quoteSchemaName(options.schema);
+  const known = knownPartitions(pool, options.schema);
+  const readSql = `SELECT subject, part, type, tags, day, count, sum, first_at, last_at, max_amount
+    FROM ${s}.history WHERE subject = ANY($1::text[])`;
+
+  const listPartitions = async (client: Pool | PoolClient): Promise<HistoryPartition[]> => {
+    const result = await client.query<{ name: string; bound: string }>(
+      `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+       WHERE i.inhparent = to_regclass($1)`,
+      [`${s}.history`],
+    );
+    const partitions: HistoryPartition[] = [];
+    for (const row of result.rows) {
+      // Only plain ranges are ours (a DEFAULT or MINVALUE partition someone added is left alone).
+      // PostgreSQL prints a negative bound quoted: FOR VALUES FROM ('-32') TO (0).
+      const match = /^FOR VALUES FROM \('?(-?\d+)'?\) TO \('?(-?\d+)'?\)$/.exec(row.bound);
+      if (match?.[1] === undefined || match[2] === undefined) continue;
+      partitions.push({ name: row.name, fromDay: Number(match[1]), toDay: Number(match[2]) });
+    }
+    return partitions.sort((a, b) => a.fromDay - b.fromDay);
+  };
+
+  return {
+    async read(subjects) {
+      const bySubject = new Map<string, HistoryPart[]>();
+      if (subjects.length === 0) return bySubject;
+      const result = await pool.query<HistoryRow>(readSql, [[...new Set(subjects)]]);
+      for (const row of result.rows) {
+        let parts = bySubject.get(row.subject);
+        if (parts === undefined) bySubject.set(row.subject, (parts = []));
+        parts.push({
+          part: row.part,
+          type: row.type,
+          tags: row.tags,
+          day: row.day,
+          // bigint columns arrive as text; every value was a safe integer when written.
+          count: Number(row.count),
+          sum: Number(row.sum),
+          firstAt: Number(row.first_at),
+          lastAt: Number(row.last_at),
+          maxAmount: Number(row.max_amount),
+        });
+      }
+      return bySubject;
+    },
+
+    async dropHistoryBefore(day) {
+      requireDay(day, "dropHistoryBefore day");
+      const client = await pool.connect();
+      try {
+        await client.query("BEGIN");
+        await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [partitionLockKey(options.schema)]);
+        const dropped = (await listPartitions(client)).filter((partition) => partition.toDay <= day);
+        for (const partition of dropped) {
+          await client.query(`DROP TABLE IF EXISTS ${s}.${quoteIdentifier(partition.name)}`);
+        }
+        await client.query("COMMIT");
+        for (const partition of dropped) known.delete(partition.fromDay);
+        return dropped;
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+
+    partitions: () => listPartitions(pool),
+  };
+}
+
+export function createHistoryPartWriter(options: HistoryArchiveOptions): HistoryPartWriter {
+  const s = quoteSchemaName(options.schema);
+  const known = knownPartitions(options.pool, options.schema);
+  const lockKey = partitionLockKey(options.schema);
+
+  return {
+    async preparePartitions(client, snapshots) {
+      const missing = new Set<number>();
+      for (const snapshot of snapshots) {
+        for (const part of snapshot.history ?? []) {
+          requireDay(part.day, "history day");
+          const start = partitionStart(part.day);
+          if (!known.has(start)) missing.add(start);
+        }
+      }
+      if (missing.size === 0) return;
+      const starts = [...missing].sort((a, b) => a - b);
+      try {
+        await client.query("BEGIN");
+        await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [lockKey]);
+        // IF NOT EXISTS: another process (or this one, before a restart) may have created it already.
+        await client.query(
+          starts
+            .map(
+              (start) =>
+                `CREATE TABLE IF NOT EXISTS ${s}.${quoteIdentifier(partitionName(start))} PARTITION OF ${s}.history ` +
+                `FOR VALUES FROM (${start}) TO (${start + HISTORY_PARTITION_DAYS})`,
+            )
+            .join(";\n"),
+        );
+        await client.query("COMMIT");
+      } catch (error) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw error;
+      }
+      for (const start of starts) known.add(start);
+    },
+
+    async writeParts(client, snapshots) {
+      let rows = 0;
+      for (const snapshot of snapshots) rows += snapshot.history?.length ?? 0;
+      if (rows === 0) return 0;
+      await client.query(
+        `CREATE TEMP TABLE tmp_history (subject text, type text, tags text, day int, part text, count bigint,
+           sum bigint, first_at bigint, last_at bigint, max_amount bigint) ON COMMIT DROP`,
+      );
+      await copyRowsInto(client, "tmp_history", historyRows(snapshots));
+      // One row per key (historyRows merges a part an export listed twice): ON CONFLICT may touch a row
+      // only once per statement. Rows that would not grow are not rewritten.
+      await client.query(
+        `INSERT INTO ${s}.history AS h (subject, type, tags, day, part, count, sum, first_at, last_at, max_amount)
+         SELECT subject, type, tags, day, part, count, sum, first_at, last_at, max_amount FROM tmp_history
+         ON CONFLICT (subject, day, type, tags, part) DO UPDATE SET
+           count = GREATEST(h.count, EXCLUDED.count), sum = GREATEST(h.sum, EXCLUDED.sum),
+           first_at = LEAST(h.first_at, EXCLUDED.first_at), last_at = GREATEST(h.last_at, EXCLUDED.last_at),
+           max_amount = GREATEST(h.max_amount, EXCLUDED.max_amount)
+         WHERE h.count < EXCLUDED.count OR h.sum < EXCLUDED.sum OR h.first_at > EXCLUDED.first_at
+           OR h.last_at < EXCLUDED.last_at OR h.max_amount < EXCLUDED.max_amount`,
+      );
+      return rows;
+    },
+
+    forgetPartitions() {
+      known.clear();
+    },
+  };
+}
+
+/**
+ * The COPY rows of every snapshot's history parts, one block per subject. The caller lists each subject
+ * once; a part listed twice in one subject's export is sent once, as the merge of its copies.
+ */
+function* historyRows(snapshots: readonly SubjectSnapshot[]): Generator<string> {
+  for (const snapshot of snapshots) {
+    const parts = snapshot.history;
+    if (parts === undefined || parts.length === 0) continue;
+    const subject = copyText(snapshot.subject);
+    let block = "";
+    for (const part of uniqueParts(parts)) {
+      if (block.length > 0) block += "\n";
+      block +=
+        `${subject}\t${copyText(part.type)}\t${copyText(part.tags)}\t${copyInteger(part.day, "history day")}\t${copyText(part.part)}\t` +
+        `${copyInteger(part.count, "history count")}\t${copyInteger(part.sum, "history sum")}\t` +
+        `${copyInteger(part.firstAt, "history firstAt")}\t${copyInteger(part.lastAt, "history lastAt")}\t` +
+        copyInteger(part.maxAmount, "history maxAmount");
+    }
+    yield block;
+  }
+}
+
+/** The parts with one entry per (part, day, type, tags): copies of one merge by their largest values. */
+function uniqueParts(parts: readonly HistoryPart[]): Iterable<HistoryPart> {
+  if (parts.length < 2) return parts;
+  const byKey = new Map<string, HistoryPart>();
+  for (const part of parts) {
+    const key = `${part.part}#${rollupKey(part)}`;
+    const earlier = byKey.get(key);
+    byKey.set(key, earlier === undefined ? part : mergeCopies(earlier, part));
+  }
+  return byKey.size === parts.length ? parts : byKey.values();
+}
+
+interface HistoryRow {
+  subject: string;
+  part: string;
+  type: string;
+  tags: string;
+  day: number;
+  count: string;
+  sum: string;
+  first_at: string;
+  last_at: string;
+  max_amount: string;
+}
+
+/** Partition starts known to exist, per pool and schema (the writer and the archive of one pool share it). */
+const knownByPool = new WeakMap<Pool, Map<string, Set<number>>>();
+
+function knownPartitions(pool: Pool, schema: string): Set<number> {
+  let bySchema = knownByPool.get(pool);
+  if (bySchema === undefined) knownByPool.set(pool, (bySchema = new Map()));
+  let known = bySchema.get(schema);
+  if (known === undefined) bySchema.set(schema, (known = new Set()));
+  return known;
+}
+
+function partitionLockKey(schema: string): string {
+  return `colyseus-progression:history-partitions:${schema}`;
+}
+
+/** `history_p<first day>` (`history_pm<n>` for a negative first day). */
+function partitionName(start: number): string {
+  return start < 0 ? `history_pm${-start}` : `history_p${start}`;
+}
+
+function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** A UTC day the table (int) and its partition bounds can hold. */
+function requireDay(day: number, what: string): void {
+  if (!Number.isSafeInteger(day) || Math.abs(day) > 1_000_000_000) {
+    throw new ProgressionError(ErrorCode.InvalidInput, `${what} is ${String(day)}, not a UTC day number`, { day });
+  }
+}
