@@ -36,7 +36,7 @@ describe("redis backend: memory per subject", () => {
   });
 
   // Durability moves older days to PostgreSQL, so this is what history costs an active player in Redis.
-  it("keeps two hot days of history (10 rollups) in <= 1.6 KB, a listpack", async () => {
+  it("keeps two hot days of history (10 rollups) in <= 1 KB, a listpack", async () => {
     const { plan, counterIds } = subjectMemoryPlan();
     const creatures = ["skaven_warrior", "giant_rat", "goblin", "troll", "ogre"];
     for (let batch = 0; batch < 32; batch += 1) {
@@ -47,7 +47,7 @@ describe("redis backend: memory per subject", () => {
     const key = createRedisKeys(prefix).subject("player:123456").history;
     expect(await client.hlen(key)).toBe(3 + 10); // ~q ~h ~e and the rollups
     const bytes = (await client.call("MEMORY", "USAGE", key, "SAMPLES", "0")) as number;
-    expect(bytes).toBeLessThanOrEqual(1600);
+    expect(bytes).toBeLessThanOrEqual(1024);
     expect(await client.object("ENCODING", key)).toBe("listpack");
   });
 

@@ -1,5 +1,6 @@
 import type { CounterKind } from "../../src/model/counter-state.ts";
 import type { CounterPlan, CounterSpec, ThresholdCheck } from "../../src/model/counter-plan.ts";
+import { counterIdFor } from "../../src/rules/counter-id.ts";
 
 /** Hand-made counter plans for backend-level tests and the store benchmark (no vitest imports). */
 
@@ -14,7 +15,7 @@ export function counter(id: string, kind: CounterKind, checks: ThresholdCheck[],
 export function planOf(...counters: CounterSpec[]): CounterPlan {
   return {
     version: counters.map((c) => `${c.id}:${c.checks.map((k) => `${k.code}@${k.target}`).join("|")}`).join(";"),
-    counterSet: counters.map((c) => c.id).sort().join(","),
+    counterSet: counterIdFor(counters.map((c) => c.id).sort().join(",")),
     counters: new Map(counters.map((c) => [c.id, c])),
   };
 }

@@ -4,8 +4,14 @@
   idempotency records are separate keys, deleted by the caller (SCAN of the subject's key pattern).
 
   Input:
-    KEYS[1] state hash      KEYS[2] event-id zset   KEYS[3] balances hash   KEYS[4] holds hash
-    KEYS[5] hold timers     KEYS[6] history hash    KEYS[7] dirty set       KEYS[8] hold expiry index
+    KEYS[1] state hash
+    KEYS[2] event-id zset
+    KEYS[3] balances hash
+    KEYS[4] holds hash
+    KEYS[5] hold timers zset
+    KEYS[6] history hash
+    KEYS[7] dirty set
+    KEYS[8] global hold expiry index
     ARGV[1] subject
 
   Output: msgpack { 0, keys deleted }  or  { -1, message }
