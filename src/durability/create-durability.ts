@@ -331,9 +331,9 @@ export function createDurability(options: DurabilityOptions): Durability {
 function migratedArchive(store: PostgresStore): PostgresHistoryArchive {
   const archive = createPostgresHistoryArchive({ pool: store.pool, schema: store.schema });
   return {
-    async read(subjects) {
+    async read(subjects, types) {
       await store.migrate();
-      return archive.read(subjects);
+      return archive.read(subjects, types);
     },
     async dropHistoryBefore(day) {
       await store.migrate();

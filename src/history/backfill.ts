@@ -1,11 +1,11 @@
 import type { ProgressionBackend } from "../backends/contract/progression-backend.ts";
-import type { SeedResult } from "../backends/contract/history-backend.ts";
+import type { SeedRequest, SeedResult } from "../backends/contract/history-backend.ts";
 import type { CompiledMilestones } from "../definitions/compile-milestones.ts";
 import type { CounterSpec } from "../model/counter-plan.ts";
 import type { HistoryRollup, HistoryStatus } from "../model/history.ts";
 import { mergeParts } from "../model/history.ts";
 import type { HistoryArchive } from "./history-archive.ts";
-import { replayCounters } from "./replay-counters.ts";
+import { replayCounters, selectorsOf } from "./replay-counters.ts";
 
 /** How many times a subject that keeps changing while it is replayed is read again before giving up. */
 const SEED_ATTEMPTS = 5;
@@ -113,42 +113,74 @@ export class Backfill {
     readonly onSeeded: (seeded: SeededSubject) => void;
     readonly onProgress?: (progress: BackfillProgress) => void | Promise<void>;
   }): Promise<BackfillProgress> {
-    let cursor = options.cursor ?? "0";
     const chunk = options.chunk ?? 500;
     let visited = 0;
     let seeded = 0;
     let awarded = 0;
-    do {
-      const page = await this.#backend.historySubjects(cursor, chunk);
-      const compiled = this.#compiled();
-      await this.register(compiled);
-      const statuses = await Promise.all(page.subjects.map(async (subject) => ({ subject, status: await this.#backend.historyStatus(subject) })));
-      const needing = statuses.filter(({ status }) => this.#needsSeed(status, compiled));
-      const own = await Promise.all(needing.map(async ({ subject, status }) => ({ subject, status, read: await this.#backend.readHistory(subject) })));
-      const archived = this.#archive === undefined || own.length === 0 ? new Map() : await this.#archive.read(own.map(({ subject }) => subject));
-      const results = await Promise.all(
-        own.map(async ({ subject, status, read }) => {
-          if (read.status.completeFor === status.completeFor) {
-            const specs = await this.#freshCounters(subject, status, compiled);
-            const types = new Set(specs.map((spec) => spec.trigger));
-            const history = { status: read.status, rollups: mergeParts([read.parts, archived.get(subject) ?? []], types) };
-            const result = await this.#write(subject, compiled, specs, history);
-            if (!result.conflict) return result;
-          }
-          return this.seedSubject(subject); // changed meanwhile: the one-subject path reads it again
-        }),
-      );
-      visited += page.subjects.length;
-      for (const result of results) {
-        if (result === null) continue;
-        seeded += 1;
-        awarded += result.reached.length;
-        options.onSeeded(result);
+    // Two pages at once (the next one is listed and read while this one's writes run), reported in order,
+    // so a reported cursor never skips a page that is not done.
+    let page = await this.#backend.historySubjects(options.cursor ?? "0", chunk);
+    let running = this.#seedPage(page.subjects, options.onSeeded);
+    for (;;) {
+      const next = page.cursor === "0" ? undefined : await this.#backend.historySubjects(page.cursor, chunk);
+      const nextRunning = next === undefined ? undefined : this.#seedPage(next.subjects, options.onSeeded);
+      try {
+        const results = await running;
+        visited += page.subjects.length;
+        for (const result of results) {
+          if (result === null) continue;
+          seeded += 1;
+          awarded += result.reached.length;
+        }
+        await options.onProgress?.({ visited, seeded, awarded, cursor: page.cursor });
+      } catch (error) {
+        // Nothing keeps running after the walk failed (its caller resumes from the last cursor).
+        await nextRunning?.catch(() => undefined);
+        throw error;
       }
-      cursor = page.cursor;
-      await options.onProgress?.({ visited, seeded, awarded, cursor });
-    } while (cursor !== "0");
-    return { visited, seeded, awarded, cursor };
+      if (next === undefined || nextRunning === undefined) return { visited, seeded, awarded, cursor: "0" };
+      page = next;
+      running = nextRunning;
+    }
+  }
+
+  /**
+   * One page: a status read per subject; for those that need a backfill, one history read each (only
+   * their new counters' triggers) and one archive query for the page, after the backend reads.
+   */
+  async #seedPage(subjects: readonly string[], onSeeded: (seeded: SeededSubject) => void): Promise<(SeededSubject | null)[]> {
+    const compiled = this.#compiled();
+    await this.register(compiled);
+    const statuses = await this.#backend.historyStatuses(subjects);
+    const needing: { subject: string; status: HistoryStatus; specs: CounterSpec[] }[] = [];
+    for (const [i, subject] of subjects.entries()) {
+      const status = statuses[i];
+      if (status !== undefined && this.#needsSeed(status, compiled)) needing.push({ subject, status, specs: await this.#freshCounters(subject, status, compiled) });
+    }
+    if (needing.length === 0) return [];
+    // One read for the page: the triggers of every counter any of them lacks.
+    const selection = selectorsOf(compiled, needing.flatMap(({ specs }) => specs));
+    const types = new Set(selection.map((selector) => selector.type));
+    const own = await this.#backend.readHistories(needing.map(({ subject }) => subject), selection);
+    const archived = this.#archive === undefined ? new Map() : await this.#archive.read(needing.map(({ subject }) => subject), types);
+    const writes = needing.map(({ subject, status, specs }, i) => {
+      const read = own[i];
+      if (read === undefined || read.status.completeFor !== status.completeFor) return null;
+      return { subject, specs, history: { status: read.status, rollups: mergeParts([read.parts, archived.get(subject) ?? []], types) } };
+    });
+    const requests = writes.flatMap((write) => (write === null ? [] : [this.#seedRequest(write.subject, compiled, write.specs, write.history)]));
+    const written = await this.#backend.seedMany(requests);
+    const bySubject = new Map(requests.map((request, i) => [request.subject, written[i]]));
+    return Promise.all(
+      needing.map(async ({ subject }) => {
+        const done = bySubject.get(subject);
+        // Changed meanwhile (or read before a reload): the one-subject path reads it again.
+        const result: SeededSubject | null = done !== undefined && !done.conflict ? { ...done, subject } : await this.seedSubject(subject);
+        // Announced as soon as it is written: a walk that fails later has announced what it wrote.
+        if (result !== null) onSeeded(result);
+        return result;
+      }),
+    );
   }
 
   #needsSeed(status: HistoryStatus, compiled: CompiledMilestones): boolean {
@@ -157,16 +189,20 @@ export class Backfill {
 
   /** Replays `specs` over the history read and writes them at the version it was read at. */
   async #write(subject: string, compiled: CompiledMilestones, specs: readonly CounterSpec[], history: SubjectHistoryRead): Promise<SeededSubject> {
+    const result = await this.#backend.seed(this.#seedRequest(subject, compiled, specs, history));
+    return { ...result, subject };
+  }
+
+  #seedRequest(subject: string, compiled: CompiledMilestones, specs: readonly CounterSpec[], history: SubjectHistoryRead): SeedRequest {
     const replayed = replayCounters(compiled, specs, subject, history.rollups);
-    const result = await this.#backend.seed({
+    return {
       subject,
       expectVersion: history.status.version,
       counterSet: compiled.plan.counterSet,
       counters: replayed.map(({ counter, state }) => ({ counter, state })),
       awards: replayed.flatMap((counter) => counter.met),
       now: this.#clock(),
-    });
-    return { ...result, subject };
+    };
   }
 
   /** Counters of the current set the subject's complete set lacks (or, that set unknown, the subject lacks). */

@@ -6,6 +6,6 @@ import type { HistoryPart } from "../model/history.ts";
  * one or both, never in neither; copies merge by maximum (`mergeParts`).
  */
 export interface HistoryArchive {
-  /** The archived parts of each subject (subjects without any are absent). */
-  read(subjects: readonly string[]): Promise<ReadonlyMap<string, readonly HistoryPart[]>>;
+  /** The archived parts of each subject (subjects without any are absent), only of `types` when given. */
+  read(subjects: readonly string[], types?: ReadonlySet<string>): Promise<ReadonlyMap<string, readonly HistoryPart[]>>;
 }

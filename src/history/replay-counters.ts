@@ -3,7 +3,7 @@ import type { CompiledMilestones } from "../definitions/compile-milestones.ts";
 import type { CounterSpec, ThresholdCheck } from "../model/counter-plan.ts";
 import type { CounterState } from "../model/counter-state.ts";
 import type { HistoryRollup } from "../model/history.ts";
-import { parseTags } from "../model/history.ts";
+import { parseTags, tagFragment, type HistorySelector } from "../model/history.ts";
 import type { ValidatedEvent } from "../rules/custom-evaluator.ts";
 
 /** A counter rebuilt from a subject's history, and the checks it met with the time each was met. */
@@ -36,6 +36,18 @@ function filtersOf(compiled: CompiledMilestones): ReadonlyMap<string, CounterFil
     filtersByPlan.set(compiled, filters);
   }
   return filters;
+}
+
+/** What to read of a history to replay `specs`: per counter its trigger and its `where` pairs. */
+export function selectorsOf(compiled: CompiledMilestones, specs: readonly CounterSpec[]): HistorySelector[] {
+  const filters = filtersOf(compiled);
+  // One selector per counter, however many subjects lack it.
+  const selectors = new Map<string, HistorySelector>();
+  for (const spec of specs) {
+    const filter = filters.get(spec.id);
+    if (filter !== undefined && !selectors.has(spec.id)) selectors.set(spec.id, { type: filter.trigger, fragments: filter.where.map(([tag, value]) => tagFragment(tag, value)) });
+  }
+  return [...selectors.values()];
 }
 
 /**

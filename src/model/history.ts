@@ -40,6 +40,28 @@ export interface HistoryStatus {
   readonly version: number;
 }
 
+/**
+ * Which rollups a reader needs (backfill reads only what its new counters count): a rollup is selected
+ * when one selector's type is its type and its tags text contains each of that selector's fragments (the
+ * `"tag":"value"` pairs of a `where` filter, as they appear in canonical JSON). A pre-filter: the counters
+ * still apply their exact filter.
+ */
+export interface HistorySelector {
+  readonly type: string;
+  readonly fragments: readonly string[];
+}
+
+export function selects(selection: readonly HistorySelector[] | undefined, type: string, tags: string): boolean {
+  if (selection === undefined) return true;
+  for (const selector of selection) if (selector.type === type && selector.fragments.every((fragment) => tags.includes(fragment))) return true;
+  return false;
+}
+
+/** The JSON fragment a `where` pair leaves in canonical tags. */
+export function tagFragment(tag: string, value: string): string {
+  return `${JSON.stringify(tag)}:${JSON.stringify(value)}`;
+}
+
 /** The key of a rollup inside a subject's history. */
 export function rollupKey(rollup: Pick<HistoryRollup, "type" | "tags" | "day">): string {
   return `${rollup.day}|${rollup.type}|${rollup.tags}`;
@@ -75,6 +97,16 @@ export function addRollup<T extends HistoryRollup>(a: T, b: HistoryRollup): T {
  * only rollups of those event types (a backfill needs only its counters' triggers).
  */
 export function mergeParts(sources: readonly (readonly HistoryPart[])[], types?: ReadonlySet<string>): HistoryRollup[] {
+  // One source holding one part per key (no late parts, no second life): nothing to merge, only to sort.
+  const filled = sources.filter((parts) => parts.length > 0);
+  if (filled.length === 1) {
+    const only = filled[0] as readonly HistoryPart[];
+    const name = only[0]?.part;
+    if (only.every((part) => part.part === name)) {
+      const kept = types === undefined ? [...only] : only.filter((part) => types.has(part.type));
+      return kept.sort(byDayTypeTags);
+    }
+  }
   // Most keys have one part in one source: they are kept as they are; only collisions are merged.
   const byKey = new Map<string, HistoryPart>();
   let collided: Map<string, Map<string, HistoryPart>> | undefined;
@@ -105,7 +137,11 @@ export function mergeParts(sources: readonly (readonly HistoryPart[])[], types?:
     for (const copy of copies.values()) total = total === undefined ? copy : addRollup(total, copy);
     if (total !== undefined) merged.push(total);
   }
-  return merged.sort((a, b) => a.day - b.day || compare(a.type, b.type) || compare(a.tags, b.tags));
+  return merged.sort(byDayTypeTags);
+}
+
+function byDayTypeTags(a: HistoryRollup, b: HistoryRollup): number {
+  return a.day - b.day || compare(a.type, b.type) || compare(a.tags, b.tags);
 }
 
 function compare(a: string, b: string): number {

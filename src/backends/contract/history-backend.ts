@@ -2,7 +2,7 @@ import type { AwardRecord } from "../../model/award.ts";
 import type { Balance } from "../../model/balance.ts";
 import type { ThresholdCheck } from "../../model/counter-plan.ts";
 import type { CounterState } from "../../model/counter-state.ts";
-import type { HistoryPart, HistoryStatus } from "../../model/history.ts";
+import type { HistoryPart, HistorySelector, HistoryStatus } from "../../model/history.ts";
 
 /**
  * What a backend does for the event history (docs/semantics.md, "History"). The backend writes rollups
@@ -45,8 +45,14 @@ export interface ArchivedHistory {
 export interface HistoryBackend {
   /** Whether the subject's counters are complete for a counter set, without reading its rollups. */
   historyStatus(subject: string): Promise<HistoryStatus>;
-  /** The subject's status and rollups, read in one atomic step. */
-  readHistory(subject: string): Promise<SubjectHistory>;
+  /** The subject's status and rollups (only those `selection` selects, when given), read in one atomic step. */
+  readHistory(subject: string, selection?: readonly HistorySelector[]): Promise<SubjectHistory>;
+  /** `historyStatus` of many subjects in one round trip (a backfill page). */
+  historyStatuses(subjects: readonly string[]): Promise<readonly HistoryStatus[]>;
+  /** `readHistory` of many subjects in one round trip, each atomic on its own. */
+  readHistories(subjects: readonly string[], selection?: readonly HistorySelector[]): Promise<readonly SubjectHistory[]>;
+  /** `seed` of many subjects in one round trip, each with its own version check. */
+  seedMany(requests: readonly SeedRequest[]): Promise<readonly SeedResult[]>;
   seed(request: SeedRequest): Promise<SeedResult>;
   /** Remembers which counters a counter set holds (once per set; later calls change nothing). */
   registerCounterSet(counterSet: string, counters: readonly string[]): Promise<void>;

@@ -5,7 +5,8 @@ import type { HoldReceipt, HoldRequest, HoldSettleRequest, LedgerEffects, Mutati
 import type { HoldRecord } from "../../model/hold.ts";
 import type { ApplyRequest, ClaimRequest, ClaimResult, ProgressionBackend, SubjectApplyResult } from "../contract/progression-backend.ts";
 import type { ArchivedHistory, SeedRequest, SeedResult, SubjectHistory } from "../contract/history-backend.ts";
-import type { HistoryStatus } from "../../model/history.ts";
+import type { HistorySelector, HistoryStatus } from "../../model/history.ts";
+import { selects } from "../../model/history.ts";
 import type { AwardRecord } from "../../model/award.ts";
 import { dropArchived, historyStatusOf } from "./memory-history.ts";
 import type { Balance } from "../../model/balance.ts";
@@ -135,10 +136,23 @@ class MemoryBackend implements ProgressionBackend {
     return historyStatusOf(this.state(subject).history);
   }
 
-  async readHistory(subject: string): Promise<SubjectHistory> {
+  async readHistory(subject: string, selection?: readonly HistorySelector[]): Promise<SubjectHistory> {
     await this.load([subject]);
     const { history } = this.state(subject);
-    return { status: historyStatusOf(history), parts: [...history.parts.values()] };
+    const parts = [...history.parts.values()];
+    return { status: historyStatusOf(history), parts: selection === undefined ? parts : parts.filter((part) => selects(selection, part.type, part.tags)) };
+  }
+
+  async historyStatuses(subjects: readonly string[]): Promise<readonly HistoryStatus[]> {
+    return Promise.all(subjects.map((subject) => this.historyStatus(subject)));
+  }
+
+  async readHistories(subjects: readonly string[], selection?: readonly HistorySelector[]): Promise<readonly SubjectHistory[]> {
+    return Promise.all(subjects.map((subject) => this.readHistory(subject, selection)));
+  }
+
+  async seedMany(requests: readonly SeedRequest[]): Promise<readonly SeedResult[]> {
+    return Promise.all(requests.map((request) => this.seed(request)));
   }
 
   async seed(request: SeedRequest): Promise<SeedResult> {

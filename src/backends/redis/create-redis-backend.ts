@@ -15,8 +15,8 @@ import { requirePositiveInteger, requireQuantity, requireText, requireTime } fro
 import { registerScripts, runScript, type ProgressionRedisClient, type ScriptCall } from "./redis-commands.ts";
 import { REDIS_BACKEND_DEFAULTS, type RedisBackend, type RedisBackendOptions } from "./redis-backend-options.ts";
 import { createRedisKeys, type RedisKeys } from "./redis-keys.ts";
-import { applyBatchArgs, balanceArgs, changeFreeArgs, claimArgs, dropHistoryArgs, expireHoldsArgs, getHoldArgs, holdArgs, importSubjectArgs, listArgs, seedArgs, eraseSubjectArgs, settleHoldArgs, transferArgs, type ScriptSettings } from "./script-args.ts";
-import { decodeHistoryHash, historyField, statusOf } from "./history-codec.ts";
+import { applyBatchArgs, balanceArgs, changeFreeArgs, claimArgs, dropHistoryArgs, expireHoldsArgs, getHoldArgs, holdArgs, importSubjectArgs, listArgs, seedArgs, eraseSubjectArgs, readHistoryArgs, settleHoldArgs, transferArgs, type ScriptSettings } from "./script-args.ts";
+import { decodeHistoryHash, decodeHistoryLines, historyField, statusOf } from "./history-codec.ts";
 import { counterKind } from "../../counters/counter-kinds.ts";
 import type { AwardRecord } from "../../model/award.ts";
 import { ScriptStatus, backendUnavailable, scriptError } from "./script-errors.ts";
@@ -225,12 +225,20 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     return results;
   }
 
-  /** The subject's state, restored first when this Redis holds none and a loader can provide it. */
-  async function ensureRestored(subject: string): Promise<void> {
-    if (!loader) return;
-    const k = keys.subject(subject);
-    const markers = await client.hget(k.state, "~b").then(async (ring) => ring ?? (await client.hget(k.state, "~")));
-    if (markers === null) await restore([subject]);
+  /** Runs the commands `build` queues on one pipeline (one round trip); returns each reply, throwing the first error. */
+  async function pipelined(operation: string, build: (pipeline: ReturnType<ProgressionRedisClient["pipeline"]>) => void): Promise<unknown[]> {
+    const pipeline = client.pipeline();
+    build(pipeline);
+    let replies: Array<[Error | null, unknown]> | null;
+    try {
+      replies = await pipeline.exec();
+    } catch (error) {
+      throw backendUnavailable(operation, error);
+    }
+    return (replies ?? []).map(([error, reply]) => {
+      if (error) throw backendUnavailable(operation, error);
+      return reply;
+    });
   }
 
   return {
@@ -446,41 +454,78 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     },
 
     async historyStatus(subject) {
-      requireText(subject, "subject", 200);
-      const k = keys.subject(subject).history;
-      try {
-        await ensureRestored(subject);
-        const [version, completeFor] = await Promise.all([client.hget(k, "~q"), client.hget(k, "~h")]);
-        return statusOf(version, completeFor);
-      } catch (error) {
-        if (error instanceof ProgressionError) throw error;
-        throw backendUnavailable("historyStatus", error);
-      }
+      const [status] = await this.historyStatuses([subject]);
+      return status ?? statusOf(undefined, undefined);
     },
 
-    async readHistory(subject) {
-      requireText(subject, "subject", 200);
-      const fields = await client.hgetall(keys.subject(subject).history).catch((error: unknown) => {
-        throw backendUnavailable("readHistory", error);
+    async historyStatuses(subjects) {
+      for (const subject of subjects) requireText(subject, "subject", 200);
+      if (subjects.length === 0) return [];
+      if (loader) {
+        const markers = await pipelined("historyStatus", (pipeline) => {
+          for (const subject of subjects) pipeline.hmget(keys.subject(subject).state, "~", "~b");
+        });
+        const missing = subjects.filter((_, i) => (markers[i] as (string | null)[]).every((marker) => marker === null));
+        if (missing.length > 0) await restore(missing);
+      }
+      const replies = await pipelined("historyStatus", (pipeline) => {
+        for (const subject of subjects) pipeline.hmget(keys.subject(subject).history, "~q", "~h");
       });
-      const { status, parts } = decodeHistoryHash(fields);
-      return { status, parts };
+      return replies.map((reply) => {
+        const [version, completeFor] = reply as (string | null)[];
+        return statusOf(version, completeFor);
+      });
+    },
+
+    async readHistory(subject, selection) {
+      const [history] = await this.readHistories([subject], selection);
+      return history ?? { status: statusOf(undefined, undefined), parts: [] };
+    },
+
+    async readHistories(subjects, selection) {
+      for (const subject of subjects) requireText(subject, "subject", 200);
+      if (subjects.length === 0) return [];
+      const replies = await pipelined("readHistory", (pipeline) => {
+        for (const subject of subjects) runScript(pipeline, readHistoryArgs(keys, subject, selection));
+      });
+      return replies.map((raw) => {
+        const reply = packr.unpack(raw as Buffer) as RawReply;
+        if (reply[0] !== ScriptStatus.Ok) throw scriptError(reply[0], String(reply[1]), "readHistory", {});
+        const { status, parts } = decodeHistoryLines(String(reply[1]), selection);
+        return { status, parts };
+      });
     },
 
     async seed(request) {
-      const subject = requireText(request.subject, "subject", 200);
-      const counters: string[] = [];
-      for (const { counter, state } of request.counters) counters.push(requireText(counter, "counter", 200), counterKind(state.kind).encodeText(state));
-      const awards = request.awards.map(({ check, earnedAt }) => [
-        requireText(check.code, "code", 200),
-        requireTime(earnedAt, "earnedAt"),
-        check.autoClaimRewards === null ? 0 : check.autoClaimRewards.map((reward) => [reward.item, reward.quantity]),
-      ]);
-      const packed = packr.pack([requireTime(request.now), request.expectVersion, requireText(request.counterSet, "counterSet", 200), counters, awards]);
-      const reply = await call("seed", seedArgs(keys, subject, packed));
-      if (reply[0] !== ScriptStatus.Ok) throw scriptError(reply[0], String(reply[1]), "seed", { subject });
-      const { reached, balances } = unpackSubjectResult(subject, [0, reply[2] as unknown[], 0, reply[3] as unknown[]]);
-      return { conflict: reply[1] === 1, reached: reached as AwardRecord[], balances };
+      const [result] = await this.seedMany([request]);
+      if (result === undefined) throw new ProgressionError(ErrorCode.BackendUnavailable, "seed: no reply", {});
+      return result;
+    },
+
+    async seedMany(requests) {
+      if (requests.length === 0) return [];
+      const calls = requests.map((request) => {
+        const subject = requireText(request.subject, "subject", 200);
+        const counters: string[] = [];
+        for (const { counter, state } of request.counters) counters.push(requireText(counter, "counter", 200), counterKind(state.kind).encodeText(state));
+        const awards = request.awards.map(({ check, earnedAt }) => [
+          requireText(check.code, "code", 200),
+          requireTime(earnedAt, "earnedAt"),
+          check.autoClaimRewards === null ? 0 : check.autoClaimRewards.map((reward) => [reward.item, reward.quantity]),
+        ]);
+        const packed = packr.pack([requireTime(request.now), request.expectVersion, requireText(request.counterSet, "counterSet", 200), counters, awards]);
+        return { subject, script: seedArgs(keys, subject, packed) };
+      });
+      const replies = await pipelined("seed", (pipeline) => {
+        for (const { script } of calls) runScript(pipeline, script);
+      });
+      return replies.map((raw, i) => {
+        const subject = calls[i]?.subject ?? "";
+        const reply = packr.unpack(raw as Buffer) as RawReply;
+        if (reply[0] !== ScriptStatus.Ok) throw scriptError(reply[0], String(reply[1]), "seed", { subject });
+        const { reached, balances } = unpackSubjectResult(subject, [0, reply[2] as unknown[], 0, reply[3] as unknown[]]);
+        return { conflict: reply[1] === 1, reached: reached as AwardRecord[], balances };
+      });
     },
 
     async registerCounterSet(counterSet, counters) {

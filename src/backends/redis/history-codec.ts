@@ -1,6 +1,7 @@
-import type { HistoryPart, HistoryStatus } from "../../model/history.ts";
+import type { HistoryPart, HistorySelector, HistoryStatus } from "../../model/history.ts";
+import { selects } from "../../model/history.ts";
 import type { SubjectHistory } from "../contract/history-backend.ts";
-import { dec36, enc36 } from "../../counters/counter-kind.ts";
+import { enc36 } from "../../counters/counter-kind.ts";
 
 /**
  * A subject's history hash as lua/includes/history.lua writes it: status fields `~q ~h ~e ~t`, rollups of
@@ -12,24 +13,75 @@ export function statusOf(version: string | null | undefined, completeFor: string
   return { completeFor: completeFor ?? null, version: version === undefined || version === null ? 0 : Number(version) };
 }
 
-export function decodeHistoryHash(fields: Readonly<Record<string, string>>): SubjectHistory & { readonly part: string | null } {
+/** `selection`: only the rollups it selects are decoded (the others are skipped before their values are parsed). */
+export function decodeHistoryHash(fields: Readonly<Record<string, string>>, selection?: readonly HistorySelector[]): SubjectHistory & { readonly part: string | null } {
   const part = fields["~e"] ?? null;
   const parts: HistoryPart[] = [];
   for (const field in fields) {
-    if (field[0] === "~") continue;
-    let name = part ?? "";
-    let key = field;
-    if (field[0] === "+") {
-      const bar = field.indexOf("|");
-      name = `${name}+${field.slice(1, bar)}`;
-      key = field.slice(bar + 1);
-    }
-    const first = key.indexOf("|");
-    const second = key.indexOf("|", first + 1);
-    const [count, sum, firstAt, lastAt, maxAmount] = (fields[field] as string).split(",").map(dec36) as [number, number, number, number, number];
-    parts.push({ part: name, type: key.slice(first + 1, second), tags: key.slice(second + 1), day: dec36(key.slice(0, first)), count, sum, firstAt, lastAt, maxAmount });
+    if (field.charCodeAt(0) === TILDE) continue;
+    const rollup = decodeRollup(field, fields[field] as string, part ?? "", selection);
+    if (rollup !== null) parts.push(rollup);
   }
   return { status: statusOf(fields["~q"], fields["~h"]), parts, part };
+}
+
+/**
+ * The text readHistory-1.lua returns: fields and values, one per line. Decoded in one pass over the
+ * lines (backfill reads every player's history: this is its hot path).
+ */
+export function decodeHistoryLines(text: string, selection?: readonly HistorySelector[]): SubjectHistory & { readonly part: string | null } {
+  if (text === "") return { status: statusOf(undefined, undefined), parts: [], part: null };
+  const lines = text.split("\n");
+  let part: string | null = null;
+  let version: string | undefined;
+  let completeFor: string | undefined;
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const field = lines[i] as string;
+    if (field === "~e") part = lines[i + 1] as string;
+    else if (field === "~q") version = lines[i + 1];
+    else if (field === "~h") completeFor = lines[i + 1];
+  }
+  const parts: HistoryPart[] = [];
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const field = lines[i] as string;
+    if (field.charCodeAt(0) === TILDE) continue;
+    const rollup = decodeRollup(field, lines[i + 1] as string, part ?? "", selection);
+    if (rollup !== null) parts.push(rollup);
+  }
+  return { status: statusOf(version, completeFor), parts, part };
+}
+
+const TILDE = 126;
+const PLUS = 43;
+
+/** One rollup field and value; null when the selection does not select it. */
+function decodeRollup(field: string, value: string, ownPart: string, selection: readonly HistorySelector[] | undefined): HistoryPart | null {
+  let name = ownPart;
+  let start = 0;
+  if (field.charCodeAt(0) === PLUS) {
+    start = field.indexOf("|") + 1;
+    name = `${ownPart}+${field.slice(1, start - 1)}`;
+  }
+  const first = field.indexOf("|", start);
+  const second = field.indexOf("|", first + 1);
+  const type = field.slice(first + 1, second);
+  const tags = field.slice(second + 1);
+  if (!selects(selection, type, tags)) return null;
+  const c1 = value.indexOf(",");
+  const c2 = value.indexOf(",", c1 + 1);
+  const c3 = value.indexOf(",", c2 + 1);
+  const c4 = value.indexOf(",", c3 + 1);
+  return {
+    part: name,
+    type,
+    tags,
+    day: parseInt(field.slice(start, first), 36),
+    count: parseInt(value.slice(0, c1), 36),
+    sum: parseInt(value.slice(c1 + 1, c2), 36),
+    firstAt: parseInt(value.slice(c2 + 1, c3), 36),
+    lastAt: parseInt(value.slice(c3 + 1, c4), 36),
+    maxAmount: parseInt(value.slice(c4 + 1), 36),
+  };
 }
 
 /** The field and value of an exported part in the hash it came from (`part`: the hash's `~e`). */

@@ -21,6 +21,7 @@ export const SCRIPT_FILES = [
   "hold-7",
   "importSubject-6",
   "list-6",
+  "readHistory-1",
   "seed-4",
   "settleHold-6",
   "transfer-11",

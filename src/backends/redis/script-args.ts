@@ -1,6 +1,7 @@
 import type { Reward } from "../../model/milestone.ts";
 import type { ScriptArg, ScriptCall } from "./redis-commands.ts";
 import type { RedisKeys } from "./redis-keys.ts";
+import type { HistorySelector } from "../../model/history.ts";
 
 /**
  * The keys and ARGV of every script call, one builder per script, laid out as its header in lua/
@@ -51,6 +52,12 @@ export function importSubjectArgs(keys: RedisKeys, subject: string, snapshot: Bu
 export function seedArgs(keys: RedisKeys, subject: string, request: Buffer): ScriptCall {
   const k = keys.subject(subject);
   return { script: "seed", keys: [k.state, k.balances, k.history, keys.dirty], argv: [subject, request] };
+}
+
+/** One subject's history hash as text, only the rollups `selection` selects (all without one). */
+export function readHistoryArgs(keys: RedisKeys, subject: string, selection: readonly HistorySelector[] | undefined): ScriptCall {
+  const argv = selection === undefined ? [] : selection.map((selector) => [`|${selector.type}|`, ...selector.fragments].join("\u0000"));
+  return { script: "readHistory", keys: [keys.subject(subject).history], argv: [String(argv.length), ...argv] };
 }
 
 /** Archived rollups of one subject to drop, packed by history-codec.ts. */

@@ -96,10 +96,13 @@ export function createPostgresHistoryArchive(options: HistoryArchiveOptions): Po
   };
 
   return {
-    async read(subjects) {
+    async read(subjects, types) {
       const bySubject = new Map<string, HistoryPart[]>();
       if (subjects.length === 0) return bySubject;
-      const result = await pool.query<HistoryRow>(readSql, [[...new Set(subjects)]]);
+      const result = await pool.query<HistoryRow>(
+        types === undefined ? readSql : `${readSql} AND type = ANY($2::text[])`,
+        types === undefined ? [[...new Set(subjects)]] : [[...new Set(subjects)], [...types]],
+      );
       for (const row of result.rows) {
         let parts = bySubject.get(row.subject);
         if (parts === undefined) bySubject.set(row.subject, (parts = []));
