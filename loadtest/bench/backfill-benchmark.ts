@@ -86,6 +86,13 @@ async function run(name: string, backend: ProgressionBackend): Promise<void> {
   } while (cursor !== "0");
   const readSeconds = (performance.now() - readStarted) / 1000;
 
+  // What-if first (reads everything, writes nothing), then the backfill itself.
+  const current = createProgression({ definitions: before, backend, clock: () => NOW, holdExpiry: noHoldExpiry, onMissingTranslations: () => undefined });
+  const simulateStarted = performance.now();
+  const report = await current.simulate(after);
+  const simulateSeconds = (performance.now() - simulateStarted) / 1000;
+  const simulated = report.milestones.find((milestone) => milestone.code === "troll_hunter");
+
   const progression = createProgression({ definitions: after, backend, clock: () => NOW, onMissingTranslations: () => undefined });
   const started = performance.now();
   const result = await progression.backfill({ chunk: CHUNK });
@@ -100,6 +107,9 @@ async function run(name: string, backend: ProgressionBackend): Promise<void> {
   }
   console.log(`${name}: history of ${SUBJECTS.toLocaleString("en")} players x ${DAYS} days (${rollups.toLocaleString("en")} rollups) loaded in ${loadSeconds.toFixed(1)} s`);
   console.log(`  reference, walk + read every history: ${read.toLocaleString("en")} players in ${readSeconds.toFixed(2)} s`);
+  console.log(
+    `  simulate(after): ${report.subjects.toLocaleString("en")} players, "troll_hunter" would award ${simulated?.wouldAward.toLocaleString("en")} in ${simulateSeconds.toFixed(2)} s; ratio to the reference ${(simulateSeconds / readSeconds).toFixed(2)}`,
+  );
   console.log(
     `  backfill of "troll_hunter": ${result.visited.toLocaleString("en")} players visited, ${result.seeded.toLocaleString("en")} seeded, ${result.awarded.toLocaleString("en")} awarded (expected ${expected.toLocaleString("en")}) in ${seconds.toFixed(2)} s (${Math.round(result.visited / seconds).toLocaleString("en")} players/s); ratio to the reference ${(seconds / readSeconds).toFixed(2)}`,
   );

@@ -25,7 +25,7 @@ import type { ClaimOutcome, Progression, SubjectOutcome } from "./progression.ts
 import { missingTranslationsWarning, progressionDefaults, type ProgressionOptions } from "./progression-options.ts";
 import { describeError } from "../logging/logger.ts";
 import { Backfill, type SeededSubject } from "../history/backfill.ts";
-import { countedRollups, replayCounters } from "../history/replay-counters.ts";
+import { countedRollups, replayCounters, selectorsOf } from "../history/replay-counters.ts";
 import { Simulation } from "../history/simulate.ts";
 
 /** Players read per page by `simulate`. */
@@ -209,14 +209,22 @@ export function createProgression(options: ProgressionOptions): Progression {
       // Every invalid definition is reported at once (loadDefinitions); nothing runs on a bad set.
       const next = compileMilestones(loadDefinitions(definitions), evaluators);
       const simulation = new Simulation(compiled, next);
-      let cursor = "0";
-      do {
-        const page = await backend.historySubjects(cursor, SIMULATION_PAGE);
-        const [histories, states] = await Promise.all([backfill.readMany(page.subjects), Promise.all(page.subjects.map((subject) => backend.readState(subject)))]);
+      // Only what the new plan's counters can count is read.
+      const selection = selectorsOf(next, [...next.plan.counters.values()]);
+      const read = (subjects: readonly string[]) => Promise.all([backfill.readMany(subjects, selection), Promise.all(subjects.map((subject) => backend.readState(subject)))]);
+      // The next page is listed and read while this one is replayed.
+      let page = await backend.historySubjects("0", SIMULATION_PAGE);
+      let reading = read(page.subjects);
+      for (;;) {
+        const next = page.cursor === "0" ? undefined : await backend.historySubjects(page.cursor, SIMULATION_PAGE);
+        const nextReading = next === undefined ? undefined : read(next.subjects);
+        nextReading?.catch(() => undefined); // awaited below; a failure of this page must not leave it unobserved
+        const [histories, states] = await reading;
         for (const state of states) simulation.add(state.subject, histories.get(state.subject)?.rollups ?? [], state.awards);
-        cursor = page.cursor;
-      } while (cursor !== "0");
-      return simulation.report();
+        if (next === undefined || nextReading === undefined) return simulation.report();
+        page = next;
+        reading = nextReading;
+      }
     },
 
     async explain(subject, code) {

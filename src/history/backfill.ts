@@ -2,7 +2,7 @@ import type { ProgressionBackend } from "../backends/contract/progression-backen
 import type { SeedRequest, SeedResult } from "../backends/contract/history-backend.ts";
 import type { CompiledMilestones } from "../definitions/compile-milestones.ts";
 import type { CounterSpec } from "../model/counter-plan.ts";
-import type { HistoryRollup, HistoryStatus } from "../model/history.ts";
+import type { HistoryRollup, HistorySelector, HistoryStatus } from "../model/history.ts";
 import { mergeParts } from "../model/history.ts";
 import type { HistoryArchive } from "./history-archive.ts";
 import { replayCounters, selectorsOf } from "./replay-counters.ts";
@@ -77,10 +77,12 @@ export class Backfill {
   }
 
   /** The histories of many subjects: the backend's copies, then one archive query for them all. */
-  async readMany(subjects: readonly string[]): Promise<Map<string, SubjectHistoryRead>> {
-    const own = await Promise.all(subjects.map(async (subject) => ({ subject, read: await this.#backend.readHistory(subject) })));
-    const archived = this.#archive === undefined || subjects.length === 0 ? new Map() : await this.#archive.read(subjects);
-    return new Map(own.map(({ subject, read }) => [subject, { status: read.status, rollups: mergeParts([read.parts, archived.get(subject) ?? []]) }]));
+  async readMany(subjects: readonly string[], selection?: readonly HistorySelector[]): Promise<Map<string, SubjectHistoryRead>> {
+    if (subjects.length === 0) return new Map();
+    const own = await this.#backend.readHistories(subjects, selection);
+    const types = selection === undefined ? undefined : new Set(selection.map((selector) => selector.type));
+    const archived = this.#archive === undefined ? new Map() : await this.#archive.read(subjects, types);
+    return new Map(subjects.map((subject, i) => [subject, { status: own[i]?.status ?? { completeFor: null, version: 0 }, rollups: mergeParts([own[i]?.parts ?? [], archived.get(subject) ?? []], types) }]));
   }
 
   /**
