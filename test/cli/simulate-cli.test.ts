@@ -42,6 +42,9 @@ describe("colyseus-progression CLI", () => {
         ...Array.from({ length: 6 }, () => ({ type: "kill", subject: "p1", tags: { creature: "troll" } })),
         { type: "kill", subject: "p2", tags: { creature: "goblin" } },
       ]);
+      // Reading a history folds its log of recent applies into it (no rollup changes): done first, so the
+      // key set is what a read leaves, and the CLI must leave it exactly so.
+      const historiesBefore = [await progression.history("p1"), await progression.history("p2")];
       const keysBefore = (await client.keys(`${prefix}:*`)).sort();
       const next = file("next.json", [...current, milestone("troll_hunter", { type: "count", threshold: 5, where: { creature: "troll" } })]);
       const { stdout } = await run(process.execPath, [cli, "simulate", next, "--redis-url", testRedisUrl(), "--prefix", prefix, "--current", file("current.json", current), "--json"], {
@@ -52,6 +55,7 @@ describe("colyseus-progression CLI", () => {
       expect(report.milestones.find((m) => m.code === "troll_hunter")).toMatchObject({ change: "new", qualifying: 1, wouldAward: 1, examples: ["p1"] });
       expect(report.milestones.find((m) => m.code === "first_kill")).toMatchObject({ change: "unchanged", holders: 2 });
       expect((await client.keys(`${prefix}:*`)).sort()).toEqual(keysBefore);
+      expect([await progression.history("p1"), await progression.history("p2")]).toEqual(historiesBefore);
       expect((await backend.readState("p1")).awards.has("troll_hunter")).toBe(false);
       await progression.close();
     } finally {

@@ -44,7 +44,11 @@ describe("redis backend: memory per subject", () => {
       const history = creatures.map((creature) => ({ type: "kill", tags: `{"creature":"${creature}"}`, day: Math.floor(at / DAY), count: 3, sum: 3, firstAt: at, lastAt: at, maxAmount: 1 }));
       await backend.apply({ batchId: `batch-${batch}`, now: at, plan, subjects: [{ subject: "player:123456", catchUp: false, increments: [{ counter: counterIds[0] ?? "", amount: 3, at }], history }] });
     }
-    const key = createRedisKeys(prefix).subject("player:123456").history;
+    const { history: key, historyLog } = createRedisKeys(prefix).subject("player:123456");
+    // The log of recent applies is folded into the hash every 8 entries (and on every read).
+    expect(await client.llen(historyLog)).toBeLessThan(8);
+    await backend.readHistory("player:123456");
+    expect(await client.exists(historyLog)).toBe(0);
     expect(await client.hlen(key)).toBe(3 + 10); // ~q ~h ~e and the rollups
     const bytes = (await client.call("MEMORY", "USAGE", key, "SAMPLES", "0")) as number;
     expect(bytes).toBeLessThanOrEqual(1024);

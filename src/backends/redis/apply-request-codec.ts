@@ -8,6 +8,7 @@ import type { ApplyRequest, CheckProgress, SubjectApply, SubjectApplyResult } fr
 import type { AwardRecord } from "../../model/award.ts";
 import type { Balance } from "../../model/balance.ts";
 import { requireQuantity, requireText, requireTime } from "./boundary-validation.ts";
+import { historyLogLine } from "./history-codec.ts";
 
 /**
  * Packs apply requests for applyBatch-n.lua (msgpack, plain arrays) and unpacks its replies.
@@ -127,9 +128,15 @@ export function packApplyGroup(
     const flat: Array<string | number> = [];
     for (const increment of entry.increments) flat.push(increment.counter, increment.amount, increment.at, increment.eventId ?? "");
     if (entry.history === undefined) return [entry.subject, entry.catchUp ? 1 : 0, flat, 0];
-    const rows: Array<string | number> = [];
-    for (const r of entry.history) rows.push(r.type, r.tags, r.day, r.count, r.sum, r.firstAt, r.lastAt, r.maxAmount, r.eventId ?? "");
-    return [entry.subject, entry.catchUp ? 1 : 0, flat, rows];
+    // Rollups go as history log lines (the script appends them as they are); those of events with their
+    // own id as rows, which the script keeps only if the id is new.
+    const lines: string[] = [];
+    const idRows: Array<string | number> = [];
+    for (const r of entry.history) {
+      if (r.eventId === undefined) lines.push(historyLogLine(r));
+      else idRows.push(r.type, r.tags, r.day, r.count, r.sum, r.firstAt, r.lastAt, r.maxAmount, r.eventId);
+    }
+    return [entry.subject, entry.catchUp ? 1 : 0, flat, [lines.join("\n"), idRows]];
   });
   return packr.pack([header.now, header.checkRestore ? 1 : 0, header.eventIdRetentionMs, counters, subjects, header.counterSet]);
 }

@@ -15,7 +15,7 @@ import { requirePositiveInteger, requireQuantity, requireText, requireTime } fro
 import { registerScripts, runScript, type ProgressionRedisClient, type ScriptCall } from "./redis-commands.ts";
 import { REDIS_BACKEND_DEFAULTS, type RedisBackend, type RedisBackendOptions } from "./redis-backend-options.ts";
 import { createRedisKeys, type RedisKeys } from "./redis-keys.ts";
-import { applyBatchArgs, balanceArgs, changeFreeArgs, claimArgs, dropHistoryArgs, expireHoldsArgs, getHoldArgs, holdArgs, importSubjectArgs, listArgs, seedArgs, eraseSubjectArgs, readHistoryArgs, settleHoldArgs, transferArgs, type ScriptSettings } from "./script-args.ts";
+import { applyBatchArgs, balanceArgs, changeFreeArgs, claimArgs, dropHistoryArgs, expireHoldsArgs, getHoldArgs, holdArgs, importSubjectArgs, listArgs, seedArgs, eraseSubjectArgs, readHistoryArgs, foldHistoryArgs, settleHoldArgs, transferArgs, type ScriptSettings } from "./script-args.ts";
 import { decodeHistoryHash, decodeHistoryLines, historyField, statusOf } from "./history-codec.ts";
 import { counterKind } from "../../counters/counter-kinds.ts";
 import type { AwardRecord } from "../../model/award.ts";
@@ -429,10 +429,12 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
 
     async exportSubjects(subjects): Promise<readonly SubjectSnapshot[]> {
       if (subjects.length === 0) return [];
-      // One MULTI: every subject is read at one instant, consistent across its keys.
+      // One MULTI: every subject is read at one instant, consistent across its keys; its history log is
+      // folded into the history hash first, so the export holds every rollup.
       const transaction = client.multi();
       for (const subject of subjects) {
         const k = keys.subject(subject);
+        runScript(transaction, foldHistoryArgs(keys, subject));
         transaction.hgetall(k.state).hgetall(k.balances).hgetall(k.holds).hgetall(k.history);
       }
       const replies = await transaction.exec().catch((error: unknown) => {
@@ -440,7 +442,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       });
       return subjects.map((subject, i) => {
         const field = (offset: number): Record<string, string> => {
-          const [error, value] = replies?.[i * 4 + offset] ?? [null, {}];
+          const [error, value] = replies?.[i * 5 + 1 + offset] ?? [null, {}];
           if (error) throw backendUnavailable("exportSubjects", error);
           return (value ?? {}) as Record<string, string>;
         };

@@ -1,4 +1,4 @@
-import type { HistoryPart, HistorySelector, HistoryStatus } from "../../model/history.ts";
+import type { HistoryPart, HistoryRollup, HistorySelector, HistoryStatus } from "../../model/history.ts";
 import { selects } from "../../model/history.ts";
 import type { SubjectHistory } from "../contract/history-backend.ts";
 import { enc36 } from "../../counters/counter-kind.ts";
@@ -82,6 +82,11 @@ function decodeRollup(field: string, value: string, ownPart: string, selection: 
     lastAt: parseInt(value.slice(c3 + 1, c4), 36),
     maxAmount: parseInt(value.slice(c4 + 1), 36),
   };
+}
+
+/** One rollup as a history log line (lua/includes/history.lua). */
+export function historyLogLine(r: HistoryRollup): string {
+  return `${enc36(r.day)}|${r.type}|${r.tags}\t${enc36(r.count)},${enc36(r.sum)},${enc36(r.firstAt)},${enc36(r.lastAt)},${enc36(r.maxAmount)}`;
 }
 
 /** The field and value of an exported part in the hash it came from (`part`: the hash's `~e`). */

@@ -16,6 +16,8 @@ export interface SubjectKeys {
   readonly holdTimers: string;
   /** Hash: the subject's history rollups and status (lua/includes/history.lua). */
   readonly history: string;
+  /** List: rollups appended by applies, not folded into `history` yet. */
+  readonly historyLog: string;
 }
 
 export interface RedisKeys {
@@ -52,6 +54,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
         holds: `${prefix}:h:${tag}`,
         holdTimers: `${prefix}:t:${tag}`,
         history: `${prefix}:r:${tag}`,
+        historyLog: `${prefix}:rl:${tag}`,
       };
     },
     idempotency(subject, idempotencyKey) {

@@ -37,7 +37,7 @@ export function applyBatchArgs(keys: RedisKeys, subjects: readonly string[], req
   const groupKeys = [keys.dirty];
   for (const subject of subjects) {
     const k = keys.subject(subject);
-    groupKeys.push(k.state, k.eventIds, k.balances, k.history);
+    groupKeys.push(k.state, k.eventIds, k.balances, k.history, k.historyLog);
   }
   return { script: "applyBatch", keys: groupKeys, argv: [request, batchDigest] };
 }
@@ -57,7 +57,14 @@ export function seedArgs(keys: RedisKeys, subject: string, request: Buffer): Scr
 /** One subject's history hash as text, only the rollups `selection` selects (all without one). */
 export function readHistoryArgs(keys: RedisKeys, subject: string, selection: readonly HistorySelector[] | undefined): ScriptCall {
   const argv = selection === undefined ? [] : selection.map((selector) => [`|${selector.type}|`, ...selector.fragments].join("\u0000"));
-  return { script: "readHistory", keys: [keys.subject(subject).history], argv: [String(argv.length), ...argv] };
+  const k = keys.subject(subject);
+  return { script: "readHistory", keys: [k.history, k.historyLog], argv: [String(argv.length), ...argv] };
+}
+
+/** Folds one subject's history log into its hash (before an export reads the hash). */
+export function foldHistoryArgs(keys: RedisKeys, subject: string): ScriptCall {
+  const k = keys.subject(subject);
+  return { script: "foldHistory", keys: [k.history, k.historyLog], argv: [] };
 }
 
 /** Archived rollups of one subject to drop, packed by history-codec.ts. */
@@ -181,5 +188,5 @@ export function claimArgs(settings: ScriptSettings, claim: Claim): ScriptCall {
 /** Every key of one subject but its idempotency records (the caller deletes those by pattern). */
 export function eraseSubjectArgs(keys: RedisKeys, subject: string): ScriptCall {
   const k = keys.subject(subject);
-  return { script: "eraseSubject", keys: [k.state, k.eventIds, k.balances, k.holds, k.holdTimers, k.history, keys.dirty, keys.holdExpiryIndex], argv: [subject] };
+  return { script: "eraseSubject", keys: [k.state, k.eventIds, k.balances, k.holds, k.holdTimers, k.history, keys.dirty, keys.holdExpiryIndex, k.historyLog], argv: [subject] };
 }

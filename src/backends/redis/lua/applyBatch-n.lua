@@ -1,15 +1,16 @@
 --[[
   Applies one batch of counter increments for a group of subjects, atomically, and reports what is
   new per subject (docs/semantics.md, "Apply"), and adds the events' rollups to each subject's history
-  in the same step. Variable key count: 1 + 4 per subject.
+  in the same step (appended to its history log, includes/history.lua). Variable key count: 1 + 5 per subject.
 
   Input:
     KEYS[1]          dirty set (subjects changed since the last snapshot)
-    KEYS[2 + 4i]     state hash of subject i (counters, awards, batch ring "~b"+"~c"; the ring or the
+    KEYS[2 + 5i]     state hash of subject i (counters, awards, batch ring "~b"+"~c"; the ring or the
                      ledger's marker "~" says this Redis holds the subject's state)
-    KEYS[3 + 4i]     event-id zset of subject i (eventId -> time seen; "h/<eventId>" for history)
-    KEYS[4 + 4i]     balances hash of subject i (autoClaim rewards)
-    KEYS[5 + 4i]     history hash of subject i (includes/history.lua)
+    KEYS[3 + 5i]     event-id zset of subject i (eventId -> time seen; "h/<eventId>" for history)
+    KEYS[4 + 5i]     balances hash of subject i (autoClaim rewards)
+    KEYS[5 + 5i]     history hash of subject i (includes/history.lua)
+    KEYS[6 + 5i]     history log of subject i
     ARGV[1]          msgpack request:
                        [1] now (ms), [2] check restore marker (0|1), [3] event-id retention (ms),
                        [4] counters: { {counterId, kind s|w|d|g, keepDays, checks}, ... }
@@ -19,8 +20,10 @@
                        [5] subjects: { {subject, catchUp 0|1, increments, history}, ... },
                            increments = { counterId, amount, at, eventId or "", ... } (flat: one
                            Lua table per subject, not per increment)
-                           history = { type, tags, day, count, sum, firstAt, lastAt, maxAmount,
-                           eventId or "", ... } (flat), or 0 when the engine keeps no history
+                           history = { log text, idRows } or 0 when the engine keeps no history:
+                           log text = the rollups as history log lines (includes/history.lua), "" for none;
+                           idRows = rollups of events with their own id (kept only if new), flat:
+                           { type, tags, day, count, sum, firstAt, lastAt, maxAmount, eventId, ... }
                        [6] the plan's counter set (the history's "~h" of a subject's first rollup)
     ARGV[2]          batch digest: 6 bytes of SHA-1 of the batch id (binary)
 
@@ -62,8 +65,8 @@ if not isInt(now) or type(digest) ~= "string" or #digest ~= DIGEST_BYTES or not 
   or type(counterList) ~= "table" or type(subjects) ~= "table" or type(counterSet) ~= "string" then
   return fail(STATUS.INVALID_INPUT, "apply needs ARGV[1] [now, checkRestore, retentionMs, counters, subjects, counterSet] and ARGV[2] a 6-byte digest")
 end
-if #KEYS ~= 1 + 4 * #subjects then
-  return fail(STATUS.INVALID_INPUT, "expected 1 + 4 keys per subject, got " .. #KEYS .. " keys for " .. #subjects .. " subjects")
+if #KEYS ~= 1 + 5 * #subjects then
+  return fail(STATUS.INVALID_INPUT, "expected 1 + 5 keys per subject, got " .. #KEYS .. " keys for " .. #subjects .. " subjects")
 end
 local plan, planOrder = {}, {}
 for i, row in ipairs(counterList) do
@@ -102,10 +105,11 @@ for i, entry in ipairs(subjects) do
       return fail(STATUS.INVALID_INPUT, "an increment of " .. entry[1] .. " must be [known counterId, positive amount, at, eventId]")
     end
   end
-  local rows = entry[4]
-  if rows ~= 0 then
-    if type(rows) ~= "table" or #rows % HISTORY_ROW ~= 0 then
-      return fail(STATUS.INVALID_INPUT, "the history of " .. entry[1] .. " must be 0 or a flat list of " .. HISTORY_ROW .. "-tuples")
+  local history = entry[4]
+  if history ~= 0 then
+    local rows = type(history) == "table" and history[2]
+    if type(rows) ~= "table" or #rows % HISTORY_ROW ~= 0 or not validHistoryText(history[1]) then
+      return fail(STATUS.INVALID_INPUT, "the history of " .. entry[1] .. " must be 0 or [log lines, flat list of " .. HISTORY_ROW .. "-tuples]")
     end
     for j = 1, #rows, HISTORY_ROW do
       if type(rows[j]) ~= "string" or type(rows[j + 1]) ~= "string" or not isInt(rows[j + 2]) or rows[j + 2] < 0
@@ -120,18 +124,19 @@ end
 if checkRestore == 1 then
   local missing = {}
   for i, entry in ipairs(subjects) do
-    if not hasSubjectState(KEYS[2 + 4 * (i - 1)]) then missing[#missing + 1] = entry[1] end
+    if not hasSubjectState(KEYS[2 + 5 * (i - 1)]) then missing[#missing + 1] = entry[1] end
   end
   if #missing > 0 then return fail(STATUS.RESTORE_NEEDED, "subjects need their snapshot restored", missing) end
 end
 
 local dirtyKey = KEYS[1]
+local part -- the name a new history hash's part gets: the same for every subject of this call
 local results, dirtySubjects = {}, {}
 
 for si, entry in ipairs(subjects) do
-  local subject, catchUp, incs, historyRows = entry[1], entry[2] == 1, entry[3], entry[4]
-  local base = 2 + 4 * (si - 1)
-  local stateKey, eventsKey, balKey, histKey = KEYS[base], KEYS[base + 1], KEYS[base + 2], KEYS[base + 3]
+  local subject, catchUp, incs, history = entry[1], entry[2] == 1, entry[3], entry[4]
+  local base = 2 + 5 * (si - 1)
+  local stateKey, eventsKey, balKey, histKey, logKey = KEYS[base], KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4]
 
   -- Everything this subject needs in one read: the batch ring, then its counters, then the award
   -- fields of their checks. The ring of the 16 latest batch digests spans two fields of 48 bytes
@@ -254,7 +259,10 @@ for si, entry in ipairs(subjects) do
     changed[#changed + 1] = "~c"
     changed[#changed + 1] = string.sub(ring, RING_BYTES / 2 + 1)
     rcall("HSET", stateKey, unpack(changed))
-    if historyRows ~= 0 then writeHistory(histKey, historyRows, counterSet, digest, now, isNewEvent) end
+    if history ~= 0 then
+      part = part or partName(digest, now)
+      appendHistory(histKey, logKey, history[1], history[2], counterSet, part, isNewEvent)
+    end
     if eventsPruned then rcall("PEXPIRE", eventsKey, fmtInt(eventRetention)) end
     dirtySubjects[#dirtySubjects + 1] = subject
     results[si] = {0, reached, progress, grants.write()}

@@ -1,18 +1,27 @@
 --[[
-  A subject's history hash (docs/semantics.md, "History"): rollups of its events per (UTC day, type,
-  tags), written by the same script as its counters.
+  A subject's history (docs/semantics.md, "History"): rollups of its events per (UTC day, type, tags).
+  The apply only appends (one log entry per apply, written by the same script as its counters); the log
+  is folded into the hash's rollups when it reaches LOG_FOLD_AT entries, before every read of the hash
+  and before every export, so the hot path does no read-modify-write per rollup.
+
+  History hash:
     ~q  version: +1 with every apply (a backfill computed at one version is written only at that version)
     ~h  the counter set the subject's counters are complete for (set by its first history)
     ~e  this hash's part name (a hash created again after a loss writes a new part)
     ~t  archived through this UTC day: an event on such a day goes to a late part of its own
-    <day36>|<type>|<tags>            the rollup of part ~e:  <count>,<sum>,<firstAt>,<lastAt>,<maxAmount> (base 36)
-    +<version36>|<day36>|<type>|<tags>  a late part (part "<~e>+<version36>"), never changed again
-  Mirrored in src/backends/redis/history-codec.ts.
+    ~c  late parts made so far (names them)
+    <day36>|<type>|<tags>          the rollup of part ~e:  <count>,<sum>,<firstAt>,<lastAt>,<maxAmount> (base 36)
+    +<n36>|<day36>|<type>|<tags>   a late part (part "<~e>+<n36>"), never changed again
+  History log (a list): entries of lines "<day36>|<type>|<tags>\t<count>,<sum>,<firstAt>,<lastAt>,<maxAmount>",
+  the rollups one apply added. Mirrored in src/backends/redis/history-codec.ts.
 ]]
 --- @include "includes/integers"
 --- @include "includes/codec"
 
-local HISTORY_ROW = 9 -- type, tags, day, count, sum, firstAt, lastAt, maxAmount, eventId
+local HISTORY_ROW = 9 -- an event with its own id: type, tags, day, count, sum, firstAt, lastAt, maxAmount, eventId
+local LOG_FOLD_AT = 8
+local LOG_LINE = "^[0-9a-z]+|[^|\n]*|[^\t\n]*\t[0-9a-z]+,[0-9a-z]+,[0-9a-z]+,[0-9a-z]+,[0-9a-z]+$"
+local LOG_ROLLUP = "([0-9a-z]+)|([^|\n]*)|([^\t\n]*)\t([0-9a-z]+),([0-9a-z]+),([0-9a-z]+),([0-9a-z]+),([0-9a-z]+)"
 
 local function decodeRollup(raw)
   local c, s, f, l, m = string.match(raw, "^([^,]+),([^,]+),([^,]+),([^,]+),([^,]+)$")
@@ -29,52 +38,76 @@ local function partName(digest, now)
   return enc36(now) .. table.concat(hex)
 end
 
--- Adds one apply's rollups (flat HISTORY_ROW tuples). `isNewEvent(id)` dedupes events with ids.
-local function writeHistory(histKey, rows, counterSet, digest, now, isNewEvent)
-  local fields = {"~q", "~h", "~t", "~e"}
-  for i = 1, #rows, HISTORY_ROW do
-    fields[#fields + 1] = enc36(rows[i + 2]) .. "|" .. rows[i] .. "|" .. rows[i + 1]
+-- Whether a log text from the caller is made of well-formed lines only ("" is).
+local function validHistoryText(text)
+  if type(text) ~= "string" then return false end
+  for line in string.gmatch(text, "[^\n]+") do
+    if not string.find(line, LOG_LINE) then return false end
   end
-  local values = redis.call("HMGET", histKey, unpack(fields))
-  local version = (tonumber(values[1]) or 0) + 1
-  local archivedThrough = tonumber(values[3]) or -1
-  local changed = {"~q", fmtInt(version)}
-  if not values[4] then
-    changed[#changed + 1] = "~e"
-    changed[#changed + 1] = partName(digest, now)
-  end
-  local merged, order = {}, {}
-  for i = 1, #rows, HISTORY_ROW do
-    local eventId = rows[i + 8]
-    if eventId == "" or isNewEvent("h/" .. eventId) then
-      local day = rows[i + 2]
-      local field, stored
-      if day > archivedThrough then
-        field = fields[4 + (i + HISTORY_ROW - 1) / HISTORY_ROW]
-        stored = values[4 + (i + HISTORY_ROW - 1) / HISTORY_ROW]
+  return true
+end
+
+-- Folds the log into the hash's rollups (a late part for days already archived), then empties it.
+local function foldHistory(histKey, logKey)
+  local entries = redis.call("LRANGE", logKey, 0, -1)
+  if #entries == 0 then return end
+  redis.call("DEL", logKey)
+  local archivedThrough = tonumber(redis.call("HGET", histKey, "~t")) or -1
+  local deltas, order, late = {}, {}, nil
+  for _, entry in ipairs(entries) do
+    for day36, kind, tags, c, s, f, l, m in string.gmatch(entry, LOG_ROLLUP) do
+      local field
+      if tonumber(day36, 36) > archivedThrough then
+        field = day36 .. "|" .. kind .. "|" .. tags
       else
-        field = "+" .. enc36(version) .. "|" .. enc36(day) .. "|" .. rows[i] .. "|" .. rows[i + 1]
+        late = late or enc36(redis.call("HINCRBY", histKey, "~c", 1))
+        field = "+" .. late .. "|" .. day36 .. "|" .. kind .. "|" .. tags
       end
-      local r = merged[field]
-      if not r then
+      local cc, ss, ff, ll, mm = tonumber(c, 36), tonumber(s, 36), tonumber(f, 36), tonumber(l, 36), tonumber(m, 36)
+      local d = deltas[field]
+      if not d then
+        deltas[field] = {cc, ss, ff, ll, mm}
         order[#order + 1] = field
-        if stored then r = decodeRollup(stored) else r = {0, 0, rows[i + 5], rows[i + 6], 0} end
-        merged[field] = r
+      else
+        d[1], d[2] = d[1] + cc, d[2] + ss
+        if ff < d[3] then d[3] = ff end
+        if ll > d[4] then d[4] = ll end
+        if mm > d[5] then d[5] = mm end
       end
-      r[1] = r[1] + rows[i + 3]
-      r[2] = r[2] + rows[i + 4]
-      if rows[i + 5] < r[3] then r[3] = rows[i + 5] end
-      if rows[i + 6] > r[4] then r[4] = rows[i + 6] end
-      if rows[i + 7] > r[5] then r[5] = rows[i + 7] end
     end
   end
-  if #order > 0 and not values[2] then
-    changed[#changed + 1] = "~h"
-    changed[#changed + 1] = counterSet
-  end
-  for _, field in ipairs(order) do
+  if #order == 0 then return end
+  local stored = redis.call("HMGET", histKey, unpack(order))
+  local changed = {}
+  for i, field in ipairs(order) do
+    local r = deltas[field]
+    if stored[i] then
+      local o = decodeRollup(stored[i])
+      r[1], r[2] = r[1] + o[1], r[2] + o[2]
+      if o[3] < r[3] then r[3] = o[3] end
+      if o[4] > r[4] then r[4] = o[4] end
+      if o[5] > r[5] then r[5] = o[5] end
+    end
     changed[#changed + 1] = field
-    changed[#changed + 1] = encodeRollup(merged[field])
+    changed[#changed + 1] = encodeRollup(r)
   end
   redis.call("HSET", histKey, unpack(changed))
+end
+
+-- The hot path: one apply's rollups appended as one log entry (events with ids only if new), the
+-- version moved on, the hash's part name and first counter set set once.
+local function appendHistory(histKey, logKey, text, idRows, counterSet, part, isNewEvent)
+  local entry = text
+  for i = 1, #idRows, HISTORY_ROW do
+    if isNewEvent("h/" .. idRows[i + 8]) then
+      local line = enc36(idRows[i + 2]) .. "|" .. idRows[i] .. "|" .. idRows[i + 1] .. "\t" .. enc36(idRows[i + 3]) .. ","
+        .. enc36(idRows[i + 4]) .. "," .. enc36(idRows[i + 5]) .. "," .. enc36(idRows[i + 6]) .. "," .. enc36(idRows[i + 7])
+      if entry == "" then entry = line else entry = entry .. "\n" .. line end
+    end
+  end
+  redis.call("HINCRBY", histKey, "~q", 1)
+  redis.call("HSETNX", histKey, "~e", part)
+  if entry == "" then return end
+  redis.call("HSETNX", histKey, "~h", counterSet)
+  if redis.call("RPUSH", logKey, entry) >= LOG_FOLD_AT then foldHistory(histKey, logKey) end
 end

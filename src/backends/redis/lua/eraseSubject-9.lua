@@ -1,6 +1,6 @@
 --[[
   Erases everything this Redis holds for one subject (a deletion request): state, event ids, balances,
-  holds and their timers, history, and its entries in the dirty set and the hold expiry index. Its
+  holds and their timers, history and its log, and its entries in the dirty set and the hold expiry index. Its
   idempotency records are separate keys, deleted by the caller (SCAN of the subject's key pattern).
 
   Input:
@@ -12,6 +12,7 @@
     KEYS[6] history hash
     KEYS[7] dirty set
     KEYS[8] global hold expiry index
+    KEYS[9] history log
     ARGV[1] subject
 
   Output: msgpack { 0, keys deleted }  or  { -1, message }
@@ -25,5 +26,5 @@ for i = 1, #holdIds, 500 do
   redis.call("ZREM", KEYS[8], unpack(holdIds, i, math.min(i + 499, #holdIds)))
 end
 redis.call("SREM", KEYS[7], subject)
-local deleted = redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6])
+local deleted = redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[9])
 return cmsgpack.pack({STATUS.OK, deleted})

@@ -5,8 +5,11 @@
   (src/model/history.ts, HistorySelector). A hundred fields as separate RESP replies cost the caller
   several times more to parse than one string it splits.
 
+  The history log is folded into the hash first (includes/history.lua), so the reply is complete.
+
   Input:
     KEYS[1] history hash
+    KEYS[2] history log
     ARGV[1] number of selectors (0: every rollup)
     ARGV[2..] one selector each: "|<type>|", then its tag fragments, joined by NUL bytes
 
@@ -15,11 +18,13 @@
     { -1, message }
 ]]
 --- @include "includes/status"
+--- @include "includes/history"
 
 local count = tonumber(ARGV[1])
 if not count or count < 0 or #ARGV ~= 1 + count then
   return fail(STATUS.INVALID_INPUT, "readHistory needs ARGV[1] the number of selectors, then one selector each")
 end
+foldHistory(KEYS[1], KEYS[2])
 local all = redis.call("HGETALL", KEYS[1])
 if count == 0 then return cmsgpack.pack({STATUS.OK, table.concat(all, "\n")}) end
 local selectors = {}
