@@ -33,12 +33,19 @@ interface SubjectSlots {
   readonly latest: (MutableIncrement | undefined)[];
   /** Older time slots (`<counter>:<slot>`) and events with ids (`#<id>/<counter>`). */
   other: Map<string, MutableIncrement> | undefined;
-  /** History rollups by `<day>|<type>|<tags>`; events with ids apart under `#<id>`. */
-  history: Map<string, MutableRollup> | undefined;
+  /** History rollups of this flush, in order of first event (few per subject: found by a short scan). */
+  history: MutableRollup[] | undefined;
+  /** The same rollups by key, once there are more than a scan should look through. */
+  rollupsByKey: Map<string, MutableRollup> | undefined;
 }
+
+/** Past this many rollups in one subject's flush, they are found by key instead of by a scan. */
+const ROLLUP_SCAN_LIMIT = 16;
 
 interface MutableRollup {
   readonly type: string;
+  /** A copy of the first event's tags (the caller may reuse its object), and their canonical text. */
+  readonly tagValues: Readonly<Record<string, string>>;
   readonly tags: string;
   readonly day: number;
   count: number;
@@ -127,21 +134,37 @@ export class CoalescingBuffer implements EventBuffer {
   private slotsOf(subject: string, compiled: CompiledMilestones): SubjectSlots {
     let slots = this.subjects.get(subject);
     if (slots === undefined) {
-      slots = { latest: new Array<MutableIncrement | undefined>(compiled.counterCount), other: undefined, history: undefined };
+      slots = { latest: new Array<MutableIncrement | undefined>(compiled.counterCount), other: undefined, history: undefined, rollupsByKey: undefined };
       this.subjects.set(subject, slots);
     }
     return slots;
   }
 
-  /** Adds one event to its subject's rollup of (type, tags, day). */
+  /**
+   * Adds one event to its subject's rollup of (type, tags, day). A flush holds few rollups per subject,
+   * so they are found by comparing tags field by field: no canonical text per event (computing it was the
+   * history's largest cost in the buffer), only per new rollup.
+   */
   private remember(slots: SubjectSlots, type: string, tags: Readonly<Record<string, string>>, amount: number, at: number, id: string | undefined): void {
-    const history = (slots.history ??= new Map());
-    const text = tagsText(tags);
+    const history = (slots.history ??= []);
     const day = dayOf(at);
-    const key = id === undefined ? `${day}|${type}|${text}` : `#${id}`;
-    const rollup = history.get(key);
+    let rollup: MutableRollup | undefined;
+    if (history.length <= ROLLUP_SCAN_LIMIT) {
+      for (const candidate of history) {
+        if (candidate.day === day && candidate.type === type && candidate.eventId === id && sameTags(candidate.tagValues, tags)) {
+          rollup = candidate;
+          break;
+        }
+      }
+    } else {
+      slots.rollupsByKey ??= new Map(history.map((entry) => [rollupKeyOf(entry.day, entry.type, entry.tags, entry.eventId), entry]));
+      rollup = slots.rollupsByKey.get(rollupKeyOf(day, type, tagsText(tags), id));
+    }
     if (rollup === undefined) {
-      history.set(key, { type, tags: text, day, count: 1, sum: amount, firstAt: at, lastAt: at, maxAmount: amount, eventId: id });
+      const text = tagsText(tags);
+      const created: MutableRollup = { type, tagValues: { ...tags }, tags: text, day, count: 1, sum: amount, firstAt: at, lastAt: at, maxAmount: amount, eventId: id };
+      history.push(created);
+      slots.rollupsByKey?.set(rollupKeyOf(day, type, text, id), created);
     } else if (id === undefined) {
       rollup.count += 1;
       rollup.sum += amount;
@@ -203,7 +226,7 @@ export class CoalescingBuffer implements EventBuffer {
 
   /** Adds a subject with no increments (catch-up needs one even when the login event matches nothing). */
   touch(subject: string): void {
-    if (!this.subjects.has(subject)) this.subjects.set(subject, { latest: [], other: undefined, history: undefined });
+    if (!this.subjects.has(subject)) this.subjects.set(subject, { latest: [], other: undefined, history: undefined, rollupsByKey: undefined });
   }
 
   drain(): PendingBatch {
@@ -214,7 +237,7 @@ export class CoalescingBuffer implements EventBuffer {
       for (const increment of slots.latest) if (increment !== undefined) increments.push(increment);
       if (slots.other !== undefined) for (const increment of slots.other.values()) increments.push(increment);
       if (increments.length > 1) increments.sort((a, b) => a.at - b.at);
-      const history: HistoryEntry[] | undefined = slots.history === undefined ? undefined : [...slots.history.values()];
+      const history: HistoryEntry[] | undefined = slots.history;
       subjects.push(history === undefined ? { subject, increments, catchUp: false } : { subject, increments, catchUp: false, history });
     }
     const planVersion = this.mixedPlans ? undefined : this.routedWith?.plan.version;
@@ -226,6 +249,21 @@ export class CoalescingBuffer implements EventBuffer {
     this.mixedPlans = false;
     return batch;
   }
+}
+
+function rollupKeyOf(day: number, type: string, tags: string, eventId: string | undefined): string {
+  return eventId === undefined ? `${day}|${type}|${tags}` : `#${eventId}`;
+}
+
+/** Same tags, whatever their order (values are strings: validated). */
+function sameTags(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  let count = 0;
+  for (const key in a) {
+    if (a[key] !== b[key]) return false;
+    count += 1;
+  }
+  for (const _key in b) count -= 1;
+  return count === 0;
 }
 
 function matchesWhere(where: readonly (readonly [string, string])[], tags: Readonly<Record<string, string>>): boolean {

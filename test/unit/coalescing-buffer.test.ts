@@ -508,7 +508,10 @@ describe("CoalescingBuffer: history", () => {
     buffer.add({ type: "quest", subject: "p2", id: "q1", at: 4_000 });
     buffer.add({ type: "quest", subject: "p2", id: "q1", at: 4_000 });
     const batch = buffer.drain();
-    const rollups = (subject: string) => batch.subjects.find((s) => s.subject === subject)?.history?.map(({ ...rollup }) => rollup);
+    const rollups = (subject: string) =>
+      batch.subjects
+        .find((s) => s.subject === subject)
+        ?.history?.map(({ type, tags, day, count, sum, firstAt, lastAt, maxAmount, eventId }) => ({ type, tags, day, count, sum, firstAt, lastAt, maxAmount, eventId }));
     expect(rollups("p1")).toStrictEqual([
       { type: "kill", tags: '{"creature":"rat","zone":"north"}', day: 0, count: 2, sum: 9, firstAt: 500, lastAt: 1_000, maxAmount: 7, eventId: undefined },
       { type: "kill", tags: "", day: 1, count: 1, sum: 1, firstAt: day + 5, lastAt: day + 5, maxAmount: 1, eventId: undefined },
@@ -518,5 +521,24 @@ describe("CoalescingBuffer: history", () => {
       { type: "quest", tags: "", day: 0, count: 1, sum: 1, firstAt: 4_000, lastAt: 4_000, maxAmount: 1, eventId: "q1" },
     ]);
     expect(batch.subjects.find((s) => s.subject === "p2")?.increments).toEqual([]);
+  });
+});
+
+describe("CoalescingBuffer: history of a busy subject", () => {
+  it("keeps one rollup per distinct tags however many a flush holds, and is not fooled by a reused tags object", () => {
+    const compiled = compile([kills]);
+    const buffer = bufferFor(compiled, 0, true);
+    const tags: Record<string, string> = { zone: "z" };
+    for (let round = 0; round < 2; round += 1) {
+      for (let n = 0; n < 40; n += 1) {
+        tags.zone = `z${n}`; // the same object, changed between events
+        buffer.add({ type: "kill", subject: "p1", at: 1_000 + n, tags });
+      }
+    }
+    const history = buffer.drain().subjects[0]?.history ?? [];
+    expect(history).toHaveLength(40);
+    expect(new Set(history.map((rollup) => rollup.tags)).size).toBe(40);
+    expect(history.every((rollup) => rollup.count === 2)).toBe(true);
+    expect(history.find((rollup) => rollup.tags === '{"zone":"z7"}')).toMatchObject({ count: 2, firstAt: 1_007, lastAt: 1_007 });
   });
 });
