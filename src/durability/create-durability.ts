@@ -2,6 +2,8 @@ import type { DomainEventBus } from "../events/domain-event-bus.ts";
 import { BullMQEventBus, type BullMQEventBusOptions } from "./events/bullmq-event-bus.ts";
 import { resolveSchedule, type AdaptiveSchedule } from "./jobs/adaptive-schedule.ts";
 import { HoldExpiryJobs } from "./jobs/hold-expiry-jobs.ts";
+import { BackfillJob, type BackfillRun } from "./jobs/backfill-job.ts";
+import type { BackfillProgress } from "../history/backfill.ts";
 import type { HoldExpiry } from "../runtime/hold-expiry.ts";
 import { queueConnection, requireQueueName, type QueueRedis } from "./jobs/queue-connection.ts";
 import type { SnapshotPassResult } from "./jobs/snapshot-dirty-subjects.ts";
@@ -115,6 +117,8 @@ export interface DurableEngine {
   useHistoryArchive?(archive: HistoryArchive): void;
   /** `progression.erase` runs the hook first: durability deletes the subject's PostgreSQL rows there. */
   onErase?(hook: (subject: string) => Promise<void>): void;
+  /** The walk `durability.backfill()` runs as a BullMQ job (`progression.backfill`). */
+  readonly backfill?: BackfillRun;
 }
 
 export interface Durability {
@@ -143,6 +147,14 @@ export interface Durability {
   health(): Promise<Record<string, BackendHealth>>;
   /** Writes every dirty subject now. */
   snapshotNow(): Promise<SnapshotPassResult>;
+  /**
+   * Backfills every player from history (after a deploy added milestones) as one BullMQ job for the
+   * deployment, resumable: it continues from the last page it finished after a failure or a crash.
+   * Returns the job id; a request while a walk runs joins that walk.
+   */
+  backfill(): Promise<string>;
+  /** The backfill walk's state and progress, or null when none is queued or running. */
+  backfillStatus(): Promise<{ readonly state: string; readonly progress: BackfillProgress | null; readonly attempts: number } | null>;
   /** Workers stop after their current job, then a final snapshot, then queues, bus and pool close. */
   close(): Promise<void>;
 }
@@ -185,6 +197,16 @@ export function createDurability(options: DurabilityOptions): Durability {
   const bus: DomainEventBus = options.bus ?? (ownedBus as BullMQEventBus);
   const afterJob = ownedBus === undefined ? undefined : () => ownedBus.enqueued();
 
+  const backfills = new BackfillJob({
+    redis: options.redis,
+    prefix: settings.bullPrefix,
+    queueName: `${queuePrefix}-backfill`,
+    chunk: 500,
+    attempts: 10,
+    onError,
+    onProgress: (progress) => logger.info(`durability: backfill visited ${progress.visited} players, seeded ${progress.seeded}, awarded ${progress.awarded}`),
+  });
+  let backfillStarted = false;
   const holds = new HoldExpiryJobs({
     redis: options.redis,
     prefix: settings.bullPrefix,
@@ -277,12 +299,16 @@ export function createDurability(options: DurabilityOptions): Durability {
           });
         }
       }
+      if (engine.backfill !== undefined) {
+        backfills.start(engine.backfill);
+        backfillStarted = true;
+      }
       if (holds.attached) await holds.start();
       else logger.warn("durability: the engine runs its own hold expiry; pass holdExpiry: durability.holdExpiry to createProgression to run it as BullMQ jobs");
     },
 
     async jobCounts() {
-      const sources = [holds.jobCounts(), ...(snapshots === undefined ? [] : [snapshots.jobCounts()]), ...(ownedBus === undefined ? [] : [ownedBus.jobCounts()])];
+      const sources = [holds.jobCounts(), backfills.jobCounts(), ...(snapshots === undefined ? [] : [snapshots.jobCounts()]), ...(ownedBus === undefined ? [] : [ownedBus.jobCounts()])];
       return Promise.all(sources);
     },
 
@@ -303,6 +329,13 @@ export function createDurability(options: DurabilityOptions): Durability {
       return checks;
     },
 
+    async backfill() {
+      if (!backfillStarted) throw notStarted("backfill (an engine with backfill)");
+      return backfills.request();
+    },
+
+    backfillStatus: () => backfills.status(),
+
     async snapshotNow() {
       if (snapshots === undefined) throw notStarted("snapshotNow (with PostgreSQL)");
       return snapshots.snapshotAll();
@@ -310,6 +343,7 @@ export function createDurability(options: DurabilityOptions): Durability {
 
     close() {
       closing ??= (async () => {
+        await backfills.close();
         await holds.close();
         try {
           const final = await snapshots?.close();

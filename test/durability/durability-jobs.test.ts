@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createDurability, type Durability } from "../../src/durability/create-durability.ts";
 import { createPostgresStore } from "../../src/durability/postgres/postgres-store.ts";
 import { createSnapshotWriter } from "../../src/durability/postgres/snapshot-writer.ts";
@@ -222,6 +222,53 @@ describe("createDurability", () => {
       expect(await durability.loader("leaver")).toBeNull();
       expect((await progression.backend.readState("leaver")).counters.size).toBe(0);
       await expect(database.pool.query("DELETE FROM erase_flow.ledger_journal WHERE subject = 'stayer'")).rejects.toThrow(/append-only/);
+    } finally {
+      await durability.close();
+      await progression.close();
+      await fixture.cleanup();
+    }
+  });
+
+  it("backfills every player as one BullMQ job that resumes from its last finished page after a failure", async () => {
+    const fixture = await backendFactories[1]!.create();
+    const durability = newDurability("backfill_job");
+    const before = [definitions[0]!];
+    const progression = createProgression({ definitions: before, backend: fixture.backend, events: durability.bus, holdExpiry: durability.holdExpiry, onMissingTranslations: () => {} });
+    const subjects = Array.from({ length: 30 }, (_, i) => `hunter-${i}`);
+    const awarded: string[] = [];
+    progression.events.on("milestone.reached", "test-backfill", (envelope) => {
+      if (envelope.payload.code === "troll_hunter") awarded.push(envelope.payload.subject);
+    });
+    // The first walk dies after its second page; BullMQ runs the job again, from the saved cursor.
+    let pages = 0;
+    const cursors: string[] = [];
+    const engine = {
+      backend: progression.backend,
+      onClose: (hook: () => Promise<void>) => progression.onClose(hook),
+      backfill: (options: Parameters<Progression["backfill"]>[0] = {}) => {
+        cursors.push(options.cursor ?? "0");
+        return progression.backfill({
+          ...options,
+          chunk: 4,
+          onProgress: async (progress) => {
+            await options.onProgress?.(progress);
+            pages += 1;
+            if (pages === 2) throw new Error("the worker's process died");
+          },
+        });
+      },
+    };
+    try {
+      await durability.start(engine);
+      await progression.recordBatch(subjects.flatMap((subject, i) => Array.from({ length: i % 2 === 0 ? 3 : 1 }, () => ({ type: "kill", subject, tags: { creature: "troll" } }))));
+      progression.reload({ definitions: [...before, { code: "troll_hunter", title: "t", description: "d", icon: "i", trigger: "kill", rule: { type: "count", threshold: 3, where: { creature: "troll" } } }] });
+      await durability.backfill();
+      await vi.waitFor(async () => expect(await durability.backfillStatus()).toBeNull(), { timeout: 20_000, interval: 50 });
+      expect(cursors.length).toBe(2);
+      expect(cursors[1]).not.toBe("0");
+      expect(awarded.sort()).toEqual(subjects.filter((_, i) => i % 2 === 0).sort());
+      // Nothing left to do: a second walk seeds no one.
+      expect(await progression.backfill()).toMatchObject({ seeded: 0, awarded: 0 });
     } finally {
       await durability.close();
       await progression.close();
