@@ -2,6 +2,7 @@ import { ErrorCode } from "../errors/error-codes.ts";
 import { ProgressionError } from "../errors/progression-error.ts";
 import type { CounterSpec, ThresholdCheck } from "../model/counter-plan.ts";
 import type { CounterKind, CounterState } from "../model/counter-state.ts";
+import type { HistoryRollup } from "../model/history.ts";
 
 /** One increment as a counter sees it: the amount, its time, and that time's UTC day. */
 export interface CountedIncrement {
@@ -22,15 +23,8 @@ export interface ProvenMeasure {
   readonly at: number;
 }
 
-/** One UTC day of the history events a counter counts (docs/semantics.md, "History"). */
-export interface HistoryDay {
-  readonly day: number;
-  readonly count: number;
-  readonly sum: number;
-  readonly firstAt: number;
-  readonly lastAt: number;
-  readonly maxAmount: number;
-}
+/** One UTC day of the history events a counter counts (docs/semantics.md, "History"): its rollups added up. */
+export type HistoryDay = Omit<HistoryRollup, "type" | "tags">;
 
 /** Told each check a replay meets, once, with the time it was met. */
 export type MetCheck = (check: ThresholdCheck, at: number) => void;

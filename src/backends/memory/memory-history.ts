@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { HistoryEntry, HistoryPart, HistoryStatus } from "../../model/history.ts";
-import { rollupKey } from "../../model/history.ts";
+import { addRollup, rollupKey } from "../../model/history.ts";
 
 /**
  * One subject's history in the embedded backend, with the semantics of the Redis one
@@ -41,14 +41,7 @@ export function writeHistory(history: MemoryHistory, entries: readonly HistoryEn
     if (stored === undefined) {
       history.parts.set(key, { part, type: entry.type, tags: entry.tags, day: entry.day, count: entry.count, sum: entry.sum, firstAt: entry.firstAt, lastAt: entry.lastAt, maxAmount: entry.maxAmount });
     } else {
-      history.parts.set(key, {
-        ...stored,
-        count: stored.count + entry.count,
-        sum: stored.sum + entry.sum,
-        firstAt: Math.min(stored.firstAt, entry.firstAt),
-        lastAt: Math.max(stored.lastAt, entry.lastAt),
-        maxAmount: Math.max(stored.maxAmount, entry.maxAmount),
-      });
+      history.parts.set(key, addRollup(stored, entry));
     }
   }
 }
