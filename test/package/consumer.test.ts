@@ -97,6 +97,14 @@ describe("the packed package in another project", () => {
     expect(() => run(process.execPath, [tsc, "-p", "tsconfig.json"], project)).not.toThrow();
   }, 60_000);
 
+  it("installs the CLI: npx colyseus-progression validate checks a definitions file", () => {
+    const definitions = join(project, "milestones.json");
+    writeFileSync(definitions, JSON.stringify([{ code: "first_blood", title: "t", description: "d", icon: "i.png", trigger: "kill", rule: { type: "count", threshold: 1 } }]));
+    expect(run("npx", ["--no-install", "colyseus-progression", "validate", definitions], project)).toContain("1 milestone definitions, all valid");
+    writeFileSync(definitions, JSON.stringify([{ code: "broken", title: "t", description: "d", icon: "i.png", trigger: "kill", rule: { type: "count" } }]));
+    expect(() => run("npx", ["--no-install", "colyseus-progression", "validate", definitions], project)).toThrow(/milestone "broken"/);
+  }, 60_000);
+
   it("publint and @arethetypeswrong/cli find no problem", () => {
     expect(run(bin("publint"), ["--strict", join(project, "node_modules/colyseus-progression")], project)).toContain("All good");
     // ESM only by design: CommonJS resolutions are out of scope (the esm-only profile).
