@@ -32,21 +32,22 @@ describe("redis backend: malformed script arguments", () => {
     const payloads: Array<Buffer | string> = [
       "not msgpack at all \u0000\u00ff",
       packr.pack("a string"),
-      packr.pack([T0, 0, "soon", [], [], "set"]),
-      packr.pack([T0, 0, 1000, [["c", "q", 1, []]], [], "set"]),
-      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0]]], "set"]),
-      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", -5, T0, ""]]], "set"]),
-      packr.pack([T0, 0, 1000, plan, [["x", 0, ["unknown", 1, T0, ""]]], "set"]),
-      packr.pack([T0, 0, 1000, [["c", "s", 1, [["k", 1, 1, [["gold", 0]]]]]], [["x", 0, ["c", 1, T0, ""]]], "set"]),
-      // No counter set; then history rows of the wrong length, count or type.
+      packr.pack([T0, 0, "soon", [], [], "set", 1000]),
+      packr.pack([T0, 0, 1000, [["c", "q", 1, []]], [], "set", 1000]),
+      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0]]], "set", 1000]),
+      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", -5, T0, ""]]], "set", 1000]),
+      packr.pack([T0, 0, 1000, plan, [["x", 0, ["unknown", 1, T0, ""]]], "set", 1000]),
+      packr.pack([T0, 0, 1000, [["c", "s", 1, [["k", 1, 1, [["gold", 0]]]]]], [["x", 0, ["c", 1, T0, ""]]], "set", 1000]),
+      // No counter set, no rollup bound; then history rows of the wrong length, count or type.
       packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], 0]]]),
-      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], ["", ["kill", "", 1]]]], "set"]),
-      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], [`${line}\nnot a line`, []]]], "set"]),
-      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], [7, []]]], "set"]),
-      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], row({ 3: 0 })]], "set"]),
-      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], row({ 2: -1 })]], "set"]),
-      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], row({ 0: 7 })]], "set"]),
-      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], "rows"]], "set"]),
+      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], 0]], "set"]),
+      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], ["", ["kill", "", 1]]]], "set", 1000]),
+      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], [`${line}\nnot a line`, []]]], "set", 1000]),
+      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], [7, []]]], "set", 1000]),
+      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], row({ 3: 0 })]], "set", 1000]),
+      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], row({ 2: -1 })]], "set", 1000]),
+      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], row({ 0: 7 })]], "set", 1000]),
+      packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], "rows"]], "set", 1000]),
     ];
     for (const payload of payloads) {
       const [status, message] = decode(await runScript(client, applyBatch([payload, "abcdef"])));
@@ -56,15 +57,15 @@ describe("redis backend: malformed script arguments", () => {
       expect(isProgressionError(error, ErrorCode.InvalidInput)).toBe(true);
     }
     // A batch digest of the wrong length.
-    const valid = packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], [line, []]]], "set"]);
+    const valid = packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], [line, []]]], "set", 1000]);
     const [digestStatus] = decode(await runScript(client, applyBatch([valid, "abc"])));
     expect(digestStatus).toBe(ScriptStatus.InvalidInput);
     // The rows above are refused for what is wrong in them: a well-formed history row goes through.
-    const [rowStatus] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], row({})]], "set"]), "abcdef"])));
+    const [rowStatus] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], row({})]], "set", 1000]), "abcdef"])));
     expect(rowStatus).toBe(ScriptStatus.Ok);
     await client.unlink(...(await client.keys(`${prefix}:*`)));
     // Wrong key count for the subjects listed.
-    const [status] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 1000, [], [["x", 0, [], 0]], "set"]), "abcdef"], keys.slice(0, 5))));
+    const [status] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 1000, [], [["x", 0, [], 0]], "set", 1000]), "abcdef"], keys.slice(0, 5))));
     expect(status).toBe(ScriptStatus.InvalidInput);
     expect(await keyCount()).toBe(0);
   });

@@ -62,3 +62,31 @@ describe("redis backend: memory per subject", () => {
     expect(await subjectMemoryUsage(client, createRedisKeys(prefix), "p")).toBeGreaterThan(0);
   });
 });
+
+describe("redis backend: history bound", () => {
+  it("refuses an apply, changing nothing, once a player holds historyMaxRollups rollups not archived yet", async () => {
+    const { backend, client, prefix, cleanup } = await redisBackendForTest({ historyMaxRollups: 5 });
+    try {
+      const plan = planOf(counter("kills001", "sum", [check("k1", 1)]));
+      const apply = (batchId: string, day: number) =>
+        backend.apply({
+          batchId,
+          now: T0,
+          plan,
+          subjects: [{ subject: "p", catchUp: false, increments: [{ counter: "kills001", amount: 1, at: T0 }], history: [{ type: "kill", tags: "", day, count: 1, sum: 1, firstAt: T0, lastAt: T0, maxAmount: 1 }] }],
+        });
+      // Three status fields (~q ~h ~e) and one rollup a day: the second day fills the five fields once folded.
+      for (let day = 0; day < 2; day += 1) await apply(`b${day}`, 20_000 + day);
+      await backend.readHistory("p");
+      const before = await backend.readState("p");
+      const error = await apply("b-full", 20_010).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: "BACKEND_UNAVAILABLE", details: { subjects: ["p"] } });
+      expect((error as Error).message).toMatch(/historyMaxRollups/);
+      expect(await backend.readState("p")).toEqual(before);
+      expect((await backend.readHistory("p")).parts).toHaveLength(2);
+      expect(await client.exists(createRedisKeys(prefix).subject("p").historyLog)).toBe(0);
+    } finally {
+      await cleanup();
+    }
+  });
+});

@@ -108,7 +108,7 @@ export function validateApplyRequest(request: ApplyRequest): SubjectApply[] {
 export function packApplyGroup(
   group: readonly SubjectApply[],
   rows: ReadonlyMap<string, PackedCounter>,
-  header: { now: number; checkRestore: boolean; eventIdRetentionMs: number; counterSet: string },
+  header: { now: number; checkRestore: boolean; eventIdRetentionMs: number; counterSet: string; historyMaxRollups: number },
 ): Buffer {
   const counters: PackedCounter[] = [];
   if (group.some((entry) => entry.catchUp)) {
@@ -138,7 +138,7 @@ export function packApplyGroup(
     }
     return [entry.subject, entry.catchUp ? 1 : 0, flat, [lines.join("\n"), idRows]];
   });
-  return packr.pack([header.now, header.checkRestore ? 1 : 0, header.eventIdRetentionMs, counters, subjects, header.counterSet]);
+  return packr.pack([header.now, header.checkRestore ? 1 : 0, header.eventIdRetentionMs, counters, subjects, header.counterSet, header.historyMaxRollups]);
 }
 
 /** One subject's reply: flat lists (see applyBatch-n.lua), or 0 for a duplicate's empty lists. */

@@ -84,6 +84,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   const keys: RedisKeys = createRedisKeys(requireText(settings.prefix, "prefix", 200));
   const idempotencyRetentionMs = requirePositiveInteger(settings.idempotencyRetentionMs, "idempotencyRetentionMs");
   const eventIdRetentionMs = requirePositiveInteger(settings.eventIdRetentionMs, "eventIdRetentionMs");
+  const historyMaxRollups = requirePositiveInteger(settings.historyMaxRollups, "historyMaxRollups");
   const isCluster = client.isCluster === true;
   // On a Cluster each call must stay in one slot: one subject per call (see docs/semantics.md).
   const subjectsPerCall = isCluster ? 1 : requirePositiveInteger(settings.subjectsPerCall, "subjectsPerCall");
@@ -183,7 +184,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   async function applyGroups(groups: SubjectApply[][], request: ApplyRequest): Promise<Map<string, SubjectApplyResult>> {
     const rows = planCache.rows(request.plan);
     const digest = batchDigest(request.batchId);
-    const header = { now: request.now, checkRestore: loader !== undefined, eventIdRetentionMs, counterSet: request.plan.counterSet };
+    const header = { now: request.now, checkRestore: loader !== undefined, eventIdRetentionMs, counterSet: request.plan.counterSet, historyMaxRollups };
     const results = new Map<string, SubjectApplyResult>();
     let pending = groups;
     for (let attempt = 0; pending.length > 0; attempt += 1) {
@@ -209,7 +210,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
           missing.push(...asArray<string>(reply[2]));
           continue;
         }
-        if (reply[0] !== ScriptStatus.Ok) throw scriptError(reply[0], String(reply[1]), "apply", { batchId: request.batchId });
+        if (reply[0] !== ScriptStatus.Ok) throw scriptError(reply[0], String(reply[1]), "apply", { batchId: request.batchId, ...(reply[0] === ScriptStatus.HistoryFull ? { subjects: reply[2] } : {}) });
         const perSubject = asArray<RawSubjectResult>(reply[1]);
         group.forEach((entry, i) => {
           const raw = perSubject[i];

@@ -49,6 +49,14 @@ export interface RedisBackendOptions {
    * per call cost less Redis CPU per subject but block Redis longer per call. Default: 64.
    */
   readonly subjectsPerCall?: number;
+  /**
+   * Most history rollups one player may hold in Redis. Durability moves older days to PostgreSQL; while it
+   * cannot (PostgreSQL down), a player at the bound makes applies refuse with BACKEND_UNAVAILABLE, so the
+   * recorder keeps its events and retries (its buffer bound is the back-pressure) instead of Redis growing
+   * without end. Without durability every rollup stays in Redis: raise it to what your players need.
+   * Default: 10,000 (about 1.5 MB of Redis per player at the bound).
+   */
+  readonly historyMaxRollups?: number;
 }
 
 export const REDIS_BACKEND_DEFAULTS = {
@@ -58,6 +66,7 @@ export const REDIS_BACKEND_DEFAULTS = {
   idempotencyRetentionMs: 24 * 60 * 60 * 1000,
   eventIdRetentionMs: 7 * 24 * 60 * 60 * 1000,
   subjectsPerCall: 64,
+  historyMaxRollups: 10_000,
   connectTimeoutMs: 5_000,
 } as const;
 

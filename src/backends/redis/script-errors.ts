@@ -19,6 +19,7 @@ export const ScriptStatus = {
   AlreadyClaimed: -8,
   RestoreNeeded: -9,
   InvalidQuantity: -10,
+  HistoryFull: -11,
 } as const;
 
 const CODES: Readonly<Record<number, { code: ErrorCode; hint: string }>> = {
@@ -37,6 +38,10 @@ const CODES: Readonly<Record<number, { code: ErrorCode; hint: string }>> = {
   [ScriptStatus.NotCompleted]: { code: ErrorCode.NotCompleted, hint: "claim only milestones the subject has reached" },
   [ScriptStatus.AlreadyClaimed]: { code: ErrorCode.AlreadyClaimed, hint: "retry with the original idempotency key to get the first result" },
   [ScriptStatus.InvalidQuantity]: { code: ErrorCode.InvalidQuantity, hint: "pass a positive safe integer" },
+  [ScriptStatus.HistoryFull]: {
+    code: ErrorCode.BackendUnavailable,
+    hint: "nothing was applied; durability moves older history to PostgreSQL (is it reachable?), or raise historyMaxRollups; the recorder retries",
+  },
 };
 
 /** Turns a refused script reply into a ProgressionError naming the operation and its input. */

@@ -25,6 +25,7 @@
                            idRows = rollups of events with their own id (kept only if new), flat:
                            { type, tags, day, count, sum, firstAt, lastAt, maxAmount, eventId, ... }
                        [6] the plan's counter set (the history's "~h" of a subject's first rollup)
+                       [7] most rollups a subject's history hash may hold: past it, nothing is applied
     ARGV[2]          batch digest: 6 bytes of SHA-1 of the batch id (binary)
 
   Each counter kind's step (create, add, measure, catch-up) is in includes/counters/<kind>.lua. An
@@ -38,6 +39,7 @@
       progress = { code, current, ... }
       balances = { item, free, held, ... }   (of this subject)
     { -9 RESTORE_NEEDED, "...", {subject, ...} }   subjects without a restore marker; nothing changed
+    { -11 HISTORY_FULL, "...", {subject, ...} }    subjects whose history holds the most rollups; nothing changed
     { -1 INVALID_INPUT, message }                   malformed request; nothing changed
 ]]
 local rcall = redis.call
@@ -55,15 +57,15 @@ local decoded, req = pcall(cmsgpack.unpack, ARGV[1])
 if not decoded or type(req) ~= "table" then
   return fail(STATUS.INVALID_INPUT, "ARGV[1] is not a msgpack apply request")
 end
-local now, checkRestore, eventRetention, counterList, subjects, counterSet = req[1], req[2], req[3], req[4], req[5], req[6]
+local now, checkRestore, eventRetention, counterList, subjects, counterSet, maxRollups = req[1], req[2], req[3], req[4], req[5], req[6], req[7]
 -- Raw bytes travel outside msgpack: Redis' cmsgpack predates the bin type.
 local digest = ARGV[2]
 
 -- Validate everything before the first write: a Lua error half way would leave a partial apply.
 local function isInt(n) return type(n) == "number" and n == math.floor(n) end
 if not isInt(now) or type(digest) ~= "string" or #digest ~= DIGEST_BYTES or not isInt(eventRetention)
-  or type(counterList) ~= "table" or type(subjects) ~= "table" or type(counterSet) ~= "string" then
-  return fail(STATUS.INVALID_INPUT, "apply needs ARGV[1] [now, checkRestore, retentionMs, counters, subjects, counterSet] and ARGV[2] a 6-byte digest")
+  or type(counterList) ~= "table" or type(subjects) ~= "table" or type(counterSet) ~= "string" or not isInt(maxRollups) then
+  return fail(STATUS.INVALID_INPUT, "apply needs ARGV[1] [now, checkRestore, retentionMs, counters, subjects, counterSet, maxRollups] and ARGV[2] a 6-byte digest")
 end
 if #KEYS ~= 1 + 5 * #subjects then
   return fail(STATUS.INVALID_INPUT, "expected 1 + 5 keys per subject, got " .. #KEYS .. " keys for " .. #subjects .. " subjects")
@@ -128,6 +130,13 @@ if checkRestore == 1 then
   end
   if #missing > 0 then return fail(STATUS.RESTORE_NEEDED, "subjects need their snapshot restored", missing) end
 end
+
+-- A history the archive has not emptied for a long time (PostgreSQL down) stops the apply before it grows on.
+local full = {}
+for i, entry in ipairs(subjects) do
+  if entry[4] ~= 0 and rcall("HLEN", KEYS[5 + 5 * (i - 1)]) >= maxRollups then full[#full + 1] = entry[1] end
+end
+if #full > 0 then return fail(STATUS.HISTORY_FULL, #full .. " players hold " .. maxRollups .. " history rollups not archived yet", full) end
 
 local dirtyKey = KEYS[1]
 local part -- the name a new history hash's part gets: the same for every subject of this call

@@ -16,6 +16,7 @@ local STATUS = {
   ALREADY_CLAIMED = -8,
   RESTORE_NEEDED = -9,
   INVALID_QUANTITY = -10,
+  HISTORY_FULL = -11,
 }
 
 -- A refusal: {status, message, extra}; extra is the expired holds of a ledger script, or the
