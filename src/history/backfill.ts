@@ -71,9 +71,8 @@ export class Backfill {
 
   /** A subject's whole history: the backend's copy first, then the archive's (never the other way round). */
   async read(subject: string): Promise<SubjectHistoryRead> {
-    const own = await this.#backend.readHistory(subject);
-    const archived = this.#archive === undefined ? [] : ((await this.#archive.read([subject])).get(subject) ?? []);
-    return { status: own.status, rollups: mergeParts([own.parts, archived]) };
+    const read = (await this.readMany([subject])).get(subject);
+    return read ?? { status: { completeFor: null, version: 0 }, rollups: [] };
   }
 
   /** The histories of many subjects: the backend's copies, then one archive query for them all. */

@@ -1,6 +1,7 @@
 import type { CompiledMilestones } from "../definitions/compile-milestones.ts";
 import type { MilestoneDefinition } from "../definitions/milestone-schema.ts";
 import type { Reward } from "../model/milestone.ts";
+import type { CounterSpec } from "../model/counter-plan.ts";
 import type { HistoryRollup } from "../model/history.ts";
 import type { AwardRecord } from "../model/award.ts";
 import { canonicalJson } from "../rules/canonical-json.ts";
@@ -50,11 +51,13 @@ export class Simulation {
   readonly #next: CompiledMilestones;
   readonly #current: CompiledMilestones;
   readonly #tallies = new Map<string, Tally>();
+  readonly #specs: readonly CounterSpec[];
   #subjects = 0;
 
   constructor(current: CompiledMilestones, next: CompiledMilestones) {
     this.#current = current;
     this.#next = next;
+    this.#specs = [...next.plan.counters.values()];
     for (const code of new Set([...next.definitions.keys(), ...current.definitions.keys()])) {
       this.#tallies.set(code, { qualifying: 0, wouldAward: 0, holders: 0, holdersNotQualifying: 0, examples: [] });
     }
@@ -63,7 +66,7 @@ export class Simulation {
   add(subject: string, rollups: readonly HistoryRollup[], awards: ReadonlyMap<string, AwardRecord>): void {
     this.#subjects += 1;
     const met = new Set<string>();
-    for (const counter of replayCounters(this.#next, [...this.#next.plan.counters.values()], subject, rollups)) {
+    for (const counter of replayCounters(this.#next, this.#specs, subject, rollups)) {
       for (const { check } of counter.met) met.add(check.code);
     }
     for (const [code, tally] of this.#tallies) {

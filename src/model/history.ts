@@ -150,17 +150,12 @@ function compare(a: string, b: string): number {
 
 /** The canonical text of an event's tags in the history: JSON with keys sorted, "" for none. */
 export function tagsText(tags: Readonly<Record<string, string>>): string {
-  let keys: string[] | undefined;
-  let previous = "";
-  for (const key in tags) {
-    (keys ??= []).push(key);
-    if (key < previous) previous = "\u0000unsorted";
-    else if (previous !== "\u0000unsorted") previous = key;
-  }
-  if (keys === undefined) return "";
-  if (previous === "\u0000unsorted") keys.sort();
-  else if (keys.length === 1) return JSON.stringify(tags);
-  return `{${keys.map((key) => `${JSON.stringify(key)}:${JSON.stringify(tags[key])}`).join(",")}}`;
+  const keys = Object.keys(tags);
+  if (keys.length === 0) return "";
+  return `{${keys
+    .sort()
+    .map((key) => tagFragment(key, tags[key] ?? ""))
+    .join(",")}}`;
 }
 
 /** The tags of a stored rollup, as the event carried them. */

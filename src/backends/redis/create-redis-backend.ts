@@ -494,8 +494,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       return replies.map((raw) => {
         const reply = packr.unpack(raw as Buffer) as RawReply;
         if (reply[0] !== ScriptStatus.Ok) throw scriptError(reply[0], String(reply[1]), "readHistory", {});
-        const { status, parts } = decodeHistoryLines(String(reply[1]), selection);
-        return { status, parts };
+        return decodeHistoryLines(String(reply[1]), selection);
       });
     },
 

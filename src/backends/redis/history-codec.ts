@@ -14,7 +14,7 @@ export function statusOf(version: string | null | undefined, completeFor: string
 }
 
 /** `selection`: only the rollups it selects are decoded (the others are skipped before their values are parsed). */
-export function decodeHistoryHash(fields: Readonly<Record<string, string>>, selection?: readonly HistorySelector[]): SubjectHistory & { readonly part: string | null } {
+export function decodeHistoryHash(fields: Readonly<Record<string, string>>, selection?: readonly HistorySelector[]): SubjectHistory {
   const part = fields["~e"] ?? null;
   const parts: HistoryPart[] = [];
   for (const field in fields) {
@@ -22,15 +22,15 @@ export function decodeHistoryHash(fields: Readonly<Record<string, string>>, sele
     const rollup = decodeRollup(field, fields[field] as string, part ?? "", selection);
     if (rollup !== null) parts.push(rollup);
   }
-  return { status: statusOf(fields["~q"], fields["~h"]), parts, part };
+  return { status: statusOf(fields["~q"], fields["~h"]), parts };
 }
 
 /**
  * The text readHistory-1.lua returns: fields and values, one per line. Decoded in one pass over the
  * lines (backfill reads every player's history: this is its hot path).
  */
-export function decodeHistoryLines(text: string, selection?: readonly HistorySelector[]): SubjectHistory & { readonly part: string | null } {
-  if (text === "") return { status: statusOf(undefined, undefined), parts: [], part: null };
+export function decodeHistoryLines(text: string, selection?: readonly HistorySelector[]): SubjectHistory {
+  if (text === "") return { status: statusOf(undefined, undefined), parts: [] };
   const lines = text.split("\n");
   let part: string | null = null;
   let version: string | undefined;
@@ -48,7 +48,7 @@ export function decodeHistoryLines(text: string, selection?: readonly HistorySel
     const rollup = decodeRollup(field, lines[i + 1] as string, part ?? "", selection);
     if (rollup !== null) parts.push(rollup);
   }
-  return { status: statusOf(version, completeFor), parts, part };
+  return { status: statusOf(version, completeFor), parts };
 }
 
 const TILDE = 126;

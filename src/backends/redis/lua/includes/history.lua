@@ -20,8 +20,8 @@
 
 local HISTORY_ROW = 9 -- an event with its own id: type, tags, day, count, sum, firstAt, lastAt, maxAmount, eventId
 local LOG_FOLD_AT = 8
-local LOG_LINE = "^[0-9a-z]+|[^|\n]*|[^\t\n]*\t[0-9a-z]+,[0-9a-z]+,[0-9a-z]+,[0-9a-z]+,[0-9a-z]+$"
 local LOG_ROLLUP = "([0-9a-z]+)|([^|\n]*)|([^\t\n]*)\t([0-9a-z]+),([0-9a-z]+),([0-9a-z]+),([0-9a-z]+),([0-9a-z]+)"
+local LOG_LINE = "^" .. LOG_ROLLUP .. "$"
 
 local function decodeRollup(raw)
   local c, s, f, l, m = string.match(raw, "^([^,]+),([^,]+),([^,]+),([^,]+),([^,]+)$")
