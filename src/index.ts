@@ -7,6 +7,7 @@
 export { createProgression } from "./engine/create-progression.ts";
 export { progressionDefaults, type ProgressionOptions } from "./engine/progression-options.ts";
 export type { ClaimOutcome, Progression, ProgressionEffects, ProgressionLedger, SubjectOutcome } from "./engine/progression.ts";
+export type { MilestoneCatalog, MilestoneCatalogEntry, MilestoneTexts } from "./engine/milestone-catalog.ts";
 
 export { createRecorder, Recorder, type RecorderStats, type RecordingEngine } from "./runtime/recorder.ts";
 export { recorderDefaults, type RecorderErrorReport, type RecorderOptions } from "./runtime/recorder-options.ts";
@@ -22,6 +23,7 @@ export type { GameplayEvent } from "./model/gameplay-event.ts";
 export type { HoldRecord, HoldState } from "./model/hold.ts";
 export type { Animation, Reward } from "./model/milestone.ts";
 export type { MilestoneProgress, MilestoneStatus, ProgressUpdate } from "./model/progress.ts";
+export type { MilestoneCounts } from "./model/milestone-stats.ts";
 export type { SubjectLoader, SubjectSnapshot, SubjectState } from "./model/subject-state.ts";
 export type { UnlockPayload } from "./model/unlock-payload.ts";
 

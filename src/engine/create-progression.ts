@@ -27,6 +27,7 @@ import { describeError } from "../logging/logger.ts";
 import { Backfill, type SeededSubject } from "../history/backfill.ts";
 import { countedRollups, replayCounters, selectorsOf } from "../history/replay-counters.ts";
 import { Simulation } from "../history/simulate.ts";
+import { buildMilestoneCatalog, statsOf } from "./milestone-catalog.ts";
 
 /** Players read per page by `simulate`. */
 const SIMULATION_PAGE = 500;
@@ -294,6 +295,20 @@ export function createProgression(options: ProgressionOptions): Progression {
     },
 
     milestoneCodes: () => [...compiled.definitions.keys()],
+
+    async milestoneStats() {
+      ensureOpen();
+      const current = compiled;
+      return statsOf(current.definitions.values(), await backend.milestoneStats());
+    },
+
+    async milestoneCatalog() {
+      ensureOpen();
+      // One definition set and one translator for the whole answer, even if a reload lands meanwhile.
+      const [current, texts, withCatalogs] = [compiled, translator, hasCatalogs];
+      const stats = statsOf(current.definitions.values(), await backend.milestoneStats());
+      return buildMilestoneCatalog(current.definitions.values(), texts, withCatalogs, stats);
+    },
 
     async erase(subject) {
       ensureOpen();

@@ -1,5 +1,5 @@
 import { subjectOfHoldId } from "../backends/contract/hold-id.ts";
-import type { LedgerEffects } from "../backends/contract/ledger-backend.ts";
+import type { LedgerEffects, LedgerList } from "../backends/contract/ledger-backend.ts";
 import type { ProgressionBackend } from "../backends/contract/progression-backend.ts";
 import { ErrorCode } from "../errors/error-codes.ts";
 import { ProgressionError } from "../errors/progression-error.ts";
@@ -44,25 +44,28 @@ export function createLedger(
     return [...receipt.balances, ...read];
   };
 
-  const announce = async (cause: EffectsCause, key: string, receipt: LedgerEffects & { readonly replayed?: boolean }, detail?: string): Promise<void> => {
+  const announce = async (cause: EffectsCause, key: string, receipt: LedgerEffects & { readonly replayed?: boolean; readonly hold?: HoldRecord }, detail?: string): Promise<void> => {
     const balances = await withExpiryBalances(receipt).catch(() => receipt.balances);
-    const bySubject = new Map<string, { inventory: Balance[]; expiredHolds: HoldRecord[] }>();
+    const hold = openedOrSettled(receipt);
+    const bySubject = new Map<string, { inventory: Balance[]; expiredHolds: HoldRecord[]; holds: HoldRecord[] }>();
     const of = (subject: string) => {
       let entry = bySubject.get(subject);
       if (entry === undefined) {
-        entry = { inventory: [], expiredHolds: [] };
+        entry = { inventory: [], expiredHolds: [], holds: [] };
         bySubject.set(subject, entry);
       }
       return entry;
     };
     for (const balance of balances) of(balance.subject).inventory.push(balance);
-    for (const hold of receipt.expiredHolds) of(hold.subject).expiredHolds.push(hold);
+    for (const expired of receipt.expiredHolds) of(expired.subject).expiredHolds.push(expired);
+    // A hold this call found expired on the way is reported there, once.
+    if (hold !== undefined && !receipt.expiredHolds.some((expired) => expired.holdId === hold.holdId)) of(hold.subject).holds.push(hold);
     const subjects: SubjectEffects[] = [...bySubject].map(([subject, changed]) => ({ ...noEffectsFor(subject), ...changed }));
     effects.publish({ cause, key, at: clock(), replayed: receipt.replayed === true, subjects, ...(detail === undefined ? {} : { detail }) });
   };
 
   /** Runs a backend call and announces its effects; a refused call still announces the expiries it performed. */
-  const run = async <T extends LedgerEffects & { replayed?: boolean }>(cause: EffectsCause, key: string, call: () => Promise<T>, detail?: (receipt: T) => string): Promise<T> => {
+  const run = async <T extends LedgerEffects & { replayed?: boolean; hold?: HoldRecord }>(cause: EffectsCause, key: string, call: () => Promise<T>, detail?: (receipt: T) => string): Promise<T> => {
     let receipt: T;
     try {
       receipt = await call();
@@ -88,6 +91,18 @@ export function createLedger(
       idempotencyKey: requireKey(request.idempotencyKey),
       now: clock(),
     };
+  };
+
+  /** The backend's list of a subject, announcing the holds it found expired on the way. */
+  const listOf = async (subject: string): Promise<LedgerList> => {
+    requireSubject(subject);
+    const result = await backend.list(subject, clock());
+    if (result.expiredHolds.length > 0) {
+      // Every balance of the subject is in the list, so the expired items' balances are too.
+      const touched = new Set(result.expiredHolds.map((hold) => hold.item));
+      await announce("expire", expiryKey(result.expiredHolds), { balances: result.balances.filter((balance) => touched.has(balance.item)), expiredHolds: result.expiredHolds }, expiryDetail(result.expiredHolds));
+    }
+    return result;
   };
 
   return {
@@ -130,22 +145,24 @@ export function createLedger(
       if (receipt.expiredHolds.length > 0) await announce("expire", expiryKey(receipt.expiredHolds), receipt, expiryDetail(receipt.expiredHolds));
       return receipt.balance;
     },
-    list: async (subject) => {
-      requireSubject(subject);
-      const result = await backend.list(subject, clock());
-      if (result.expiredHolds.length > 0) {
-        // Every balance of the subject is in the list, so the expired items' balances are too.
-        const touched = new Set(result.expiredHolds.map((hold) => hold.item));
-        await announce("expire", expiryKey(result.expiredHolds), { balances: result.balances.filter((balance) => touched.has(balance.item)), expiredHolds: result.expiredHolds }, expiryDetail(result.expiredHolds));
-      }
-      return result.balances;
-    },
+    list: async (subject) => (await listOf(subject)).balances,
+    holds: async (subject) => (await listOf(subject)).openHolds,
     expireHolds: async (limit = settings.expireHoldsBatch) => {
       const expired = await backend.expireHolds(clock(), limit);
       if (expired.length > 0) await announce("expire", expiryKey(expired), { balances: [], expiredHolds: expired }, expiryDetail(expired));
       return expired;
     },
   };
+}
+
+/**
+ * The hold a hold/commit/release receipt opened or settled, in its state after the call. A replayed
+ * `hold` returns the receipt stored when it was placed, whose "held" may be stale (committed since):
+ * it opened nothing now, so it is left out.
+ */
+function openedOrSettled(receipt: { readonly replayed?: boolean; readonly hold?: HoldRecord }): HoldRecord | undefined {
+  if (receipt.hold === undefined || (receipt.replayed === true && receipt.hold.state === "held")) return undefined;
+  return receipt.hold;
 }
 
 function expiryDetail(holds: readonly HoldRecord[]): string {

@@ -19,6 +19,8 @@ import type { HistoryRollup } from "../model/history.ts";
 import type { SimulationReport } from "../history/simulate.ts";
 import type { CounterState } from "../model/counter-state.ts";
 import type { Rule } from "../definitions/milestone-schema.ts";
+import type { MilestoneCounts } from "../model/milestone-stats.ts";
+import type { MilestoneCatalog } from "./milestone-catalog.ts";
 
 /** `explain`'s answer. */
 export interface MilestoneExplanation {
@@ -59,6 +61,8 @@ export interface ProgressionLedger {
   getHold(holdId: string): Promise<HoldRecord>;
   balance(subject: string, item: string): Promise<Balance>;
   list(subject: string): Promise<readonly Balance[]>;
+  /** The subject's open holds (state "held", not past expiry), sorted by expiresAt, then holdId. */
+  holds(subject: string): Promise<readonly HoldRecord[]>;
   /** Releases holds past their expiry (the expiry job calls this); returns what it released. */
   expireHolds(limit?: number): Promise<readonly HoldRecord[]>;
 }
@@ -142,6 +146,16 @@ export interface Progression {
   reload(update: { definitions?: readonly MilestoneDefinitionInput[] | string; catalogs?: TranslationCatalogs | string }): void;
   /** Definitions currently loaded (active and inactive). */
   milestoneCodes(): readonly string[];
+  /**
+   * Per loaded code (0 when nobody has it): how many players reached it and how many claimed it. The
+   * backend keeps the counts with the awards themselves (docs/semantics.md, "Milestone stats").
+   */
+  milestoneStats(): Promise<Readonly<Record<string, MilestoneCounts>>>;
+  /**
+   * Every loaded milestone, in definition order, as the admin tab shows it: its definition, hidden and
+   * active, its texts per locale (with the keys the locale lacks flagged), and its reached/claimed counts.
+   */
+  milestoneCatalog(): Promise<MilestoneCatalog>;
 
   /**
    * Erases a player everywhere (a deletion request): history, progress, awards, inventory and holds in

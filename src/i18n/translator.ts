@@ -42,6 +42,11 @@ export class Translator {
     );
   }
 
+  /** Whether the locale's own catalog has the key (no fallback). */
+  has(key: string, locale: string): boolean {
+    return lookup(this.catalogs.locales[locale], key) !== undefined;
+  }
+
   /** Keys the definitions use that a locale lacks; the default locale's gaps show raw keys to players. */
   missingKeys(definitions: Iterable<MilestoneDefinition>): MissingTranslations {
     const keys = new Set<string>();

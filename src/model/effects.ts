@@ -25,6 +25,11 @@ export interface SubjectEffects {
   readonly inventory: readonly Balance[];
   /** Holds this change found past their expiry and released (each reported once, by whoever released it). */
   readonly expiredHolds: readonly HoldRecord[];
+  /**
+   * Holds this change opened (hold) or settled (commit, release), in their state after it; holds it
+   * found expired are in `expiredHolds` only.
+   */
+  readonly holds: readonly HoldRecord[];
 }
 
 /** What caused a change. */
@@ -50,5 +55,5 @@ export interface Effects {
 }
 
 export function noEffectsFor(subject: string): SubjectEffects {
-  return { subject, reached: [], claimed: [], progress: [], inventory: [], expiredHolds: [] };
+  return { subject, reached: [], claimed: [], progress: [], inventory: [], expiredHolds: [], holds: [] };
 }

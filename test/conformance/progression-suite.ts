@@ -402,6 +402,130 @@ export function progressionConformance(factory: BackendFactory): void {
     });
   });
 
+  describe("milestone stats", () => {
+    const counted = [
+      ...killTiers,
+      milestone("starter_pack", "login", { type: "count", threshold: 1 }, { autoClaim: true, rewards: [{ item: "gem", quantity: 3 }] }),
+      milestone("dormant", "kill", { type: "count", threshold: 1 }, { active: false }),
+    ];
+    const zero = { reached: 0, claimed: 0 };
+
+    it("count awards, claims and autoClaims per milestone, every loaded code present", async () => {
+      const { progression } = await engine(counted);
+      expect(await progression.milestoneStats()).toEqual({ kills_1: zero, kills_10: zero, kills_100: zero, starter_pack: zero, dormant: zero });
+      await progression.record({ type: "kill", subject: "p1", amount: 10 });
+      await progression.record({ type: "kill", subject: "p2" });
+      await progression.catchUp("p1");
+      await progression.claim("p1", "kills_1", "c1");
+      expect(await progression.milestoneStats()).toEqual({
+        kills_1: { reached: 2, claimed: 1 },
+        kills_10: { reached: 1, claimed: 0 },
+        kills_100: zero,
+        starter_pack: { reached: 1, claimed: 1 },
+        dormant: zero,
+      });
+    });
+
+    it("count a replayed batch and a replayed claim once, and refused claims not at all", async () => {
+      const { progression } = await engine(counted);
+      const buffer = progression.createBuffer();
+      buffer.add({ type: "kill", subject: "p1", amount: 10 });
+      const batch = buffer.drain();
+      await progression.applyBatch(batch);
+      await progression.applyBatch(batch);
+      await progression.applyBatch(batch, { retried: true });
+      await progression.claim("p1", "kills_10", "c1");
+      await progression.claim("p1", "kills_10", "c1");
+      await expect(progression.claim("p1", "kills_10", "c2")).rejects.toMatchObject({ code: ErrorCode.AlreadyClaimed });
+      await expect(progression.claim("p1", "kills_100", "c3")).rejects.toMatchObject({ code: ErrorCode.NotCompleted });
+      const stats = await progression.milestoneStats();
+      expect([stats.kills_1, stats.kills_10, stats.kills_100]).toEqual([{ reached: 1, claimed: 0 }, { reached: 1, claimed: 1 }, zero]);
+    });
+
+    it("count catch-up and backfill awards once, an autoClaim the balance refuses as reached only", async () => {
+      const { progression } = await engine(killTiers);
+      const trollKills = (subject: string) => Array.from({ length: 30 }, (_, i) => ({ type: "kill", subject, tags: { creature: "troll" }, at: T0 - DAY + i * 1000 }));
+      await progression.recordBatch([...trollKills("p1"), ...trollKills("p2")]);
+      await progression.ledger.acquire({ subject: "p1", item: "gem", quantity: Number.MAX_SAFE_INTEGER, idempotencyKey: "fill" });
+      progression.reload({
+        definitions: [
+          ...killTiers,
+          // Same counter as the tiers: catch-up awards it; a new filter: backfilled from history.
+          milestone("kills_25", "kill", { type: "count", threshold: 25 }, { autoClaim: true, rewards: [{ item: "gold", quantity: 1 }] }),
+          milestone("troll_hunter", "kill", { type: "count", threshold: 20, where: { creature: "troll" } }, { autoClaim: true, rewards: [{ item: "gem", quantity: 1 }] }),
+        ],
+      });
+      expect(codes(await progression.catchUp("p1")).sort()).toEqual(["kills_25", "troll_hunter"]);
+      expect(await progression.catchUp("p1")).toEqual([]);
+      // p2 is backfilled from its history without joining, then joins.
+      expect(await progression.backfill()).toMatchObject({ awarded: 1 });
+      await progression.catchUp("p2");
+      await progression.backfill();
+      const stats = await progression.milestoneStats();
+      expect([stats.kills_25, stats.troll_hunter, stats.kills_10]).toEqual([{ reached: 2, claimed: 2 }, { reached: 2, claimed: 1 }, { reached: 2, claimed: 0 }]);
+    });
+
+    it("erase takes a player's awards and claims out again", async () => {
+      const { progression } = await engine(counted);
+      await progression.record({ type: "kill", subject: "p1", amount: 10 });
+      await progression.record({ type: "kill", subject: "p2" });
+      await progression.catchUp("p1");
+      await progression.claim("p1", "kills_1", "c1");
+      await progression.claim("p2", "kills_1", "c1");
+      await progression.erase("p1");
+      await progression.erase("p1");
+      await progression.erase("never-seen");
+      expect(await progression.milestoneStats()).toEqual({ kills_1: { reached: 1, claimed: 1 }, kills_10: zero, kills_100: zero, starter_pack: zero, dormant: zero });
+      // Erased, the player starts anew and counts again.
+      await progression.record({ type: "kill", subject: "p1" });
+      expect((await progression.milestoneStats()).kills_1).toEqual({ reached: 2, claimed: 1 });
+    });
+
+    it("the catalog: definitions in order, texts per locale with missing ones flagged, flags and counts", async () => {
+      const { progression } = await engine(
+        [
+          milestone("first_blood", "kill", { type: "count", threshold: 1 }),
+          milestone("secret", "kill", { type: "count", threshold: 2 }, { hidden: true }),
+          milestone("dormant", "kill", { type: "count", threshold: 1 }, { active: false }),
+        ],
+        {
+          catalogs: {
+            defaultLocale: "en",
+            locales: {
+              en: { "first_blood.title": "First Blood", "first_blood.description": "Win a fight", "secret.title": "Secret", "dormant.title": "Asleep", "dormant.description": "Zzz" },
+              de: { "first_blood.title": "Erstes Blut", "secret.description": "Geheim" },
+            },
+          },
+        },
+      );
+      await progression.record({ type: "kill", subject: "p1", amount: 2 });
+      await progression.claim("p1", "first_blood", "c1");
+      const catalog = await progression.milestoneCatalog();
+      expect({ defaultLocale: catalog.defaultLocale, locales: catalog.locales }).toEqual({ defaultLocale: "en", locales: ["en", "de"] });
+      expect(catalog.milestones.map((m) => [m.code, m.hidden, m.active, m.reached, m.claimed])).toEqual([
+        ["first_blood", false, true, 1, 1],
+        ["secret", true, true, 1, 0],
+        ["dormant", false, false, 0, 0],
+      ]);
+      expect(catalog.milestones[0]?.definition).toMatchObject({ code: "first_blood", trigger: "kill", rule: { type: "count", threshold: 1 }, rewards: [] });
+      expect(catalog.milestones[0]?.texts).toEqual({
+        en: { title: "First Blood", description: "Win a fight", missing: [] },
+        de: { title: "Erstes Blut", description: "Win a fight", missing: ["description"] },
+      });
+      expect(catalog.milestones[1]?.texts).toEqual({
+        en: { title: "Secret", description: "secret.description", missing: ["description"] },
+        de: { title: "Secret", description: "Geheim", missing: ["title"] },
+      });
+    });
+
+    it("the catalog of an engine without catalogs shows the texts as written, nothing missing", async () => {
+      const { progression } = await engine([milestone("first_blood", "kill", { type: "count", threshold: 1 }, { title: "First Blood", description: "Win a fight" })]);
+      const catalog = await progression.milestoneCatalog();
+      expect(catalog.locales).toEqual([progression.defaultLocale]);
+      expect(catalog.milestones[0]?.texts).toEqual({ [progression.defaultLocale]: { title: "First Blood", description: "Win a fight", missing: [] } });
+    });
+  });
+
   describe("durability hooks", () => {
     it("exports snapshots of dirty subjects and restores them through the loader without repeating awards", async () => {
       const { progression } = await engine(killTiers);
@@ -416,6 +540,8 @@ export function progressionConformance(factory: BackendFactory): void {
       expect(codes(await restored.record({ type: "kill", subject: "p1", amount: 88 }))).toEqual(["kills_100"]);
       expect(await restored.ledger.balance("p1", "gold")).toMatchObject({ free: 7 });
       expect((await restored.progress("p1")).map((p) => p.current)).toEqual([100, 100, 100]);
+      // The restored subject's awards count once, on top of the one it earned since.
+      expect(await restored.milestoneStats()).toEqual({ kills_1: { reached: 1, claimed: 0 }, kills_10: { reached: 1, claimed: 0 }, kills_100: { reached: 1, claimed: 0 } });
     });
   });
 }

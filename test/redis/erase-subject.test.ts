@@ -35,6 +35,8 @@ describe("redis backend: erase", () => {
     expect(await client.sismember(keys.dirty, subject)).toBe(0);
     expect(await client.zcard(keys.holdExpiryIndex)).toBe(0);
     expect(await client.exists(keys.subject("other").state)).toBe(1);
+    // Only the other player's award is still counted in the (global) milestone stats.
+    expect(await client.hgetall(keys.milestoneStats)).toEqual({ "r:k": "1" });
     await progression.close();
   });
 });

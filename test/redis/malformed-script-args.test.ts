@@ -24,7 +24,7 @@ describe("redis backend: malformed script arguments", () => {
   const keyCount = async () => (await client.keys(`${prefix}:*`)).length;
 
   it("applyBatch: garbage payloads and bad shapes", async () => {
-    const keys = [`${prefix}:dirty`, `${prefix}:s:{x}`, `${prefix}:e:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:rl:{x}`];
+    const keys = [`${prefix}:dirty`, `${prefix}:milestone-stats`, `${prefix}:s:{x}`, `${prefix}:e:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:rl:{x}`];
     const applyBatch = (argv: ScriptArg[], groupKeys = keys): ScriptCall => ({ script: "applyBatch", keys: groupKeys, argv });
     const plan = [["c", "s", 1, [["k", 1, 1, 0]]]];
     const row = (overrides: Record<number, unknown>) => ["", Object.assign(["kill", "", 20_000, 1, 1, T0, T0, 1, "id-1"], overrides)];
@@ -65,7 +65,7 @@ describe("redis backend: malformed script arguments", () => {
     expect(rowStatus).toBe(ScriptStatus.Ok);
     await client.unlink(...(await client.keys(`${prefix}:*`)));
     // Wrong key count for the subjects listed.
-    const [status] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 1000, [], [["x", 0, [], 0]], "set", 1000]), "abcdef"], keys.slice(0, 5))));
+    const [status] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 1000, [], [["x", 0, [], 0]], "set", 1000]), "abcdef"], keys.slice(0, 6))));
     expect(status).toBe(ScriptStatus.InvalidInput);
     expect(await keyCount()).toBe(0);
   });
@@ -73,6 +73,7 @@ describe("redis backend: malformed script arguments", () => {
   it("ledger scripts: non-numeric quantities, missing arguments, unknown actions", async () => {
     const ledger = [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:h:{x}`, `${prefix}:t:{x}`, `${prefix}:dirty`, `${prefix}:holds-by-expiry`];
     const idem = `${prefix}:k:{x}1:key`;
+    const stats = `${prefix}:milestone-stats`;
     const y = [`${prefix}:s:{y}`, `${prefix}:l:{y}`, `${prefix}:h:{y}`, `${prefix}:t:{y}`];
     // ARGV[1..5] of a one-subject ledger script: subject, now, use server time, retention, check restore.
     const head = ["x", T0, "0", 1000, "0"];
@@ -89,12 +90,12 @@ describe("redis backend: malformed script arguments", () => {
       [{ script: "expireHolds", keys: ledger, argv: ["x", T0, "0", 1000, 0] }, ScriptStatus.InvalidInput],
       [{ script: "transfer", keys: [...ledger, idem, ...y], argv: [...head, "x", "gem", 1, "[]"] }, ScriptStatus.InvalidInput],
       [{ script: "transfer", keys: [...ledger, idem, ...y], argv: [...head, "y", "gem", 0, "[]"] }, ScriptStatus.InvalidQuantity],
-      [{ script: "claim", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, idem, `${prefix}:dirty`], argv: ["x", "code", "[]", T0, 1000, "0", "gold"] }, ScriptStatus.InvalidInput],
-      [{ script: "claim", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, idem, `${prefix}:dirty`], argv: ["x", "code", "[]", T0, 1000, "0", "gold", 2 ** 60] }, ScriptStatus.InvalidQuantity],
-      [{ script: "importSubject", keys: [...ledger.slice(0, 4), ledger[5] ?? "", `${prefix}:r:{x}`], argv: ["garbage"] }, ScriptStatus.InvalidInput],
-      [{ script: "seed", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:dirty`], argv: ["x", "garbage"] }, ScriptStatus.InvalidInput],
-      [{ script: "seed", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:dirty`], argv: ["x", packr.pack([T0, 0, "set", ["odd"], []])] }, ScriptStatus.InvalidInput],
-      [{ script: "seed", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:dirty`], argv: ["x", packr.pack([T0, 0, "set", [], [["code", "soon", 0]]])] }, ScriptStatus.InvalidInput],
+      [{ script: "claim", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, idem, `${prefix}:dirty`, stats], argv: ["x", "code", "[]", T0, 1000, "0", "gold"] }, ScriptStatus.InvalidInput],
+      [{ script: "claim", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, idem, `${prefix}:dirty`, stats], argv: ["x", "code", "[]", T0, 1000, "0", "gold", 2 ** 60] }, ScriptStatus.InvalidQuantity],
+      [{ script: "importSubject", keys: [...ledger.slice(0, 4), ledger[5] ?? "", `${prefix}:r:{x}`, stats], argv: ["garbage"] }, ScriptStatus.InvalidInput],
+      [{ script: "seed", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:dirty`, stats], argv: ["x", "garbage"] }, ScriptStatus.InvalidInput],
+      [{ script: "seed", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:dirty`, stats], argv: ["x", packr.pack([T0, 0, "set", ["odd"], []])] }, ScriptStatus.InvalidInput],
+      [{ script: "seed", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:dirty`, stats], argv: ["x", packr.pack([T0, 0, "set", [], [["code", "soon", 0]]])] }, ScriptStatus.InvalidInput],
       [{ script: "dropHistory", keys: [`${prefix}:r:{x}`], argv: [packr.pack(["part", "yesterday", []])] }, ScriptStatus.InvalidInput],
     ];
     for (const [call, expected] of cases) {

@@ -55,6 +55,26 @@ describe("redis backend: restore hook", () => {
     expect((await backend.commit({ holdId: "h0123456789abcdef:p", now: T0 + DAY })).hold.state).toBe("committed");
     await backend.acquire({ idempotencyKey: "k", subject: "p", item: "gold", quantity: 1, now: T0 + DAY });
     expect(loaded).toHaveLength(2);
+    // The restored award counts once, next to the two earned since.
+    expect(await backend.milestoneStats()).toEqual(
+      new Map([
+        ["k5", { reached: 1, claimed: 0 }],
+        ["k10", { reached: 1, claimed: 0 }],
+        ["d3", { reached: 1, claimed: 0 }],
+      ]),
+    );
+  });
+
+  it("counts a restored subject's awards once when two processes restore it at the same time", async () => {
+    const first = await redisBackendForTest({ loader: async () => snapshot });
+    cleanup = first.cleanup;
+    const second = createRedisBackend({ redis: first.client, prefix: first.prefix, useServerTime: false, loader: async () => ({ ...snapshot, awards: new Map([...snapshot.awards, ["k10", { code: "k10", earnedAt: T0, retroactive: false, claimedAt: T0 }]]) }) });
+    await Promise.all([first.backend.balance("p", "gold", T0), second.balance("p", "gold", T0), first.backend.readState("p")]);
+    const stats = await first.backend.milestoneStats();
+    // Whichever import won installed its snapshot; the other found the subject present and counted nothing.
+    const state = await first.backend.readState("p");
+    expect(stats.get("k5")).toEqual({ reached: 1, claimed: 0 });
+    expect(stats.get("k10")).toEqual(state.awards.has("k10") ? { reached: 1, claimed: 1 } : undefined);
   });
 });
 

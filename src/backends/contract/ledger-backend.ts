@@ -54,6 +54,13 @@ export interface HoldSettleRequest {
   readonly now: number;
 }
 
+/** `list`'s answer. */
+export interface LedgerList {
+  readonly balances: readonly Balance[];
+  readonly expiredHolds: readonly HoldRecord[];
+  readonly openHolds: readonly HoldRecord[];
+}
+
 export interface LedgerBackend {
   acquire(request: QuantityRequest): Promise<MutationReceipt>;
   /** Errors: Insufficient when free < quantity. */
@@ -74,8 +81,11 @@ export interface LedgerBackend {
   release(request: HoldSettleRequest): Promise<HoldReceipt>;
   getHold(holdId: string, now: number): Promise<HoldRecord>;
   balance(subject: string, item: string, now: number): Promise<{ balance: Balance } & LedgerEffects>;
-  /** Every item with a non-zero free or held quantity, sorted by item. */
-  list(subject: string, now: number): Promise<{ balances: readonly Balance[]; expiredHolds: readonly HoldRecord[] }>;
+  /**
+   * Every item with a non-zero free or held quantity, sorted by item, and the subject's open holds
+   * (state "held", expiresAt > now) sorted by expiresAt, then holdId.
+   */
+  list(subject: string, now: number): Promise<LedgerList>;
   /** Releases up to `limit` holds whose expiry is <= now, across all subjects. */
   expireHolds(now: number, limit: number): Promise<readonly HoldRecord[]>;
 }

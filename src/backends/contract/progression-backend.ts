@@ -6,6 +6,7 @@ import type { CounterPlan } from "../../model/counter-plan.ts";
 import type { LedgerBackend } from "./ledger-backend.ts";
 import type { ArchivedHistory, HistoryBackend } from "./history-backend.ts";
 import type { HistoryEntry } from "../../model/history.ts";
+import type { MilestoneCounts } from "../../model/milestone-stats.ts";
 
 /**
  * The backend contract. The engine turns events into per-(subject, counter) increments and hands
@@ -114,9 +115,17 @@ export interface ProgressionBackend extends LedgerBackend, SnapshotSource, Histo
   claim(request: ClaimRequest): Promise<ClaimResult>;
   /**
    * Removes everything the backend holds for the subject (a deletion request): progress, awards, history,
-   * balances, holds, dedupe and idempotency records. Afterwards the subject is as one never seen.
+   * balances, holds, dedupe and idempotency records. Afterwards the subject is as one never seen; its
+   * awards and claims are taken out of `milestoneStats` in the same step.
    */
   eraseSubject(subject: string): Promise<void>;
+  /**
+   * Per milestone code, how many players reached and claimed it. Kept in the same atomic step as each
+   * award (apply, catch-up, seed), claim and autoClaim, so a duplicate batch or a replayed claim counts
+   * nothing; a subject installed from a snapshot (restore) counts its awards once. Codes nobody reached
+   * are absent.
+   */
+  milestoneStats(): Promise<ReadonlyMap<string, MilestoneCounts>>;
   close(): Promise<void>;
 }
 

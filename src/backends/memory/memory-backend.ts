@@ -1,7 +1,7 @@
 import { ErrorCode } from "../../errors/error-codes.ts";
 import { ProgressionError } from "../../errors/progression-error.ts";
 import { newHoldId, subjectOfHoldId } from "../contract/hold-id.ts";
-import type { HoldReceipt, HoldRequest, HoldSettleRequest, LedgerEffects, MutationReceipt, QuantityRequest, TransferRequest } from "../contract/ledger-backend.ts";
+import type { HoldReceipt, HoldRequest, HoldSettleRequest, LedgerEffects, LedgerList, MutationReceipt, QuantityRequest, TransferRequest } from "../contract/ledger-backend.ts";
 import type { HoldRecord } from "../../model/hold.ts";
 import type { ApplyRequest, ClaimRequest, ClaimResult, ProgressionBackend, SubjectApplyResult } from "../contract/progression-backend.ts";
 import type { ArchivedHistory, SeedRequest, SeedResult, SubjectHistory } from "../contract/history-backend.ts";
@@ -15,6 +15,7 @@ import { applyIncrements } from "./apply-increments.ts";
 import { counterKind } from "../../counters/counter-kinds.ts";
 import type { Reward } from "../../model/milestone.ts";
 import { emptySubject, type MemorySubject } from "./memory-subject.ts";
+import type { MilestoneCounts } from "../../model/milestone-stats.ts";
 
 export interface MemoryBackendOptions {
   /** How long idempotency keys and settled holds are remembered. Default: 24 h. */
@@ -48,6 +49,8 @@ class MemoryBackend implements ProgressionBackend {
   private readonly dirty = new Set<string>();
   /** Open holds by id -> expiresAt, for the expiry job. */
   private readonly openHolds = new Map<string, number>();
+  /** Per milestone code: players who reached and claimed it, changed with the awards themselves. */
+  private readonly stats = new Map<string, { reached: number; claimed: number }>();
   /** Counter sets the engine registered: set id -> its counter ids. */
   private readonly counterSets = new Map<string, readonly string[]>();
   private closed = false;
@@ -75,6 +78,7 @@ class MemoryBackend implements ProgressionBackend {
       }
       applied.commit();
       for (const [item, free] of credits) state.free.set(item, free);
+      for (const award of applied.reached) this.countAward(award, 1);
       this.dirty.add(apply.subject);
       return {
         subject: apply.subject,
@@ -115,6 +119,7 @@ class MemoryBackend implements ProgressionBackend {
     }
     state.awards.set(request.code, { ...award, claimedAt: request.now });
     for (const [item, free] of credits) state.free.set(item, free);
+    this.count(request.code, 0, 1);
     const items = [...new Set(request.rewards.map((reward) => reward.item))];
     const result: ClaimResult = {
       subject: request.subject,
@@ -169,6 +174,7 @@ class MemoryBackend implements ProgressionBackend {
       const record: AwardRecord = { code: check.code, earnedAt, retroactive: true, claimedAt: after === null ? null : request.now };
       state.awards.set(check.code, record);
       reached.push(record);
+      this.countAward(record, 1);
     }
     for (const [item, free] of credits) state.free.set(item, free);
     state.history.completeFor = request.counterSet;
@@ -285,13 +291,18 @@ class MemoryBackend implements ProgressionBackend {
     return { balance, balances: expiredHolds.length > 0 ? [balance] : [], expiredHolds };
   }
 
-  async list(subject: string, now: number): Promise<{ balances: readonly Balance[]; expiredHolds: readonly HoldRecord[] }> {
+  async list(subject: string, now: number): Promise<LedgerList> {
     await this.load([subject]);
     const state = this.state(subject);
     const expiredHolds = this.releaseExpired(subject, state, now);
     const items = new Set([...state.free.keys(), ...state.held.keys()]);
     const balances = [...items].sort().map((item) => balanceOf(subject, state, item)).filter((b) => b.free > 0 || b.held > 0);
-    return { balances, expiredHolds };
+    // The order of Redis' timers zset: by expiresAt, then hold id byte by byte.
+    const openHolds = [...state.holds.values()]
+      .map((entry) => entry.record)
+      .filter((hold) => hold.state === "held" && hold.expiresAt > now)
+      .sort((a, b) => a.expiresAt - b.expiresAt || (a.holdId < b.holdId ? -1 : a.holdId > b.holdId ? 1 : 0));
+    return { balances, expiredHolds, openHolds };
   }
 
   async expireHolds(now: number, limit: number): Promise<readonly HoldRecord[]> {
@@ -343,8 +354,13 @@ class MemoryBackend implements ProgressionBackend {
   async eraseSubject(subject: string): Promise<void> {
     const state = this.subjects.get(subject);
     if (state !== undefined) for (const holdId of state.holds.keys()) this.openHolds.delete(holdId);
+    if (state !== undefined) for (const award of state.awards.values()) this.countAward(award, -1);
     this.subjects.delete(subject);
     this.dirty.delete(subject);
+  }
+
+  async milestoneStats(): Promise<ReadonlyMap<string, MilestoneCounts>> {
+    return new Map([...this.stats].map(([code, counts]) => [code, { ...counts }]));
   }
 
   async close(): Promise<void> {
@@ -364,13 +380,30 @@ class MemoryBackend implements ProgressionBackend {
       let loading = this.loading.get(subject);
       if (loading === undefined) {
         loading = loader(subject).then((snapshot) => {
-          if (!this.subjects.has(subject)) this.subjects.set(subject, snapshot ? stateFromSnapshot(snapshot, this.openHolds) : emptySubject());
+          if (this.subjects.has(subject)) return;
+          const state = snapshot ? stateFromSnapshot(snapshot, this.openHolds) : emptySubject();
+          this.subjects.set(subject, state);
+          // A restored subject's awards count once, as the Redis import does (this store started empty).
+          for (const award of state.awards.values()) this.countAward(award, 1);
         }).finally(() => this.loading.delete(subject));
         this.loading.set(subject, loading);
       }
       pending.push(loading);
     }
     await Promise.all(pending);
+  }
+
+  /** Adds (1) or takes out (-1) one award, and its claim if it is claimed. */
+  private countAward(award: AwardRecord, sign: 1 | -1): void {
+    this.count(award.code, sign, award.claimedAt === null ? 0 : sign);
+  }
+
+  private count(code: string, reached: number, claimed: number): void {
+    const counts = this.stats.get(code) ?? { reached: 0, claimed: 0 };
+    counts.reached += reached;
+    counts.claimed += claimed;
+    if (counts.reached === 0 && counts.claimed === 0) this.stats.delete(code);
+    else this.stats.set(code, counts);
   }
 
   private state(subject: string): MemorySubject {

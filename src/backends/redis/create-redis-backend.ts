@@ -20,7 +20,7 @@ import { decodeHistoryHash, decodeHistoryLines, historyField, statusOf } from ".
 import { counterKind } from "../../counters/counter-kinds.ts";
 import type { AwardRecord } from "../../model/award.ts";
 import { ScriptStatus, backendUnavailable, scriptError } from "./script-errors.ts";
-import { decodeBalancesHash, decodeHold, decodeStateHash, encodeSnapshotForImport } from "./state-codec.ts";
+import { decodeBalancesHash, decodeHold, decodeMilestoneStats, decodeStateHash, encodeSnapshotForImport } from "./state-codec.ts";
 
 /**
  * The Redis twin of the memory backend: all progress and ledger state in Redis, every mutation one
@@ -385,7 +385,11 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     async list(subject, now) {
       requireText(subject, "subject", 200);
       const reply = await readLedger("list", subject, listArgs(scriptSettings, subject, requireTime(now)));
-      return { balances: asArray<RawBalance>(reply[1]).map(toBalance), expiredHolds: asArray<RawHold>(reply[2]).map(toHold) };
+      return {
+        balances: asArray<RawBalance>(reply[1]).map(toBalance),
+        expiredHolds: asArray<RawHold>(reply[2]).map(toHold),
+        openHolds: asArray<RawHold>(reply[3]).map(toHold),
+      };
     },
 
     async expireHolds(now, limit) {
@@ -589,6 +593,13 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       } catch (error) {
         throw backendUnavailable("eraseSubject (idempotency records)", error);
       }
+    },
+
+    async milestoneStats() {
+      const fields = await client.hgetall(keys.milestoneStats).catch((error: unknown) => {
+        throw backendUnavailable("milestoneStats", error);
+      });
+      return decodeMilestoneStats(fields);
     },
 
     async close() {

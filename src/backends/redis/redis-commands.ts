@@ -6,24 +6,24 @@ import { loadLuaScripts } from "./script-loader.ts";
  * versions of this package can share one Redis; `scriptCommand` is the one place that name is made.
  * Bump SCRIPTS_VERSION whenever a script's keys, arguments or stored encodings change.
  */
-export const SCRIPTS_VERSION = "3";
+export const SCRIPTS_VERSION = "4";
 
 /** Every script of lua/, by file name without `.lua`: `<name>-<key count>` (`n`: the caller says). */
 export const SCRIPT_FILES = [
   "applyBatch-n",
   "balance-6",
   "changeFree-7",
-  "claim-4",
+  "claim-5",
   "dropHistory-1",
-  "eraseSubject-9",
+  "eraseSubject-10",
   "expireHolds-6",
   "foldHistory-2",
   "getHold-6",
   "hold-7",
-  "importSubject-6",
+  "importSubject-7",
   "list-6",
   "readHistory-2",
-  "seed-4",
+  "seed-5",
   "settleHold-6",
   "transfer-11",
 ] as const;

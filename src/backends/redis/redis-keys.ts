@@ -1,7 +1,7 @@
 /**
  * Every key the backend touches, built in one place: `<prefix>:<kind>:{<subject>}`. Per-subject keys
- * carry the subject as hash tag (`{subject}`), so each per-subject script stays on one Redis Cluster slot. The dirty set and the
- * global hold expiry index are single keys (fine on a single Redis; see docs/semantics.md).
+ * carry the subject as hash tag (`{subject}`), so each per-subject script stays on one Redis Cluster slot. The dirty set, the
+ * global hold expiry index and the milestone stats are single keys (fine on a single Redis; see docs/semantics.md).
  */
 export interface SubjectKeys {
   /** Hash: counters, awards (`!code`), batch ring (`~b`, `~c`), restore marker (`~`). */
@@ -23,6 +23,11 @@ export interface SubjectKeys {
 export interface RedisKeys {
   readonly prefix: string;
   readonly dirty: string;
+  /**
+   * Hash: `r:<code>` players who reached a milestone, `c:<code>` who claimed it, changed by the scripts
+   * that award, claim and erase. Global like the dirty set: scale-out (Cluster) shards it as it shards the dirty set.
+   */
+  readonly milestoneStats: string;
   readonly holdExpiryIndex: string;
   /** Hash: counter set id -> its counter ids (comma-separated), as the engine registered them. */
   readonly counterSets: string;
@@ -40,6 +45,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
   return {
     prefix,
     dirty: `${prefix}:dirty`,
+    milestoneStats: `${prefix}:milestone-stats`,
     holdExpiryIndex: `${prefix}:holds-by-expiry`,
     counterSets: `${prefix}:counter-sets`,
     // Glob characters of the prefix are escaped so the pattern matches it literally.

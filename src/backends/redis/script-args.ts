@@ -34,7 +34,7 @@ function ledgerArgv(settings: ScriptSettings, subject: string, now: number): Scr
 
 /** A group of subjects' increments, packed by apply-request-codec.ts. */
 export function applyBatchArgs(keys: RedisKeys, subjects: readonly string[], request: Buffer, batchDigest: Buffer): ScriptCall {
-  const groupKeys = [keys.dirty];
+  const groupKeys = [keys.dirty, keys.milestoneStats];
   for (const subject of subjects) {
     const k = keys.subject(subject);
     groupKeys.push(k.state, k.eventIds, k.balances, k.history, k.historyLog);
@@ -45,13 +45,13 @@ export function applyBatchArgs(keys: RedisKeys, subjects: readonly string[], req
 /** A subject's snapshot, encoded by state-codec.ts. */
 export function importSubjectArgs(keys: RedisKeys, subject: string, snapshot: Buffer): ScriptCall {
   const k = keys.subject(subject);
-  return { script: "importSubject", keys: [k.state, k.balances, k.holds, k.holdTimers, keys.holdExpiryIndex, k.history], argv: [snapshot] };
+  return { script: "importSubject", keys: [k.state, k.balances, k.holds, k.holdTimers, keys.holdExpiryIndex, k.history, keys.milestoneStats], argv: [snapshot] };
 }
 
 /** A backfill of one subject, packed by history-codec.ts. */
 export function seedArgs(keys: RedisKeys, subject: string, request: Buffer): ScriptCall {
   const k = keys.subject(subject);
-  return { script: "seed", keys: [k.state, k.balances, k.history, keys.dirty], argv: [subject, request] };
+  return { script: "seed", keys: [k.state, k.balances, k.history, keys.dirty, keys.milestoneStats], argv: [subject, request] };
 }
 
 /** One subject's history hash as text, only the rollups `selection` selects (all without one). */
@@ -180,7 +180,7 @@ export function claimArgs(settings: ScriptSettings, claim: Claim): ScriptCall {
   const rewards = claim.rewards.flatMap((reward): ScriptArg[] => [reward.item, reward.quantity]);
   return {
     script: "claim",
-    keys: [k.state, k.balances, settings.keys.idempotency(subject, claim.idempotencyKey), settings.keys.dirty],
+    keys: [k.state, k.balances, settings.keys.idempotency(subject, claim.idempotencyKey), settings.keys.dirty, settings.keys.milestoneStats],
     argv: [subject, code, fingerprint, now, settings.idempotencyRetentionMs, flag(settings.checkRestore), ...rewards],
   };
 }
@@ -188,5 +188,5 @@ export function claimArgs(settings: ScriptSettings, claim: Claim): ScriptCall {
 /** Every key of one subject but its idempotency records (the caller deletes those by pattern). */
 export function eraseSubjectArgs(keys: RedisKeys, subject: string): ScriptCall {
   const k = keys.subject(subject);
-  return { script: "eraseSubject", keys: [k.state, k.eventIds, k.balances, k.holds, k.holdTimers, k.history, keys.dirty, keys.holdExpiryIndex, k.historyLog], argv: [subject] };
+  return { script: "eraseSubject", keys: [k.state, k.eventIds, k.balances, k.holds, k.holdTimers, k.history, keys.dirty, keys.holdExpiryIndex, k.historyLog, keys.milestoneStats], argv: [subject] };
 }

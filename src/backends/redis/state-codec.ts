@@ -3,11 +3,13 @@ import type { AwardRecord } from "../../model/award.ts";
 import type { Balance } from "../../model/balance.ts";
 import type { CounterState } from "../../model/counter-state.ts";
 import type { SubjectSnapshot } from "../../model/subject-state.ts";
+import type { MilestoneCounts } from "../../model/milestone-stats.ts";
 import { counterKind, decodeCounterText } from "../../counters/counter-kinds.ts";
 
 /**
  * The stored text encodings of a subject, mirrored from lua/includes/codec.lua, includes/counters/<kind>.lua and includes/holds.lua
- * (TypeScript reads them for readState/export and writes them for a snapshot restore).
+ * (TypeScript reads them for readState/export and writes them for a snapshot restore), and of the milestone stats hash
+ * (includes/milestone-stats.lua).
  */
 
 export const AWARD_FIELD_PREFIX = "!";
@@ -84,7 +86,7 @@ export function encodeHold(hold: HoldRecord): string {
   return `${hold.quantity},${hold.createdAt},${hold.expiresAt},${HOLD_STATE_CHARS[hold.state]},${hold.settledAt ?? ""},${hold.item}`;
 }
 
-/** What importSubject-6.lua installs: [stateFields, balanceFields, open holds, historyCompleteFor or ""]. */
+/** What importSubject-7.lua installs: [stateFields, balanceFields, open holds, historyCompleteFor or ""]. */
 export function encodeSnapshotForImport(snapshot: SubjectSnapshot): [string[], string[], Array<[string, string, number]>, string] {
   const stateFields: string[] = [];
   for (const [id, counter] of snapshot.counters) stateFields.push(id, counterKind(counter.kind).encodeText(counter));
@@ -98,4 +100,19 @@ export function encodeSnapshotForImport(snapshot: SubjectSnapshot): [string[], s
     .filter((hold) => hold.state === "held")
     .map((hold): [string, string, number] => [hold.holdId, encodeHold(hold), hold.expiresAt]);
   return [stateFields, balanceFields, holds, snapshot.historyCompleteFor ?? ""];
+}
+
+/** The milestone stats hash (lua/includes/milestone-stats.lua): `r:<code>` reached, `c:<code>` claimed. */
+export function decodeMilestoneStats(fields: Record<string, string>): Map<string, MilestoneCounts> {
+  const stats = new Map<string, { reached: number; claimed: number }>();
+  for (const [field, raw] of Object.entries(fields)) {
+    const kind = field.slice(0, 2);
+    if (kind !== "r:" && kind !== "c:") continue;
+    const code = field.slice(2);
+    const counts = stats.get(code) ?? { reached: 0, claimed: 0 };
+    if (kind === "r:") counts.reached = Number(raw);
+    else counts.claimed = Number(raw);
+    stats.set(code, counts);
+  }
+  return stats;
 }

@@ -1,16 +1,18 @@
 --[[
   Applies one batch of counter increments for a group of subjects, atomically, and reports what is
   new per subject (docs/semantics.md, "Apply"), and adds the events' rollups to each subject's history
-  in the same step (appended to its history log, includes/history.lua). Variable key count: 1 + 5 per subject.
+  in the same step (appended to its history log, includes/history.lua), and counts each new award (and
+  autoClaim) in the milestone stats in the same step too. Variable key count: 2 + 5 per subject.
 
   Input:
     KEYS[1]          dirty set (subjects changed since the last snapshot)
-    KEYS[2 + 5i]     state hash of subject i (counters, awards, batch ring "~b"+"~c"; the ring or the
+    KEYS[2]          milestone stats hash (includes/milestone-stats.lua)
+    KEYS[3 + 5i]     state hash of subject i (counters, awards, batch ring "~b"+"~c"; the ring or the
                      ledger's marker "~" says this Redis holds the subject's state)
-    KEYS[3 + 5i]     event-id zset of subject i (eventId -> time seen; "h/<eventId>" for history)
-    KEYS[4 + 5i]     balances hash of subject i (autoClaim rewards)
-    KEYS[5 + 5i]     history hash of subject i (includes/history.lua)
-    KEYS[6 + 5i]     history log of subject i
+    KEYS[4 + 5i]     event-id zset of subject i (eventId -> time seen; "h/<eventId>" for history)
+    KEYS[5 + 5i]     balances hash of subject i (autoClaim rewards)
+    KEYS[6 + 5i]     history hash of subject i (includes/history.lua)
+    KEYS[7 + 5i]     history log of subject i
     ARGV[1]          msgpack request:
                        [1] now (ms), [2] check restore marker (0|1), [3] event-id retention (ms),
                        [4] counters: { {counterId, kind s|w|d|g, keepDays, checks}, ... }
@@ -52,6 +54,7 @@ local RING_BYTES = 16 * DIGEST_BYTES
 --- @include "includes/grants"
 --- @include "includes/history"
 --- @include "includes/subject"
+--- @include "includes/milestone-stats"
 
 local decoded, req = pcall(cmsgpack.unpack, ARGV[1])
 if not decoded or type(req) ~= "table" then
@@ -67,8 +70,8 @@ if not isInt(now) or type(digest) ~= "string" or #digest ~= DIGEST_BYTES or not 
   or type(counterList) ~= "table" or type(subjects) ~= "table" or type(counterSet) ~= "string" or not isInt(maxRollups) then
   return fail(STATUS.INVALID_INPUT, "apply needs ARGV[1] [now, checkRestore, retentionMs, counters, subjects, counterSet, maxRollups] and ARGV[2] a 6-byte digest")
 end
-if #KEYS ~= 1 + 5 * #subjects then
-  return fail(STATUS.INVALID_INPUT, "expected 1 + 5 keys per subject, got " .. #KEYS .. " keys for " .. #subjects .. " subjects")
+if #KEYS ~= 2 + 5 * #subjects then
+  return fail(STATUS.INVALID_INPUT, "expected 2 + 5 keys per subject, got " .. #KEYS .. " keys for " .. #subjects .. " subjects")
 end
 local plan, planOrder = {}, {}
 for i, row in ipairs(counterList) do
@@ -126,7 +129,7 @@ end
 if checkRestore == 1 then
   local missing = {}
   for i, entry in ipairs(subjects) do
-    if not hasSubjectState(KEYS[2 + 5 * (i - 1)]) then missing[#missing + 1] = entry[1] end
+    if not hasSubjectState(KEYS[3 + 5 * (i - 1)]) then missing[#missing + 1] = entry[1] end
   end
   if #missing > 0 then return fail(STATUS.RESTORE_NEEDED, "subjects need their snapshot restored", missing) end
 end
@@ -134,17 +137,17 @@ end
 -- A history the archive has not emptied for a long time (PostgreSQL down) stops the apply before it grows on.
 local full = {}
 for i, entry in ipairs(subjects) do
-  if entry[4] ~= 0 and rcall("HLEN", KEYS[5 + 5 * (i - 1)]) >= maxRollups then full[#full + 1] = entry[1] end
+  if entry[4] ~= 0 and rcall("HLEN", KEYS[6 + 5 * (i - 1)]) >= maxRollups then full[#full + 1] = entry[1] end
 end
 if #full > 0 then return fail(STATUS.HISTORY_FULL, #full .. " players hold " .. maxRollups .. " history rollups not archived yet", full) end
 
-local dirtyKey = KEYS[1]
+local dirtyKey, statsKey = KEYS[1], KEYS[2]
 local part -- the name a new history hash's part gets: the same for every subject of this call
 local results, dirtySubjects = {}, {}
 
 for si, entry in ipairs(subjects) do
   local subject, catchUp, incs, history = entry[1], entry[2] == 1, entry[3], entry[4]
-  local base = 2 + 5 * (si - 1)
+  local base = 3 + 5 * (si - 1)
   local stateKey, eventsKey, balKey, histKey, logKey = KEYS[base], KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4]
 
   -- Everything this subject needs in one read: the batch ring, then its counters, then the award
@@ -204,6 +207,8 @@ for si, entry in ipairs(subjects) do
       changed[#changed + 1] = encodeAward(record)
       local n = #reached
       reached[n + 1], reached[n + 2], reached[n + 3], reached[n + 4] = check[1], earnedAt, record[2], claimedAt
+      -- No refusal follows the first award, so counting it now is counting it with the write.
+      countMilestone(statsKey, check[1], 1, claimedAt >= 0 and 1 or 0)
     end
 
     -- Events with their own id count once per subject within the retention (pruned once per apply).

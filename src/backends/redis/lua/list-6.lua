@@ -1,6 +1,7 @@
 --[[
-  list: every item of a subject with a non-zero free or held quantity, sorted by item, after
-  lazily expiring its due holds (each expiry is reported once, by the call that performed it).
+  list: every item of a subject with a non-zero free or held quantity, sorted by item, and its open
+  holds (held, expiresAt > now) sorted by expiresAt then hold id, after lazily expiring its due holds
+  (each expiry is reported once, by the call that performed it).
 
   Input:
     KEYS[1] state hash (restore marker)
@@ -16,7 +17,7 @@
     ARGV[5] check restore marker 0|1
 
   Output: msgpack
-    { 0, balances, expiredHolds }   balances = { {subject, item, free, held}, ... }
+    { 0, balances, expiredHolds, openHolds }   balances = { {subject, item, free, held}, ... }
     { -1 | -9, message }
 ]]
 --- @include "includes/ledger"
@@ -37,4 +38,12 @@ end
 table.sort(items)
 local balances = {}
 for _, item in ipairs(items) do balances[#balances + 1] = balanceReply(ledger.subject, item, byItem[item][1], byItem[item][2]) end
-return cmsgpack.pack({STATUS.OK, balances, expired})
+-- The timers zset scores a held hold by its expiresAt (a settled one by when it is forgotten): the
+-- entries after now, in zset order (score, then member), are the open holds in the order wanted.
+local open = {}
+local later = redis.call("ZRANGEBYSCORE", ledger.timersKey, "(" .. fmtInt(ledger.now), "+inf")
+for i = 1, #later do
+  local h = decodeHold(later[i], redis.call("HGET", ledger.holdsKey, later[i]))
+  if h and h.state == "h" then open[#open + 1] = holdReply(ledger.subject, h) end
+end
+return cmsgpack.pack({STATUS.OK, balances, expired, open})

@@ -1,7 +1,8 @@
 --[[
   Writes a backfill from history (docs/semantics.md, "History"): counters replayed by the engine
   replace the stored ones, checks the history met are awarded (retroactive) unless already awarded,
-  with autoClaim grants, and the subject is marked complete for the counter set. Only if the history
+  with autoClaim grants (each award counted in the milestone stats in the same step), and the subject
+  is marked complete for the counter set. Only if the history
   version is still the one the replay read: otherwise nothing is written (the engine reads again).
 
   Input:
@@ -9,6 +10,7 @@
     KEYS[2] balances hash
     KEYS[3] history hash
     KEYS[4] dirty set
+    KEYS[5] milestone stats hash
     ARGV[1] subject
     ARGV[2] msgpack [now, expectVersion, counterSet, counters, awards]
               counters = { counterId, encoded state, ... } (flat)
@@ -23,8 +25,9 @@
 --- @include "includes/codec"
 --- @include "includes/grants"
 --- @include "includes/subject"
+--- @include "includes/milestone-stats"
 
-local stateKey, balKey, histKey, dirtyKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local stateKey, balKey, histKey, dirtyKey, statsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local subject = ARGV[1]
 local decoded, req = pcall(cmsgpack.unpack, ARGV[2] or "")
 if not subject or subject == "" or not decoded or type(req) ~= "table" then
@@ -63,6 +66,7 @@ for _, a in ipairs(awards) do
     changed[#changed + 1] = encodeAward({a[2], 1, claimedAt})
     local n = #reached
     reached[n + 1], reached[n + 2], reached[n + 3], reached[n + 4] = a[1], a[2], 1, claimedAt
+    countMilestone(statsKey, a[1], 1, claimedAt >= 0 and 1 or 0)
   end
 end
 redis.call("HSET", stateKey, unpack(changed))

@@ -1,6 +1,7 @@
 --[[
   claim: completed -> claimed plus the reward grant into the subject's free balances, in one step,
-  idempotently (claim keys share the namespace of ledger keys per subject). Every refusal,
+  idempotently (claim keys share the namespace of ledger keys per subject), counted in the milestone
+  stats in the same step (a replay counts nothing). Every refusal,
   including a reward that would take a balance past the largest safe integer, is decided before
   the first write.
 
@@ -9,6 +10,7 @@
     KEYS[2] balances hash
     KEYS[3] idempotency record of (subject, key)
     KEYS[4] dirty set
+    KEYS[5] milestone stats hash
     ARGV[1] subject
     ARGV[2] milestone code
     ARGV[3] request fingerprint (JSON)
@@ -27,8 +29,9 @@
 --- @include "includes/balances"
 --- @include "includes/subject"
 --- @include "includes/idempotency"
+--- @include "includes/milestone-stats"
 
-local stateKey, balKey, idemKey, dirtyKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local stateKey, balKey, idemKey, dirtyKey, statsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local subject, code, fingerprint = ARGV[1], ARGV[2], ARGV[3]
 local now, retentionMs = tonumber(ARGV[4]), tonumber(ARGV[5])
 if not subject or subject == "" or not code or code == "" or not fingerprint or not now or not retentionMs
@@ -68,5 +71,6 @@ award[3] = now
 redis.call("HSET", stateKey, "!" .. code, encodeAward(award))
 for _, balance in ipairs(balances) do writeBalance(balKey, balance[2], balance[3], balance[4]) end
 touchSubject(stateKey, dirtyKey, subject)
+countMilestone(statsKey, code, 0, 1)
 writeIdempotency(idemKey, fingerprint, {now, balances}, now, retentionMs)
 return cmsgpack.pack({STATUS.OK, now, balances})

@@ -2,7 +2,8 @@
   Installs a subject's snapshot if this Redis holds no state for it (no marker, no batch ring), so a
   restore racing with another process, or repeated, is harmless. Values arrive already encoded
   (src/backends/redis/state-codec.ts). A restored subject is not marked dirty: its state is the
-  snapshot's.
+  snapshot's. Its awards are counted in the milestone stats once, as it is installed: a Redis that
+  needs restores lost its stats with the subjects.
 
   Input:
     KEYS[1] state hash
@@ -11,6 +12,7 @@
     KEYS[4] hold timers zset
     KEYS[5] global hold expiry index
     KEYS[6] history hash (only "~h" is restored: the rollups stay in the archive)
+    KEYS[7] milestone stats hash
     ARGV[1] msgpack { stateFields, balanceFields, holds, historyCompleteFor or "" }
             stateFields / balanceFields = { field, value, field, value, ... }
             holds = { {holdId, encoded, expiresAt}, ... } (open holds only)
@@ -22,6 +24,7 @@
 --- @include "includes/status"
 --- @include "includes/integers"
 --- @include "includes/subject"
+--- @include "includes/milestone-stats"
 
 local decoded, snap = pcall(cmsgpack.unpack, ARGV[1] or "")
 if not decoded or type(snap) ~= "table" or type(snap[1]) ~= "table" or type(snap[2]) ~= "table" or type(snap[3]) ~= "table" then
@@ -37,4 +40,5 @@ for _, h in ipairs(snap[3]) do
   redis.call("ZADD", KEYS[4], fmtInt(h[3]), h[1])
   redis.call("ZADD", KEYS[5], fmtInt(h[3]), h[1])
 end
+countStoredAwards(KEYS[7], snap[1], 1)
 return cmsgpack.pack({STATUS.OK, 1})

@@ -1,6 +1,7 @@
 --[[
   Erases everything this Redis holds for one subject (a deletion request): state, event ids, balances,
-  holds and their timers, history and its log, and its entries in the dirty set and the hold expiry index. Its
+  holds and their timers, history and its log, and its entries in the dirty set and the hold expiry index;
+  its awards and claims are taken out of the milestone stats in the same step. Its
   idempotency records are separate keys, deleted by the caller (SCAN of the subject's key pattern).
 
   Input:
@@ -13,11 +14,13 @@
     KEYS[7] dirty set
     KEYS[8] global hold expiry index
     KEYS[9] history log
+    KEYS[10] milestone stats hash
     ARGV[1] subject
 
   Output: msgpack { 0, keys deleted }  or  { -1, message }
 ]]
 --- @include "includes/status"
+--- @include "includes/milestone-stats"
 
 local subject = ARGV[1]
 if not subject or subject == "" then return fail(STATUS.INVALID_INPUT, "eraseSubject needs ARGV[1] subject") end
@@ -26,5 +29,6 @@ for i = 1, #holdIds, 500 do
   redis.call("ZREM", KEYS[8], unpack(holdIds, i, math.min(i + 499, #holdIds)))
 end
 redis.call("SREM", KEYS[7], subject)
+countStoredAwards(KEYS[10], redis.call("HGETALL", KEYS[1]), -1)
 local deleted = redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[9])
 return cmsgpack.pack({STATUS.OK, deleted})
