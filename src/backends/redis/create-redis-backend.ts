@@ -310,7 +310,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       const now = requireTime(request.now);
       const rewards = request.rewards.map((reward) => ({ item: requireText(reward.item, "reward item", 200), quantity: requireQuantity(reward.quantity) }));
       const reply = await withRestore("claim", claimArgs(scriptSettings, { subject, code, rewards, idempotencyKey: key, now }));
-      if (reply[0] < 0) throw scriptError(reply[0], String(reply[1]), "claim", { subject, code, idempotencyKey: key });
+      if (reply[0] < 0) throw scriptError(reply[0], String(reply[1]), `claim of ${JSON.stringify(code)} by ${JSON.stringify(subject)}`, { subject, code, idempotencyKey: key });
       return {
         subject,
         code,
