@@ -4,7 +4,7 @@ import { ErrorCode } from "../src/errors/error-codes.ts";
 import { isProgressionError } from "../src/errors/progression-error.ts";
 import { describeError } from "../src/logging/logger.ts";
 import { adapterLogger } from "./adapter-logger.ts";
-import { PushMessage, type RejectionReason } from "./client-messages.ts";
+import { PushMessage, type RejectionReason } from "../src/protocol/client-messages.ts";
 
 /**
  * A message handler that validates its payload with a zod schema, runs the handler and turns every

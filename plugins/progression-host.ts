@@ -6,7 +6,7 @@ import type { UnlockPayload } from "../src/model/unlock-payload.ts";
 import { positiveOrZeroOption } from "../src/runtime/positive-option.ts";
 import { Recorder, type RecorderStats } from "../src/runtime/recorder.ts";
 import { defaultLocaleOf, defaultOnError, defaultSubjectOf, progressionHostDefaults, type HostErrorReport, type ProgressionHostOptions } from "./progression-host-options.ts";
-import { PushFanout, type PushTarget } from "./push-fanout.ts";
+import { PushFanout, type ConnectedSubject, type PushTarget } from "./push-fanout.ts";
 import { pushesOf } from "./subject-push.ts";
 import { useAdapterLogger } from "./adapter-logger.ts";
 import type { Client } from "@colyseus/core";
@@ -136,6 +136,22 @@ export class ProgressionHost {
   /** Claims a completed milestone; the granted balances are pushed to all the subject's clients. */
   claim(subject: string, code: string, idempotencyKey: string, locale: string): Promise<ClaimOutcome> {
     return this.progression.claim(subject, code, idempotencyKey, locale);
+  }
+
+  /**
+   * Shows `subject`'s clients how the unlock of `code` looks, without awarding it: a `progression:preview`
+   * message (`preview: true`) to each of its clients in this process and, with a cross-process presence,
+   * in every other one. Texts are in `locale` when given, else in each client's own locale. Nothing is
+   * stored or counted and no effects or domain events are announced. Throws UNKNOWN_MILESTONE (nothing
+   * sent) for a code the engine does not have. Returns how many clients it reached in this process.
+   */
+  preview(subject: string, code: string, locale?: string): { readonly clients: number } {
+    return { clients: this.fanout.preview(subject, code, locale) };
+  }
+
+  /** The subjects with clients connected to this process (every room), with their client count and locales. */
+  connectedSubjects(): readonly ConnectedSubject[] {
+    return this.fanout.connectedSubjects();
   }
 
   /**

@@ -4,8 +4,9 @@ import { z } from "zod";
 import type { Progression, ProgressionLedger } from "../src/engine/progression.ts";
 import { ErrorCode } from "../src/errors/error-codes.ts";
 import { ProgressionError, isProgressionError } from "../src/errors/progression-error.ts";
-import { ClientRequest, PushMessage, type ClaimResponse, type RejectionReason, type SnapshotMessage } from "./client-messages.ts";
+import { ClientRequest, PushMessage, type ClaimResponse, type RejectionReason, type SnapshotMessage } from "../src/protocol/client-messages.ts";
 import { guardedMessage } from "./guarded-message.ts";
+import { holdViewOf } from "./hold-view.ts";
 import type { ProgressionHost } from "./progression-host.ts";
 
 interface Session {
@@ -20,11 +21,15 @@ const claimRequestSchema = z.strictObject({
   requestId: z.string().min(1).max(64).optional(),
 });
 
+/** `room.send("progression:resync")` carries no payload; `{}` is accepted too. */
+const resyncRequestSchema = z.strictObject({}).optional();
+
 /**
  * The per-room side of colyseus-progression. Add it with
  * `plugins = definePlugins([new ProgressionPlugin(host)])`, then call `this.plugins.progression.record(...)`
  * from your room's message handlers. Clients cannot record anything; they only receive pushes and may
- * request `progression:claim`.
+ * request `progression:claim` and `progression:resync` (a fresh snapshot: the response of a `room.request`,
+ * a `progression:snapshot` message after a `room.send`).
  *
  * On join it attaches the client to its subject's pushes, runs the catch-up (login rules, retroactive
  * awards) and sends `progression:snapshot`. On dispose it flushes everything recorded so far.
@@ -47,6 +52,12 @@ export class ProgressionPlugin extends RoomPlugin {
       const outcome = await this.host.claim(session.subject, request.code, key, session.locale);
       return { code: outcome.code, claimedAt: outcome.claimedAt, rewards: outcome.rewards, balances: outcome.balances };
     }, { replyOnSend: PushMessage.Claimed }),
+    [ClientRequest.Resync]: guardedMessage(
+      ClientRequest.Resync,
+      resyncRequestSchema,
+      (client): Promise<SnapshotMessage> => this.snapshotOf(this.sessionOf(client)),
+      { replyOnSend: PushMessage.Snapshot },
+    ),
   };
 
   /** The engine, for reads such as `progress` or `preview`. */
@@ -142,12 +153,16 @@ export class ProgressionPlugin extends RoomPlugin {
   }
 
   private async sendSnapshot(client: Client, session: Session): Promise<void> {
-    const [milestones, inventory] = await Promise.all([
+    client.send(PushMessage.Snapshot, await this.snapshotOf(session));
+  }
+
+  private async snapshotOf(session: Session): Promise<SnapshotMessage> {
+    const [milestones, inventory, holds] = await Promise.all([
       this.host.progression.progress(session.subject, session.locale),
       this.host.progression.ledger.list(session.subject),
+      this.host.progression.ledger.holds(session.subject),
     ]);
-    const snapshot: SnapshotMessage = { subject: session.subject, locale: session.locale, milestones, inventory };
-    client.send(PushMessage.Snapshot, snapshot);
+    return { subject: session.subject, locale: session.locale, milestones, inventory, holds: holds.map(holdViewOf) };
   }
 
   private sessionOf(client: Client): Session {

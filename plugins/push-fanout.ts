@@ -2,10 +2,11 @@ import { randomUUID } from "node:crypto";
 import { LocalPresence } from "@colyseus/core";
 import type { Progression } from "../src/engine/progression.ts";
 import type { ProgressUpdate } from "../src/model/progress.ts";
-import type { UnlockPayload } from "../src/model/unlock-payload.ts";
-import { PushMessage, type UnlockedMessage } from "./client-messages.ts";
+import { PushMessage, type InventoryMessage, type PreviewMessage, type UnlockedMessage } from "../src/protocol/client-messages.ts";
+import { holdViewOf } from "./hold-view.ts";
 import type { HostErrorReport, PushPresence } from "./progression-host-options.ts";
 import { isEmptyPush, lastProgressPerCode, type SubjectPush } from "./subject-push.ts";
+import { previewMessageOf, unlockMessageOf } from "./unlock-message.ts";
 
 /** Where pushes for one connected client go: its locale, and how to send to it (if still connected). */
 export interface PushTarget {
@@ -13,10 +14,33 @@ export interface PushTarget {
   send(type: string, payload: unknown): void;
 }
 
+/**
+ * An admin's preview of `code` for every client of `subject` (nothing is awarded). Like a subject push it
+ * carries no texts: each process resolves them for its own clients.
+ */
+export interface PreviewPush {
+  readonly subject: string;
+  readonly code: string;
+  /** Texts in this locale for every client; absent: each client's own locale. */
+  readonly locale?: string;
+  /** The preview's `earnedAt`, the same on every process. */
+  readonly at: number;
+}
+
+/** A subject with clients connected to this process, and their locales. */
+export interface ConnectedSubject {
+  readonly subject: string;
+  readonly clients: number;
+  /** The distinct locales of its clients, sorted. */
+  readonly locales: readonly string[];
+}
+
 /** What crosses processes: every push of one event-loop turn in one message, tagged with its origin. */
 interface PushEnvelope {
   readonly origin: string;
   readonly pushes: readonly SubjectPush[];
+  /** Previews sent during the turn (absent when there were none). */
+  readonly previews?: readonly PreviewPush[];
 }
 
 /** One topic for the whole cluster: one publish per flush, not one per player. */
@@ -33,8 +57,8 @@ export interface PushFanoutOptions {
 /**
  * Turns subject pushes into client messages: to this process's clients at once (texts in each
  * client's locale), and, with a cross-process presence such as RedisPresence, to every other process
- * in one message per event-loop turn (each delivers to its own clients). In-process presence reaches
- * nobody else, so nothing is published then.
+ * in one message per event-loop turn (each delivers to its own clients). Admin previews travel the same
+ * way. In-process presence reaches nobody else, so nothing is published then.
  */
 export class PushFanout {
   private readonly progression: Progression;
@@ -45,6 +69,7 @@ export class PushFanout {
   private remoteSubscription: Promise<unknown> | null = null;
   /** Pushes for other processes, sent together at the end of the event-loop turn. */
   private remoteQueue: SubjectPush[] = [];
+  private remotePreviews: PreviewPush[] = [];
   private remoteScheduled = false;
   /** Progress waiting for the next progress tick, by subject and code. */
   private heldProgress = new Map<string, Map<string, ProgressUpdate>>();
@@ -53,6 +78,7 @@ export class PushFanout {
   private readonly onRemotePushes = (envelope: PushEnvelope): void => {
     if (envelope.origin === this.processId) return; // delivered locally already
     for (const push of envelope.pushes) this.deliver(push);
+    for (const preview of envelope.previews ?? []) this.deliverPreview(preview);
   };
 
   constructor(progression: Progression, options: PushFanoutOptions) {
@@ -90,10 +116,31 @@ export class PushFanout {
     // Everything published during one turn of the event loop (a flush, a burst of ledger calls)
     // leaves as one message: per-mutation publishes cost more than the mutations themselves.
     for (const push of nonEmpty) this.remoteQueue.push(push);
-    if (!this.remoteScheduled) {
-      this.remoteScheduled = true;
-      setImmediate(() => this.publishRemoteQueue());
+    this.scheduleRemotePublish();
+  }
+
+  /**
+   * Sends how `code`'s unlock looks, marked as a preview, to every client of `subject`: in this process
+   * now, in every other one through presence. Nothing is stored or counted. Throws UNKNOWN_MILESTONE
+   * (and sends nothing) for a code the engine does not have. Returns how many clients it reached here.
+   */
+  preview(subject: string, code: string, locale?: string): number {
+    // Resolved once up front: an unknown code fails here, before anything is sent anywhere.
+    const at = this.progression.preview(code, locale).earnedAt;
+    const preview: PreviewPush = { subject, code, at, ...(locale === undefined ? {} : { locale }) };
+    const reached = this.deliverPreview(preview);
+    if (this.isCrossProcess()) {
+      this.remotePreviews.push(preview);
+      this.scheduleRemotePublish();
     }
+    return reached;
+  }
+
+  /** The subjects with clients in this process, by subject id. */
+  connectedSubjects(): readonly ConnectedSubject[] {
+    return [...this.targetsBySubject]
+      .map(([subject, targets]) => ({ subject, clients: targets.size, locales: [...new Set([...targets].map((target) => target.locale))].sort() }))
+      .sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
   }
 
   /** Sends what is held, stops the progress timer and leaves the cluster topic (resolves once it has). */
@@ -114,11 +161,22 @@ export class PushFanout {
     return !(this.options.presence() instanceof LocalPresence);
   }
 
+  private scheduleRemotePublish(): void {
+    if (this.remoteScheduled) return;
+    this.remoteScheduled = true;
+    setImmediate(() => this.publishRemoteQueue());
+  }
+
   private publishRemoteQueue(): void {
     this.remoteScheduled = false;
-    if (this.remoteQueue.length === 0) return;
-    const envelope: PushEnvelope = { origin: this.processId, pushes: this.remoteQueue };
+    if (this.remoteQueue.length === 0 && this.remotePreviews.length === 0) return;
+    const envelope: PushEnvelope = {
+      origin: this.processId,
+      pushes: this.remoteQueue,
+      ...(this.remotePreviews.length === 0 ? {} : { previews: this.remotePreviews }),
+    };
     this.remoteQueue = [];
+    this.remotePreviews = [];
     try {
       void Promise.resolve(this.options.presence().publish(PUSH_TOPIC, envelope)).catch((error: unknown) =>
         this.options.onError({ stage: "push", error }),
@@ -139,7 +197,7 @@ export class PushFanout {
           target.send(PushMessage.Unlocked, unlock);
         }
         for (const update of progress) target.send(PushMessage.Progress, update);
-        if (push.inventory.length > 0) target.send(PushMessage.Inventory, { balances: push.inventory });
+        if (push.inventory.length > 0 || push.holds.length > 0) target.send(PushMessage.Inventory, inventoryMessageOf(push));
         for (const hold of push.expiredHolds) {
           target.send(PushMessage.HoldExpired, {
             holdId: hold.holdId,
@@ -191,25 +249,39 @@ export class PushFanout {
     }
   }
 
+  /** Returns how many clients of this process it reached. */
+  private deliverPreview(preview: PreviewPush): number {
+    const targets = this.targetsBySubject.get(preview.subject);
+    if (targets === undefined) return 0;
+    const byLocale = new Map<string, PreviewMessage>();
+    let reached = 0;
+    for (const target of targets) {
+      try {
+        const locale = preview.locale ?? target.locale;
+        let message = byLocale.get(locale);
+        if (message === undefined) {
+          message = previewMessageOf(this.progression.preview(preview.code, locale), preview.at);
+          byLocale.set(locale, message);
+        }
+        target.send(PushMessage.Preview, message);
+        reached += 1;
+      } catch (error) {
+        // E.g. a process still on older definitions that lack the code: its clients miss this preview.
+        this.options.onError({ stage: "push", error });
+      }
+    }
+    return reached;
+  }
+
   private unlocksIn(push: SubjectPush, locale: string, cache: Map<string, UnlockedMessage[]>): UnlockedMessage[] {
     const cached = cache.get(locale);
     if (cached !== undefined) return cached;
-    const messages = push.reached.map((award) => unlockMessage(this.progression.describeUnlock(push.subject, award, locale)));
+    const messages = push.reached.map((award) => unlockMessageOf(this.progression.describeUnlock(push.subject, award, locale)));
     cache.set(locale, messages);
     return messages;
   }
 }
 
-function unlockMessage(unlock: UnlockPayload): UnlockedMessage {
-  return {
-    code: unlock.code,
-    title: unlock.title,
-    description: unlock.description,
-    icon: unlock.icon,
-    animation: unlock.animation,
-    earnedAt: unlock.earnedAt,
-    retroactive: unlock.retroactive,
-    rewards: unlock.rewards,
-    claimed: unlock.claimed,
-  };
+function inventoryMessageOf(push: SubjectPush): InventoryMessage {
+  return push.holds.length === 0 ? { balances: push.inventory } : { balances: push.inventory, holds: push.holds.map(holdViewOf) };
 }

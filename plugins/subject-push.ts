@@ -10,11 +10,17 @@ export type SubjectPush = Omit<SubjectEffects, "claimed">;
 
 /** The pushes of one change: what each subject's clients are told. */
 export function pushesOf(effects: Effects): SubjectPush[] {
-  return effects.subjects.map(({ subject, reached, progress, inventory, expiredHolds }) => ({ subject, reached, progress, inventory, expiredHolds }));
+  return effects.subjects.map(({ subject, reached, progress, inventory, holds, expiredHolds }) => ({ subject, reached, progress, inventory, holds, expiredHolds }));
 }
 
 export function isEmptyPush(push: SubjectPush): boolean {
-  return push.reached.length === 0 && push.progress.length === 0 && push.inventory.length === 0 && push.expiredHolds.length === 0;
+  return (
+    push.reached.length === 0 &&
+    push.progress.length === 0 &&
+    push.inventory.length === 0 &&
+    push.holds.length === 0 &&
+    push.expiredHolds.length === 0
+  );
 }
 
 /** At most one progress update per milestone: the last one wins (it is the most recent measure). */

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { ErrorCode as ColyseusErrorCode, Room, ServerError, definePlugins, type AuthContext, type Client } from "@colyseus/core";
-import { ClientRequest, PushMessage } from "../../plugins/client-messages.ts";
+import { ClientRequest, PushMessage } from "../../src/protocol/client-messages.ts";
 import { guardedMessage } from "../../plugins/guarded-message.ts";
 import type { ProgressionHost } from "../../plugins/progression-host.ts";
 import { ProgressionPlugin } from "../../plugins/progression-plugin.ts";
@@ -45,7 +45,7 @@ interface PendingPurchase {
 const PLAYER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** What clients may send to the arena. */
-export const arenaMessageTypes = ["kill", "loot", "trade", "buy", "confirm", "cancel", ClientRequest.Claim] as const;
+export const arenaMessageTypes = ["kill", "loot", "trade", "buy", "confirm", "cancel", ClientRequest.Claim, ClientRequest.Resync] as const;
 
 /**
  * The example arena: kills and loot advance milestones, players trade items, and a shop sells items

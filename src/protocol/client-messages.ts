@@ -1,11 +1,19 @@
-import type { Reward } from "../src/model/milestone.ts";
-import type { MilestoneProgress, ProgressUpdate } from "../src/model/progress.ts";
-import type { UnlockPayload } from "../src/model/unlock-payload.ts";
-import type { Balance } from "../src/model/balance.ts";
+import type { Balance } from "../model/balance.ts";
+import type { HoldState } from "../model/hold.ts";
+import type { Reward } from "../model/milestone.ts";
+import type { MilestoneProgress, ProgressUpdate } from "../model/progress.ts";
+import type { UnlockPayload } from "../model/unlock-payload.ts";
+
+/*
+ * The wire protocol between the room plugin and a game's client: message names and payloads. Shared by
+ * the server (`colyseus-progression/colyseus`) and the browser kit (`colyseus-progression/client`), so
+ * this module holds only constants and types (no Node built-ins, nothing of the server).
+ */
 
 /**
  * What the server sends to clients, by message name. Clients subscribe with
- * `room.onMessage("progression:unlocked", (unlock) => ...)`.
+ * `room.onMessage("progression:unlocked", (unlock) => ...)`, or let `attachProgression` from
+ * `colyseus-progression/client` keep the state.
  */
 export const PushMessage = {
   /** Sent once per newly reached milestone, to every connected client of the subject (any room, any process). */
@@ -16,7 +24,12 @@ export const PushMessage = {
   Inventory: "progression:inventory",
   /** A shop hold ran out before it was confirmed: its quantity is free again. */
   HoldExpired: "progression:hold-expired",
-  /** Sent on join (and on `resync`): every milestone's progress plus the inventory. */
+  /**
+   * An admin's "preview on a live player": how an unlock looks, sent to the player's clients. Marked
+   * `preview: true`; nothing is awarded, stored or counted.
+   */
+  Preview: "progression:preview",
+  /** Sent on join (and on `resync`): every milestone's progress, the inventory and the open holds. */
   Snapshot: "progression:snapshot",
   /** The answer to a `progression:claim` sent with `room.send` (a `room.request` gets it as its response). */
   Claimed: "progression:claimed",
@@ -28,6 +41,8 @@ export const PushMessage = {
 export const ClientRequest = {
   /** `{ code: string, requestId?: string }` -> `{ code, claimedAt, rewards, balances }`. */
   Claim: "progression:claim",
+  /** `{}` -> a fresh `progression:snapshot` (a client sends it after a reconnection; pushes sent while away are lost). */
+  Resync: "progression:resync",
 } as const;
 
 /** `progression:unlocked`: the engine's unlock payload, minus what the client already knows (who, which locale). */
@@ -36,8 +51,25 @@ export type UnlockedMessage = Omit<UnlockPayload, "subject" | "locale">;
 /** `progression:progress`: at most one per milestone per flush. */
 export type ProgressMessage = ProgressUpdate;
 
+/** `progression:preview`: an unlock as the player would see it, never awarded. */
+export interface PreviewMessage extends UnlockedMessage {
+  readonly preview: true;
+}
+
+/** A hold as the client sees it: quantity of `item` moved from free to held until `expiresAt`. */
+export interface HoldView {
+  readonly holdId: string;
+  readonly item: string;
+  readonly quantity: number;
+  readonly expiresAt: number;
+  /** "held" while open; "committed", "released" or "expired" once settled (the client drops it then). */
+  readonly state: HoldState;
+}
+
 export interface InventoryMessage {
   readonly balances: readonly Balance[];
+  /** Holds this change opened or settled, in their state after it (absent when it touched none). */
+  readonly holds?: readonly HoldView[];
 }
 
 export interface HoldExpiredMessage {
@@ -52,6 +84,8 @@ export interface SnapshotMessage {
   readonly locale: string;
   readonly milestones: readonly MilestoneProgress[];
   readonly inventory: readonly Balance[];
+  /** The subject's open holds (state "held"). */
+  readonly holds: readonly HoldView[];
 }
 
 /** The reason of a rejection: the same shape for `ctx.reject` replies and `progression:rejected` messages. */
@@ -86,4 +120,5 @@ export interface ProgressionPushes {
   "progression:snapshot": SnapshotMessage;
   "progression:rejected": RejectionReason;
   "progression:claimed": ClaimResponse;
+  "progression:preview": PreviewMessage;
 }

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ClaimResponse, HoldExpiredMessage, InventoryMessage, RejectionReason } from "../../plugins/client-messages.ts";
+import type { ClaimResponse, HoldExpiredMessage, InventoryMessage, RejectionReason } from "../../src/protocol/client-messages.ts";
 import type { PurchaseHold, PurchaseResult } from "../../rooms/arena/arena-room.ts";
 import type { Balance } from "../../src/model/balance.ts";
 import { newPlayerId, settle, describeArena, type ArenaServer, type TestClient } from "./support/arena-server.ts";

@@ -1,6 +1,6 @@
 import { ColyseusSDK } from "@colyseus/sdk";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import type { UnlockedMessage } from "../../plugins/client-messages.ts";
+import type { UnlockedMessage } from "../../src/protocol/client-messages.ts";
 import { createArenaProgression } from "../../rooms/arena/arena-progression.ts";
 import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
 import { isolatedRedis, testRedisUrl } from "../support/redis-prefix.ts";

@@ -63,7 +63,7 @@ describe("the demo server (npm start)", () => {
 
     const preview = await fetch(`${base}/preview?code=skaven_slayer&locale=de`, { headers: auth });
     expect(preview.status).toBe(200);
-    expect(await preview.json()).toMatchObject({ code: "skaven_slayer", title: "Skavenjäger", icon: "icons/skaven_slayer.png" });
+    expect(await preview.json()).toMatchObject({ code: "skaven_slayer", title: "Skavenjäger", icon: "icons/skaven_slayer.svg" });
 
     const unknown = await fetch(`${base}/preview?code=nope`, { headers: auth });
     expect(unknown.status).toBe(404);

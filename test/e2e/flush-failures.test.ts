@@ -1,6 +1,6 @@
 import { LocalPresence } from "@colyseus/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { UnlockedMessage } from "../../plugins/client-messages.ts";
+import type { UnlockedMessage } from "../../src/protocol/client-messages.ts";
 import { createProgressionHost } from "../../plugins/progression-host.ts";
 import type { HostErrorReport } from "../../plugins/progression-host-options.ts";
 import { createArenaProgression } from "../../rooms/arena/arena-progression.ts";

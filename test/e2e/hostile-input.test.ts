@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { RejectionReason, UnlockedMessage } from "../../plugins/client-messages.ts";
+import type { RejectionReason, UnlockedMessage } from "../../src/protocol/client-messages.ts";
 import { newPlayerId, settle, describeArena, type ArenaServer } from "./support/arena-server.ts";
 
 let arena: ArenaServer;

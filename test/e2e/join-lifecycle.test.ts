@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { InventoryMessage, SnapshotMessage, UnlockedMessage } from "../../plugins/client-messages.ts";
+import type { InventoryMessage, SnapshotMessage, UnlockedMessage } from "../../src/protocol/client-messages.ts";
 import { arenaDefinitionsPath } from "../../rooms/arena/arena-progression.ts";
 import type { MilestoneDefinitionInput } from "../../src/definitions/milestone-schema.ts";
 import { newPlayerId, settle, describeArena, TestClient, type ArenaServer } from "./support/arena-server.ts";

@@ -1,5 +1,5 @@
 import { beforeAll, expect, it } from "vitest";
-import type { ProgressMessage, UnlockedMessage } from "../../plugins/client-messages.ts";
+import type { ProgressMessage, UnlockedMessage } from "../../src/protocol/client-messages.ts";
 import { newPlayerId, describeArena, type ArenaServer } from "./support/arena-server.ts";
 
 let arena: ArenaServer;

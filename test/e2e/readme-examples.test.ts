@@ -1,6 +1,6 @@
 import { ColyseusSDK } from "@colyseus/sdk";
 import { afterEach, describe, expect, it } from "vitest";
-import type { UnlockedMessage } from "../../plugins/client-messages.ts";
+import type { UnlockedMessage } from "../../src/protocol/client-messages.ts";
 import { freePort, newPlayerId, TestClient } from "./support/arena-server.ts";
 import { runScript, waitForPort, type SpawnedScript } from "./support/spawned-process.ts";
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { InventoryMessage, ProgressMessage, SnapshotMessage, UnlockedMessage } from "../../plugins/client-messages.ts";
+import type { InventoryMessage, ProgressMessage, SnapshotMessage, UnlockedMessage } from "../../src/protocol/client-messages.ts";
 import { newPlayerId, settle, describeArena, type ArenaServer } from "./support/arena-server.ts";
 
 let arena: ArenaServer;
@@ -27,7 +27,7 @@ describeArena({}, (handle) => {
       await player.waitFor("progression:snapshot");
       player.send("kill", { creature: "goblin" });
       const unlock = await player.waitFor<UnlockedMessage>("progression:unlocked", (u) => u.code === "first_blood");
-      expect(unlock).toMatchObject({ title: "First Blood", icon: "icons/first_blood.png", retroactive: false, claimed: true });
+      expect(unlock).toMatchObject({ title: "First Blood", icon: "icons/first_blood.svg", retroactive: false, claimed: true });
       expect(unlock.animation).toEqual({ kind: "confetti" });
       expect(typeof unlock.earnedAt).toBe("number");
       const inventory = await player.waitFor<InventoryMessage>("progression:inventory");

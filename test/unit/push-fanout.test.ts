@@ -1,7 +1,8 @@
 import { LocalPresence } from "@colyseus/core";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { afterEach, describe, expect, it } from "vitest";
-import { PushMessage } from "../../plugins/client-messages.ts";
+import { PushMessage, type InventoryMessage, type PreviewMessage } from "../../src/protocol/client-messages.ts";
+import { isProgressionError } from "../../src/errors/progression-error.ts";
 import type { HostErrorReport, PushPresence } from "../../plugins/progression-host-options.ts";
 import { PushFanout, type PushTarget } from "../../plugins/push-fanout.ts";
 import type { SubjectPush } from "../../plugins/subject-push.ts";
@@ -28,7 +29,7 @@ class RecordingTarget implements PushTarget {
 }
 
 const award = (code: string) => ({ code, earnedAt: 1_000, retroactive: false, claimedAt: null });
-const push = (subject: string, parts: Partial<SubjectPush>): SubjectPush => ({ subject, reached: [], progress: [], inventory: [], expiredHolds: [], ...parts });
+const push = (subject: string, parts: Partial<SubjectPush>): SubjectPush => ({ subject, reached: [], progress: [], inventory: [], holds: [], expiredHolds: [], ...parts });
 
 const open: { fanouts: PushFanout[]; engines: Progression[]; presences: RedisPresence[] } = { fanouts: [], engines: [], presences: [] };
 
@@ -72,6 +73,70 @@ describe("push fan-out in one process", () => {
     expect(client.sent).toEqual([
       { type: PushMessage.Inventory, payload: { balances: [{ subject: "p1", item: "gold", free: 5, held: 0 }] } },
       { type: PushMessage.HoldExpired, payload: { holdId: "h1:p1", item: "gold", quantity: 5, expiresAt: 2 } },
+    ]);
+  });
+
+  it("sends the holds a change opened or settled with its inventory, as clients see them", async () => {
+    const fanout = fanoutWith(new LocalPresence());
+    const client = new RecordingTarget("en");
+    await fanout.attach("p1", client);
+    const opened = { holdId: "h2:p1", subject: "p1", item: "gold", quantity: 10, createdAt: 1, expiresAt: 30_001, state: "held" as const, settledAt: null };
+    fanout.publishAll([push("p1", { inventory: [{ subject: "p1", item: "gold", free: 90, held: 10 }], holds: [opened] })]);
+    fanout.publishAll([push("p1", { inventory: [{ subject: "p1", item: "gold", free: 90, held: 0 }], holds: [{ ...opened, state: "committed", settledAt: 5 }] })]);
+    expect(client.of<InventoryMessage>(PushMessage.Inventory)).toEqual([
+      { balances: [{ subject: "p1", item: "gold", free: 90, held: 10 }], holds: [{ holdId: "h2:p1", item: "gold", quantity: 10, expiresAt: 30_001, state: "held" }] },
+      { balances: [{ subject: "p1", item: "gold", free: 90, held: 0 }], holds: [{ holdId: "h2:p1", item: "gold", quantity: 10, expiresAt: 30_001, state: "committed" }] },
+    ]);
+  });
+
+  it("previews an unlock to every client of the subject in its own locale (or the one asked for), marked as a preview", async () => {
+    const fanout = fanoutWith(new LocalPresence());
+    const german = new RecordingTarget("de");
+    const english = new RecordingTarget("en");
+    const other = new RecordingTarget("en");
+    await fanout.attach("p1", german);
+    await fanout.attach("p1", english);
+    await fanout.attach("p2", other);
+    expect(fanout.preview("p1", "first_blood")).toBe(2);
+    expect(german.of<PreviewMessage>(PushMessage.Preview)).toEqual([
+      expect.objectContaining({ code: "first_blood", title: "Erstes Blut", preview: true, claimed: false, retroactive: false }),
+    ]);
+    expect(english.of<PreviewMessage>(PushMessage.Preview)).toEqual([expect.objectContaining({ title: "First Blood", preview: true })]);
+    expect(english.of<PreviewMessage>(PushMessage.Preview)[0]).not.toHaveProperty("subject");
+    expect(other.sent).toEqual([]);
+
+    expect(fanout.preview("p1", "first_blood", "de")).toBe(2);
+    expect(english.of<PreviewMessage>(PushMessage.Preview).map((preview) => preview.title)).toEqual(["First Blood", "Erstes Blut"]);
+    expect(fanout.preview("nobody", "first_blood")).toBe(0);
+  });
+
+  it("refuses to preview an unknown milestone and sends nothing", async () => {
+    const fanout = fanoutWith(new LocalPresence());
+    const client = new RecordingTarget("en");
+    await fanout.attach("p1", client);
+    let thrown: unknown;
+    try {
+      fanout.preview("p1", "no_such_milestone");
+    } catch (error) {
+      thrown = error;
+    }
+    expect(isProgressionError(thrown, "UNKNOWN_MILESTONE")).toBe(true);
+    expect(client.sent).toEqual([]);
+  });
+
+  it("lists the connected subjects with their client counts and locales", async () => {
+    const fanout = fanoutWith(new LocalPresence());
+    await fanout.attach("p2", new RecordingTarget("en"));
+    await fanout.attach("p1", new RecordingTarget("en"));
+    const detach = await fanout.attach("p1", new RecordingTarget("de"));
+    expect(fanout.connectedSubjects()).toEqual([
+      { subject: "p1", clients: 2, locales: ["de", "en"] },
+      { subject: "p2", clients: 1, locales: ["en"] },
+    ]);
+    detach();
+    expect(fanout.connectedSubjects()).toEqual([
+      { subject: "p1", clients: 1, locales: ["en"] },
+      { subject: "p2", clients: 1, locales: ["en"] },
     ]);
   });
 
@@ -142,11 +207,22 @@ describe("push fan-out across processes (RedisPresence)", () => {
     await here.attach("p1", local);
     await there.attach("p1", remote);
 
+    const hold = { holdId: "h3:p1", subject: "p1", item: "gold", quantity: 5, createdAt: 1, expiresAt: 9, state: "released" as const, settledAt: 2 };
     here.publishAll([push("p1", { reached: [award("first_blood")] })]);
-    here.publishAll([push("p1", { inventory: [{ subject: "p1", item: "gold", free: 10, held: 0 }] })]);
-    await expect.poll(() => remote.sent.length, { timeout: 3_000, interval: 5 }).toBe(2);
+    here.publishAll([push("p1", { inventory: [{ subject: "p1", item: "gold", free: 10, held: 0 }], holds: [hold] })]);
+    expect(here.preview("p1", "slayer_10")).toBe(1);
+    await expect.poll(() => remote.sent.length, { timeout: 3_000, interval: 5 }).toBe(3);
     expect(remote.of<{ title: string }>(PushMessage.Unlocked).map((unlock) => unlock.title)).toEqual(["Erstes Blut"]);
+    expect(remote.of<InventoryMessage>(PushMessage.Inventory)).toEqual([
+      { balances: [{ subject: "p1", item: "gold", free: 10, held: 0 }], holds: [{ holdId: "h3:p1", item: "gold", quantity: 5, expiresAt: 9, state: "released" }] },
+    ]);
+    // The preview in the remote client's own locale, with the origin's earnedAt.
+    const [remotePreview] = remote.of<PreviewMessage>(PushMessage.Preview);
+    expect(remotePreview).toMatchObject({ code: "slayer_10", preview: true });
+    expect(remotePreview?.title).toBe("Schlächter I");
+    expect(remotePreview?.earnedAt).toBe(local.of<PreviewMessage>(PushMessage.Preview)[0]?.earnedAt);
     expect(local.of(PushMessage.Unlocked)).toHaveLength(1); // not again through its own published copy
-    expect(publishes).toHaveLength(1); // both pushes of this turn in one message
+    expect(local.of(PushMessage.Preview)).toHaveLength(1);
+    expect(publishes).toHaveLength(1); // every push and preview of this turn in one message
   });
 });

@@ -1,5 +1,5 @@
 import { createServer } from "node:net";
-import { defineRoom, defineServer, type Server } from "@colyseus/core";
+import { createRouter, defineRoom, defineServer, type Endpoint, type Server } from "@colyseus/core";
 import { afterAll, beforeAll, describe } from "vitest";
 import { timerHoldExpiry } from "../../../src/runtime/hold-expiry.ts";
 import { ColyseusSDK, type Room as SdkRoom } from "@colyseus/sdk";
@@ -42,6 +42,8 @@ export interface ArenaServerOptions {
   readonly arena?: ArenaSettings;
   /** Wraps the backend before the engine gets it (e.g. to inject faults). */
   readonly wrapBackend?: (backend: ProgressionBackend, backendName: string) => ProgressionBackend;
+  /** HTTP routes the server also serves (e.g. the admin routes), made from the arena's engine and host. */
+  readonly routes?: (progression: Progression, host: ProgressionHost) => Record<string, Endpoint>;
 }
 
 export async function startArena(backendName: string, options: ArenaServerOptions = {}): Promise<ArenaServer> {
@@ -71,7 +73,12 @@ export async function startArena(backendName: string, options: ArenaServerOption
     ...options.host,
   });
   const roomName = "arena";
-  const server = defineServer({ rooms: { [roomName]: defineRoom(createArenaRoom(host, options.arena)) }, greet: false, gracefullyShutdown: false });
+  const server = defineServer({
+    rooms: { [roomName]: defineRoom(createArenaRoom(host, options.arena)) },
+    ...(options.routes === undefined ? {} : { routes: createRouter(options.routes(progression, host)) }),
+    greet: false,
+    gracefullyShutdown: false,
+  });
   host.install(server);
   await server.listen(port);
   return {
