@@ -1,6 +1,7 @@
 /**
  * Architecture rules, checked by `npm run lint:deps` (part of `npm test`). The folders name the layers:
- * model -> rules/counters/definitions -> backends -> runtime -> engine -> durability / plugins.
+ * model -> rules/counters/definitions -> backends -> runtime -> engine -> durability / plugins; the browser
+ * kit (client/) stands beside them on the wire protocol (src/protocol/) and the model's types.
  */
 module.exports = {
   forbidden: [
@@ -55,6 +56,20 @@ module.exports = {
       to: { path: "^(src/(engine|runtime|durability)|plugins)/" },
     },
     {
+      name: "client-is-browser-safe",
+      severity: "error",
+      comment: "colyseus-progression/client runs in the browser: it imports only itself, the wire protocol, the model's types and canvas-confetti (no Node built-ins, no server code)",
+      from: { path: "^client/" },
+      to: { pathNot: "^(client/|src/protocol/|src/model/|node_modules/canvas-confetti/|node_modules/@types/canvas-confetti/)" },
+    },
+    {
+      name: "protocol-is-browser-safe",
+      severity: "error",
+      comment: "src/protocol is shared by the server and the browser kit: only constants and types from src/model",
+      from: { path: "^src/protocol/" },
+      to: { pathNot: "^(src/protocol/|src/model/)" },
+    },
+    {
       name: "no-src-to-adapter",
       severity: "error",
       from: { path: "^src/" },
@@ -66,6 +81,6 @@ module.exports = {
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default", "types"] },
-    exclude: { path: "^(node_modules|\\.tools|dist)/" },
+    exclude: { path: "^(\\.tools|dist)/" },
   },
 };

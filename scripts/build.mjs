@@ -1,7 +1,8 @@
 // `npm run build`: the compiled package in dist/ (ESM JavaScript, declarations and their maps), plus
-// the files the code reads at run time (the Redis Lua scripts, the PostgreSQL migrations).
+// the files the code reads at run time (the Redis Lua scripts, the PostgreSQL migrations, the bundled
+// browser pages).
 import { execFileSync } from "node:child_process";
-import { cpSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -32,4 +33,8 @@ rewriteDeclarations(dist);
 for (const assets of ["src/backends/redis/lua", "src/durability/postgres/migrations"]) {
   cpSync(join(root, assets), join(dist, assets), { recursive: true });
 }
+// The browser pages shipped in the package (the admin tab) are bundled into dist/ by their own script.
+const bundleBrowser = join(root, "scripts", "bundle-browser.mjs");
+if (existsSync(bundleBrowser)) execFileSync(process.execPath, [bundleBrowser], { stdio: ["ignore", 2, 2] });
+
 console.error("build: dist/ written");

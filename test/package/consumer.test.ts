@@ -22,7 +22,13 @@ let tarball: string;
 let redis: TestRedisServer;
 
 function run(command: string, args: readonly string[], cwd: string, env: Record<string, string> = {}): string {
-  return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, npm_config_loglevel: "error", ...env } });
+  try {
+    return execFileSync(command, args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, npm_config_loglevel: "error", ...env } });
+  } catch (error) {
+    // What the command printed (e.g. tsc's errors) is the reason; the bare "Command failed" is not.
+    const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
+    throw new Error(`${command} ${args.join(" ")} failed in ${cwd}:\n${stdout}${stderr}`, { cause: error });
+  }
 }
 
 beforeAll(() => {
@@ -61,7 +67,9 @@ afterAll(async () => {
 describe("the packed package in another project", () => {
   it("ships compiled JavaScript and declarations, no tests, and shares the game's @colyseus/core", () => {
     const files = execFileSync("tar", ["tzf", tarball], { encoding: "utf8" }).split("\n");
-    expect(files).toEqual(expect.arrayContaining(["package/dist/src/index.js", "package/dist/src/index.d.ts", "package/dist/src/index.d.ts.map", "package/LICENSE"]));
+    expect(files).toEqual(
+      expect.arrayContaining(["package/dist/src/index.js", "package/dist/src/index.d.ts", "package/dist/src/index.d.ts.map", "package/dist/client/index.js", "package/dist/client/index.d.ts", "package/LICENSE"]),
+    );
     expect(files.filter((file) => /(^package\/(test|loadtest|rooms)\/)|\.test\.ts$/.test(file))).toEqual([]);
     const declarations = readFileSync(join(project, "node_modules/colyseus-progression/dist/src/index.d.ts"), "utf8");
     expect(declarations).not.toMatch(/from "\.[^"]*\.ts"/);
@@ -69,7 +77,7 @@ describe("the packed package in another project", () => {
     expect(run("npm", ["ls", "@colyseus/core", "--parseable"], project).trim().split("\n")).toHaveLength(1);
   });
 
-  it("a plain node server using every Node entry point starts, and a real @colyseus/sdk client gets an unlock pushed", async () => {
+  it("a plain node server using every Node entry point starts, and a real @colyseus/sdk client with the client kit gets an unlock pushed", async () => {
     redis = await startRedisServer({ useEnv: false });
     const port = await freePort();
     const env = { ...process.env, PORT: String(port), REDIS_URL: redis.url, REDIS_PREFIX: "consumer" };
@@ -81,7 +89,7 @@ describe("the packed package in another project", () => {
     try {
       await expect.poll(() => output, { timeout: 20_000, interval: 50 }).toContain("server ready");
       const client = run(process.execPath, ["client.mjs"], project, { PORT: String(port) }).trim();
-      expect(client).toBe("unlocked: First Blood (first_blood)");
+      expect(client).toBe("unlocked: First Blood (first_blood), completed");
       server.kill("SIGTERM");
       expect(await exited).toBe(0);
       expect(output).toContain("metrics: progression_events_applied_total 1");

@@ -1,30 +1,37 @@
 import { execFileSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
- * Imports one entry point in a fresh Node process and lists the npm packages it loaded (every module
- * URL resolved under node_modules), so "the root entry loads no Redis, BullMQ or pg" is a fact.
+ * Imports one entry point in a fresh Node process and lists what it loaded: the npm packages (every module
+ * URL resolved under node_modules) and this package's own files (relative to the repository), so "the root
+ * entry loads no Redis, BullMQ or pg" is a fact.
  */
-function packagesLoadedBy(entry: string): string[] {
+function loadedBy(entry: string): { packages: string[]; files: string[] } {
   const script = `
     import { registerHooks } from "node:module";
-    const loaded = new Set();
+    const packages = new Set();
+    const files = new Set();
     registerHooks({
       resolve(specifier, context, next) {
         const result = next(specifier, context);
         const match = /\\/node_modules\\/((?:@[^/]+\\/)?[^/]+)\\//.exec(result.url);
-        if (match) loaded.add(match[1]);
+        if (match) packages.add(match[1]);
+        else if (result.url.startsWith(${JSON.stringify(pathToFileURL(root).href)})) files.add(result.url.slice(${pathToFileURL(root).href.length}));
         return result;
       },
     });
     await import(${JSON.stringify(entry)});
-    console.log(JSON.stringify([...loaded].sort()));
+    console.log(JSON.stringify({ packages: [...packages].sort(), files: [...files].sort() }));
   `;
   const output = execFileSync(process.execPath, ["--input-type=module", "-e", script], { cwd: root, encoding: "utf8" });
-  return JSON.parse(output.trim().split("\n").at(-1) ?? "[]") as string[];
+  return JSON.parse(output.trim().split("\n").at(-1) ?? "{}") as { packages: string[]; files: string[] };
+}
+
+function packagesLoadedBy(entry: string): string[] {
+  return loadedBy(entry).packages;
 }
 
 const infrastructure = ["ioredis", "bullmq", "pg", "pg-copy-streams"];
@@ -52,6 +59,14 @@ describe("entry points load only what their user needs", () => {
     const loaded = packagesLoadedBy("colyseus-progression/metrics");
     expect(loaded).toContain("prom-client");
     for (const name of infrastructure) expect(loaded).not.toContain(name);
+  });
+
+  it("colyseus-progression/client loads canvas-confetti and no server code, and needs no DOM to be imported", () => {
+    // Plain Node has no window or document: importing the entry must not touch them (only creating a presenter does).
+    const { packages, files } = loadedBy("colyseus-progression/client");
+    expect(packages).toEqual(["canvas-confetti"]);
+    expect(files.filter((file) => !/^dist\/(client|src\/protocol|src\/model)\//.test(file))).toEqual([]);
+    expect(files).toContain("dist/client/index.js");
   });
 
   it("colyseus-progression/colyseus loads Colyseus but no Redis, BullMQ or pg", () => {

@@ -5,6 +5,7 @@ import { createRedisBackend, type RedisBackendOptions } from "colyseus-progressi
 import { createDurability, type Durability } from "colyseus-progression/durability";
 import { checkHealth, createProgressionMetrics } from "colyseus-progression/metrics";
 import { ProgressionPlugin, createProgressionHost, type ProgressionHostOptions, type UnlockedMessage } from "colyseus-progression/colyseus";
+import { attachProgression, createUnlockPresenter, type InventoryMessage, type ProgressionClient, type ProgressionRoom, type ProgressionState } from "colyseus-progression/client";
 
 const options: RedisBackendOptions = { url: "redis://127.0.0.1:6379", prefix: "game" };
 export const lazyBackend = (): ReturnType<typeof createRedisBackend> => createRedisBackend(options);
@@ -32,3 +33,17 @@ export async function firstUnlock(): Promise<UnlockPayload | undefined> {
   return unlock;
 }
 export const shown = (message: UnlockedMessage): string => `${message.title}: ${message.description}`;
+
+// The player's side: the client kit with the unlock presenter (browser code, type checked here; it touches
+// the DOM only when called). The room is an @colyseus/sdk Room (client.mjs runs it with a real one); its
+// structural type keeps this check off the SDK's own declarations, which do not pass without skipLibCheck.
+export async function playerSide(room: ProgressionRoom): Promise<ProgressionClient> {
+  const progression = attachProgression(room);
+  const presenter = createUnlockPresenter({ assetBase: "/assets/", durationMs: 4000, animations: { banner: ({ toast }) => toast.classList.add("banner") } });
+  presenter.attach(progression);
+  progression.on("inventory", ({ balances }: InventoryMessage) => balances.forEach((balance) => console.log(balance.item, balance.free)));
+  const state: ProgressionState = await progression.ready;
+  const slayer = state.milestones.find((milestone) => milestone.code === "slayer_10");
+  if (slayer?.status === "completed") await progression.claim(slayer.code, { requestId: "claim-slayer-10" });
+  return progression;
+}
