@@ -42,7 +42,7 @@ ${Object.entries(presenterCssVariables).map(([name, value]) => `  ${name}: ${val
 .cp-toast {
   pointer-events: auto;
   display: grid;
-  grid-template-columns: 56px 1fr;
+  grid-template-columns: auto 1fr;
   gap: 12px;
   align-items: start;
   padding: 12px 14px;
@@ -54,8 +54,10 @@ ${Object.entries(presenterCssVariables).map(([name, value]) => `  ${name}: ${val
   animation: cp-toast-in 220ms ease-out;
 }
 .cp-toast[data-reduced-motion="true"] { animation: none; }
-.cp-toast-media { width: 56px; height: 56px; display: grid; place-items: center; }
+.cp-toast-media { min-width: 56px; min-height: 56px; display: grid; place-items: center; }
 .cp-toast-icon, .cp-animation-video { width: 56px; height: 56px; object-fit: contain; border-radius: calc(var(--cp-radius) / 2); }
+/* A clip is the celebration itself: larger than the icon it stands in for. */
+.cp-animation-video { width: var(--cp-video-size, 112px); height: var(--cp-video-size, 112px); }
 .cp-toast-icon[hidden], .cp-animation-video[hidden] { display: none; }
 .cp-toast-body { display: flex; flex-direction: column; gap: 4px; min-width: 0; }
 .cp-toast-badge {

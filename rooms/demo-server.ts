@@ -9,7 +9,9 @@
  *   within 5 s stops the start with one line naming it.
  * - PORT (default 2567) sets the port; the monitor is at /monitor, Prometheus metrics at /metrics, the
  *   health check at /health (200 or 503).
- * - ADMIN_TOKEN (16+ characters) mounts the admin routes under /progression/admin (Bearer token).
+ * - ADMIN_TOKEN (16+ characters) mounts the admin routes and the admin tab under /progression/admin (Bearer token).
+ * - The playable demo page is at / (rooms/demo-page/, bundled with esbuild at start), the arena's icons
+ *   and animations at /assets/<folder>/<file>. HOLD_TTL_MS sets how long a shop purchase holds the gold.
  */
 import { createEndpoint, createRouter, defineRoom, defineServer, matchMaker } from "@colyseus/core";
 import { monitor } from "@colyseus/monitor";
@@ -25,6 +27,7 @@ import { createProgressionMetrics } from "../src/metrics/progression-metrics.ts"
 import { consoleLogger } from "../src/logging/logger.ts";
 import { createArenaProgression } from "./arena/arena-progression.ts";
 import { createArenaRoom } from "./arena/arena-room.ts";
+import { mountDemoPage } from "./demo-page/demo-page-routes.ts";
 
 const port = Number(process.env["PORT"] ?? 2567);
 const redisUrl = process.env["REDIS_URL"];
@@ -33,10 +36,20 @@ const adminToken = process.env["ADMIN_TOKEN"];
 // REDIS_PREFIX keeps several demo servers (or load-test runs) on one Redis apart: keys and queues.
 const prefix = process.env["REDIS_PREFIX"] ?? "progression-demo";
 const redisMode = redisUrl !== undefined && redisUrl !== "";
+const holdTtlMs = positiveIntegerEnv("HOLD_TTL_MS");
+
+function positiveIntegerEnv(name: string): number | undefined {
+  const text = process.env[name];
+  if (text === undefined || text === "") return undefined;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value <= 0) failStart(`${name} must be a whole number of milliseconds above 0, got ${JSON.stringify(text)}`);
+  return value;
+}
 
 /** A dependency that is not there at start: one line, naming it, and a non-zero exit. */
 function failStart(error: unknown): never {
-  consoleLogger.error(isProgressionError(error) ? error.message : `demo server failed to start: ${String(error)}`);
+  const line = typeof error === "string" ? error : isProgressionError(error) ? error.message : `demo server failed to start: ${String(error)}`;
+  consoleLogger.error(line);
   process.exit(1);
 }
 
@@ -66,7 +79,7 @@ const host = createProgressionHost(progression);
 metrics.watch({ stats: () => host.stats, ...(durability === undefined ? {} : { queues: () => durability.jobCounts() }) });
 
 const server = defineServer({
-  rooms: { arena: defineRoom(createArenaRoom(host)) },
+  rooms: { arena: defineRoom(createArenaRoom(host, holdTtlMs === undefined ? {} : { holdTtlMs })) },
   // Redis mode: pushes also reach players connected to other demo processes on the same Redis. Each
   // process hosts the rooms its own clients ask for (no shared matchmaking driver in the demo).
   ...(redisMode ? { presence: new RedisPresence(redisUrl), selectProcessIdToCreateRoom: async () => matchMaker.processId } : {}),
@@ -77,9 +90,11 @@ const server = defineServer({
       const report = await checkHealth({ backend: progression.backend, ...(durability === undefined ? {} : { durability }), stats: () => host.stats });
       return new Response(JSON.stringify(report), { status: report.ok ? 200 : 503, headers: { "content-type": "application/json" } });
     }),
-    // Admin preview/progress routes, only with a token: ADMIN_TOKEN=<16+ chars>.
-    ...(adminToken === undefined || adminToken === "" ? {} : progressionAdminRoutes(progression, { token: adminToken })),
+    // Admin routes and the admin tab, only with a token: ADMIN_TOKEN=<16+ chars>.
+    ...(adminToken === undefined || adminToken === "" ? {} : progressionAdminRoutes(progression, { token: adminToken, host })),
   }),
+  // The demo page at /, its script, the arena's icons and animations under /assets/.
+  express: mountDemoPage,
   greet: false,
 });
 
@@ -106,7 +121,10 @@ const banner = !redisMode
     ];
 const rule = "=".repeat(Math.max(...banner.map((line) => line.length)));
 console.log([rule, ...banner, rule].join("\n"));
+console.log(`[demo] demo page: http://localhost:${port}/`);
 if (adminToken !== undefined && adminToken !== "") {
-  console.log(`[demo] admin routes: http://localhost:${port}/progression/admin/{milestones,preview,progress} (Bearer ADMIN_TOKEN)`);
+  console.log(`[demo] admin tab: http://localhost:${port}/progression/admin (JSON routes under it take Authorization: Bearer ADMIN_TOKEN)`);
+} else {
+  console.log("[demo] admin tab off: set ADMIN_TOKEN=<16+ characters> to serve it at /progression/admin");
 }
 console.log(`[demo] arena room ready at ws://localhost:${port} (monitor /monitor, metrics /metrics, health /health)`);
