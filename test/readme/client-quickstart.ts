@@ -1,7 +1,8 @@
 import { Client } from "@colyseus/sdk";
 import { attachProgression, createUnlockPresenter } from "colyseus-progression/client";
 
-const room = await new Client("ws://localhost:2567").joinOrCreate("arena", { playerId: "player-1", locale: "en" });
+// The game server that served this page (the demo server serves one at http://localhost:2567/).
+const room = await new Client(`ws://${location.host}`).joinOrCreate("arena", { playerId: "player-1", locale: "en" });
 const progression = attachProgression(room); // milestones, inventory and holds, from the snapshot and every push
 const presenter = createUnlockPresenter({ assetBase: "/assets/" }); // toasts with confetti, a webm clip or your own animation
 presenter.attach(progression); // every unlock shows; its Claim button claims the rewards
