@@ -28,6 +28,16 @@ export const ErrorCode = {
   HoldExpired: "HOLD_EXPIRED",
   /** Commit of a released hold, or release of a committed one. */
   HoldClosed: "HOLD_CLOSED",
+  /**
+   * A transfer to a subject the store has never seen (no balance, award, counter or history): refused so
+   * items never go to an id nobody can log in as, unless the request allows a new receiver.
+   */
+  UnknownSubject: "UNKNOWN_SUBJECT",
+  /**
+   * The Redis the ledger would run on keeps nothing durably enough (no AOF): acknowledged inventory could
+   * be lost on a restart. Enable `appendonly yes`, or opt in explicitly.
+   */
+  VolatileStore: "VOLATILE_STORE",
   /** An idempotency key was reused with a different request. */
   IdempotencyConflict: "IDEMPOTENCY_CONFLICT",
   /** The backend could not be reached or failed; the call had no effect or is safe to retry. */
