@@ -8,6 +8,7 @@ import { ClientRequest, PushMessage, type ClaimResponse, type RejectionReason, t
 import { guardedMessage } from "./guarded-message.ts";
 import { holdViewOf } from "./hold-view.ts";
 import type { ProgressionHost } from "./progression-host.ts";
+import { requireSubjectId } from "../src/model/validate-input.ts";
 
 interface Session {
   readonly subject: string;
@@ -121,6 +122,8 @@ export class ProgressionPlugin extends RoomPlugin {
         "this client has no subject: return { id } from the room's onAuth (client.auth.id), or pass subjectOf to createProgressionHost",
       );
     }
+    // The join is refused with the reason: a player whose id no trade or ledger call can name would be stuck.
+    requireSubjectId(subject, "the client's subject (client.auth.id or subjectOf)");
     const locale = this.host.localeOf(client, options);
     const sessionId = client.sessionId;
     const detach = await this.host.attach(subject, {

@@ -5,7 +5,8 @@
  * - Redis mode: set REDIS_URL (e.g. redis://127.0.0.1:6379) to keep progress in Redis, under the key
  *   prefix REDIS_PREFIX (default "progression-demo"). Domain events, hold expiry and snapshots then run
  *   as BullMQ jobs; with DATABASE_URL too, dirty players are snapshotted into PostgreSQL and restored
- *   from it when Redis has lost them (docs/durability.md). A Redis or PostgreSQL that does not answer
+ *   from it when Redis has lost them (docs/durability.md). A Redis without AOF is refused unless
+ *   REDIS_ALLOW_VOLATILE=1 (what it can lose: docs/durability.md). A Redis or PostgreSQL that does not answer
  *   within 5 s stops the start with one line naming it.
  * - PORT (default 2567) sets the port; the monitor is at /monitor, Prometheus metrics at /metrics, the
  *   health check at /health (200 or 503).
@@ -58,7 +59,14 @@ let backend: RedisBackend | undefined;
 let durability: Durability | undefined;
 if (redisMode) {
   // Redis first: nothing else connects to it before it answers. The restore hook is durability's, made next.
-  backend = await connectRedisBackend({ url: redisUrl, prefix, source: "REDIS_URL", loader: (subject) => durability?.loader(subject) ?? Promise.resolve(null) }).catch(failStart);
+  backend = await connectRedisBackend({
+    url: redisUrl,
+    prefix,
+    source: "REDIS_URL",
+    // A Redis without AOF is refused (acknowledged inventory could be lost); REDIS_ALLOW_VOLATILE=1 accepts that.
+    allowVolatileRedis: process.env["REDIS_ALLOW_VOLATILE"] === "1",
+    loader: (subject) => durability?.loader(subject) ?? Promise.resolve(null),
+  }).catch(failStart);
   // BullMQ jobs (events, hold expiry, snapshots) and, with DATABASE_URL, PostgreSQL.
   durability = createDurability({
     redis: redisUrl,

@@ -102,7 +102,7 @@ async function deleteByPrefix(client: Redis, prefix: string): Promise<void> {
 async function engineRun(url: string, batchEvents: number, history: boolean): Promise<Measured & { flushes: number; subjectApplies: number; increments: number; awards: number }> {
   const client = new Redis(url);
   const prefix = "bench";
-  const backend = createRedisBackend({ redis: client, prefix, subjectsPerCall: SUBJECTS_PER_CALL });
+  const backend = createRedisBackend({ redis: client, prefix, subjectsPerCall: SUBJECTS_PER_CALL, allowVolatileRedis: true });
   const epoch = Date.now();
   let simulatedEvents = 0;
   const clock = ARRIVAL_RATE > 0 ? (): number => epoch + Math.floor((simulatedEvents * 1000) / ARRIVAL_RATE) : Date.now;
@@ -205,7 +205,7 @@ async function redisBenchmarkReference(url: string): Promise<Measured | null> {
 async function memoryPerSubject(url: string): Promise<number> {
   const client = new Redis(url);
   const prefix = "progression";
-  const backend = createRedisBackend({ redis: client, prefix, useServerTime: false });
+  const backend = createRedisBackend({ redis: client, prefix, useServerTime: false, allowVolatileRedis: true });
   const { plan, counterIds } = subjectMemoryPlan();
   const subject = "player-123456";
   const t0 = Date.UTC(2026, 0, 1, 12);
@@ -226,7 +226,8 @@ async function memoryPerSubject(url: string): Promise<number> {
   return bytes;
 }
 
-const server = await startRedisServer({ useEnv: false });
+// No AOF: the figures measure the scripts and the engine, not the disk (and stay comparable across runs).
+const server = await startRedisServer({ useEnv: false, appendOnly: false });
 try {
   const redisVersion = ((await new Redis(server.url).info("server")).match(/redis_version:(\S+)/) ?? [])[1];
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${process.version}, redis ${redisVersion} (private, ${server.url})`);

@@ -1,6 +1,8 @@
 import { spawn, fork, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /**
@@ -87,12 +89,17 @@ function own(child: ChildProcess, name: string, hint = ""): OwnedProcess {
   };
 }
 
-/** A throwaway redis-server on a free port: no persistence, loopback only. */
+/**
+ * A throwaway redis-server on a free port, loopback only, with AOF (appendfsync everysec) as production
+ * runs it (the ledger refuses a Redis without AOF) in a temporary folder removed when it exits.
+ */
 export async function startRedisServer(): Promise<{ url: string; process: OwnedProcess }> {
   const port = await freePort();
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], {
+  const dir = mkdtempSync(join(tmpdir(), "loadtest-redis-"));
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir], {
     stdio: ["ignore", "pipe", "pipe"],
   });
+  child.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   const owned = own(child, "redis-server", " (install Redis so redis-server is on PATH, or pass --redis-url redis://127.0.0.1:6379)");
   await waitForPort(port, 10_000, owned.exited);
   return { url: `redis://127.0.0.1:${port}`, process: owned };

@@ -7,6 +7,7 @@ import { ProgressionPlugin } from "../../plugins/progression-plugin.ts";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
 import { ProgressionError, isProgressionError } from "../../src/errors/progression-error.ts";
 import type { Balance } from "../../src/model/balance.ts";
+import { SUBJECT_ID, requireSubjectId } from "../../src/model/validate-input.ts";
 import { currency, shopPrices, type ShopItem } from "./arena-catalog.ts";
 import { buyMessage, cancelMessage, confirmMessage, killMessage, lootMessage, tradeMessage } from "./arena-messages.ts";
 
@@ -41,8 +42,6 @@ interface PendingPurchase {
   readonly qty: number;
   readonly expiresAt: number;
 }
-
-const PLAYER_ID = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /** What clients may send to the arena. */
 export const arenaMessageTypes = ["kill", "loot", "trade", "buy", "confirm", "cancel", ClientRequest.Claim, ClientRequest.Resync] as const;
@@ -98,13 +97,16 @@ export function createArenaRoom(host: ProgressionHost, settings: ArenaSettings =
         const from = this.plugins.progression.subjectOf(client);
         await this.plugins.progression.flushGrants(client); // loot picked up a moment ago can be traded
         const peer = this.clients.get(message.to);
-        const to = peer === undefined ? message.to : this.plugins.progression.subjectOf(peer);
+        // Not someone in this room: it must be an id a player can log in as (onAuth's shape).
+        const to = peer === undefined ? requireSubjectId(message.to, "to") : this.plugins.progression.subjectOf(peer);
         const receipt = await this.plugins.progression.ledger.transfer({
           from,
           to,
           item: message.item,
           quantity: message.qty,
           idempotencyKey: `trade:${message.requestId ?? randomUUID()}`,
+          // A player the store has never seen is refused (UNKNOWN_SUBJECT): gold never goes to nobody.
+          allowNewReceiver: false,
         });
         return { balances: receipt.balances };
       }),
@@ -179,10 +181,10 @@ export function createArenaRoom(host: ProgressionHost, settings: ArenaSettings =
       const joinOptions = options !== null && typeof options === "object" ? (options as Record<string, unknown>) : {};
       const candidates: unknown[] = [context.token, joinOptions["playerId"], joinOptions["subject"]];
       const playerId = candidates.find((candidate) => typeof candidate === "string" && candidate !== "");
-      if (typeof playerId !== "string" || !PLAYER_ID.test(playerId)) {
+      if (typeof playerId !== "string" || !SUBJECT_ID.test(playerId)) {
         throw new ServerError(
           ColyseusErrorCode.AUTH_FAILED,
-          "join the arena as a player: set client.auth.token, or pass { playerId } in the join options (1-64 letters, digits, _ . : -)",
+          "join the arena as a player: set client.auth.token, or pass { playerId } in the join options (1-128 letters, digits, _ . : @ -)",
         );
       }
       return { id: playerId };

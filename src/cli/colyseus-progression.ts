@@ -47,7 +47,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 
   const { createRedisBackend } = await import("../backends/redis/create-redis-backend.ts");
-  const backend = createRedisBackend({ url: values["redis-url"] ?? process.env.REDIS_URL, ...(values.prefix === undefined ? {} : { prefix: values.prefix }) });
+  // simulate only reads: it runs against any Redis, durable or not.
+  const backend = createRedisBackend({ url: values["redis-url"] ?? process.env.REDIS_URL, allowVolatileRedis: true, ...(values.prefix === undefined ? {} : { prefix: values.prefix }) });
   await backend.ready();
   const progression = createProgression({ definitions: values.current ?? [], backend, onMissingTranslations: () => {} });
   const databaseUrl = values["database-url"] ?? process.env.DATABASE_URL;

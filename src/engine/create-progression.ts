@@ -19,7 +19,6 @@ import { EffectsStream } from "../runtime/effects-stream.ts";
 import type { PendingBatch } from "../runtime/event-buffer.ts";
 import { timerHoldExpiry } from "../runtime/hold-expiry.ts";
 import { createLedger } from "./ledger.ts";
-import { recoverUnreportedAwards } from "./lost-reply.ts";
 import { Presentation } from "./presentation.ts";
 import type { ClaimOutcome, Progression, SubjectOutcome } from "./progression.ts";
 import { missingTranslationsWarning, progressionDefaults, type ProgressionOptions } from "./progression-options.ts";
@@ -114,8 +113,10 @@ export function createProgression(options: ProgressionOptions): Progression {
         : batch.subjects.map((apply) => ({ ...apply, increments: apply.increments.filter((increment) => current.plan.counters.has(increment.counter)) }));
     await backfill.register(current);
     const now = clock();
-    let results: readonly SubjectApplyResult[] = await backend.apply({ batchId: batch.batchId, now, plan: current.plan, subjects });
-    if (applyOptions.retried === true) results = await recoverUnreportedAwards(backend, results, subjects);
+    const applied = await backend.apply({ batchId: batch.batchId, now, plan: current.plan, subjects });
+    // A duplicate carries what the batch's first apply did (the backend's outbox). Announced only when the
+    // caller says its earlier call failed (`retried`): that call announced nothing, so this is the one time.
+    const results = applyOptions.retried === true ? applied : applied.map((result) => (result.duplicate ? unannounced(result) : result));
     const announced: SubjectEffects[] = [];
     const outcomes = results.map((result): SubjectOutcome => {
       const progress = presentation.progressUpdates(current, result.progress);
@@ -339,6 +340,11 @@ export function createProgression(options: ProgressionOptions): Progression {
     },
   };
   return progression;
+}
+
+/** A duplicate whose outcome was already announced (its first reply arrived): nothing to report. */
+function unannounced(result: SubjectApplyResult): SubjectApplyResult {
+  return { ...result, reached: [], progress: [], balances: [] };
 }
 
 /** Drops keys explicitly set to undefined so they don't override defaults. */

@@ -30,22 +30,41 @@ export function createLedger(
   clock: () => number,
   settings: LedgerSettings,
 ): ProgressionLedger {
-  /** Balances of items whose holds expired on the way, when the receipt does not carry them already. */
-  const withExpiryBalances = async (receipt: LedgerEffects): Promise<readonly Balance[]> => {
-    if (receipt.expiredHolds.length === 0) return receipt.balances;
-    const known = new Set(receipt.balances.map((balance) => `${balance.subject}\u0000${balance.item}`));
-    const missing = new Map<string, HoldRecord>();
-    for (const hold of receipt.expiredHolds) {
-      const key = `${hold.subject}\u0000${hold.item}`;
-      if (!known.has(key)) missing.set(key, hold);
+  /**
+   * The receipt's effects plus the balances of items whose holds expired on the way, when it does not
+   * carry them already. Reading a balance may release further due holds: those are reported here too
+   * (with their balances), so no expiry goes unannounced.
+   */
+  const withExpiryBalances = async (receipt: LedgerEffects): Promise<LedgerEffects> => {
+    const balances = [...receipt.balances];
+    const expiredHolds = [...receipt.expiredHolds];
+    const keyOf = (entry: { subject: string; item: string }) => `${entry.subject}\u0000${entry.item}`;
+    // Each (subject, item) is read at most once: a read that failed is not retried here.
+    const asked = new Set(balances.map(keyOf));
+    for (;;) {
+      const missing = new Map<string, HoldRecord>();
+      for (const hold of expiredHolds) if (!asked.has(keyOf(hold))) missing.set(keyOf(hold), hold);
+      if (missing.size === 0) return { balances, expiredHolds };
+      for (const key of missing.keys()) asked.add(key);
+      const settled = await Promise.allSettled([...missing.values()].map((hold) => backend.balance(hold.subject, hold.item, clock())));
+      // A read that succeeded may have released holds: it is reported even if another read failed.
+      for (const outcome of settled) {
+        if (outcome.status === "rejected") continue;
+        const read = outcome.value;
+        for (const balance of [read.balance, ...read.balances]) {
+          // A later read is newer: it replaces what an earlier one said.
+          const at = balances.findIndex((known) => keyOf(known) === keyOf(balance));
+          if (at === -1) balances.push(balance);
+          else balances[at] = balance;
+          asked.add(keyOf(balance));
+        }
+        expiredHolds.push(...read.expiredHolds);
+      }
     }
-    if (missing.size === 0) return receipt.balances;
-    const read = await Promise.all([...missing.values()].map((hold) => backend.balance(hold.subject, hold.item, clock()).then((result) => result.balance)));
-    return [...receipt.balances, ...read];
   };
 
   const announce = async (cause: EffectsCause, key: string, receipt: LedgerEffects & { readonly replayed?: boolean; readonly hold?: HoldRecord }, detail?: string): Promise<void> => {
-    const balances = await withExpiryBalances(receipt).catch(() => receipt.balances);
+    const { balances, expiredHolds } = await withExpiryBalances(receipt).catch(() => receipt);
     const hold = openedOrSettled(receipt);
     const bySubject = new Map<string, { inventory: Balance[]; expiredHolds: HoldRecord[]; holds: HoldRecord[] }>();
     const of = (subject: string) => {
@@ -57,11 +76,23 @@ export function createLedger(
       return entry;
     };
     for (const balance of balances) of(balance.subject).inventory.push(balance);
-    for (const expired of receipt.expiredHolds) of(expired.subject).expiredHolds.push(expired);
+    for (const expired of expiredHolds) of(expired.subject).expiredHolds.push(expired);
     // A hold this call found expired on the way is reported there, once.
-    if (hold !== undefined && !receipt.expiredHolds.some((expired) => expired.holdId === hold.holdId)) of(hold.subject).holds.push(hold);
+    if (hold !== undefined && !expiredHolds.some((expired) => expired.holdId === hold.holdId)) of(hold.subject).holds.push(hold);
     const subjects: SubjectEffects[] = [...bySubject].map(([subject, changed]) => ({ ...noEffectsFor(subject), ...changed }));
     effects.publish({ cause, key, at: clock(), replayed: receipt.replayed === true, subjects, ...(detail === undefined ? {} : { detail }) });
+  };
+
+  /** Announces what a call released on the way (nothing when it released nothing). */
+  const announceExpiries = async (receipt: LedgerEffects): Promise<void> => {
+    if (receipt.expiredHolds.length > 0) await announce("expire", expiryKey(receipt.expiredHolds), { ...receipt, replayed: false }, expiryDetail(receipt.expiredHolds));
+  };
+
+  /** A refused call still announces the expiries its atomic step performed before it failed. */
+  const announceRefusal = async (error: unknown): Promise<void> => {
+    if (error instanceof ProgressionError && Array.isArray(error.details.expiredHolds)) {
+      await announceExpiries({ balances: [], expiredHolds: error.details.expiredHolds as HoldRecord[] });
+    }
   };
 
   /** Runs a backend call and announces its effects; a refused call still announces the expiries it performed. */
@@ -72,10 +103,7 @@ export function createLedger(
       settings.instruments.ledgerOperation?.(cause, receipt.replayed === true ? "replayed" : "ok");
     } catch (error) {
       settings.instruments.ledgerOperation?.(cause, error instanceof ProgressionError ? error.code : "INTERNAL");
-      if (error instanceof ProgressionError && Array.isArray(error.details.expiredHolds) && error.details.expiredHolds.length > 0) {
-        const expiredHolds = error.details.expiredHolds as HoldRecord[];
-        await announce("expire", expiryKey(expiredHolds), { balances: [], expiredHolds, replayed: false }, expiryDetail(expiredHolds));
-      }
+      await announceRefusal(error);
       throw error;
     }
     await announce(cause, key, receipt, detail?.(receipt));
@@ -97,11 +125,9 @@ export function createLedger(
   const listOf = async (subject: string): Promise<LedgerList> => {
     requireSubject(subject);
     const result = await backend.list(subject, clock());
-    if (result.expiredHolds.length > 0) {
-      // Every balance of the subject is in the list, so the expired items' balances are too.
-      const touched = new Set(result.expiredHolds.map((hold) => hold.item));
-      await announce("expire", expiryKey(result.expiredHolds), { balances: result.balances.filter((balance) => touched.has(balance.item)), expiredHolds: result.expiredHolds }, expiryDetail(result.expiredHolds));
-    }
+    // Every non-zero balance of the subject is in the list; an expired item at zero is read back.
+    const touched = new Set(result.expiredHolds.map((hold) => hold.item));
+    await announceExpiries({ balances: result.balances.filter((balance) => touched.has(balance.item)), expiredHolds: result.expiredHolds });
     return result;
   };
 
@@ -115,11 +141,14 @@ export function createLedger(
       return run("consume", `${valid.subject}:${valid.idempotencyKey}`, () => backend.consume(valid), () => `spend of ${valid.quantity} ${valid.item}`);
     },
     transfer: async (request) => {
-      if (typeof request !== "object" || request === null) throw new ProgressionError(ErrorCode.InvalidInput, "expected { from, to, item, quantity, idempotencyKey }", {});
+      if (typeof request !== "object" || request === null) throw new ProgressionError(ErrorCode.InvalidInput, "expected { from, to, item, quantity, idempotencyKey, allowNewReceiver? }", {});
       const from = requireSubject(request.from, "from");
       const to = requireSubject(request.to, "to");
       if (from === to) throw new ProgressionError(ErrorCode.InvalidInput, `transfer from and to are both ${JSON.stringify(from)}; a transfer needs two different subjects`, { from, to });
-      const valid = { from, to, item: requireIdentifier(request.item, "item"), quantity: requireQuantity(request.quantity), idempotencyKey: requireKey(request.idempotencyKey), now: clock() };
+      if (request.allowNewReceiver !== undefined && typeof request.allowNewReceiver !== "boolean") {
+        throw new ProgressionError(ErrorCode.InvalidInput, `allowNewReceiver must be true or false (got ${JSON.stringify(request.allowNewReceiver)}); pass true only to give to a player the store has never seen`, { allowNewReceiver: request.allowNewReceiver });
+      }
+      const valid = { from, to, item: requireIdentifier(request.item, "item"), quantity: requireQuantity(request.quantity), idempotencyKey: requireKey(request.idempotencyKey), now: clock(), allowNewReceiver: request.allowNewReceiver === true };
       return run("transfer", `${from}:${valid.idempotencyKey}`, () => backend.transfer(valid), () => `transfer of ${valid.quantity} ${valid.item} from ${from} to ${to}`);
     },
     hold: async (request) => {
@@ -138,18 +167,23 @@ export function createLedger(
     },
     getHold: async (holdId) => {
       subjectOfHoldId(holdId);
-      return backend.getHold(holdId, clock());
+      const receipt = await backend.getHold(holdId, clock()).catch(async (error: unknown) => {
+        await announceRefusal(error);
+        throw error;
+      });
+      await announceExpiries(receipt);
+      return receipt.hold;
     },
     balance: async (subject, item) => {
       const receipt = await backend.balance(requireSubject(subject), requireIdentifier(item, "item"), clock());
-      if (receipt.expiredHolds.length > 0) await announce("expire", expiryKey(receipt.expiredHolds), receipt, expiryDetail(receipt.expiredHolds));
+      await announceExpiries(receipt);
       return receipt.balance;
     },
     list: async (subject) => (await listOf(subject)).balances,
     holds: async (subject) => (await listOf(subject)).openHolds,
     expireHolds: async (limit = settings.expireHoldsBatch) => {
       const expired = await backend.expireHolds(clock(), limit);
-      if (expired.length > 0) await announce("expire", expiryKey(expired), { balances: [], expiredHolds: expired }, expiryDetail(expired));
+      await announceExpiries({ balances: [], expiredHolds: expired });
       return expired;
     },
   };

@@ -54,10 +54,15 @@ export interface SubjectOutcome {
 export interface ProgressionLedger {
   acquire(request: { subject: string; item: string; quantity: number; idempotencyKey: string }): Promise<MutationReceipt>;
   consume(request: { subject: string; item: string; quantity: number; idempotencyKey: string }): Promise<MutationReceipt>;
-  transfer(request: { from: string; to: string; item: string; quantity: number; idempotencyKey: string }): Promise<MutationReceipt>;
+  /**
+   * Moves free quantity between two subjects. A receiver the store has never seen is refused with
+   * UNKNOWN_SUBJECT unless `allowNewReceiver` is true (a gift to a new player).
+   */
+  transfer(request: { from: string; to: string; item: string; quantity: number; idempotencyKey: string; allowNewReceiver?: boolean }): Promise<MutationReceipt>;
   hold(request: { subject: string; item: string; quantity: number; ttlMs: number; idempotencyKey: string }): Promise<HoldReceipt>;
   commit(holdId: string): Promise<HoldReceipt>;
   release(holdId: string): Promise<HoldReceipt>;
+  /** One hold; a hold found past its expiry is released by this call (and announced, once). */
   getHold(holdId: string): Promise<HoldRecord>;
   balance(subject: string, item: string): Promise<Balance>;
   list(subject: string): Promise<readonly Balance[]>;

@@ -13,7 +13,6 @@ const IDENTIFIER = /^[A-Za-z0-9_.:-]{1,128}$/;
 const FORBIDDEN_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 const MAX_TAGS = 32;
 const MAX_TAG_VALUE = 256;
-const MAX_SUBJECT = 200;
 const MAX_KEY = 200;
 const EMPTY_TAGS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
 
@@ -21,11 +20,29 @@ function invalid(message: string, details: Record<string, unknown>): never {
   throw new ProgressionError(ErrorCode.InvalidInput, message, details);
 }
 
-export function requireSubject(subject: unknown, field = "subject"): string {
-  if (typeof subject !== "string" || subject.length === 0 || subject.length > MAX_SUBJECT) {
-    invalid(`${field} must be a non-empty string of at most ${MAX_SUBJECT} characters (got ${describe(subject)})`, { field, value: subject });
+/**
+ * The one shape of a subject (player) id, everywhere: the engine, the ledger, the plugin's join and the
+ * arena's trades. Letters, digits and `_ . : @ -`: no spaces, slashes or Redis hash-tag braces, so an id a
+ * player can hold is an id a trade can name.
+ */
+export const SUBJECT_ID = /^[A-Za-z0-9_.:@-]{1,128}$/;
+
+/** Subjects seen valid before: `record` checks one per event, so the regex runs once per player. */
+const knownSubjects = new Set<string>();
+const KNOWN_SUBJECTS_LIMIT = 10_000;
+
+export function requireSubjectId(value: unknown, field = "subject"): string {
+  if (typeof value === "string" && knownSubjects.has(value)) return value;
+  if (typeof value !== "string" || !SUBJECT_ID.test(value)) {
+    invalid(`${field} must be a subject id: 1-128 letters, digits, '_', '.', ':', '@' or '-' (got ${describe(value)})`, { field, value });
   }
-  return subject;
+  if (knownSubjects.size < KNOWN_SUBJECTS_LIMIT) knownSubjects.add(value);
+  return value;
+}
+
+/** Every public call that takes a subject checks it here (the same shape as `requireSubjectId`). */
+export function requireSubject(subject: unknown, field = "subject"): string {
+  return requireSubjectId(subject, field);
 }
 
 /** Identifiers seen valid before: event types and tag keys repeat, so the regex runs once per distinct value. */

@@ -4,6 +4,7 @@ import type { BackendFactory } from "../support/backend-factories.ts";
 import { useEngines } from "./engine-fixture.ts";
 
 const bal = (subject: string, item: string, free: number, held = 0) => ({ subject, item, free, held });
+const MAX = Number.MAX_SAFE_INTEGER;
 
 /** The inventory ledger on every backend. */
 export function ledgerConformance(factory: BackendFactory): void {
@@ -50,18 +51,58 @@ export function ledgerConformance(factory: BackendFactory): void {
     it("moves quantity between subjects atomically and idempotently", async () => {
       const { ledger } = await ledgerOf();
       await ledger.acquire({ subject: "a", item: "gem", quantity: 10, idempotencyKey: "a1" });
-      const receipt = await ledger.transfer({ from: "a", to: "b", item: "gem", quantity: 4, idempotencyKey: "t1" });
+      const receipt = await ledger.transfer({ from: "a", to: "b", item: "gem", quantity: 4, idempotencyKey: "t1", allowNewReceiver: true });
       expect(receipt.balances).toEqual([bal("a", "gem", 6), bal("b", "gem", 4)]);
-      expect((await ledger.transfer({ from: "a", to: "b", item: "gem", quantity: 4, idempotencyKey: "t1" })).replayed).toBe(true);
+      expect((await ledger.transfer({ from: "a", to: "b", item: "gem", quantity: 4, idempotencyKey: "t1", allowNewReceiver: true })).replayed).toBe(true);
       expect([await ledger.balance("a", "gem"), await ledger.balance("b", "gem")]).toEqual([bal("a", "gem", 6), bal("b", "gem", 4)]);
     });
 
     it("refuses an overdraft and a transfer to oneself, changing nothing", async () => {
       const { ledger } = await ledgerOf();
       await ledger.acquire({ subject: "a", item: "gem", quantity: 3, idempotencyKey: "a1" });
-      await expect(ledger.transfer({ from: "a", to: "b", item: "gem", quantity: 4, idempotencyKey: "t1" })).rejects.toMatchObject({ code: ErrorCode.Insufficient });
+      await expect(ledger.transfer({ from: "a", to: "b", item: "gem", quantity: 4, idempotencyKey: "t1", allowNewReceiver: true })).rejects.toMatchObject({ code: ErrorCode.Insufficient });
       await expect(ledger.transfer({ from: "a", to: "a", item: "gem", quantity: 1, idempotencyKey: "t2" })).rejects.toMatchObject({ code: ErrorCode.InvalidInput });
       expect([await ledger.balance("a", "gem"), await ledger.balance("b", "gem")]).toEqual([bal("a", "gem", 3), bal("b", "gem", 0)]);
+    });
+
+    it("refuses a transfer the receiver's balance would pass the largest safe integer with, changing nothing", async () => {
+      const { ledger } = await ledgerOf();
+      await ledger.acquire({ subject: "a", item: "gem", quantity: 10, idempotencyKey: "a1" });
+      await ledger.acquire({ subject: "b", item: "gem", quantity: MAX, idempotencyKey: "a1" });
+      await expect(ledger.transfer({ from: "a", to: "b", item: "gem", quantity: 10, idempotencyKey: "t1" })).rejects.toMatchObject({ code: ErrorCode.InvalidQuantity });
+      expect([await ledger.balance("a", "gem"), await ledger.balance("b", "gem")]).toEqual([bal("a", "gem", 10), bal("b", "gem", MAX)]);
+      // Nothing was written, so the key is still free for another request.
+      await ledger.consume({ subject: "b", item: "gem", quantity: 10, idempotencyKey: "c1" });
+      expect((await ledger.transfer({ from: "a", to: "b", item: "gem", quantity: 10, idempotencyKey: "t1" })).balances).toEqual([bal("a", "gem", 0), bal("b", "gem", MAX)]);
+    });
+
+    it("refuses a transfer to a subject the store has never seen unless the request allows a new receiver", async () => {
+      const { ledger, progression, delivered } = await ledgerOf();
+      await ledger.acquire({ subject: "a", item: "gem", quantity: 10, idempotencyKey: "a1" });
+      const refused = await ledger.transfer({ from: "a", to: "ghost", item: "gem", quantity: 4, idempotencyKey: "t1" }).catch((error: unknown) => error);
+      expect(refused).toMatchObject({ code: ErrorCode.UnknownSubject, message: expect.stringContaining("ghost") });
+      expect((refused as Error).message).toContain("allowNewReceiver");
+      expect([await ledger.balance("a", "gem"), await ledger.balance("ghost", "gem")]).toEqual([bal("a", "gem", 10), bal("ghost", "gem", 0)]);
+      // Reading a balance does not make a subject known.
+      await expect(ledger.transfer({ from: "a", to: "ghost", item: "gem", quantity: 4, idempotencyKey: "t1" })).rejects.toMatchObject({ code: ErrorCode.UnknownSubject });
+      // The refused key was not used up: the same key now allows the gift to a new player.
+      const gift = await ledger.transfer({ from: "a", to: "ghost", item: "gem", quantity: 4, idempotencyKey: "t1", allowNewReceiver: true });
+      expect(gift).toMatchObject({ replayed: false, balances: [bal("a", "gem", 6), bal("ghost", "gem", 4)] });
+      // Once known (it has a balance), no flag is needed.
+      expect((await ledger.transfer({ from: "a", to: "ghost", item: "gem", quantity: 1, idempotencyKey: "t2" })).balances).toEqual([bal("a", "gem", 5), bal("ghost", "gem", 5)]);
+      await progression.events.drain();
+      expect(delivered.get("inventory.changed")?.filter((e) => e.payload.cause === "transfer")).toHaveLength(2);
+      await expect(ledger.transfer({ from: "a", to: "ghost", item: "gem", quantity: 1, idempotencyKey: "t3", allowNewReceiver: "yes" as unknown as boolean })).rejects.toMatchObject({ code: ErrorCode.InvalidInput });
+    });
+
+    it("a receiver known by its progress or its holds alone takes a transfer without the flag", async () => {
+      const { ledger, progression } = await ledgerOf();
+      await ledger.acquire({ subject: "a", item: "gem", quantity: 10, idempotencyKey: "a1" });
+      await progression.record({ type: "kill", subject: "player", amount: 1 });
+      expect((await ledger.transfer({ from: "a", to: "player", item: "gem", quantity: 1, idempotencyKey: "t1" })).balances).toEqual([bal("a", "gem", 9), bal("player", "gem", 1)]);
+      await ledger.acquire({ subject: "holder", item: "gold", quantity: 3, idempotencyKey: "a1" });
+      await ledger.hold({ subject: "holder", item: "gold", quantity: 3, ttlMs: 60_000, idempotencyKey: "h1" });
+      expect((await ledger.transfer({ from: "a", to: "holder", item: "gem", quantity: 1, idempotencyKey: "t2" })).balances).toEqual([bal("a", "gem", 8), bal("holder", "gem", 1)]);
     });
   });
 
@@ -147,6 +188,125 @@ export function ledgerConformance(factory: BackendFactory): void {
       await expect(ledger.release("not-a-hold")).rejects.toMatchObject({ code: ErrorCode.HoldUnknown });
       await expect(ledger.getHold("h0123456789abcdef:p1")).rejects.toMatchObject({ code: ErrorCode.HoldUnknown });
     });
+
+    it("a release that would return free past the largest safe integer is refused, changing nothing", async () => {
+      const { ledger } = await ledgerOf();
+      await ledger.acquire({ subject: "p1", item: "gold", quantity: MAX, idempotencyKey: "a1" });
+      const { hold } = await ledger.hold({ subject: "p1", item: "gold", quantity: 10, ttlMs: 60_000, idempotencyKey: "h1" });
+      await ledger.acquire({ subject: "p1", item: "gold", quantity: 10, idempotencyKey: "a2" });
+      await expect(ledger.release(hold.holdId)).rejects.toMatchObject({ code: ErrorCode.InvalidQuantity });
+      expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", MAX, 10));
+      expect(await ledger.getHold(hold.holdId)).toMatchObject({ state: "held" });
+      // The hold is intact: it can still be committed.
+      expect(await ledger.commit(hold.holdId)).toMatchObject({ replayed: false, hold: { state: "committed" }, balances: [bal("p1", "gold", MAX, 0)] });
+    });
+
+    it("a hold that would take held past the largest safe integer is refused, changing nothing", async () => {
+      const { ledger } = await ledgerOf();
+      await ledger.acquire({ subject: "p1", item: "gold", quantity: MAX, idempotencyKey: "a1" });
+      await ledger.hold({ subject: "p1", item: "gold", quantity: MAX, ttlMs: 60_000, idempotencyKey: "h1" });
+      await ledger.acquire({ subject: "p1", item: "gold", quantity: 5, idempotencyKey: "a2" });
+      await expect(ledger.hold({ subject: "p1", item: "gold", quantity: 5, ttlMs: 60_000, idempotencyKey: "h2" })).rejects.toMatchObject({ code: ErrorCode.InvalidQuantity });
+      expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", 5, MAX));
+      expect(await ledger.holds("p1")).toHaveLength(1);
+    });
+
+    it("getHold settles a hold it finds past its expiry and announces it once; the expiry job then finds nothing", async () => {
+      const { ledger, clock, progression, delivered, fixture } = await ledgerOf();
+      await ledger.acquire({ subject: "p1", item: "gold", quantity: 10, idempotencyKey: "a1" });
+      const { hold } = await ledger.hold({ subject: "p1", item: "gold", quantity: 4, ttlMs: 1_000, idempotencyKey: "h1" });
+      const other = (await ledger.hold({ subject: "p1", item: "gold", quantity: 1, ttlMs: 1_000, idempotencyKey: "h2" })).hold;
+      clock.advance(1_000);
+      expect(await ledger.getHold(hold.holdId)).toMatchObject({ holdId: hold.holdId, state: "expired", settledAt: clock.now });
+      expect(await ledger.expireHolds()).toEqual([]);
+      expect(await ledger.getHold(hold.holdId)).toMatchObject({ state: "expired" });
+      await progression.events.drain();
+      expect(delivered.get("hold.expired")?.map((e) => e.payload.hold.holdId).sort()).toEqual([hold.holdId, other.holdId].sort());
+      expect(delivered.get("inventory.changed")?.filter((e) => e.payload.cause === "expire").map((e) => e.payload.balances)).toEqual([[bal("p1", "gold", 10, 0)]]);
+      // The backend's answer: the hold, and what the call settled on the way, with its balance.
+      const { hold: third } = await ledger.hold({ subject: "p1", item: "gold", quantity: 2, ttlMs: 1_000, idempotencyKey: "h3" });
+      clock.advance(1_000);
+      const read = await fixture.backend.getHold(third.holdId, clock.now);
+      expect(read).toMatchObject({ hold: { holdId: third.holdId, state: "expired" }, balances: [bal("p1", "gold", 10, 0)] });
+      expect(read.expiredHolds.map((h) => h.holdId)).toEqual([third.holdId]);
+      expect((await fixture.backend.getHold(third.holdId, clock.now)).expiredHolds).toEqual([]);
+    });
+
+    it("expireHolds(limit) releases at most limit holds and reports exactly those; the rest stay due for the next call", async () => {
+      const { ledger, clock, fixture } = await ledgerOf();
+      await ledger.acquire({ subject: "p1", item: "gold", quantity: 10, idempotencyKey: "a1" });
+      const ids: string[] = [];
+      for (const key of ["h1", "h2", "h3"]) ids.push((await ledger.hold({ subject: "p1", item: "gold", quantity: 1, ttlMs: 1_000, idempotencyKey: key })).hold.holdId);
+      clock.advance(1_000);
+      const first = await fixture.backend.expireHolds(clock.now, 1);
+      expect(first).toHaveLength(1);
+      const rest = await fixture.backend.expireHolds(clock.now, 10);
+      expect(rest).toHaveLength(2);
+      expect([...first, ...rest].map((h) => h.holdId).sort()).toEqual([...ids].sort());
+      expect(await fixture.backend.expireHolds(clock.now, 10)).toEqual([]);
+      for (const id of ids) await expect(ledger.commit(id)).rejects.toMatchObject({ code: ErrorCode.HoldExpired });
+      expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", 10, 0));
+    });
+
+    it("the engine's expireHolds(limit) announces each expiry once, also those the announcement's balance read settles", async () => {
+      const { ledger, clock, progression, delivered } = await ledgerOf();
+      await ledger.acquire({ subject: "p1", item: "gold", quantity: 10, idempotencyKey: "a1" });
+      const ids: string[] = [];
+      for (const key of ["h1", "h2", "h3"]) ids.push((await ledger.hold({ subject: "p1", item: "gold", quantity: 1, ttlMs: 1_000, idempotencyKey: key })).hold.holdId);
+      clock.advance(1_000);
+      expect(await ledger.expireHolds(1)).toHaveLength(1);
+      await ledger.expireHolds(10);
+      expect(await ledger.expireHolds(10)).toEqual([]);
+      for (const id of ids) await expect(ledger.commit(id)).rejects.toMatchObject({ code: ErrorCode.HoldExpired });
+      expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", 10, 0));
+      await progression.events.drain();
+      expect(delivered.get("hold.expired")?.map((e) => e.payload.hold.holdId).sort()).toEqual([...ids].sort());
+    });
+  });
+
+  describe("every lazy expiry is reported once, by the call that settles it", () => {
+    type Ledger = Awaited<ReturnType<typeof ledgerOf>>["ledger"];
+    const calls: Array<[string, (ledger: Ledger, expiring: string, other: string) => Promise<unknown>]> = [
+      ["acquire", (l) => l.acquire({ subject: "p1", item: "gem", quantity: 1, idempotencyKey: "x1" })],
+      ["consume", (l) => l.consume({ subject: "p1", item: "gold", quantity: 1, idempotencyKey: "x1" })],
+      ["a refused consume", (l) => l.consume({ subject: "p1", item: "gold", quantity: 999, idempotencyKey: "x1" })],
+      ["transfer from the subject", (l) => l.transfer({ from: "p1", to: "p2", item: "gold", quantity: 1, idempotencyKey: "x1" })],
+      ["a refused transfer from the subject", (l) => l.transfer({ from: "p1", to: "p2", item: "gold", quantity: 999, idempotencyKey: "x1" })],
+      ["transfer to the subject", (l) => l.transfer({ from: "p2", to: "p1", item: "gold", quantity: 1, idempotencyKey: "x1" })],
+      ["a refused transfer to the subject", (l) => l.transfer({ from: "p2", to: "p1", item: "gold", quantity: 999, idempotencyKey: "x1" })],
+      ["hold", (l) => l.hold({ subject: "p1", item: "gold", quantity: 1, ttlMs: 60_000, idempotencyKey: "x1" })],
+      ["a refused hold", (l) => l.hold({ subject: "p1", item: "gold", quantity: 999, ttlMs: 60_000, idempotencyKey: "x1" })],
+      ["commit of another hold", (l, _e, other) => l.commit(other)],
+      ["release of another hold", (l, _e, other) => l.release(other)],
+      ["commit of the expired hold (refused)", (l, expiring) => l.commit(expiring)],
+      ["release of the expired hold", (l, expiring) => l.release(expiring)],
+      ["balance of another item", (l) => l.balance("p1", "gem")],
+      ["list", (l) => l.list("p1")],
+      ["holds", (l) => l.holds("p1")],
+      ["getHold of the expired hold", (l, expiring) => l.getHold(expiring)],
+      ["getHold of another hold", (l, _e, other) => l.getHold(other)],
+      ["getHold of an unknown hold (refused)", (l) => l.getHold("h0123456789abcdef:p1")],
+      ["expireHolds", (l) => l.expireHolds()],
+    ];
+    for (const [name, call] of calls) {
+      it(name, async () => {
+        const { ledger, clock, progression, delivered } = await ledgerOf();
+        await ledger.acquire({ subject: "p1", item: "gold", quantity: 10, idempotencyKey: "a1" });
+        await ledger.acquire({ subject: "p2", item: "gold", quantity: 10, idempotencyKey: "a1" });
+        const expiring = (await ledger.hold({ subject: "p1", item: "gold", quantity: 4, ttlMs: 1_000, idempotencyKey: "h1" })).hold.holdId;
+        const other = (await ledger.hold({ subject: "p1", item: "gold", quantity: 1, ttlMs: 60_000, idempotencyKey: "h2" })).hold.holdId;
+        clock.advance(1_000);
+        await call(ledger, expiring, other).catch(() => undefined);
+        await progression.events.drain();
+        expect(delivered.get("hold.expired")?.map((e) => e.payload.hold.holdId)).toEqual([expiring]);
+        // Nobody else finds it due any more, and it is not announced again.
+        expect(await ledger.expireHolds()).toEqual([]);
+        await ledger.list("p1");
+        await expect(ledger.commit(expiring)).rejects.toMatchObject({ code: ErrorCode.HoldExpired });
+        await progression.events.drain();
+        expect(delivered.get("hold.expired")).toHaveLength(1);
+      });
+    }
   });
 
   describe("open holds", () => {
@@ -215,7 +375,7 @@ export function ledgerConformance(factory: BackendFactory): void {
       const { ledger, progression, delivered } = await ledgerOf();
       await ledger.acquire({ subject: "p1", item: "gold", quantity: 5, idempotencyKey: "a1" });
       await ledger.acquire({ subject: "p1", item: "gold", quantity: 5, idempotencyKey: "a1" });
-      await ledger.transfer({ from: "p1", to: "p2", item: "gold", quantity: 2, idempotencyKey: "t1" });
+      await ledger.transfer({ from: "p1", to: "p2", item: "gold", quantity: 2, idempotencyKey: "t1", allowNewReceiver: true });
       await progression.events.drain();
       expect(delivered.get("inventory.changed")?.map((e) => [e.payload.cause, e.payload.balances])).toEqual([
         ["acquire", [bal("p1", "gold", 5)]],

@@ -176,38 +176,109 @@ export function progressionConformance(factory: BackendFactory): void {
       expect((await progression.progress("p1"))[0]?.current).toBe(10);
     });
 
-    it("reports once the awards of a batch whose reply was lost, when its retry finds it applied", async () => {
-      const first = await engine(killTiers);
-      let loseNextReply = false;
+    /** An engine whose backend applies a batch, then loses the reply when told to (the first engine owns the backend). */
+    const lossyEngine = async (definitions: Parameters<typeof engine>[0]) => {
+      const first = await engine(definitions);
+      const control = { loseNextReply: false };
       const real = first.fixture.backend;
       const lossy = new Proxy(real, {
         get(target, property) {
           if (property === "apply") {
             return async (request: Parameters<typeof real.apply>[0]) => {
               const results = await target.apply(request);
-              if (!loseNextReply) return results;
-              loseNextReply = false;
+              if (!control.loseNextReply) return results;
+              control.loseNextReply = false;
               throw new ProgressionError(ErrorCode.BackendUnavailable, "the reply was lost on the way back");
             };
           }
-          if (property === "close") return async () => {}; // the first engine owns the backend
+          if (property === "close") return async () => {};
           const value: unknown = Reflect.get(target, property, target);
           return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
         },
       });
-      const { progression, delivered } = await engine(killTiers, { backend: lossy });
-      const buffer = progression.createBuffer();
-      for (let i = 0; i < 10; i += 1) buffer.add({ type: "kill", subject: "p1", at: T0 + i * 1000 });
+      const second = await engine(definitions, { backend: lossy });
+      return { ...second, control, reload: (next: Parameters<typeof engine>[0]) => second.progression.reload({ definitions: next }) };
+    };
+    const bounty = milestone("kills_25", "kill", { type: "count", threshold: 25 }, { autoClaim: true, rewards: [{ item: "gem", quantity: 3 }] });
+
+    /** 30 kills, then kills_25 (autoClaim) is added: the next batch awards it retroactive, with kills_100. */
+    const lostBatch = async () => {
+      const lossy = await lossyEngine(killTiers);
+      await lossy.progression.recordBatch(Array.from({ length: 30 }, (_, i) => ({ type: "kill", subject: "p1", at: T0 + i * 1000 })));
+      lossy.reload([...killTiers, bounty]);
+      await lossy.progression.events.drain();
+      const buffer = lossy.progression.createBuffer();
+      buffer.add({ type: "kill", subject: "p1", amount: 70, at: T0 + 100_000 });
       const batch = buffer.drain();
-      loseNextReply = true;
-      await expect(progression.applyBatch(batch)).rejects.toMatchObject({ code: ErrorCode.BackendUnavailable });
-      // The caller retries the same batch and says so: the engine then recovers what the lost reply carried.
-      const retry = await progression.applyBatch(batch, { retried: true });
-      expect(retry[0]?.reached.map((a) => [a.code, a.earnedAt])).toEqual([["kills_1", T0], ["kills_10", T0 + 9000]]);
+      const announced: string[] = [];
+      lossy.progression.effects.subscribe((effects) => {
+        if (effects.cause !== "apply") return;
+        for (const subject of effects.subjects) {
+          for (const award of subject.reached) announced.push(`reached ${award.code}`);
+          for (const claim of subject.claimed) announced.push(`claimed ${claim.code}`);
+          for (const balance of subject.inventory) announced.push(`${balance.item} ${balance.free}`);
+        }
+      });
+      lossy.control.loseNextReply = true;
+      await expect(lossy.progression.applyBatch(batch)).rejects.toMatchObject({ code: ErrorCode.BackendUnavailable });
+      return { ...lossy, batch, announced };
+    };
+
+    it("announces once, on the retry, everything a batch whose reply was lost did: retroactive awards and autoClaim balances too", async () => {
+      const { progression, batch, announced, delivered } = await lostBatch();
+      // The caller retries the same batch and says so: the backend answers what the lost reply carried.
+      const [retry] = await progression.applyBatch(batch, { retried: true });
+      expect(retry?.reached.map((a) => [a.code, a.earnedAt, a.retroactive, a.claimedAt !== null])).toEqual([
+        ["kills_25", T0 + 29_000, true, true],
+        ["kills_100", T0 + 100_000, false, false],
+      ]);
+      expect(retry?.inventory).toEqual([{ subject: "p1", item: "gem", free: 3, held: 0 }]);
+      expect(announced).toEqual(["reached kills_25", "reached kills_100", "claimed kills_25", "gem 3"]);
+      // Applied once: the counter, the balance and the stats.
       expect((await progression.applyBatch(batch))[0]?.reached).toEqual([]);
-      expect((await progression.progress("p1"))[0]?.current).toBe(10);
+      expect((await progression.progress("p1"))[0]?.current).toBe(100);
+      expect(await progression.ledger.balance("p1", "gem")).toMatchObject({ free: 3 });
+      expect((await progression.milestoneStats()).kills_25).toEqual({ reached: 1, claimed: 1 });
       await progression.events.drain();
-      expect(delivered.get("milestone.reached")?.map((e) => e.payload.code)).toEqual(["kills_1", "kills_10"]);
+      expect(announced).toHaveLength(4);
+      expect(delivered.get("milestone.reached")?.map((e) => e.payload.code)).toEqual(["kills_1", "kills_10", "kills_25", "kills_100"]);
+      expect(delivered.get("reward.claimed")?.map((e) => e.payload.code)).toEqual(["kills_25"]);
+    });
+
+    it("announces nothing for a duplicate the caller does not say is a retry", async () => {
+      const { progression, batch, announced } = await lostBatch();
+      const [again] = await progression.applyBatch(batch);
+      expect([again?.reached, again?.inventory]).toEqual([[], []]);
+      expect(announced).toEqual([]);
+    });
+
+    it("keeps each subject's outcome of a batch: a retry of a batch whose reply arrived gets it again", async () => {
+      const { progression } = await engine([...killTiers, bounty]);
+      const buffer = progression.createBuffer();
+      buffer.add({ type: "kill", subject: "p1", amount: 30, at: T0 });
+      buffer.add({ type: "kill", subject: "p2", amount: 1, at: T0 });
+      const batch = buffer.drain();
+      const [first] = await progression.applyBatch(batch);
+      const results = await progression.applyBatch(batch, { retried: true });
+      expect(results.map((r) => r.reached.map((a) => a.code))).toEqual([["kills_1", "kills_10", "kills_25"], ["kills_1"]]);
+      expect(results[0]?.reached).toEqual(first?.reached);
+      expect(results[0]?.inventory).toEqual([{ subject: "p1", item: "gem", free: 3, held: 0 }]);
+      // Progress is not kept: it is a hint, the next flush or snapshot carries it.
+      expect(results[0]?.progress).toEqual([]);
+    });
+
+    it("a lost reply of an autoClaim the balance refused announces the award unclaimed", async () => {
+      const { progression, control } = await lossyEngine([bounty]);
+      await progression.ledger.acquire({ subject: "p1", item: "gem", quantity: Number.MAX_SAFE_INTEGER - 1, idempotencyKey: "fill" });
+      const buffer = progression.createBuffer();
+      buffer.add({ type: "kill", subject: "p1", amount: 25, at: T0 });
+      const batch = buffer.drain();
+      control.loseNextReply = true;
+      await expect(progression.applyBatch(batch)).rejects.toMatchObject({ code: ErrorCode.BackendUnavailable });
+      const [retry] = await progression.applyBatch(batch, { retried: true });
+      expect(retry?.reached.map((a) => [a.code, a.claimedAt])).toEqual([["kills_25", null]]);
+      expect(retry?.inventory).toEqual([]);
+      expect(await progression.ledger.balance("p1", "gem")).toMatchObject({ free: Number.MAX_SAFE_INTEGER - 1 });
     });
 
     it("counts an event with an id once, even when recorded again", async () => {

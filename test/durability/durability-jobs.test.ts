@@ -178,7 +178,7 @@ describe("createDurability", () => {
       await progression.ledger.acquire({ subject: "trader", item: "gem", quantity: 5, idempotencyKey: "buy-1" });
       await progression.ledger.acquire({ subject: "trader", item: "gem", quantity: 5, idempotencyKey: "buy-1" }); // a retry: no new fact
       await progression.ledger.consume({ subject: "trader", item: "gem", quantity: 2, idempotencyKey: "use-1" });
-      await progression.ledger.transfer({ from: "trader", to: "buyer", item: "gem", quantity: 1, idempotencyKey: "trade-1" });
+      await progression.ledger.transfer({ from: "trader", to: "buyer", item: "gem", quantity: 1, idempotencyKey: "trade-1", allowNewReceiver: true });
       await durability.bus.drain();
       const journal = await database.pool.query<{ cause: string; free_after: string; idempotency_key: string; detail: string }>(
         `SELECT cause, free_after, idempotency_key, detail FROM journal_flow.ledger_journal WHERE subject = 'trader' ORDER BY id`,

@@ -28,6 +28,15 @@ async function joined(label: string): Promise<TestClient> {
   return player;
 }
 
+/** A player who played once and left: the store knows them, so a trade may reach them. */
+async function knownAbsentPlayer(label: string): Promise<string> {
+  const playerId = newPlayerId(label);
+  const player = await arena.join(playerId);
+  await player.waitFor("progression:snapshot");
+  await player.leave();
+  return playerId;
+}
+
 describeArena({ arena: { holdTtlMs: 300 } }, (handle) => {
   beforeAll(() => {
     arena = handle;
@@ -102,7 +111,7 @@ describeArena({ arena: { holdTtlMs: 300 } }, (handle) => {
 
     it("trades loot picked up a moment ago (fire-and-forget loot is coalesced, then flushed before the trade)", async () => {
       const looter = await joined("looter");
-      const partner = newPlayerId("partner");
+      const partner = await knownAbsentPlayer("partner");
       for (let i = 0; i < 5; i += 1) looter.send("loot", { item: "gold", qty: 20 });
       await looter.request("trade", { to: partner, item: "gold", qty: 90 });
       expect((await arena.progression.ledger.balance(partner, "gold")).free).toBe(90);
@@ -116,10 +125,30 @@ describeArena({ arena: { holdTtlMs: 300 } }, (handle) => {
 
     it("transfers to a player id that is not in the room", async () => {
       const alice = await joined("giver");
-      const absent = newPlayerId("absent");
+      const absent = await knownAbsentPlayer("absent");
       await alice.request("loot", { item: "potion", qty: 3 });
       await alice.request("trade", { to: absent, item: "potion", qty: 2 });
       expect((await arena.progression.ledger.balance(absent, "potion")).free).toBe(2);
+    });
+
+    it("refuses a trade to an id no player can log in as, naming `to`, and the gold stays", async () => {
+      const sender = await joined("sender");
+      await sender.request("loot", { item: "gold", qty: 50 });
+      for (const to of ["!", "x y", "a/b", "tab\tid", "{ghost}", "z".repeat(300), "p:{x}"]) {
+        const refused = await rejectionOf(sender.request("trade", { to, item: "gold", qty: 5 }));
+        expect(refused, JSON.stringify(to)).toMatchObject({ type: "trade", code: "INVALID_INPUT", message: expect.stringContaining("to") });
+      }
+      expect(await arena.progression.ledger.list(await subjectOf(sender))).toEqual([expect.objectContaining({ item: "gold", free: 50 })]);
+    });
+
+    it("refuses a trade to a valid id the store has never seen (UNKNOWN_SUBJECT), and the gold stays", async () => {
+      const sender = await joined("sender");
+      await sender.request("loot", { item: "gold", qty: 50 });
+      const nobody = newPlayerId("nobody");
+      const refused = await rejectionOf(sender.request("trade", { to: nobody, item: "gold", qty: 5 }));
+      expect(refused).toMatchObject({ type: "trade", code: "UNKNOWN_SUBJECT", message: expect.stringContaining(nobody) });
+      expect(await arena.progression.ledger.list(await subjectOf(sender))).toEqual([expect.objectContaining({ item: "gold", free: 50 })]);
+      expect(await arena.progression.ledger.list(nobody)).toEqual([]);
     });
   });
 

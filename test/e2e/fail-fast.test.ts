@@ -67,7 +67,8 @@ describe("an outage after start", () => {
     const port = await freePort();
     let server = await redisServerOn(port);
     const logger = recordingLogger();
-    const backend = await connectRedisBackend({ url: `redis://127.0.0.1:${port}`, prefix: "outage", logger });
+    // This Redis keeps nothing on disk on purpose (the test kills it); durability is not what is tested.
+    const backend = await connectRedisBackend({ url: `redis://127.0.0.1:${port}`, prefix: "outage", logger, allowVolatileRedis: true });
     try {
       const acquire = (key: string) => backend.acquire({ subject: "p", item: "gold", quantity: 1, idempotencyKey: key, now: Date.now() });
       await acquire("before");

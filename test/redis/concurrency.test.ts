@@ -73,7 +73,7 @@ describe("redis backend: concurrency", () => {
               await backend.consume({ idempotencyKey, subject: "bank", item: "gold", quantity, now: T0 });
               consumed += quantity;
             } else if (i % 3 === 1) {
-              await backend.transfer({ idempotencyKey, from: "bank", to: `p${c}`, item: "gold", quantity, now: T0 });
+              await backend.transfer({ idempotencyKey, from: "bank", to: `p${c}`, item: "gold", quantity, now: T0, allowNewReceiver: true });
             } else {
               const { hold } = await backend.hold({ idempotencyKey, subject: "bank", item: "gold", quantity, ttlMs: 60_000, now: T0 });
               if (c % 2 === 0) {

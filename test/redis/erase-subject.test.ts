@@ -22,7 +22,7 @@ describe("redis backend: erase", () => {
       clock: () => T0,
       onMissingTranslations: () => {},
     });
-    const subject = "player:{odd*}";
+    const subject = "player:odd.1@x-y";
     await progression.record({ type: "kill", subject, id: "e1" });
     await progression.ledger.acquire({ subject, item: "gold", quantity: 9, idempotencyKey: "k1" });
     await progression.ledger.hold({ subject, item: "gold", quantity: 2, ttlMs: 60_000, idempotencyKey: "k2" });

@@ -24,7 +24,7 @@ describe("redis backend: malformed script arguments", () => {
   const keyCount = async () => (await client.keys(`${prefix}:*`)).length;
 
   it("applyBatch: garbage payloads and bad shapes", async () => {
-    const keys = [`${prefix}:dirty`, `${prefix}:milestone-stats`, `${prefix}:s:{x}`, `${prefix}:e:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:rl:{x}`];
+    const keys = [`${prefix}:dirty`, `${prefix}:milestone-stats`, `${prefix}:s:{x}`, `${prefix}:e:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:rl:{x}`, `${prefix}:o:{x}`];
     const applyBatch = (argv: ScriptArg[], groupKeys = keys): ScriptCall => ({ script: "applyBatch", keys: groupKeys, argv });
     const plan = [["c", "s", 1, [["k", 1, 1, 0]]]];
     const row = (overrides: Record<number, unknown>) => ["", Object.assign(["kill", "", 20_000, 1, 1, T0, T0, 1, "id-1"], overrides)];
@@ -65,7 +65,7 @@ describe("redis backend: malformed script arguments", () => {
     expect(rowStatus).toBe(ScriptStatus.Ok);
     await client.unlink(...(await client.keys(`${prefix}:*`)));
     // Wrong key count for the subjects listed.
-    const [status] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 1000, [], [["x", 0, [], 0]], "set", 1000]), "abcdef"], keys.slice(0, 6))));
+    const [status] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 1000, [], [["x", 0, [], 0]], "set", 1000]), "abcdef"], keys.slice(0, 7))));
     expect(status).toBe(ScriptStatus.InvalidInput);
     expect(await keyCount()).toBe(0);
   });
@@ -74,7 +74,7 @@ describe("redis backend: malformed script arguments", () => {
     const ledger = [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:h:{x}`, `${prefix}:t:{x}`, `${prefix}:dirty`, `${prefix}:holds-by-expiry`];
     const idem = `${prefix}:k:{x}1:key`;
     const stats = `${prefix}:milestone-stats`;
-    const y = [`${prefix}:s:{y}`, `${prefix}:l:{y}`, `${prefix}:h:{y}`, `${prefix}:t:{y}`];
+    const y = [`${prefix}:s:{y}`, `${prefix}:l:{y}`, `${prefix}:h:{y}`, `${prefix}:t:{y}`, `${prefix}:r:{y}`];
     // ARGV[1..5] of a one-subject ledger script: subject, now, use server time, retention, check restore.
     const head = ["x", T0, "0", 1000, "0"];
     const cases: Array<[ScriptCall, number]> = [
@@ -88,8 +88,10 @@ describe("redis backend: malformed script arguments", () => {
       [{ script: "list", keys: ledger, argv: ["x", T0, "0", "forever", "0"] }, ScriptStatus.InvalidInput],
       [{ script: "getHold", keys: ledger, argv: head }, ScriptStatus.InvalidInput],
       [{ script: "expireHolds", keys: ledger, argv: ["x", T0, "0", 1000, 0] }, ScriptStatus.InvalidInput],
-      [{ script: "transfer", keys: [...ledger, idem, ...y], argv: [...head, "x", "gem", 1, "[]"] }, ScriptStatus.InvalidInput],
-      [{ script: "transfer", keys: [...ledger, idem, ...y], argv: [...head, "y", "gem", 0, "[]"] }, ScriptStatus.InvalidQuantity],
+      [{ script: "transfer", keys: [...ledger, idem, ...y], argv: [...head, "x", "gem", 1, "[]", "0"] }, ScriptStatus.InvalidInput],
+      [{ script: "transfer", keys: [...ledger, idem, ...y], argv: [...head, "y", "gem", 0, "[]", "0"] }, ScriptStatus.InvalidQuantity],
+      [{ script: "transfer", keys: [...ledger, idem, ...y], argv: [...head, "y", "gem", 1, "[]", "yes"] }, ScriptStatus.InvalidInput],
+      [{ script: "transfer", keys: [...ledger, idem, ...y], argv: [...head, "y", "gem", 1, "[]", "0"] }, ScriptStatus.UnknownSubject],
       [{ script: "claim", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, idem, `${prefix}:dirty`, stats], argv: ["x", "code", "[]", T0, 1000, "0", "gold"] }, ScriptStatus.InvalidInput],
       [{ script: "claim", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, idem, `${prefix}:dirty`, stats], argv: ["x", "code", "[]", T0, 1000, "0", "gold", 2 ** 60] }, ScriptStatus.InvalidQuantity],
       [{ script: "importSubject", keys: [...ledger.slice(0, 4), ledger[5] ?? "", `${prefix}:r:{x}`, stats], argv: ["garbage"] }, ScriptStatus.InvalidInput],

@@ -152,7 +152,7 @@ describe("redis backend: ledger", () => {
     expect((await backend.acquire(acquire)).replayed).toBe(true);
     await expect(backend.acquire({ ...acquire, quantity: 11 })).rejects.toMatchObject({ code: ErrorCode.IdempotencyConflict });
     await expect(backend.consume({ ...acquire, idempotencyKey: "k2", quantity: 11 })).rejects.toMatchObject({ code: ErrorCode.Insufficient });
-    const moved = await backend.transfer({ idempotencyKey: "k2", from: "a", to: "b", item: "gem", quantity: 4, now: T0 });
+    const moved = await backend.transfer({ idempotencyKey: "k2", from: "a", to: "b", item: "gem", quantity: 4, now: T0, allowNewReceiver: true });
     expect(moved.balances).toEqual([
       { subject: "a", item: "gem", free: 6, held: 0 },
       { subject: "b", item: "gem", free: 4, held: 0 },
@@ -178,7 +178,7 @@ describe("redis backend: ledger", () => {
     const lazily = await backend.balance("a", "gem", T0 + 2000);
     expect(lazily.balance).toEqual({ subject: "a", item: "gem", free: 6, held: 1 });
     expect(lazily.expiredHolds).toEqual([{ ...h2.hold, state: "expired", settledAt: T0 + 2000 }]);
-    expect((await backend.getHold(h2.hold.holdId, T0 + 2001)).state).toBe("expired");
+    expect((await backend.getHold(h2.hold.holdId, T0 + 2001)).hold.state).toBe("expired");
     await expect(backend.commit({ holdId: h2.hold.holdId, now: T0 + 2001 })).rejects.toMatchObject({ code: ErrorCode.HoldExpired });
     expect((await backend.release({ holdId: h2.hold.holdId, now: T0 + 2001 })).replayed).toBe(true);
 

@@ -56,7 +56,7 @@ describe("redis backend: transfer to a subject that needs a restore", () => {
     reported.push(...(await backend.expireHolds(T0 + 10_000, 100)));
 
     expect(reported.map((h) => [h.holdId, h.state])).toEqual([[hold.holdId, "expired"]]);
-    expect((await backend.getHold(hold.holdId, T0 + 10_000)).state).toBe("expired");
+    expect((await backend.getHold(hold.holdId, T0 + 10_000)).hold.state).toBe("expired");
   });
 
   it("refuses before writing anything, naming every subject to restore at once", async () => {
@@ -70,7 +70,7 @@ describe("redis backend: transfer to a subject that needs a restore", () => {
     const snapshotOfA = async () => [await client.hgetall(keys.subject("a").holds), await client.hgetall(keys.subject("a").balances), await client.zscore(keys.holdExpiryIndex, hold.holdId)];
     const before = await snapshotOfA();
 
-    const transfer = (from: string, to: string) => transferArgs(settings, { from, to, item: "gem", quantity: 1, idempotencyKey: "t", now: T0 + 5000 });
+    const transfer = (from: string, to: string) => transferArgs(settings, { from, to, item: "gem", quantity: 1, idempotencyKey: "t", now: T0 + 5000, allowNewReceiver: false });
     const decode = (raw: Buffer) => packr.unpack(raw) as [number, string, unknown];
     // `a` has a due hold, `b` needs a restore: the hold must not be expired by the refused call.
     expect(decode(await runScript(client, transfer("a", "b")))).toEqual([ScriptStatus.RestoreNeeded, expect.any(String), ["b"]]);

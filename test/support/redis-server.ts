@@ -1,16 +1,29 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 
 /**
  * A redis-server for tests and benchmarks: uses `REDIS_URL` when set, otherwise starts its own
- * `redis-server` binary on a free port with persistence off, and stops only that process.
+ * `redis-server` binary on a free port, with AOF (`appendfsync everysec`, as the Redis backend
+ * requires) in its own temp dir, and stops only that process (and removes that dir).
  */
 export interface TestRedisServer {
   readonly url: string;
   /** True when this process started the server (and `stop` will end it). */
   readonly owned: boolean;
   stop(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  /** Use `REDIS_URL` when it is set. Default: true. */
+  readonly useEnv?: boolean;
+  /** The binary. Default: `redis-server` on PATH. */
+  readonly binary?: string;
+  /** Run with AOF (`appendonly yes`, `appendfsync everysec`). False: no persistence at all (volatile). Default: true. */
+  readonly appendOnly?: boolean;
 }
 
 export async function freePort(): Promise<number> {
@@ -45,22 +58,43 @@ async function waitUntilReady(url: string, child: ChildProcess, deadlineMs: numb
   }
 }
 
-/** Starts a private redis-server (or wraps `REDIS_URL`). `binary` defaults to `redis-server` on PATH. */
-export async function startRedisServer(options: { useEnv?: boolean; binary?: string } = {}): Promise<TestRedisServer> {
+/** Fails with one line when `REDIS_URL` names a Redis without AOF: the Redis backend would refuse it. */
+async function requireAppendOnly(url: string): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    const info = await client.info("persistence");
+    if (!/^aof_enabled:1\r?$/m.test(info)) {
+      throw new Error(`REDIS_URL ${url} runs without AOF; the tests need "appendonly yes" there (the Redis backend refuses a volatile Redis), or unset REDIS_URL`);
+    }
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** Starts a private redis-server (or wraps `REDIS_URL`). */
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<TestRedisServer> {
   const fromEnv = process.env.REDIS_URL;
   if ((options.useEnv ?? true) && fromEnv) {
+    await requireAppendOnly(fromEnv);
     return { url: fromEnv, owned: false, stop: async () => undefined };
   }
   const port = await freePort();
+  // Its own dir: the AOF files of one server never meet another's (nor the working tree).
+  const dir = mkdtempSync(join(tmpdir(), "progression-redis-"));
+  const persistence = (options.appendOnly ?? true) ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"];
   const child = spawn(
     options.binary ?? "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"],
+    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...persistence, "--protected-mode", "no"],
     { stdio: "ignore" },
   );
   const url = `redis://127.0.0.1:${port}`;
+  const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
   // If this process exits without stop() (a crash, Ctrl-C), do not leave the server running.
   const killOnExit = (): void => {
     child.kill("SIGKILL");
+    removeDir();
   };
   process.once("exit", killOnExit);
   child.once("exit", () => process.off("exit", killOnExit));
@@ -68,6 +102,7 @@ export async function startRedisServer(options: { useEnv?: boolean; binary?: str
     await waitUntilReady(url, child, 10_000);
   } catch (error) {
     child.kill("SIGKILL");
+    removeDir();
     throw error;
   }
   return {
@@ -75,8 +110,12 @@ export async function startRedisServer(options: { useEnv?: boolean; binary?: str
     owned: true,
     stop: () =>
       new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once("exit", () => resolve());
+        const done = (): void => {
+          removeDir();
+          resolve();
+        };
+        if (child.exitCode !== null || child.signalCode !== null) return done();
+        child.once("exit", done);
         child.kill("SIGTERM");
       }),
   };

@@ -9,7 +9,9 @@ import type { Balance } from "../../model/balance.ts";
  * Keys are scoped to the subject the request names first (`subject`, or `from` for a transfer).
  *
  * Expired holds are released lazily by any operation that touches their subject, and by
- * `expireHolds` (the expiry job); each expiry is reported exactly once, in `expiredHolds`.
+ * `expireHolds` (the expiry job); each expiry is reported exactly once, in `expiredHolds` of the call
+ * that released it (a refused call: in its error's `details.expiredHolds`). A refused call changes
+ * nothing else. No balance passes Number.MAX_SAFE_INTEGER: a call that would is INVALID_QUANTITY.
  */
 
 export interface LedgerEffects {
@@ -43,6 +45,11 @@ export interface TransferRequest {
   readonly item: string;
   readonly quantity: number;
   readonly now: number;
+  /**
+   * Allow a receiver the store has never seen (no balance, hold, award, counter or history), e.g. a
+   * gift to a new player. Default false: such a transfer is refused with UNKNOWN_SUBJECT.
+   */
+  readonly allowNewReceiver?: boolean;
 }
 
 export interface HoldRequest extends QuantityRequest {
@@ -65,7 +72,11 @@ export interface LedgerBackend {
   acquire(request: QuantityRequest): Promise<MutationReceipt>;
   /** Errors: Insufficient when free < quantity. */
   consume(request: QuantityRequest): Promise<MutationReceipt>;
-  /** Moves free quantity between two subjects atomically. Errors: Insufficient. */
+  /**
+   * Moves free quantity between two subjects atomically. Errors: UnknownSubject (the receiver was never
+   * seen and allowNewReceiver is not set), Insufficient, InvalidQuantity (the receiver would pass
+   * MAX_SAFE_INTEGER).
+   */
   transfer(request: TransferRequest): Promise<MutationReceipt>;
   /** Moves quantity from free to held until commit, release or expiry. Errors: Insufficient. */
   hold(request: HoldRequest): Promise<HoldReceipt>;
@@ -76,16 +87,23 @@ export interface LedgerBackend {
   commit(request: HoldSettleRequest): Promise<HoldReceipt>;
   /**
    * Held quantity returns to free. Releasing a released or expired hold again is a no-op.
-   * Errors: HoldUnknown, HoldClosed (it was committed).
+   * Errors: HoldUnknown, HoldClosed (it was committed), InvalidQuantity (free would pass MAX_SAFE_INTEGER).
    */
   release(request: HoldSettleRequest): Promise<HoldReceipt>;
-  getHold(holdId: string, now: number): Promise<HoldRecord>;
+  /**
+   * One hold, after the subject's due holds are released (so a hold past its expiry reads as expired,
+   * and is reported in `expiredHolds` by this call). Errors: HoldUnknown.
+   */
+  getHold(holdId: string, now: number): Promise<{ hold: HoldRecord } & LedgerEffects>;
   balance(subject: string, item: string, now: number): Promise<{ balance: Balance } & LedgerEffects>;
   /**
    * Every item with a non-zero free or held quantity, sorted by item, and the subject's open holds
    * (state "held", expiresAt > now) sorted by expiresAt, then holdId.
    */
   list(subject: string, now: number): Promise<LedgerList>;
-  /** Releases up to `limit` holds whose expiry is <= now, across all subjects. */
+  /**
+   * Releases at most `limit` holds whose expiry is <= now, across all subjects, oldest expiry first, and
+   * returns exactly those (a subject's other due holds stay held until the next call that touches them).
+   */
   expireHolds(now: number, limit: number): Promise<readonly HoldRecord[]>;
 }

@@ -58,14 +58,23 @@ export interface CheckProgress {
   readonly current: number;
 }
 
+/**
+ * One subject's outcome of a batch. The apply keeps each subject's non-empty outcome (`reached`, with the
+ * autoClaim claims in their `claimedAt`, and the items those claims credited) in an outbox keyed by the
+ * batch id, in the same atomic step and for as long as the batch id stays in the ring of 16: a duplicate
+ * answers it again, so a retry whose first reply was lost still learns what the batch did.
+ */
 export interface SubjectApplyResult {
   readonly subject: string;
-  /** True when this batch id had already been applied for the subject: nothing changed. */
+  /**
+   * True when this batch id had already been applied for the subject: nothing changed, and `reached` and
+   * `balances` are what that first apply did (the outbox); `progress` is empty.
+   */
   readonly duplicate: boolean;
-  /** Newly awarded milestones, in the order they were earned. */
+  /** Milestones this batch awarded, in the order they were earned; `claimedAt` set for an autoClaim. */
   readonly reached: readonly AwardRecord[];
   readonly progress: readonly CheckProgress[];
-  /** Balances changed by autoClaim rewards (after the change). */
+  /** Balances of the items autoClaim rewards credited (current: after the change, or as they are now for a duplicate). */
   readonly balances: readonly Balance[];
 }
 

@@ -6,6 +6,7 @@ import { dayOf } from "../../model/utc-day.ts";
 import type { CheckProgress, SubjectApply } from "../contract/progression-backend.ts";
 import { RECENT_BATCHES, type MemorySubject } from "./memory-subject.ts";
 import { writeHistory } from "./memory-history.ts";
+import { forgetOutcome } from "./apply-outbox.ts";
 import type { HistoryEntry } from "../../model/history.ts";
 
 /**
@@ -22,7 +23,7 @@ export interface AppliedIncrements {
   readonly autoClaimed: { code: string; rewards: readonly Reward[] }[];
   /** Leaves an autoClaim award completed but unclaimed (its rewards cannot be granted). */
   unclaim(code: string): void;
-  /** Writes the new counters, awards, seen event ids and batch id into the subject's state. */
+  /** Writes the new counters, awards, seen event ids and batch id into the subject's state (a batch leaving the ring takes its outbox entry along). */
   commit(): void;
 }
 
@@ -141,7 +142,7 @@ export function applyIncrements(
       for (const [code, record] of newAwards) state.awards.set(code, record);
       writeHistory(state.history, history, plan.counterSet);
       state.recentBatches.push(batchId);
-      if (state.recentBatches.length > RECENT_BATCHES) state.recentBatches.shift();
+      if (state.recentBatches.length > RECENT_BATCHES) forgetOutcome(state, state.recentBatches.shift() ?? "");
     },
   };
 }

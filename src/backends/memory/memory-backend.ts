@@ -12,9 +12,12 @@ import { dropArchived, historyStatusOf } from "./memory-history.ts";
 import type { Balance } from "../../model/balance.ts";
 import type { SubjectLoader, SubjectSnapshot, SubjectState } from "../../model/subject-state.ts";
 import { applyIncrements } from "./apply-increments.ts";
+import { keepOutcome, storedOutcome } from "./apply-outbox.ts";
 import { counterKind } from "../../counters/counter-kinds.ts";
 import type { Reward } from "../../model/milestone.ts";
-import { emptySubject, type MemorySubject } from "./memory-subject.ts";
+import { emptySubject, isKnownSubject, type MemorySubject } from "./memory-subject.ts";
+import { before, HoldQueue, type QueuedHold } from "./hold-queue.ts";
+import { ForgetQueue } from "./forget-queue.ts";
 import type { MilestoneCounts } from "../../model/milestone-stats.ts";
 
 export interface MemoryBackendOptions {
@@ -26,6 +29,26 @@ export interface MemoryBackendOptions {
   loader?: SubjectLoader;
 }
 
+/** What the ledger holds in memory (`ledgerStats()`), for tests and diagnostics. */
+export interface MemoryLedgerStats {
+  readonly subjects: number;
+  /** Hold records remembered: open ones, and settled ones whose retention has not ended (or not been drained yet). */
+  readonly holds: number;
+  readonly openHolds: number;
+  /** Settled holds and idempotency records waiting for their retention to end. */
+  readonly pendingForget: number;
+  /** Hold records and forget entries ledger calls have looked at since the backend was created. */
+  readonly holdsVisited: number;
+}
+
+/** The embedded backend, with a look at its ledger's memory. */
+export interface MemoryProgressionBackend extends ProgressionBackend {
+  ledgerStats(): MemoryLedgerStats;
+}
+
+/** Settled records one ledger call forgets at most: a backlog shrinks by this much per call. */
+const FORGET_PER_CALL = 64;
+
 export const memoryBackendDefaults = {
   idempotencyRetentionMs: 24 * 60 * 60 * 1000,
   eventIdRetentionMs: 7 * 24 * 60 * 60 * 1000,
@@ -36,19 +59,23 @@ export const memoryBackendDefaults = {
  * subject is loaded, hence atomic. Same semantics as Redis (one conformance suite); nothing survives
  * a restart unless durability snapshots it.
  */
-export function createMemoryBackend(options: MemoryBackendOptions = {}): ProgressionBackend {
+export function createMemoryBackend(options: MemoryBackendOptions = {}): MemoryProgressionBackend {
   return new MemoryBackend({ ...memoryBackendDefaults, ...options });
 }
 
 type Resolved = Required<Omit<MemoryBackendOptions, "loader">> & { loader?: SubjectLoader };
 
-class MemoryBackend implements ProgressionBackend {
+class MemoryBackend implements MemoryProgressionBackend {
   readonly kind = "memory";
   private readonly subjects = new Map<string, MemorySubject>();
   private readonly loading = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
-  /** Open holds by id -> expiresAt, for the expiry job. */
-  private readonly openHolds = new Map<string, number>();
+  /** Open holds of every subject by expiry, for the expiry job. */
+  private readonly dueHolds = new HoldQueue();
+  /** Settled holds and idempotency records, in the order their retention ends. */
+  private readonly forgetting = new ForgetQueue();
+  /** Hold records and forget entries ledger calls looked at (ledgerStats: no call scans what is settled). */
+  private holdsVisited = 0;
   /** Per milestone code: players who reached and claimed it, changed with the awards themselves. */
   private readonly stats = new Map<string, { reached: number; claimed: number }>();
   /** Counter sets the engine registered: set id -> its counter ids. */
@@ -67,7 +94,11 @@ class MemoryBackend implements ProgressionBackend {
     return request.subjects.map((apply) => {
       const state = this.state(apply.subject);
       const applied = applyIncrements(state, apply, request.batchId, request.plan, request.now, this.options.eventIdRetentionMs);
-      if (applied.duplicate) return { subject: apply.subject, duplicate: true, reached: [], progress: [], balances: [] };
+      if (applied.duplicate) {
+        // What the first apply of this batch did, from the outbox: its reply may have been lost.
+        const stored = storedOutcome(state, request.batchId);
+        return { subject: apply.subject, duplicate: true, reached: stored.reached, progress: [], balances: stored.items.map((item) => balanceOf(apply.subject, state, item)) };
+      }
       // autoClaim rewards that would pass the largest safe balance are not granted: the award stays
       // completed (claimable later) and the gameplay still counts.
       const credits = new Map<string, number>();
@@ -79,6 +110,7 @@ class MemoryBackend implements ProgressionBackend {
       applied.commit();
       for (const [item, free] of credits) state.free.set(item, free);
       for (const award of applied.reached) this.countAward(award, 1);
+      keepOutcome(state, request.batchId, { reached: applied.reached, items: [...credits.keys()] });
       this.dirty.add(apply.subject);
       return {
         subject: apply.subject,
@@ -102,6 +134,7 @@ class MemoryBackend implements ProgressionBackend {
 
   async claim(request: ClaimRequest): Promise<ClaimResult> {
     await this.load([request.subject]);
+    this.forgetDue(request.now);
     const state = this.state(request.subject);
     const fingerprint = JSON.stringify(["claim", request.code]);
     const replay = this.replay<ClaimResult>(state, request.idempotencyKey, fingerprint, request.now);
@@ -129,7 +162,7 @@ class MemoryBackend implements ProgressionBackend {
       balances: items.map((item) => balanceOf(request.subject, state, item)),
       replayed: false,
     };
-    this.remember(state, request.idempotencyKey, fingerprint, result, request.now);
+    this.remember(state, request.subject, request.idempotencyKey, fingerprint, result, request.now);
     this.dirty.add(request.subject);
     return result;
   }
@@ -216,40 +249,50 @@ class MemoryBackend implements ProgressionBackend {
   }
 
   // ---- ledger ---------------------------------------------------------------------------------
+  // Every mutation validates everything it would write before writing anything: a refused call
+  // changes nothing but the lazy expiries it reports (in `details.expiredHolds`).
 
   async acquire(request: QuantityRequest): Promise<MutationReceipt> {
-    return this.mutate(request.subject, request.idempotencyKey, ["acquire", request.subject, request.item, request.quantity], request.now, (state) => {
-      credit(state.free, request.item, request.quantity);
+    return this.mutate([request.subject], request.idempotencyKey, ["acquire", request.subject, request.item, request.quantity], request.now, (state) => {
+      const free = sumWithin(state.free.get(request.item) ?? 0, request.quantity, `crediting ${request.quantity} ${request.item} to ${request.subject}`);
+      state.free.set(request.item, free);
       return { balances: [balanceOf(request.subject, state, request.item)] };
     });
   }
 
   async consume(request: QuantityRequest): Promise<MutationReceipt> {
-    return this.mutate(request.subject, request.idempotencyKey, ["consume", request.subject, request.item, request.quantity], request.now, (state) => {
-      debit(state, request.subject, request.item, request.quantity);
+    return this.mutate([request.subject], request.idempotencyKey, ["consume", request.subject, request.item, request.quantity], request.now, (state) => {
+      setAmount(state.free, request.item, requireFree(state, request.subject, request.item, request.quantity) - request.quantity);
       return { balances: [balanceOf(request.subject, state, request.item)] };
     });
   }
 
   async transfer(request: TransferRequest): Promise<MutationReceipt> {
-    await this.load([request.to]);
-    return this.mutate(request.from, request.idempotencyKey, ["transfer", request.from, request.to, request.item, request.quantity], request.now, (state) => {
+    // allowNewReceiver is a permission, not part of what the transfer does: a retry without it replays.
+    return this.mutate([request.from, request.to], request.idempotencyKey, ["transfer", request.from, request.to, request.item, request.quantity], request.now, (state) => {
+      if (request.allowNewReceiver !== true && !isKnownSubject(this.subjects.get(request.to))) {
+        throw new ProgressionError(
+          ErrorCode.UnknownSubject,
+          `transfer to ${JSON.stringify(request.to)} refused: the store has never seen that subject (no balance, hold, award, counter or history), so it may be an id nobody can log in as; check the id, or pass allowNewReceiver: true to give to a new player. Nothing was moved`,
+          { subject: request.to, from: request.from },
+        );
+      }
+      const free = requireFree(state, request.from, request.item, request.quantity);
       const target = this.state(request.to);
-      const expired = this.releaseExpired(request.to, target, request.now);
-      debit(state, request.from, request.item, request.quantity);
-      credit(target.free, request.item, request.quantity);
+      const received = sumWithin(target.free.get(request.item) ?? 0, request.quantity, `transferring ${request.quantity} ${request.item} to ${request.to}`);
+      setAmount(state.free, request.item, free - request.quantity);
+      target.free.set(request.item, received);
       this.dirty.add(request.to);
-      return {
-        balances: [balanceOf(request.from, state, request.item), balanceOf(request.to, target, request.item)],
-        extraExpired: expired,
-      };
+      return { balances: [balanceOf(request.from, state, request.item), balanceOf(request.to, target, request.item)] };
     });
   }
 
   async hold(request: HoldRequest): Promise<HoldReceipt> {
-    const receipt = await this.mutate(request.subject, request.idempotencyKey, ["hold", request.subject, request.item, request.quantity, request.ttlMs], request.now, (state) => {
-      debit(state, request.subject, request.item, request.quantity);
-      credit(state.held, request.item, request.quantity);
+    const receipt = await this.mutate([request.subject], request.idempotencyKey, ["hold", request.subject, request.item, request.quantity, request.ttlMs], request.now, (state) => {
+      const free = requireFree(state, request.subject, request.item, request.quantity);
+      const held = sumWithin(state.held.get(request.item) ?? 0, request.quantity, `holding ${request.quantity} ${request.item} of ${request.subject}`);
+      setAmount(state.free, request.item, free - request.quantity);
+      state.held.set(request.item, held);
       const hold: HoldRecord = {
         holdId: newHoldId(request.subject),
         subject: request.subject,
@@ -261,7 +304,8 @@ class MemoryBackend implements ProgressionBackend {
         settledAt: null,
       };
       state.holds.set(hold.holdId, { record: hold, forgetAt: Number.POSITIVE_INFINITY });
-      this.openHolds.set(hold.holdId, hold.expiresAt);
+      state.openHolds.push(hold.holdId, hold.expiresAt);
+      this.dueHolds.push(hold.holdId, hold.expiresAt);
       return { balances: [balanceOf(request.subject, state, request.item)], hold };
     });
     return receipt as HoldReceipt;
@@ -275,43 +319,63 @@ class MemoryBackend implements ProgressionBackend {
     return this.settle(request, "released");
   }
 
-  async getHold(holdId: string, now: number): Promise<HoldRecord> {
+  async getHold(holdId: string, now: number): Promise<{ hold: HoldRecord } & LedgerEffects> {
     const subject = subjectOfHoldId(holdId);
-    await this.load([subject]);
-    const state = this.state(subject);
-    this.releaseExpired(subject, state, now);
-    return this.findHold(state, holdId, now);
+    const { state, expiredHolds } = await this.openLedger([subject], now);
+    try {
+      return { hold: this.findHold(state, holdId, now), balances: expiryBalances(state, expiredHolds), expiredHolds };
+    } catch (error) {
+      throw withExpired(error, expiredHolds);
+    }
   }
 
   async balance(subject: string, item: string, now: number): Promise<{ balance: Balance } & LedgerEffects> {
-    await this.load([subject]);
-    const state = this.state(subject);
-    const expiredHolds = this.releaseExpired(subject, state, now);
-    const balance = balanceOf(subject, state, item);
-    return { balance, balances: expiredHolds.length > 0 ? [balance] : [], expiredHolds };
+    const { state, expiredHolds } = await this.openLedger([subject], now);
+    return { balance: balanceOf(subject, state, item), balances: expiryBalances(state, expiredHolds), expiredHolds };
   }
 
   async list(subject: string, now: number): Promise<LedgerList> {
-    await this.load([subject]);
-    const state = this.state(subject);
-    const expiredHolds = this.releaseExpired(subject, state, now);
+    const { state, expiredHolds } = await this.openLedger([subject], now);
     const items = new Set([...state.free.keys(), ...state.held.keys()]);
     const balances = [...items].sort().map((item) => balanceOf(subject, state, item)).filter((b) => b.free > 0 || b.held > 0);
-    // The order of Redis' timers zset: by expiresAt, then hold id byte by byte.
-    const openHolds = [...state.holds.values()]
-      .map((entry) => entry.record)
-      .filter((hold) => hold.state === "held" && hold.expiresAt > now)
-      .sort((a, b) => a.expiresAt - b.expiresAt || (a.holdId < b.holdId ? -1 : a.holdId > b.holdId ? 1 : 0));
+    // The order of Redis' timers zset: by expiresAt, then hold id byte by byte. A due hold still held
+    // (its quantity would not fit in free) is not open either.
+    const openHolds = [...state.openHolds.values()]
+      .sort((a, b) => (before(a, b) ? -1 : before(b, a) ? 1 : 0))
+      .map((queued) => (state.holds.get(queued.holdId) as { record: HoldRecord }).record)
+      .filter((hold) => hold.expiresAt > now);
     return { balances, expiredHolds, openHolds };
   }
 
   async expireHolds(now: number, limit: number): Promise<readonly HoldRecord[]> {
-    const due = [...this.openHolds].filter(([, expiresAt]) => expiresAt <= now).sort((a, b) => a[1] - b[1]).slice(0, limit);
-    const subjects = [...new Set(due.map(([holdId]) => subjectOfHoldId(holdId)))];
-    await this.load(subjects);
+    await this.load([]);
+    this.forgetDue(now);
     const expired: HoldRecord[] = [];
-    for (const subject of subjects) expired.push(...this.releaseExpired(subject, this.state(subject), now));
-    return expired.sort((a, b) => a.expiresAt - b.expiresAt).slice(0, Math.max(limit, 0));
+    const kept: QueuedHold[] = [];
+    // Exactly `limit` at most, oldest first; a subject's other due holds wait for the next call.
+    for (let next = this.dueHolds.peek(); next !== undefined && next.expiresAt <= now && expired.length < limit; next = this.dueHolds.peek()) {
+      this.dueHolds.delete(next.holdId);
+      this.holdsVisited += 1;
+      const subject = subjectOfHoldId(next.holdId);
+      const state = this.subjects.get(subject);
+      const hold = state?.holds.get(next.holdId)?.record;
+      if (state === undefined || hold === undefined || hold.state !== "held") continue;
+      if (!fitsFree(state, hold)) kept.push(next);
+      else expired.push(this.settleHold(subject, state, hold, "expired", now));
+    }
+    for (const queued of kept) this.dueHolds.push(queued.holdId, queued.expiresAt);
+    return expired;
+  }
+
+  /** What the ledger holds in memory, for tests and diagnostics (O(subjects) to compute). */
+  ledgerStats(): MemoryLedgerStats {
+    let holds = 0;
+    let openHolds = 0;
+    for (const state of this.subjects.values()) {
+      holds += state.holds.size;
+      openHolds += state.openHolds.size;
+    }
+    return { subjects: this.subjects.size, holds, openHolds, pendingForget: this.forgetting.size, holdsVisited: this.holdsVisited };
   }
 
   // ---- durability -----------------------------------------------------------------------------
@@ -344,7 +408,7 @@ class MemoryBackend implements ProgressionBackend {
         counters: new Map([...state.counters].map(([id, counter]) => [id, counterKind(counter.kind).toState(counter)])),
         awards: new Map(state.awards),
         balances: [...items].sort().map((item) => balanceOf(subject, state, item)).filter((b) => b.free > 0 || b.held > 0),
-        holds: [...state.holds.values()].map((entry) => entry.record).filter((hold) => hold.state === "held"),
+        holds: [...state.openHolds.values()].sort((a, b) => (before(a, b) ? -1 : 1)).map((queued) => (state.holds.get(queued.holdId) as { record: HoldRecord }).record),
         history: [...state.history.parts.values()],
         historyCompleteFor: state.history.completeFor,
       };
@@ -353,7 +417,7 @@ class MemoryBackend implements ProgressionBackend {
 
   async eraseSubject(subject: string): Promise<void> {
     const state = this.subjects.get(subject);
-    if (state !== undefined) for (const holdId of state.holds.keys()) this.openHolds.delete(holdId);
+    if (state !== undefined) for (const { holdId } of state.openHolds.values()) this.dueHolds.delete(holdId);
     if (state !== undefined) for (const award of state.awards.values()) this.countAward(award, -1);
     this.subjects.delete(subject);
     this.dirty.delete(subject);
@@ -381,7 +445,7 @@ class MemoryBackend implements ProgressionBackend {
       if (loading === undefined) {
         loading = loader(subject).then((snapshot) => {
           if (this.subjects.has(subject)) return;
-          const state = snapshot ? stateFromSnapshot(snapshot, this.openHolds) : emptySubject();
+          const state = snapshot ? stateFromSnapshot(snapshot, this.dueHolds) : emptySubject();
           this.subjects.set(subject, state);
           // A restored subject's awards count once, as the Redis import does (this store started empty).
           for (const award of state.awards.values()) this.countAward(award, 1);
@@ -432,32 +496,64 @@ class MemoryBackend implements ProgressionBackend {
     return record.result as T;
   }
 
-  private remember(state: MemorySubject, key: string, fingerprint: string, result: unknown, now: number): void {
-    state.idempotency.set(key, { fingerprint, result, expiresAt: now + this.options.idempotencyRetentionMs });
-    if (state.idempotency.size % 1024 === 0) {
-      for (const [k, record] of state.idempotency) if (record.expiresAt <= now) state.idempotency.delete(k);
-    }
+  private remember(state: MemorySubject, subject: string, key: string, fingerprint: string, result: unknown, now: number): void {
+    const expiresAt = now + this.options.idempotencyRetentionMs;
+    state.idempotency.set(key, { fingerprint, result, expiresAt });
+    this.forgetting.push({ subject, kind: "key", id: key, forgetAt: expiresAt });
   }
 
-  /** Shared path of keyed mutations: load, lazy expiry, replay or run, remember. Atomic once loaded. */
+  /**
+   * Forgets at most FORGET_PER_CALL settled holds and idempotency records whose retention ended,
+   * oldest first: bounded work per call, and what was settled long ago never stays in memory.
+   */
+  private forgetDue(now: number): void {
+    this.holdsVisited += this.forgetting.drain(now, FORGET_PER_CALL, (entry) => {
+      const state = this.subjects.get(entry.subject);
+      if (state === undefined) return;
+      if (entry.kind === "key") {
+        const record = state.idempotency.get(entry.id);
+        // A key used again after it was forgotten has a later expiry of its own.
+        if (record !== undefined && record.expiresAt <= now) state.idempotency.delete(entry.id);
+        return;
+      }
+      const hold = state.holds.get(entry.id);
+      if (hold !== undefined && hold.forgetAt <= now) state.holds.delete(entry.id);
+    });
+  }
+
+  /**
+   * The start of every ledger call: the subjects loaded, settled records past retention forgotten,
+   * and each subject's due holds released (the first subject's state is returned).
+   */
+  private async openLedger(subjects: readonly string[], now: number): Promise<{ state: MemorySubject; expiredHolds: HoldRecord[] }> {
+    await this.load(subjects);
+    this.forgetDue(now);
+    const expiredHolds: HoldRecord[] = [];
+    for (const subject of subjects) {
+      const state = this.subjects.get(subject);
+      if (state !== undefined) expiredHolds.push(...this.releaseExpired(subject, state, now));
+    }
+    return { state: this.state(subjects[0] as string), expiredHolds };
+  }
+
+  /** Shared path of keyed mutations: open, replay or run, remember. Atomic once loaded. */
   private async mutate(
-    subject: string,
+    subjects: readonly string[],
     key: string,
     request: readonly unknown[],
     now: number,
-    run: (state: MemorySubject) => { balances: Balance[]; hold?: HoldRecord; extraExpired?: HoldRecord[] },
+    run: (state: MemorySubject) => { balances: Balance[]; hold?: HoldRecord },
   ): Promise<MutationReceipt & { hold?: HoldRecord }> {
-    await this.load([subject]);
-    const state = this.state(subject);
-    const expiredHolds = this.releaseExpired(subject, state, now);
+    const subject = subjects[0] as string;
+    const { state, expiredHolds } = await this.openLedger(subjects, now);
     try {
       const fingerprint = JSON.stringify(request);
       const replay = this.replay<{ balances: Balance[]; hold?: HoldRecord }>(state, key, fingerprint, now);
       if (replay !== undefined) return { ...replay, expiredHolds, replayed: true };
-      const { extraExpired, ...result } = run(state);
-      this.remember(state, key, fingerprint, result, now);
+      const result = run(state);
+      this.remember(state, subject, key, fingerprint, result, now);
       this.dirty.add(subject);
-      return { ...result, expiredHolds: extraExpired ? [...expiredHolds, ...extraExpired] : expiredHolds, replayed: false };
+      return { ...result, expiredHolds, replayed: false };
     } catch (error) {
       throw withExpired(error, expiredHolds);
     }
@@ -465,9 +561,7 @@ class MemoryBackend implements ProgressionBackend {
 
   private async settle(request: HoldSettleRequest, target: "committed" | "released"): Promise<HoldReceipt> {
     const subject = subjectOfHoldId(request.holdId);
-    await this.load([subject]);
-    const state = this.state(subject);
-    const expiredHolds = this.releaseExpired(subject, state, request.now);
+    const { state, expiredHolds } = await this.openLedger([subject], request.now);
     try {
       const hold = this.findHold(state, request.holdId, request.now);
       if (hold.state === target || (target === "released" && hold.state === "expired")) {
@@ -479,12 +573,10 @@ class MemoryBackend implements ProgressionBackend {
       if (hold.state !== "held") {
         throw new ProgressionError(ErrorCode.HoldClosed, `hold ${request.holdId} was already ${hold.state}; it cannot be ${target}`, { holdId: request.holdId, state: hold.state });
       }
-      debitHeld(state, hold);
-      if (target === "released") credit(state.free, hold.item, hold.quantity);
-      const settled: HoldRecord = { ...hold, state: target, settledAt: request.now };
-      state.holds.set(hold.holdId, { record: settled, forgetAt: request.now + this.options.idempotencyRetentionMs });
-      this.openHolds.delete(hold.holdId);
-      this.dirty.add(subject);
+      if (target === "released" && !fitsFree(state, hold)) {
+        throw new ProgressionError(ErrorCode.InvalidQuantity, `releasing hold ${request.holdId} would take free ${hold.item} of ${subject} past the largest safe integer; nothing was released (spend some first, or commit it)`, { holdId: request.holdId, item: hold.item });
+      }
+      const settled = this.settleHold(subject, state, hold, target, request.now);
       return { hold: settled, balances: [balanceOf(subject, state, hold.item)], expiredHolds, replayed: false };
     } catch (error) {
       throw withExpired(error, expiredHolds);
@@ -500,20 +592,37 @@ class MemoryBackend implements ProgressionBackend {
     return entry.record;
   }
 
-  /** Lazy expiry: releases every open hold of the subject whose time is up. */
+  /** Settles an open hold the caller has validated (a release or expiry fits in free). */
+  private settleHold(subject: string, state: MemorySubject, hold: HoldRecord, target: "committed" | "released" | "expired", now: number): HoldRecord {
+    setAmount(state.held, hold.item, (state.held.get(hold.item) ?? 0) - hold.quantity);
+    if (target !== "committed") state.free.set(hold.item, (state.free.get(hold.item) ?? 0) + hold.quantity);
+    const settled: HoldRecord = { ...hold, state: target, settledAt: now };
+    const forgetAt = now + this.options.idempotencyRetentionMs;
+    state.holds.set(hold.holdId, { record: settled, forgetAt });
+    state.openHolds.delete(hold.holdId);
+    this.dueHolds.delete(hold.holdId);
+    this.forgetting.push({ subject, kind: "hold", id: hold.holdId, forgetAt });
+    this.dirty.add(subject);
+    return settled;
+  }
+
+  /**
+   * Lazy expiry: releases every open hold of the subject whose time is up, looking at the due ones
+   * only. A due hold whose quantity would take free past the largest safe integer stays held (and
+   * due) until free has room, as on Redis.
+   */
   private releaseExpired(subject: string, state: MemorySubject, now: number): HoldRecord[] {
     const expired: HoldRecord[] = [];
-    for (const [holdId, entry] of state.holds) {
-      const hold = entry.record;
-      if (hold.state !== "held" || hold.expiresAt > now) continue;
-      debitHeld(state, hold);
-      credit(state.free, hold.item, hold.quantity);
-      const settled: HoldRecord = { ...hold, state: "expired", settledAt: now };
-      state.holds.set(holdId, { record: settled, forgetAt: now + this.options.idempotencyRetentionMs });
-      this.openHolds.delete(holdId);
-      expired.push(settled);
+    const kept: QueuedHold[] = [];
+    for (let next = state.openHolds.peek(); next !== undefined && next.expiresAt <= now; next = state.openHolds.peek()) {
+      state.openHolds.delete(next.holdId);
+      this.holdsVisited += 1;
+      const hold = state.holds.get(next.holdId)?.record;
+      if (hold === undefined || hold.state !== "held") continue;
+      if (!fitsFree(state, hold)) kept.push(next);
+      else expired.push(this.settleHold(subject, state, hold, "expired", now));
     }
-    if (expired.length > 0) this.dirty.add(subject);
+    for (const queued of kept) state.openHolds.push(queued.holdId, queued.expiresAt);
     return expired;
   }
 }
@@ -529,27 +638,42 @@ function creditsAfter(free: ReadonlyMap<string, number>, staged: ReadonlyMap<str
   return after;
 }
 
-function credit(map: Map<string, number>, item: string, quantity: number): void {
-  const next = (map.get(item) ?? 0) + quantity;
+/** `amount + quantity`, or INVALID_QUANTITY (changing nothing) if it would pass the largest safe integer. */
+function sumWithin(amount: number, quantity: number, what: string): number {
+  const next = amount + quantity;
   if (!Number.isSafeInteger(next)) {
-    throw new ProgressionError(ErrorCode.InvalidQuantity, `crediting ${quantity} of ${item} would exceed the largest safe integer balance`, { item, quantity });
+    throw new ProgressionError(ErrorCode.InvalidQuantity, `${what} would take the balance past the largest safe integer (${Number.MAX_SAFE_INTEGER}); nothing was changed`, { quantity });
   }
-  map.set(item, next);
+  return next;
 }
 
-function debit(state: MemorySubject, subject: string, item: string, quantity: number): void {
+/** The subject's free quantity of the item, or INSUFFICIENT if it is below `quantity`. */
+function requireFree(state: MemorySubject, subject: string, item: string, quantity: number): number {
   const free = state.free.get(item) ?? 0;
   if (free < quantity) {
     throw new ProgressionError(ErrorCode.Insufficient, `${subject} has ${free} free ${item}, needs ${quantity}`, { subject, item, free, requested: quantity });
   }
-  if (free === quantity) state.free.delete(item);
-  else state.free.set(item, free - quantity);
+  return free;
 }
 
-function debitHeld(state: MemorySubject, hold: HoldRecord): void {
-  const held = (state.held.get(hold.item) ?? 0) - hold.quantity;
-  if (held <= 0) state.held.delete(hold.item);
-  else state.held.set(hold.item, held);
+/** Stores a balance, dropping it at zero (only non-zero balances exist, as on Redis). */
+function setAmount(map: Map<string, number>, item: string, amount: number): void {
+  if (amount <= 0) map.delete(item);
+  else map.set(item, amount);
+}
+
+/** Whether the hold's quantity can go back to free without passing the largest safe integer. */
+function fitsFree(state: MemorySubject, hold: HoldRecord): boolean {
+  return Number.isSafeInteger((state.free.get(hold.item) ?? 0) + hold.quantity);
+}
+
+/** The balances an expiry changed: one per item, sorted (every hold is of the same subject). */
+function expiryBalances(state: MemorySubject, expired: readonly HoldRecord[]): Balance[] {
+  const items = [...new Set(expired.map((hold) => `${hold.subject}\u0000${hold.item}`))].sort();
+  return items.map((key) => {
+    const [subject, item] = key.split("\u0000") as [string, string];
+    return balanceOf(subject, state, item);
+  });
 }
 
 function balanceOf(subject: string, state: MemorySubject, item: string): Balance {
@@ -561,7 +685,7 @@ function withExpired(error: unknown, expiredHolds: readonly HoldRecord[]): unkno
   return new ProgressionError(error.code, error.message, { ...error.details, expiredHolds });
 }
 
-function stateFromSnapshot(snapshot: SubjectSnapshot, openHolds: Map<string, number>): MemorySubject {
+function stateFromSnapshot(snapshot: SubjectSnapshot, dueHolds: HoldQueue): MemorySubject {
   const state = emptySubject();
   for (const [id, counter] of snapshot.counters) state.counters.set(id, counterKind(counter.kind).fromState(counter));
   for (const [code, award] of snapshot.awards) state.awards.set(code, award);
@@ -571,7 +695,8 @@ function stateFromSnapshot(snapshot: SubjectSnapshot, openHolds: Map<string, num
   }
   for (const hold of snapshot.holds) {
     state.holds.set(hold.holdId, { record: hold, forgetAt: Number.POSITIVE_INFINITY });
-    openHolds.set(hold.holdId, hold.expiresAt);
+    state.openHolds.push(hold.holdId, hold.expiresAt);
+    dueHolds.push(hold.holdId, hold.expiresAt);
   }
   // The rollups stay in the archive (a new part starts here); what the counters are complete for is kept.
   state.history.completeFor = snapshot.historyCompleteFor ?? null;

@@ -1,6 +1,7 @@
 import type { LiveCounter } from "../../counters/counter-kinds.ts";
 import type { AwardRecord } from "../../model/award.ts";
 import type { HoldRecord } from "../../model/hold.ts";
+import { HoldQueue } from "./hold-queue.ts";
 import { emptyHistory, type MemoryHistory } from "./memory-history.ts";
 
 export interface IdempotencyRecord {
@@ -21,6 +22,8 @@ export interface MemorySubject {
   readonly held: Map<string, number>;
   /** Open holds and settled ones still remembered, by hold id. */
   readonly holds: Map<string, { record: HoldRecord; forgetAt: number }>;
+  /** The open holds (state "held") by expiry: lazy expiry looks at the due ones only. */
+  readonly openHolds: HoldQueue;
   readonly idempotency: Map<string, IdempotencyRecord>;
   readonly history: MemoryHistory;
 }
@@ -36,7 +39,27 @@ export function emptySubject(): MemorySubject {
     free: new Map(),
     held: new Map(),
     holds: new Map(),
+    openHolds: new HoldQueue(),
     idempotency: new Map(),
     history: emptyHistory(),
   };
+}
+
+/**
+ * Whether the store has seen this subject: it has a balance, a hold, an award, a counter, an applied
+ * batch, a history or a remembered ledger key. A state created only by a read has none of them.
+ */
+export function isKnownSubject(state: MemorySubject | undefined): boolean {
+  if (state === undefined) return false;
+  return (
+    state.free.size > 0 ||
+    state.held.size > 0 ||
+    state.holds.size > 0 ||
+    state.awards.size > 0 ||
+    state.counters.size > 0 ||
+    state.recentBatches.length > 0 ||
+    state.history.parts.size > 0 ||
+    state.history.completeFor !== null ||
+    state.idempotency.size > 0
+  );
 }

@@ -21,6 +21,7 @@ import { counterKind } from "../../counters/counter-kinds.ts";
 import type { AwardRecord } from "../../model/award.ts";
 import { ScriptStatus, backendUnavailable, scriptError } from "./script-errors.ts";
 import { decodeBalancesHash, decodeHold, decodeMilestoneStats, decodeStateHash, encodeSnapshotForImport } from "./state-codec.ts";
+import { checkedBackend, createPersistenceCheck } from "./persistence-check.ts";
 
 /**
  * The Redis twin of the memory backend: all progress and ledger state in Redis, every mutation one
@@ -63,6 +64,16 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   /** While `ready()` waits, a failure is its to report (as one error), not the outage log's. */
   let awaitingReady = false;
   let inOutage = false;
+  /**
+   * Connections lost so far. ioredis resends a command whose reply a dropped connection lost: an apply
+   * that ran, then answered `duplicate` to its own resend, did apply within that call (see applyGroups).
+   */
+  let connectionsLost = 0;
+  // ioredis' Redis and Cluster are event emitters; a bare command surface (a test double) has no connection to lose.
+  const emitter = client as Partial<Pick<Redis, "on">>;
+  emitter.on?.("close", () => {
+    connectionsLost += 1;
+  });
   if (ownsClient && client instanceof Redis) {
     client.on("error", (error: Error) => {
       lastConnectionError = error;
@@ -81,6 +92,9 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     });
   }
   registerScripts(client);
+  // The Redis an injected client talks to, for the persistence check's message.
+  const clientAddress = options.redis instanceof Redis ? `${options.redis.options.host ?? "127.0.0.1"}:${options.redis.options.port ?? 6379}` : address;
+  const persistence = createPersistenceCheck(client, clientAddress, settings.allowVolatileRedis);
   const keys: RedisKeys = createRedisKeys(requireText(settings.prefix, "prefix", 200));
   const idempotencyRetentionMs = requirePositiveInteger(settings.idempotencyRetentionMs, "idempotencyRetentionMs");
   const eventIdRetentionMs = requirePositiveInteger(settings.eventIdRetentionMs, "eventIdRetentionMs");
@@ -194,11 +208,13 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
         runScript(pipeline, applyBatchArgs(keys, subjects, packApplyGroup(group, rows, header), digest));
       }
       let replies: Array<[Error | null, unknown]> | null;
+      const lostBefore = connectionsLost;
       try {
         replies = await pipeline.exec();
       } catch (error) {
         throw backendUnavailable("apply", error);
       }
+      const maybeResent = connectionsLost !== lostBefore;
       const retry: SubjectApply[][] = [];
       const missing: string[] = [];
       for (const [index, group] of pending.entries()) {
@@ -214,7 +230,14 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
         const perSubject = asArray<RawSubjectResult>(reply[1]);
         group.forEach((entry, i) => {
           const raw = perSubject[i];
-          if (raw) results.set(entry.subject, unpackSubjectResult(entry.subject, raw));
+          if (!raw) return;
+          const result = unpackSubjectResult(entry.subject, raw);
+          // The connection dropped while this call was in flight: a duplicate is most likely its own first
+          // run, whose reply ioredis lost and resent. That outcome (the outbox) was never delivered: this
+          // call applied it. (A deliberate repeat of a delivered batch during a reconnection is announced
+          // again: far rarer than the lost announcements this prevents.)
+          const appliedHere = maybeResent && result.duplicate && (result.reached.length > 0 || result.balances.length > 0);
+          results.set(entry.subject, appliedHere ? { ...result, duplicate: false } : result);
         });
       }
       if (retry.length > 0 && attempt >= 2) {
@@ -224,6 +247,25 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       pending = retry;
     }
     return results;
+  }
+
+  /** Resolves once the client is connected; rejects after `timeoutMs` with one line naming the address. */
+  async function connected(timeoutMs: number): Promise<void> {
+    if (!(client instanceof Redis) || client.status === "ready") return;
+    const ready = new Promise<void>((resolve) => client.once("ready", () => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    awaitingReady = true;
+    const outcome = await Promise.race([ready, timeout]).finally(() => {
+      awaitingReady = false;
+    });
+    clearTimeout(timer);
+    if (outcome === "timeout") {
+      const cause = lastConnectionError ?? new Error(`no answer within ${timeoutMs} ms`);
+      throw unreachable("Redis", address, options.source ?? "url", cause);
+    }
   }
 
   /** Runs the commands `build` queues on one pipeline (one round trip); returns each reply, throwing the first error. */
@@ -242,25 +284,13 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     });
   }
 
-  return {
+  const backend: RedisBackend = {
     kind: "redis",
 
     async ready(timeoutMs = settings.connectTimeoutMs) {
-      if (!(client instanceof Redis) || client.status === "ready") return;
-      const ready = new Promise<void>((resolve) => client.once("ready", () => resolve()));
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), timeoutMs);
-      });
-      awaitingReady = true;
-      const outcome = await Promise.race([ready, timeout]).finally(() => {
-        awaitingReady = false;
-      });
-      clearTimeout(timer);
-      if (outcome === "timeout") {
-        const cause = lastConnectionError ?? new Error(`no answer within ${timeoutMs} ms`);
-        throw unreachable("Redis", address, options.source ?? "url", cause);
-      }
+      await connected(timeoutMs);
+      // Connected is not enough: a Redis that would lose acknowledged writes is refused at start.
+      await persistence.require();
     },
 
     async health() {
@@ -345,7 +375,11 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
           { from, to },
         );
       }
-      const reply = await withRestore("transfer", transferArgs(scriptSettings, { from, to, item, quantity, idempotencyKey: key, now }));
+      const allowNewReceiver = request.allowNewReceiver ?? false;
+      if (typeof allowNewReceiver !== "boolean") {
+        throw new ProgressionError(ErrorCode.InvalidInput, `transfer: allowNewReceiver must be true or false, got ${JSON.stringify(allowNewReceiver)}`, { from, to });
+      }
+      const reply = await withRestore("transfer", transferArgs(scriptSettings, { from, to, item, quantity, idempotencyKey: key, now, allowNewReceiver }));
       if (reply[0] < 0) ledgerFailure(reply, "transfer", { from, to, item, quantity, idempotencyKey: key });
       return mutationReceipt(reply);
     },
@@ -369,7 +403,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     async getHold(holdId, now) {
       const subject = subjectOfHoldId(holdId);
       const reply = await readLedger("getHold", subject, getHoldArgs(scriptSettings, subject, holdId, requireTime(now)));
-      return toHold(reply[1] as RawHold);
+      // The holds this call expired on the way (the caller reports them) and their items' balances.
+      return { hold: toHold(reply[1] as RawHold), expiredHolds: asArray<RawHold>(reply[2]).map(toHold), balances: asArray<RawBalance>(reply[3]).map(toBalance) };
     },
 
     async balance(subject, item, now) {
@@ -395,19 +430,32 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     async expireHolds(now, limit) {
       requireTime(now);
       requirePositiveInteger(limit, "limit");
-      const due = await client.zrangebyscore(keys.holdExpiryIndex, "-inf", now, "LIMIT", 0, limit).catch((error: unknown) => {
-        throw backendUnavailable("expireHolds", error);
-      });
-      const perSubject = new Map<string, number>();
-      for (const holdId of due) {
-        const subject = subjectOfHoldId(holdId);
-        perSubject.set(subject, (perSubject.get(subject) ?? 0) + 1);
-      }
       const expired: HoldRecord[] = [];
-      for (const [subject, count] of perSubject) {
-        const reply = await call("expireHolds", expireHoldsArgs(scriptSettings, subject, count, now));
-        if (reply[0] < 0) ledgerFailure(reply, "expireHolds", { subject });
-        expired.push(...asArray<RawHold>(reply[1]).map(toHold));
+      // Due holds at the head of the index that stay held (their quantity would not fit in free): passed
+      // over, so they never keep the job from the holds behind them.
+      let passedOver = 0;
+      while (expired.length < limit) {
+        const due = await client.zrangebyscore(keys.holdExpiryIndex, "-inf", now, "LIMIT", passedOver, limit - expired.length).catch((error: unknown) => {
+          throw backendUnavailable("expireHolds", error);
+        });
+        if (due.length === 0) break;
+        const perSubject = new Map<string, number>();
+        for (const holdId of due) {
+          const subject = subjectOfHoldId(holdId);
+          perSubject.set(subject, (perSubject.get(subject) ?? 0) + 1);
+        }
+        const window = new Set(due);
+        let releasedInWindow = 0;
+        for (const [subject, count] of perSubject) {
+          // Each subject's script releases at most `count`, so the run releases at most `limit` in all.
+          const reply = await call("expireHolds", expireHoldsArgs(scriptSettings, subject, count, now));
+          if (reply[0] < 0) ledgerFailure(reply, "expireHolds", { subject });
+          for (const hold of asArray<RawHold>(reply[1]).map(toHold)) {
+            expired.push(hold);
+            if (window.has(hold.holdId)) releasedInWindow += 1;
+          }
+        }
+        passedOver += due.length - releasedInWindow;
       }
       return expired.sort((a, b) => a.expiresAt - b.expiresAt);
     },
@@ -609,6 +657,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       else await client.quit().catch(() => undefined);
     },
   };
+  return checkedBackend(backend, persistence);
 }
 
 /**

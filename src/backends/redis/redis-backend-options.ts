@@ -57,6 +57,17 @@ export interface RedisBackendOptions {
    * Default: 10,000 (about 1.5 MB of Redis per player at the bound).
    */
   readonly historyMaxRollups?: number;
+  /**
+   * Run on a Redis without AOF (`INFO persistence` says `aof_enabled:0`). Without this, such a Redis is
+   * refused: `connectRedisBackend` fails at start and every call of `createRedisBackend`'s backend fails
+   * with VOLATILE_STORE, changing nothing. What a volatile Redis loses when it restarts or crashes: every
+   * change since the subject's last PostgreSQL snapshot (with durability: at most `schedule.maxIntervalMs`
+   * plus a run, more while PostgreSQL fails; without durability: everything) — counters, awards, claims,
+   * balances, holds and idempotency records, though players were told they succeeded. Set it only where
+   * that loss is acceptable (tests, a demo, a cache-only deployment). Default: false (AOF required:
+   * `appendonly yes`; see docs/durability.md).
+   */
+  readonly allowVolatileRedis?: boolean;
 }
 
 export const REDIS_BACKEND_DEFAULTS = {
@@ -68,11 +79,15 @@ export const REDIS_BACKEND_DEFAULTS = {
   subjectsPerCall: 64,
   historyMaxRollups: 10_000,
   connectTimeoutMs: 5_000,
+  allowVolatileRedis: false,
 } as const;
 
 /** The Redis backend: the backend contract, plus waiting for Redis at start. */
 export interface RedisBackend extends ProgressionBackend {
-  /** Resolves once Redis answers; rejects after `timeoutMs` with one line naming the address (BACKEND_UNAVAILABLE). */
+  /**
+   * Resolves once Redis answers and keeps its writes (AOF, unless `allowVolatileRedis`); rejects after
+   * `timeoutMs` with one line naming the address (BACKEND_UNAVAILABLE), or at once with VOLATILE_STORE.
+   */
   ready(timeoutMs?: number): Promise<void>;
   health(): Promise<BackendHealth>;
 }

@@ -4,8 +4,14 @@
  * global hold expiry index and the milestone stats are single keys (fine on a single Redis; see docs/semantics.md).
  */
 export interface SubjectKeys {
-  /** Hash: counters, awards (`!code`), batch ring (`~b`, `~c`), restore marker (`~`). */
+  /** Hash: counters, awards (`!code`), batch ring (`~b`, `~c`), outbox slot mask (`~p`), restore marker (`~`). */
   readonly state: string;
+  /**
+   * Hash: batch digest -> the subject's outcome of that batch (the apply outbox, lua/applyBatch-n.lua).
+   * Its own key, not fields of `state`: its values pass the 64-byte listpack limit, which would turn the
+   * state hash into a hashtable for good; it exists only while one of the ring's 16 batches awarded something.
+   */
+  readonly outbox: string;
   /** Zset: event ids seen -> time seen. */
   readonly eventIds: string;
   /** Hash: `f:<item>` free, `h:<item>` held. */
@@ -55,6 +61,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
       const tag = `{${subject}}`;
       return {
         state: `${prefix}:s:${tag}`,
+        outbox: `${prefix}:o:${tag}`,
         eventIds: `${prefix}:e:${tag}`,
         balances: `${prefix}:l:${tag}`,
         holds: `${prefix}:h:${tag}`,

@@ -37,7 +37,7 @@ export function applyBatchArgs(keys: RedisKeys, subjects: readonly string[], req
   const groupKeys = [keys.dirty, keys.milestoneStats];
   for (const subject of subjects) {
     const k = keys.subject(subject);
-    groupKeys.push(k.state, k.eventIds, k.balances, k.history, k.historyLog);
+    groupKeys.push(k.state, k.eventIds, k.balances, k.history, k.historyLog, k.outbox);
   }
   return { script: "applyBatch", keys: groupKeys, argv: [request, batchDigest] };
 }
@@ -128,6 +128,8 @@ export interface Transfer {
   readonly quantity: number;
   readonly idempotencyKey: string;
   readonly now: number;
+  /** Let the receiver be a subject the store has never seen. */
+  readonly allowNewReceiver: boolean;
 }
 
 export function transferArgs(settings: ScriptSettings, transfer: Transfer): ScriptCall {
@@ -143,8 +145,10 @@ export function transferArgs(settings: ScriptSettings, transfer: Transfer): Scri
       toKeys.balances,
       toKeys.holds,
       toKeys.holdTimers,
+      toKeys.history,
     ],
-    argv: [...ledgerArgv(settings, from, transfer.now), flag(settings.checkRestore), to, item, quantity, fingerprint],
+    // The permission is not part of the fingerprint: a retry without it replays the first transfer.
+    argv: [...ledgerArgv(settings, from, transfer.now), flag(settings.checkRestore), to, item, quantity, fingerprint, flag(transfer.allowNewReceiver)],
   };
 }
 
@@ -188,5 +192,5 @@ export function claimArgs(settings: ScriptSettings, claim: Claim): ScriptCall {
 /** Every key of one subject but its idempotency records (the caller deletes those by pattern). */
 export function eraseSubjectArgs(keys: RedisKeys, subject: string): ScriptCall {
   const k = keys.subject(subject);
-  return { script: "eraseSubject", keys: [k.state, k.eventIds, k.balances, k.holds, k.holdTimers, k.history, keys.dirty, keys.holdExpiryIndex, k.historyLog, keys.milestoneStats], argv: [subject] };
+  return { script: "eraseSubject", keys: [k.state, k.eventIds, k.balances, k.holds, k.holdTimers, k.history, keys.dirty, keys.holdExpiryIndex, k.historyLog, keys.milestoneStats, k.outbox], argv: [subject] };
 }

@@ -20,6 +20,7 @@ export const ScriptStatus = {
   RestoreNeeded: -9,
   InvalidQuantity: -10,
   HistoryFull: -11,
+  UnknownSubject: -12,
 } as const;
 
 const CODES: Readonly<Record<number, { code: ErrorCode; hint: string }>> = {
@@ -37,7 +38,14 @@ const CODES: Readonly<Record<number, { code: ErrorCode; hint: string }>> = {
   [ScriptStatus.HoldClosed]: { code: ErrorCode.HoldClosed, hint: "the hold was already settled the other way" },
   [ScriptStatus.NotCompleted]: { code: ErrorCode.NotCompleted, hint: "claim only milestones the subject has reached" },
   [ScriptStatus.AlreadyClaimed]: { code: ErrorCode.AlreadyClaimed, hint: "retry with the original idempotency key to get the first result" },
-  [ScriptStatus.InvalidQuantity]: { code: ErrorCode.InvalidQuantity, hint: "pass a positive safe integer" },
+  [ScriptStatus.InvalidQuantity]: {
+    code: ErrorCode.InvalidQuantity,
+    hint: "quantities are positive safe integers, and no balance may pass Number.MAX_SAFE_INTEGER",
+  },
+  [ScriptStatus.UnknownSubject]: {
+    code: ErrorCode.UnknownSubject,
+    hint: "check the receiver's id, or pass allowNewReceiver: true for a gift to a new player",
+  },
   [ScriptStatus.HistoryFull]: {
     code: ErrorCode.BackendUnavailable,
     hint: "nothing was applied; durability moves older history to PostgreSQL (is it reachable?), or raise historyMaxRollups; the recorder retries",

@@ -125,11 +125,15 @@ export function describeBrowser(mode: DemoMode): void {
       await expect.poll(() => inventoryCell(page, "potion", "free").textContent()).toBe("2");
       await expect.poll(() => milestone(page, "slayer_10").getAttribute("data-status")).toBe("claimed");
 
-      await page.getByLabel("Receiver").fill(`friend-${mode}`);
+      // Trades go to players the store knows: the friend plays too, in a second tab.
+      const friendId = `friend-${mode}-${Date.now().toString(36)}`;
+      const friend = await joinDemo(friendId);
+      await page.getByLabel("Receiver").fill(friendId);
       await page.getByLabel("Item").selectOption("gold");
       await page.getByLabel("Quantity").fill("3");
       await page.getByRole("button", { name: "Trade" }).click();
       await expect.poll(() => inventoryCell(page, "gold", "free").textContent()).toBe("7");
+      await expect.poll(() => inventoryCell(friend, "gold", "free").textContent()).toBe("3");
     });
 
     it("a shop hold counts down and expires: the gold is free again", async () => {

@@ -2,17 +2,18 @@
   Applies one batch of counter increments for a group of subjects, atomically, and reports what is
   new per subject (docs/semantics.md, "Apply"), and adds the events' rollups to each subject's history
   in the same step (appended to its history log, includes/history.lua), and counts each new award (and
-  autoClaim) in the milestone stats in the same step too. Variable key count: 2 + 5 per subject.
+  autoClaim) in the milestone stats in the same step too. Variable key count: 2 + 6 per subject.
 
   Input:
     KEYS[1]          dirty set (subjects changed since the last snapshot)
     KEYS[2]          milestone stats hash (includes/milestone-stats.lua)
-    KEYS[3 + 5i]     state hash of subject i (counters, awards, batch ring "~b"+"~c"; the ring or the
-                     ledger's marker "~" says this Redis holds the subject's state)
-    KEYS[4 + 5i]     event-id zset of subject i (eventId -> time seen; "h/<eventId>" for history)
-    KEYS[5 + 5i]     balances hash of subject i (autoClaim rewards)
-    KEYS[6 + 5i]     history hash of subject i (includes/history.lua)
-    KEYS[7 + 5i]     history log of subject i
+    KEYS[3 + 6i]     state hash of subject i (counters, awards, batch ring "~b"+"~c", outbox slot mask
+                     "~p"; the ring or the ledger's marker "~" says this Redis holds the subject's state)
+    KEYS[4 + 6i]     event-id zset of subject i (eventId -> time seen; "h/<eventId>" for history)
+    KEYS[5 + 6i]     balances hash of subject i (autoClaim rewards)
+    KEYS[6 + 6i]     history hash of subject i (includes/history.lua)
+    KEYS[7 + 6i]     history log of subject i
+    KEYS[8 + 6i]     outbox hash of subject i (batch digest -> outcome)
     ARGV[1]          msgpack request:
                        [1] now (ms), [2] check restore marker (0|1), [3] event-id retention (ms),
                        [4] counters: { {counterId, kind s|w|d|g, keepDays, checks}, ... }
@@ -34,9 +35,18 @@
   autoClaim award whose rewards would pass the largest safe balance is recorded unclaimed (claimable
   later) and grants nothing; the gameplay still counts.
 
+  The outbox (docs/semantics.md, "Recording: exactly once"): a subject's non-empty outcome of the batch
+  is kept in field <digest> of its outbox hash as text, "+code" (awarded and autoClaimed here), "-code"
+  (awarded) and "$item" (credited by autoClaim) separated by spaces; the award records themselves are the
+  "!code" fields. The outbox is a key of its own because its values pass the 64-byte listpack limit: as
+  fields of the state hash they would turn it into a hashtable for good. "~p" (in the state hash, read with
+  the ring) is a bit mask of the ring slots that have an outbox field (bit k: slot k, oldest first), so an
+  entry leaves with its digest, the key goes with its last entry, and an apply with nothing to keep and
+  nothing leaving touches no outbox. A duplicate answers the stored outcome with the items' current balances.
+
   Output: msgpack
     { 0, { {duplicate 0|1, reached, progress, balances}, ... } }   one entry per subject, in order
-      (a duplicate is {1, 0, 0, 0}); flat lists, fewer Lua tables:
+      (a duplicate is {1, reached, 0, balances} from the outbox); flat lists, fewer Lua tables:
       reached  = { code, earnedAt, retroactive 0|1, claimedAt or -1, ... } in the order earned
       progress = { code, current, ... }
       balances = { item, free, held, ... }   (of this subject)
@@ -46,7 +56,8 @@
 ]]
 local rcall = redis.call
 local DIGEST_BYTES = 6
-local RING_BYTES = 16 * DIGEST_BYTES
+local RING_SLOTS = 16
+local RING_BYTES = RING_SLOTS * DIGEST_BYTES
 --- @include "includes/status"
 --- @include "includes/integers"
 --- @include "includes/codec"
@@ -70,8 +81,8 @@ if not isInt(now) or type(digest) ~= "string" or #digest ~= DIGEST_BYTES or not 
   or type(counterList) ~= "table" or type(subjects) ~= "table" or type(counterSet) ~= "string" or not isInt(maxRollups) then
   return fail(STATUS.INVALID_INPUT, "apply needs ARGV[1] [now, checkRestore, retentionMs, counters, subjects, counterSet, maxRollups] and ARGV[2] a 6-byte digest")
 end
-if #KEYS ~= 2 + 5 * #subjects then
-  return fail(STATUS.INVALID_INPUT, "expected 2 + 5 keys per subject, got " .. #KEYS .. " keys for " .. #subjects .. " subjects")
+if #KEYS ~= 2 + 6 * #subjects then
+  return fail(STATUS.INVALID_INPUT, "expected 2 + 6 keys per subject, got " .. #KEYS .. " keys for " .. #subjects .. " subjects")
 end
 local plan, planOrder = {}, {}
 for i, row in ipairs(counterList) do
@@ -129,7 +140,7 @@ end
 if checkRestore == 1 then
   local missing = {}
   for i, entry in ipairs(subjects) do
-    if not hasSubjectState(KEYS[3 + 5 * (i - 1)]) then missing[#missing + 1] = entry[1] end
+    if not hasSubjectState(KEYS[3 + 6 * (i - 1)]) then missing[#missing + 1] = entry[1] end
   end
   if #missing > 0 then return fail(STATUS.RESTORE_NEEDED, "subjects need their snapshot restored", missing) end
 end
@@ -137,7 +148,7 @@ end
 -- A history the archive has not emptied for a long time (PostgreSQL down) stops the apply before it grows on.
 local full = {}
 for i, entry in ipairs(subjects) do
-  if entry[4] ~= 0 and rcall("HLEN", KEYS[6 + 5 * (i - 1)]) >= maxRollups then full[#full + 1] = entry[1] end
+  if entry[4] ~= 0 and rcall("HLEN", KEYS[6 + 6 * (i - 1)]) >= maxRollups then full[#full + 1] = entry[1] end
 end
 if #full > 0 then return fail(STATUS.HISTORY_FULL, #full .. " players hold " .. maxRollups .. " history rollups not archived yet", full) end
 
@@ -147,8 +158,8 @@ local results, dirtySubjects = {}, {}
 
 for si, entry in ipairs(subjects) do
   local subject, catchUp, incs, history = entry[1], entry[2] == 1, entry[3], entry[4]
-  local base = 3 + 5 * (si - 1)
-  local stateKey, eventsKey, balKey, histKey, logKey = KEYS[base], KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4]
+  local base = 3 + 6 * (si - 1)
+  local stateKey, eventsKey, balKey, histKey, logKey, outboxKey = KEYS[base], KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4], KEYS[base + 5]
 
   -- Everything this subject needs in one read: the batch ring, then its counters, then the award
   -- fields of their checks. The ring of the 16 latest batch digests spans two fields of 48 bytes
@@ -162,7 +173,7 @@ for si, entry in ipairs(subjects) do
     local id = incs[j]
     if not seen[id] then seen[id] = true; counterIds[#counterIds + 1] = id end
   end
-  local fields = {"~b", "~c"}
+  local fields = {"~b", "~c", "~p"}
   for _, id in ipairs(counterIds) do fields[#fields + 1] = id end
   local codes = {}
   for _, id in ipairs(counterIds) do
@@ -173,26 +184,55 @@ for si, entry in ipairs(subjects) do
   end
   local values = rcall("HMGET", stateKey, unpack(fields))
   local ring = (values[1] or "") .. (values[2] or "")
-  local duplicate = false
+  local mask = tonumber(values[3]) or 0
+  local slot -- the ring slot of this digest, when it is a duplicate
   local pos = string.find(ring, digest, 1, true)
   while pos do
-    if (pos - 1) % DIGEST_BYTES == 0 then duplicate = true break end
+    if (pos - 1) % DIGEST_BYTES == 0 then slot = (pos - 1) / DIGEST_BYTES break end
     pos = string.find(ring, digest, pos + 1, true)
   end
 
-  if duplicate then
-    results[si] = {1, 0, 0, 0}
+  if slot then
+    local reached, balances = {}, {}
+    if bit.band(mask, bit.lshift(1, slot)) ~= 0 then
+      for token in string.gmatch(rcall("HGET", outboxKey, digest) or "", "%S+") do
+        local mark, name = string.sub(token, 1, 1), string.sub(token, 2)
+        if mark == "$" then
+          local free, held = readBalance(balKey, name)
+          local n = #balances
+          balances[n + 1], balances[n + 2], balances[n + 3] = name, free, held
+        else
+          local record = decodeAward(rcall("HGET", stateKey, "!" .. name))
+          if record then
+            local n = #reached
+            reached[n + 1], reached[n + 2], reached[n + 3] = name, record[1], record[2]
+            reached[n + 4] = mark == "+" and record[3] or -1
+          end
+        end
+      end
+    end
+    results[si] = {1, reached, 0, balances}
   else
     ring = ring .. digest
-    if #ring > RING_BYTES then ring = string.sub(ring, -RING_BYTES) end
+    local oldMask = mask
+    if #ring > RING_BYTES then
+      -- The oldest batch leaves the ring, and its outbox entry with it: with the last entry the whole
+      -- key (DEL, so nothing a lost state hash left behind outlives it either).
+      local leaving = bit.band(mask, 1) ~= 0
+      mask = bit.rshift(mask, 1)
+      if leaving then
+        if mask == 0 then rcall("DEL", outboxKey) else rcall("HDEL", outboxKey, string.sub(ring, 1, DIGEST_BYTES)) end
+      end
+      ring = string.sub(ring, -RING_BYTES)
+    end
 
     local states, awards = {}, {}
     for i, id in ipairs(counterIds) do
-      local st = decodeCounter(values[2 + i])
+      local st = decodeCounter(values[3 + i])
       if st and st.k == plan[id][1] then states[id] = st end
     end
     for i, code in ipairs(codes) do
-      if values[2 + #counterIds + i] then awards[code] = true end
+      if values[3 + #counterIds + i] then awards[code] = true end
     end
 
     local reached, changed, touched, touchedOrder, lastDayOf = {}, {}, {}, {}, {}
@@ -272,6 +312,20 @@ for si, entry in ipairs(subjects) do
     changed[#changed + 1] = string.sub(ring, 1, RING_BYTES / 2)
     changed[#changed + 1] = "~c"
     changed[#changed + 1] = string.sub(ring, RING_BYTES / 2 + 1)
+    local balances = grants.write()
+    if #reached > 0 then
+      local outcome = {}
+      for i = 1, #reached, 4 do outcome[#outcome + 1] = (reached[i + 3] >= 0 and "+" or "-") .. reached[i] end
+      for i = 1, #balances, 3 do outcome[#outcome + 1] = "$" .. balances[i] end
+      rcall("HSET", outboxKey, digest, table.concat(outcome, " "))
+      mask = bit.bor(mask, bit.lshift(1, #ring / DIGEST_BYTES - 1))
+    end
+    if mask == 0 and oldMask ~= 0 then
+      rcall("HDEL", stateKey, "~p")
+    elseif mask ~= oldMask then
+      changed[#changed + 1] = "~p"
+      changed[#changed + 1] = fmtInt(mask)
+    end
     rcall("HSET", stateKey, unpack(changed))
     if history ~= 0 then
       part = part or partName(digest, now)
@@ -279,7 +333,7 @@ for si, entry in ipairs(subjects) do
     end
     if eventsPruned then rcall("PEXPIRE", eventsKey, fmtInt(eventRetention)) end
     dirtySubjects[#dirtySubjects + 1] = subject
-    results[si] = {0, reached, progress, grants.write()}
+    results[si] = {0, reached, progress, balances}
   end
 end
 

@@ -1,7 +1,7 @@
 --[[
   getHold: one hold of a subject, after lazily expiring the subject's due holds (so a hold past its
-  expiry reads as expired). The expired holds are in the reply too; the backend's getHold returns
-  only the hold, as the memory backend's does.
+  expiry reads as expired). The holds it expired and their items' balances are in the reply: the
+  caller reports them, each once (a later getHold or expireHolds finds them settled).
 
   Input:
     KEYS[1] state hash (restore marker)
@@ -18,7 +18,8 @@
     ARGV[6] hold id
 
   Output: msgpack
-    { 0, hold, expiredHolds }   hold = {holdId, subject, item, quantity, createdAt, expiresAt, state, settledAt or -1}
+    { 0, hold, expiredHolds, balances }   hold = {holdId, subject, item, quantity, createdAt, expiresAt, state, settledAt or -1}
+        balances = { {subject, item, free, held}, ... } of the expired holds' items, sorted by item
     { -4 HOLD_UNKNOWN | -1 | -9, message, expiredHolds }
 ]]
 --- @include "includes/ledger"
@@ -33,4 +34,5 @@ if refusal then return refusal end
 local expired = expireLedgerHolds(ledger)
 local h = decodeHold(holdId, redis.call("HGET", ledger.holdsKey, holdId))
 if not h then return fail(STATUS.HOLD_UNKNOWN, "no hold " .. holdId, expired) end
-return cmsgpack.pack({STATUS.OK, holdReply(ledger.subject, h), expired})
+expireIfDue(ledger, h, expired)
+return cmsgpack.pack({STATUS.OK, holdReply(ledger.subject, h), expired, expiredBalances({[ledger.subject] = ledger}, expired)})

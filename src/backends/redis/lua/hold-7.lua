@@ -50,6 +50,9 @@ local free, held = readBalance(ledger.balKey, item)
 if free < quantity then
   return fail(STATUS.INSUFFICIENT, "free " .. fmtInt(free) .. " < requested " .. fmtInt(quantity), expired)
 end
+if held + quantity > MAX_SAFE then
+  return fail(STATUS.INVALID_QUANTITY, "holding " .. fmtInt(quantity) .. " would take held " .. item .. " past the largest safe integer", expired)
+end
 free, held = free - quantity, held + quantity
 writeBalance(ledger.balKey, item, free, held)
 local now = ledger.now

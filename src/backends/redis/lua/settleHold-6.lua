@@ -4,7 +4,7 @@
     commit:  held -> committed (quantity consumed); again: no-op (replayed); released: HOLD_CLOSED;
              expired: HOLD_EXPIRED.
     release: held -> released (quantity back to free); again or after expiry: no-op (replayed);
-             committed: HOLD_CLOSED.
+             committed: HOLD_CLOSED; free would pass the largest safe integer: INVALID_QUANTITY.
 
   Input:
     KEYS[1] state hash (restore marker)
@@ -23,7 +23,7 @@
 
   Output: msgpack
     { 0|1 replayed, balances (none when replayed), expiredHolds, hold }
-    { -4 HOLD_UNKNOWN | -5 HOLD_EXPIRED | -6 HOLD_CLOSED | -1 | -9, message, expiredHolds, hold }
+    { -4 HOLD_UNKNOWN | -5 HOLD_EXPIRED | -6 HOLD_CLOSED | -10 INVALID_QUANTITY | -1 | -9, message, expiredHolds, hold }
 ]]
 --- @include "includes/ledger"
 
@@ -40,6 +40,7 @@ local expired = expireLedgerHolds(ledger)
 local subject = ledger.subject
 local h = decodeHold(holdId, redis.call("HGET", ledger.holdsKey, holdId))
 if not h then return fail(STATUS.HOLD_UNKNOWN, "no hold " .. holdId, expired) end
+expireIfDue(ledger, h, expired)
 
 if action == "commit" then
   if h.state == "c" then return cmsgpack.pack({STATUS.REPLAYED, {}, expired, holdReply(subject, h)}) end
@@ -53,7 +54,13 @@ else
 end
 
 local newState = "c"
-if action == "release" then newState = "r" end
+if action == "release" then
+  newState = "r"
+  if not holdFitsFree(ledger.balKey, h) then
+    return cmsgpack.pack({STATUS.INVALID_QUANTITY, "releasing hold " .. holdId .. " would take free " .. h.item
+      .. " past the largest safe integer (nothing was released)", expired, holdReply(subject, h)})
+  end
+end
 local free, held = settleHold(ledger.holdsKey, ledger.timersKey, ledger.indexKey, ledger.balKey, h, newState, ledger.now, ledger.retentionMs)
 touchSubject(ledger.stateKey, ledger.dirtyKey, subject)
 return cmsgpack.pack({STATUS.OK, {balanceReply(subject, h.item, free, held)}, expired, holdReply(subject, h)})

@@ -28,7 +28,14 @@ local function holdReply(subject, h)
   return {h.id, subject, h.item, h.qty, h.createdAt, h.expiresAt, HOLD_STATE_NAMES[h.state], h.settledAt}
 end
 
--- Settles an open hold: state c (commit: held quantity consumed), r/x (back to free).
+-- Whether returning a hold's quantity to free keeps free within the largest safe integer.
+local function holdFitsFree(balKey, h)
+  local free = readBalance(balKey, h.item)
+  return free + h.qty <= MAX_SAFE
+end
+
+-- Settles an open hold: state c (commit: held quantity consumed), r/x (back to free). A release or
+-- expiry checks holdFitsFree first.
 local function settleHold(hk, timersKey, indexKey, balKey, h, state, settledAt, retentionMs)
   local free, held = readBalance(balKey, h.item)
   held = held - h.qty
@@ -43,8 +50,10 @@ local function settleHold(hk, timersKey, indexKey, balKey, h, state, settledAt, 
 end
 
 -- Releases this subject's held holds with expiresAt <= now (at most `limit`; they are settled at
--- `now`, as the memory backend does) and forgets settled holds past their retention. Returns the
--- expired holds as replies.
+-- `now`, as the memory backend does) and forgets settled holds past their retention. A due hold
+-- whose quantity would take free past the largest safe integer is not expired (it stays held, and
+-- expires on the first call after free has room), as the memory backend does. Returns the expired
+-- holds as replies.
 local function expireDueHolds(subject, hk, timersKey, indexKey, balKey, now, retentionMs, limit)
   local expired = {}
   local due = redis.call("ZRANGEBYSCORE", timersKey, "-inf", fmtInt(now))
@@ -52,8 +61,10 @@ local function expireDueHolds(subject, hk, timersKey, indexKey, balKey, now, ret
     local h = decodeHold(due[i], redis.call("HGET", hk, due[i]))
     if h and h.state == "h" then
       if #expired >= limit then break end
-      settleHold(hk, timersKey, indexKey, balKey, h, "x", now, retentionMs)
-      expired[#expired + 1] = holdReply(subject, h)
+      if holdFitsFree(balKey, h) then
+        settleHold(hk, timersKey, indexKey, balKey, h, "x", now, retentionMs)
+        expired[#expired + 1] = holdReply(subject, h)
+      end
     else
       redis.call("HDEL", hk, due[i])
       redis.call("ZREM", timersKey, due[i])

@@ -59,3 +59,32 @@ local function expireLedgerHolds(ledger, limit)
   if #expired > 0 then touchSubject(ledger.stateKey, ledger.dirtyKey, ledger.subject) end
   return expired
 end
+
+-- Expires the hold a call is about, if it is due and the lazy expiry stopped at its limit before
+-- reaching it (a subject with more due holds than LAZY_EXPIRY_LIMIT): no call ever judges a due hold
+-- as held. Appends it to `expired` (the call's report).
+local function expireIfDue(ledger, h, expired)
+  if h.state ~= "h" or h.expiresAt > ledger.now or not holdFitsFree(ledger.balKey, h) then return end
+  settleHold(ledger.holdsKey, ledger.timersKey, ledger.indexKey, ledger.balKey, h, "x", ledger.now, ledger.retentionMs)
+  touchSubject(ledger.stateKey, ledger.dirtyKey, ledger.subject)
+  expired[#expired + 1] = holdReply(ledger.subject, h)
+end
+
+-- The balances after the expiries of `expired`: one per (subject, item), sorted by subject then item.
+local function expiredBalances(ledgers, expired)
+  local seen, rows = {}, {}
+  for _, reply in ipairs(expired) do
+    local key = reply[2] .. "\0" .. reply[3]
+    if not seen[key] then
+      seen[key] = true
+      rows[#rows + 1] = {reply[2], reply[3]}
+    end
+  end
+  table.sort(rows, function(a, b) if a[1] ~= b[1] then return a[1] < b[1] end return a[2] < b[2] end)
+  local balances = {}
+  for _, row in ipairs(rows) do
+    local free, held = readBalance(ledgers[row[1]].balKey, row[2])
+    balances[#balances + 1] = balanceReply(row[1], row[2], free, held)
+  end
+  return balances
+end

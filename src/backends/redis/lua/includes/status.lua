@@ -17,6 +17,7 @@ local STATUS = {
   RESTORE_NEEDED = -9,
   INVALID_QUANTITY = -10,
   HISTORY_FULL = -11,
+  UNKNOWN_SUBJECT = -12,
 }
 
 -- A refusal: {status, message, extra}; extra is the expired holds of a ledger script, or the

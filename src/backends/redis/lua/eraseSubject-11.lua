@@ -1,6 +1,6 @@
 --[[
   Erases everything this Redis holds for one subject (a deletion request): state, event ids, balances,
-  holds and their timers, history and its log, and its entries in the dirty set and the hold expiry index;
+  holds and their timers, history and its log, the apply outbox, and its entries in the dirty set and the hold expiry index;
   its awards and claims are taken out of the milestone stats in the same step. Its
   idempotency records are separate keys, deleted by the caller (SCAN of the subject's key pattern).
 
@@ -15,6 +15,7 @@
     KEYS[8] global hold expiry index
     KEYS[9] history log
     KEYS[10] milestone stats hash
+    KEYS[11] apply outbox hash
     ARGV[1] subject
 
   Output: msgpack { 0, keys deleted }  or  { -1, message }
@@ -30,5 +31,5 @@ for i = 1, #holdIds, 500 do
 end
 redis.call("SREM", KEYS[7], subject)
 countStoredAwards(KEYS[10], redis.call("HGETALL", KEYS[1]), -1)
-local deleted = redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[9])
+local deleted = redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[9], KEYS[11])
 return cmsgpack.pack({STATUS.OK, deleted})

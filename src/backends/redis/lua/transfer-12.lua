@@ -1,7 +1,9 @@
 --[[
   transfer: moves free quantity from one subject to another atomically, idempotently (the key is
   scoped to `from`). Both subjects' restore markers are checked before anything is written, then
-  both subjects' due holds are expired lazily. Both subjects' keys are in KEYS, so on a Redis
+  both subjects' due holds are expired lazily. A receiver this store has never seen (none of its
+  balances, holds, history or state but the restore marker) is refused with UNKNOWN_SUBJECT unless
+  the caller allows a new receiver (a gift to a new player). Both subjects' keys are in KEYS, so on a Redis
   Cluster they would span two slots: the TypeScript side refuses that with UNSUPPORTED before
   calling (see docs/semantics.md, "Redis Cluster").
 
@@ -17,6 +19,7 @@
     KEYS[9]  to: balances hash
     KEYS[10] to: holds hash
     KEYS[11] to: hold timers zset
+    KEYS[12] to: history hash
     ARGV[1] from
     ARGV[2] caller now (ms)
     ARGV[3] use server time 0|1
@@ -26,22 +29,32 @@
     ARGV[7] item
     ARGV[8] quantity (positive safe integer)
     ARGV[9] request fingerprint (JSON)
+    ARGV[10] allow a new receiver 0|1 (a permission, not part of the fingerprint)
 
   Output: msgpack
     { 0|1 replayed, balances (from, then to), expiredHolds (of both subjects) }
     { -9 RESTORE_NEEDED, message, subjects to restore }   nothing written
-    { -2 INSUFFICIENT | -3 IDEMPOTENCY_CONFLICT | -10 INVALID_QUANTITY | -1, message, expiredHolds }
+    { -2 INSUFFICIENT | -3 IDEMPOTENCY_CONFLICT | -10 INVALID_QUANTITY | -12 UNKNOWN_SUBJECT | -1, message, expiredHolds }
 ]]
 --- @include "includes/ledger"
 --- @include "includes/idempotency"
 
+-- Whether this store has seen the subject: a balance, a hold, history, or state (counters, awards,
+-- batch ring) other than the restore marker alone (a restore that found no snapshot writes just that).
+local function subjectKnown(ledger, historyKey)
+  if redis.call("EXISTS", ledger.balKey, ledger.holdsKey, historyKey) > 0 then return true end
+  local fields = redis.call("HLEN", ledger.stateKey)
+  return fields > 1 or (fields == 1 and redis.call("HEXISTS", ledger.stateKey, "~") == 0)
+end
+
 local from, refusal = openLedger(KEYS, ARGV)
 if not from then return refusal end
-local toSubject, item, fingerprint = ARGV[6], ARGV[7], ARGV[9]
+local toSubject, item, fingerprint, allowNew = ARGV[6], ARGV[7], ARGV[9], ARGV[10]
 local quantity = parseQuantity(ARGV[8])
 if not quantity then return fail(STATUS.INVALID_QUANTITY, "quantity must be a positive safe integer") end
-if not toSubject or toSubject == "" or toSubject == from.subject or not item or item == "" or not fingerprint then
-  return fail(STATUS.INVALID_INPUT, "transfer needs ARGV a `to` other than `from`, item and fingerprint")
+if not toSubject or toSubject == "" or toSubject == from.subject or not item or item == "" or not fingerprint
+  or (allowNew ~= "0" and allowNew ~= "1") then
+  return fail(STATUS.INVALID_INPUT, "transfer needs ARGV a `to` other than `from`, item, fingerprint and allowNewReceiver 0|1")
 end
 local to = openSecondLedger(from, toSubject, KEYS[8], KEYS[9], KEYS[10], KEYS[11])
 refusal = restoreRefusal(ARGV[5], {from, to})
@@ -52,6 +65,10 @@ for _, h in ipairs(expireLedgerHolds(to)) do expired[#expired + 1] = h end
 local stored = readIdempotency(KEYS[7], fingerprint, from.now)
 if stored == false then return fail(STATUS.IDEMPOTENCY_CONFLICT, "idempotency key was used for another request", expired) end
 if stored then return cmsgpack.pack({STATUS.REPLAYED, stored[1], expired}) end
+
+if allowNew == "0" and not subjectKnown(to, KEYS[12]) then
+  return fail(STATUS.UNKNOWN_SUBJECT, "receiver \"" .. to.subject .. "\" is unknown to this store (no balance, hold, award, counter or history); nothing was transferred", expired)
+end
 
 local free, held = readBalance(from.balKey, item)
 if free < quantity then
