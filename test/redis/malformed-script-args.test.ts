@@ -9,6 +9,9 @@ import type { ProgressionBackend } from "../../src/backends/contract/progression
 import { startRedisServer, type TestRedisServer } from "../support/redis-server.ts";
 import { T0, check, counter, planOf, redisBackendForTest } from "./redis-backend-fixtures.ts";
 
+/** The id a backend call gives applyBatch (16 hex digits). */
+const CALL_ID = "0123456789abcdef";
+
 /** Scripts fed garbage answer with a status code (a typed error), never a Lua stack trace, and write nothing. */
 describe("redis backend: malformed script arguments", () => {
   let client: Redis;
@@ -50,7 +53,7 @@ describe("redis backend: malformed script arguments", () => {
       packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], "rows"]], "set", 1000]),
     ];
     for (const payload of payloads) {
-      const [status, message] = decode(await runScript(client, applyBatch([payload, "abcdef"])));
+      const [status, message] = decode(await runScript(client, applyBatch([payload, "abcdef", CALL_ID])));
       expect(status).toBe(ScriptStatus.InvalidInput);
       expect(message).not.toMatch(/stack|traceback|user_script/);
       const error = scriptError(status, message, "apply");
@@ -58,14 +61,19 @@ describe("redis backend: malformed script arguments", () => {
     }
     // A batch digest of the wrong length.
     const valid = packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], [line, []]]], "set", 1000]);
-    const [digestStatus] = decode(await runScript(client, applyBatch([valid, "abc"])));
+    const [digestStatus] = decode(await runScript(client, applyBatch([valid, "abc", CALL_ID])));
     expect(digestStatus).toBe(ScriptStatus.InvalidInput);
+    // A call id of the wrong length, or none.
+    const [callIdStatus] = decode(await runScript(client, applyBatch([valid, "abcdef", "abc"])));
+    expect(callIdStatus).toBe(ScriptStatus.InvalidInput);
+    const [noCallIdStatus] = decode(await runScript(client, applyBatch([valid, "abcdef"])));
+    expect(noCallIdStatus).toBe(ScriptStatus.InvalidInput);
     // The rows above are refused for what is wrong in them: a well-formed history row goes through.
-    const [rowStatus] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], row({})]], "set", 1000]), "abcdef"])));
+    const [rowStatus] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 1000, plan, [["x", 0, ["c", 1, T0, ""], row({})]], "set", 1000]), "abcdef", CALL_ID])));
     expect(rowStatus).toBe(ScriptStatus.Ok);
     await client.unlink(...(await client.keys(`${prefix}:*`)));
     // Wrong key count for the subjects listed.
-    const [status] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 1000, [], [["x", 0, [], 0]], "set", 1000]), "abcdef"], keys.slice(0, 7))));
+    const [status] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 1000, [], [["x", 0, [], 0]], "set", 1000]), "abcdef", CALL_ID], keys.slice(0, 7))));
     expect(status).toBe(ScriptStatus.InvalidInput);
     expect(await keyCount()).toBe(0);
   });

@@ -142,7 +142,7 @@ export function packApplyGroup(
 }
 
 /** One subject's reply: flat lists (see applyBatch-n.lua), or 0 for a duplicate's empty lists. */
-type RawSubjectResult = [duplicate: number, reached: unknown[] | 0, progress: unknown[] | 0, balances: unknown[] | 0];
+type RawSubjectResult = [duplicate: number, reached: unknown[] | 0, progress: unknown[] | 0, balances: unknown[] | 0, appliedBy?: string];
 
 export function unpackSubjectResult(subject: string, raw: RawSubjectResult): SubjectApplyResult {
   const [duplicate, reachedFlat, progressFlat, balancesFlat] = raw;

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { addressOf, connectionReason, unreachable, withTimeout } from "../../errors/unreachable.ts";
 import { consoleLogger } from "../../logging/logger.ts";
@@ -64,16 +65,6 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   /** While `ready()` waits, a failure is its to report (as one error), not the outage log's. */
   let awaitingReady = false;
   let inOutage = false;
-  /**
-   * Connections lost so far. ioredis resends a command whose reply a dropped connection lost: an apply
-   * that ran, then answered `duplicate` to its own resend, did apply within that call (see applyGroups).
-   */
-  let connectionsLost = 0;
-  // ioredis' Redis and Cluster are event emitters; a bare command surface (a test double) has no connection to lose.
-  const emitter = client as Partial<Pick<Redis, "on">>;
-  emitter.on?.("close", () => {
-    connectionsLost += 1;
-  });
   if (ownsClient && client instanceof Redis) {
     client.on("error", (error: Error) => {
       lastConnectionError = error;
@@ -198,6 +189,9 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   async function applyGroups(groups: SubjectApply[][], request: ApplyRequest): Promise<Map<string, SubjectApplyResult>> {
     const rows = planCache.rows(request.plan);
     const digest = batchDigest(request.batchId);
+    // Names this call: a duplicate whose outbox entry carries it was applied by this very call (the client
+    // lost the reply and resent the script), so its outcome is this call's to announce.
+    const callId = randomBytes(8).toString("hex");
     const header = { now: request.now, checkRestore: loader !== undefined, eventIdRetentionMs, counterSet: request.plan.counterSet, historyMaxRollups };
     const results = new Map<string, SubjectApplyResult>();
     let pending = groups;
@@ -205,16 +199,14 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       const pipeline = client.pipeline();
       for (const group of pending) {
         const subjects = group.map((entry) => entry.subject);
-        runScript(pipeline, applyBatchArgs(keys, subjects, packApplyGroup(group, rows, header), digest));
+        runScript(pipeline, applyBatchArgs(keys, subjects, packApplyGroup(group, rows, header), digest, callId));
       }
       let replies: Array<[Error | null, unknown]> | null;
-      const lostBefore = connectionsLost;
       try {
         replies = await pipeline.exec();
       } catch (error) {
         throw backendUnavailable("apply", error);
       }
-      const maybeResent = connectionsLost !== lostBefore;
       const retry: SubjectApply[][] = [];
       const missing: string[] = [];
       for (const [index, group] of pending.entries()) {
@@ -232,11 +224,9 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
           const raw = perSubject[i];
           if (!raw) return;
           const result = unpackSubjectResult(entry.subject, raw);
-          // The connection dropped while this call was in flight: a duplicate is most likely its own first
-          // run, whose reply ioredis lost and resent. That outcome (the outbox) was never delivered: this
-          // call applied it. (A deliberate repeat of a delivered batch during a reconnection is announced
-          // again: far rarer than the lost announcements this prevents.)
-          const appliedHere = maybeResent && result.duplicate && (result.reached.length > 0 || result.balances.length > 0);
+          // A resend of this call (ioredis resends what was in flight when a connection drops) finds the batch
+          // applied by this call itself: not a duplicate for the engine, its outcome was never delivered.
+          const appliedHere = result.duplicate && raw[4] === callId;
           results.set(entry.subject, appliedHere ? { ...result, duplicate: false } : result);
         });
       }

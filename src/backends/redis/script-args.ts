@@ -33,13 +33,13 @@ function ledgerArgv(settings: ScriptSettings, subject: string, now: number): Scr
 }
 
 /** A group of subjects' increments, packed by apply-request-codec.ts. */
-export function applyBatchArgs(keys: RedisKeys, subjects: readonly string[], request: Buffer, batchDigest: Buffer): ScriptCall {
+export function applyBatchArgs(keys: RedisKeys, subjects: readonly string[], request: Buffer, batchDigest: Buffer, callId: string): ScriptCall {
   const groupKeys = [keys.dirty, keys.milestoneStats];
   for (const subject of subjects) {
     const k = keys.subject(subject);
     groupKeys.push(k.state, k.eventIds, k.balances, k.history, k.historyLog, k.outbox);
   }
-  return { script: "applyBatch", keys: groupKeys, argv: [request, batchDigest] };
+  return { script: "applyBatch", keys: groupKeys, argv: [request, batchDigest, callId] };
 }
 
 /** A subject's snapshot, encoded by state-codec.ts. */

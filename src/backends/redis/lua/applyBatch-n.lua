@@ -30,23 +30,27 @@
                        [6] the plan's counter set (the history's "~h" of a subject's first rollup)
                        [7] most rollups a subject's history hash may hold: past it, nothing is applied
     ARGV[2]          batch digest: 6 bytes of SHA-1 of the batch id (binary)
+    ARGV[3]          call id: 16 hex digits naming this call of the backend (the same on a resend of it)
 
   Each counter kind's step (create, add, measure, catch-up) is in includes/counters/<kind>.lua. An
   autoClaim award whose rewards would pass the largest safe balance is recorded unclaimed (claimable
   later) and grants nothing; the gameplay still counts.
 
   The outbox (docs/semantics.md, "Recording: exactly once"): a subject's non-empty outcome of the batch
-  is kept in field <digest> of its outbox hash as text, "+code" (awarded and autoClaimed here), "-code"
-  (awarded) and "$item" (credited by autoClaim) separated by spaces; the award records themselves are the
+  is kept in field <digest> of its outbox hash as the call id (16 hex digits) then text, "+code" (awarded and
+  autoClaimed here), "-code" (awarded) and "$item" (credited by autoClaim) separated by spaces; the call id
+  tells a resend of the call that applied (the client lost its reply and sent it again) from a retry by a
+  later call, which the engine announces only when told the first attempt failed. The award records are the
   "!code" fields. The outbox is a key of its own because its values pass the 64-byte listpack limit: as
   fields of the state hash they would turn it into a hashtable for good. "~p" (in the state hash, read with
   the ring) is a bit mask of the ring slots that have an outbox field (bit k: slot k, oldest first), so an
   entry leaves with its digest, the key goes with its last entry, and an apply with nothing to keep and
-  nothing leaving touches no outbox. A duplicate answers the stored outcome with the items' current balances.
+  nothing leaving touches no outbox. A duplicate answers the stored outcome with the items' current balances
+  and the id of the call that applied it.
 
   Output: msgpack
     { 0, { {duplicate 0|1, reached, progress, balances}, ... } }   one entry per subject, in order
-      (a duplicate is {1, reached, 0, balances} from the outbox); flat lists, fewer Lua tables:
+      (a duplicate is {1, reached, 0, balances, call id or ""} from the outbox); flat lists, fewer Lua tables:
       reached  = { code, earnedAt, retroactive 0|1, claimedAt or -1, ... } in the order earned
       progress = { code, current, ... }
       balances = { item, free, held, ... }   (of this subject)
@@ -73,13 +77,14 @@ if not decoded or type(req) ~= "table" then
 end
 local now, checkRestore, eventRetention, counterList, subjects, counterSet, maxRollups = req[1], req[2], req[3], req[4], req[5], req[6], req[7]
 -- Raw bytes travel outside msgpack: Redis' cmsgpack predates the bin type.
-local digest = ARGV[2]
+local digest, callId = ARGV[2], ARGV[3]
+local CALL_ID_BYTES = 16
 
 -- Validate everything before the first write: a Lua error half way would leave a partial apply.
 local function isInt(n) return type(n) == "number" and n == math.floor(n) end
-if not isInt(now) or type(digest) ~= "string" or #digest ~= DIGEST_BYTES or not isInt(eventRetention)
+if not isInt(now) or type(digest) ~= "string" or #digest ~= DIGEST_BYTES or type(callId) ~= "string" or #callId ~= CALL_ID_BYTES or not isInt(eventRetention)
   or type(counterList) ~= "table" or type(subjects) ~= "table" or type(counterSet) ~= "string" or not isInt(maxRollups) then
-  return fail(STATUS.INVALID_INPUT, "apply needs ARGV[1] [now, checkRestore, retentionMs, counters, subjects, counterSet, maxRollups] and ARGV[2] a 6-byte digest")
+  return fail(STATUS.INVALID_INPUT, "apply needs ARGV[1] [now, checkRestore, retentionMs, counters, subjects, counterSet, maxRollups] and ARGV[2] a 6-byte digest, ARGV[3] a 16-digit call id")
 end
 if #KEYS ~= 2 + 6 * #subjects then
   return fail(STATUS.INVALID_INPUT, "expected 2 + 6 keys per subject, got " .. #KEYS .. " keys for " .. #subjects .. " subjects")
@@ -193,9 +198,11 @@ for si, entry in ipairs(subjects) do
   end
 
   if slot then
-    local reached, balances = {}, {}
+    local reached, balances, appliedBy = {}, {}, ""
     if bit.band(mask, bit.lshift(1, slot)) ~= 0 then
-      for token in string.gmatch(rcall("HGET", outboxKey, digest) or "", "%S+") do
+      local stored = rcall("HGET", outboxKey, digest) or ""
+      appliedBy = string.sub(stored, 1, CALL_ID_BYTES)
+      for token in string.gmatch(string.sub(stored, CALL_ID_BYTES + 1), "%S+") do
         local mark, name = string.sub(token, 1, 1), string.sub(token, 2)
         if mark == "$" then
           local free, held = readBalance(balKey, name)
@@ -211,7 +218,7 @@ for si, entry in ipairs(subjects) do
         end
       end
     end
-    results[si] = {1, reached, 0, balances}
+    results[si] = {1, reached, 0, balances, appliedBy}
   else
     ring = ring .. digest
     local oldMask = mask
@@ -317,7 +324,7 @@ for si, entry in ipairs(subjects) do
       local outcome = {}
       for i = 1, #reached, 4 do outcome[#outcome + 1] = (reached[i + 3] >= 0 and "+" or "-") .. reached[i] end
       for i = 1, #balances, 3 do outcome[#outcome + 1] = "$" .. balances[i] end
-      rcall("HSET", outboxKey, digest, table.concat(outcome, " "))
+      rcall("HSET", outboxKey, digest, callId .. table.concat(outcome, " "))
       mask = bit.bor(mask, bit.lshift(1, #ring / DIGEST_BYTES - 1))
     end
     if mask == 0 and oldMask ~= 0 then
