@@ -183,8 +183,8 @@ export function createLedger(
     holds: async (subject) => (await listOf(subject)).openHolds,
     expireHolds: async (limit = settings.expireHoldsBatch) => {
       const expired = await backend.expireHolds(clock(), limit);
-      await announceExpiries({ balances: [], expiredHolds: expired });
-      return expired;
+      await announceExpiries(expired);
+      return expired.expiredHolds;
     },
   };
 }

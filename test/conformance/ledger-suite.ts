@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
+import type { Balance } from "../../src/model/balance.ts";
 import type { BackendFactory } from "../support/backend-factories.ts";
 import { useEngines } from "./engine-fixture.ts";
 
@@ -189,26 +190,18 @@ export function ledgerConformance(factory: BackendFactory): void {
       await expect(ledger.getHold("h0123456789abcdef:p1")).rejects.toMatchObject({ code: ErrorCode.HoldUnknown });
     });
 
-    it("a release that would return free past the largest safe integer is refused, changing nothing", async () => {
+    it("keeps free + held at most the largest safe integer, so every hold can return to free: credits past it are refused, changing nothing", async () => {
       const { ledger } = await ledgerOf();
       await ledger.acquire({ subject: "p1", item: "gold", quantity: MAX, idempotencyKey: "a1" });
       const { hold } = await ledger.hold({ subject: "p1", item: "gold", quantity: 10, ttlMs: 60_000, idempotencyKey: "h1" });
-      await ledger.acquire({ subject: "p1", item: "gold", quantity: 10, idempotencyKey: "a2" });
-      await expect(ledger.release(hold.holdId)).rejects.toMatchObject({ code: ErrorCode.InvalidQuantity });
-      expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", MAX, 10));
-      expect(await ledger.getHold(hold.holdId)).toMatchObject({ state: "held" });
-      // The hold is intact: it can still be committed.
-      expect(await ledger.commit(hold.holdId)).toMatchObject({ replayed: false, hold: { state: "committed" }, balances: [bal("p1", "gold", MAX, 0)] });
-    });
-
-    it("a hold that would take held past the largest safe integer is refused, changing nothing", async () => {
-      const { ledger } = await ledgerOf();
-      await ledger.acquire({ subject: "p1", item: "gold", quantity: MAX, idempotencyKey: "a1" });
-      await ledger.hold({ subject: "p1", item: "gold", quantity: MAX, ttlMs: 60_000, idempotencyKey: "h1" });
-      await ledger.acquire({ subject: "p1", item: "gold", quantity: 5, idempotencyKey: "a2" });
-      await expect(ledger.hold({ subject: "p1", item: "gold", quantity: 5, ttlMs: 60_000, idempotencyKey: "h2" })).rejects.toMatchObject({ code: ErrorCode.InvalidQuantity });
-      expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", 5, MAX));
-      expect(await ledger.holds("p1")).toHaveLength(1);
+      // Free is MAX - 10: an acquire of 10 would fit free alone, but not free + held.
+      await expect(ledger.acquire({ subject: "p1", item: "gold", quantity: 10, idempotencyKey: "a2" })).rejects.toMatchObject({ code: ErrorCode.InvalidQuantity });
+      await ledger.acquire({ subject: "p2", item: "gold", quantity: 10, idempotencyKey: "a3" });
+      await expect(ledger.transfer({ from: "p2", to: "p1", item: "gold", quantity: 10, idempotencyKey: "t1" })).rejects.toMatchObject({ code: ErrorCode.InvalidQuantity });
+      expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", MAX - 10, 10));
+      expect(await ledger.balance("p2", "gold")).toEqual(bal("p2", "gold", 10, 0));
+      // The hold returns to free.
+      expect(await ledger.release(hold.holdId)).toMatchObject({ hold: { state: "released" }, balances: [bal("p1", "gold", MAX, 0)] });
     });
 
     it("getHold settles a hold it finds past its expiry and announces it once; the expiry job then finds nothing", async () => {
@@ -238,24 +231,34 @@ export function ledgerConformance(factory: BackendFactory): void {
       const ids: string[] = [];
       for (const key of ["h1", "h2", "h3"]) ids.push((await ledger.hold({ subject: "p1", item: "gold", quantity: 1, ttlMs: 1_000, idempotencyKey: key })).hold.holdId);
       clock.advance(1_000);
-      const first = await fixture.backend.expireHolds(clock.now, 1);
+      const first = (await fixture.backend.expireHolds(clock.now, 1)).expiredHolds;
       expect(first).toHaveLength(1);
-      const rest = await fixture.backend.expireHolds(clock.now, 10);
+      const rest = (await fixture.backend.expireHolds(clock.now, 10)).expiredHolds;
       expect(rest).toHaveLength(2);
       expect([...first, ...rest].map((h) => h.holdId).sort()).toEqual([...ids].sort());
-      expect(await fixture.backend.expireHolds(clock.now, 10)).toEqual([]);
+      expect((await fixture.backend.expireHolds(clock.now, 10)).expiredHolds).toEqual([]);
       for (const id of ids) await expect(ledger.commit(id)).rejects.toMatchObject({ code: ErrorCode.HoldExpired });
       expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", 10, 0));
     });
 
-    it("the engine's expireHolds(limit) announces each expiry once, also those the announcement's balance read settles", async () => {
+    it("the engine's expireHolds(limit) releases and announces exactly the holds it returns, each once", async () => {
       const { ledger, clock, progression, delivered } = await ledgerOf();
       await ledger.acquire({ subject: "p1", item: "gold", quantity: 10, idempotencyKey: "a1" });
       const ids: string[] = [];
       for (const key of ["h1", "h2", "h3"]) ids.push((await ledger.hold({ subject: "p1", item: "gold", quantity: 1, ttlMs: 1_000, idempotencyKey: key })).hold.holdId);
       clock.advance(1_000);
-      expect(await ledger.expireHolds(1)).toHaveLength(1);
-      await ledger.expireHolds(10);
+      const inventory: Balance[][] = [];
+      progression.effects.subscribe((effects) => {
+        for (const subject of effects.subjects) if (subject.expiredHolds.length > 0) inventory.push([...subject.inventory]);
+      });
+      const first = await ledger.expireHolds(1);
+      expect(first).toHaveLength(1);
+      await progression.events.drain();
+      // Announcing it read no balance that would release the other two.
+      expect(delivered.get("hold.expired")?.map((e) => e.payload.hold.holdId)).toEqual(first.map((hold) => hold.holdId));
+      expect(inventory).toEqual([[bal("p1", "gold", 8, 2)]]);
+      const rest = await ledger.expireHolds(10);
+      expect(rest).toHaveLength(2);
       expect(await ledger.expireHolds(10)).toEqual([]);
       for (const id of ids) await expect(ledger.commit(id)).rejects.toMatchObject({ code: ErrorCode.HoldExpired });
       expect(await ledger.balance("p1", "gold")).toEqual(bal("p1", "gold", 10, 0));

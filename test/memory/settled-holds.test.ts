@@ -61,7 +61,7 @@ describe("memory backend: settled holds", () => {
     const backend = createMemoryBackend({ idempotencyRetentionMs: 1_000 });
     await backend.acquire({ idempotencyKey: "a", subject: "p1", item: "gold", quantity: 5, now: T0 });
     const { hold } = await backend.hold({ idempotencyKey: "h", subject: "p1", item: "gold", quantity: 5, ttlMs: 500, now: T0 });
-    const expired = await backend.expireHolds(T0 + 500, 10);
+    const expired = (await backend.expireHolds(T0 + 500, 10)).expiredHolds;
     expect(expired.map((h) => h.holdId)).toEqual([hold.holdId]);
     await expect(backend.commit({ holdId: hold.holdId, now: T0 + 1_499 })).rejects.toMatchObject({ code: ErrorCode.HoldExpired });
     await backend.acquire({ idempotencyKey: "b", subject: "p2", item: "gold", quantity: 1, now: T0 + 1_500 });
@@ -74,7 +74,7 @@ describe("memory backend: settled holds", () => {
     await backend.acquire({ idempotencyKey: "a", subject: "p1", item: "gold", quantity: SETTLED, now: T0 });
     for (let i = 0; i < SETTLED; i += 1) await backend.hold({ idempotencyKey: `h${i}`, subject: "p1", item: "gold", quantity: 1, ttlMs: i < 10 ? 1_000 : 60_000, now: T0 });
     const visited = backend.ledgerStats().holdsVisited;
-    expect(await backend.expireHolds(T0 + 1_000, 4)).toHaveLength(4);
+    expect((await backend.expireHolds(T0 + 1_000, 4)).expiredHolds).toHaveLength(4);
     expect((await backend.balance("p1", "gold", T0 + 1_000)).expiredHolds).toHaveLength(6);
     expect(backend.ledgerStats().holdsVisited - visited).toBe(10);
     expect(backend.ledgerStats().openHolds).toBe(SETTLED - 10);

@@ -23,7 +23,7 @@ describe("redis backend: expiries found by getHold and the expiry job", () => {
     });
     // Read again: the same hold, nothing new to report; the expiry job finds nothing.
     expect(await backend.getHold(hold.holdId, T0 + 2001)).toEqual({ hold: expired, balances: [], expiredHolds: [] });
-    expect(await backend.expireHolds(T0 + 3000, 10)).toEqual([]);
+    expect((await backend.expireHolds(T0 + 3000, 10)).expiredHolds).toEqual([]);
     expect((await backend.balance("p", "gem", T0 + 3000)).expiredHolds).toEqual([]);
   });
 
@@ -46,13 +46,13 @@ describe("redis backend: expiries found by getHold and the expiry job", () => {
     for (let i = 0; i < 3; i += 1) {
       holds.push((await backend.hold({ idempotencyKey: `h${i}`, subject: "p", item: "gem", quantity: 1, ttlMs: 1000 + i, now: T0 })).hold);
     }
-    const first = await backend.expireHolds(T0 + 5000, 1);
+    const first = (await backend.expireHolds(T0 + 5000, 1)).expiredHolds;
     expect(first.map((h) => h.holdId)).toEqual([holds[0]?.holdId]);
     // The subject's other due holds stayed held: the next job run releases and reports them.
-    const second = await backend.expireHolds(T0 + 5000, 10);
+    const second = (await backend.expireHolds(T0 + 5000, 10)).expiredHolds;
     expect(second.map((h) => h.holdId)).toEqual([holds[1]?.holdId, holds[2]?.holdId]);
     const after = await backend.balance("p", "gem", T0 + 5000);
     expect(after).toMatchObject({ balance: { free: 10, held: 0 }, expiredHolds: [] });
-    expect(await backend.expireHolds(T0 + 6000, 10)).toEqual([]);
+    expect((await backend.expireHolds(T0 + 6000, 10)).expiredHolds).toEqual([]);
   });
 });

@@ -182,10 +182,10 @@ describe("redis backend: ledger", () => {
     await expect(backend.commit({ holdId: h2.hold.holdId, now: T0 + 2001 })).rejects.toMatchObject({ code: ErrorCode.HoldExpired });
     expect((await backend.release({ holdId: h2.hold.holdId, now: T0 + 2001 })).replayed).toBe(true);
 
-    expect(await backend.expireHolds(T0 + 4000, 10)).toEqual([]);
-    const byJob = await backend.expireHolds(T0 + 6000, 10);
+    expect((await backend.expireHolds(T0 + 4000, 10)).expiredHolds).toEqual([]);
+    const byJob = (await backend.expireHolds(T0 + 6000, 10)).expiredHolds;
     expect(byJob.map((h) => [h.holdId, h.state])).toEqual([[h3.hold.holdId, "expired"]]);
-    expect(await backend.expireHolds(T0 + 7000, 10)).toEqual([]);
+    expect((await backend.expireHolds(T0 + 7000, 10)).expiredHolds).toEqual([]);
     await expect(backend.commit({ holdId: "h0123456789abcdef:a", now: T0 })).rejects.toMatchObject({ code: ErrorCode.HoldUnknown });
   });
 

@@ -53,7 +53,7 @@ describe("redis backend: transfer to a subject that needs a restore", () => {
     // Whatever touches `a` afterwards, and the expiry job, may report it only if nobody did yet.
     reported.push(...(await backend.balance("a", "gem", T0 + 6000)).expiredHolds);
     reported.push(...(await backend.list("a", T0 + 6000)).expiredHolds);
-    reported.push(...(await backend.expireHolds(T0 + 10_000, 100)));
+    reported.push(...((await backend.expireHolds(T0 + 10_000, 100)).expiredHolds));
 
     expect(reported.map((h) => [h.holdId, h.state])).toEqual([[hold.holdId, "expired"]]);
     expect((await backend.getHold(hold.holdId, T0 + 10_000)).hold.state).toBe("expired");

@@ -103,7 +103,8 @@ export interface LedgerBackend {
   list(subject: string, now: number): Promise<LedgerList>;
   /**
    * Releases at most `limit` holds whose expiry is <= now, across all subjects, oldest expiry first, and
-   * returns exactly those (a subject's other due holds stay held until the next call that touches them).
+   * returns exactly those (a subject's other due holds stay held until the next call that touches them),
+   * with the balances of their items after the release (so the caller reads nothing that could expire more).
    */
-  expireHolds(now: number, limit: number): Promise<readonly HoldRecord[]>;
+  expireHolds(now: number, limit: number): Promise<LedgerEffects>;
 }

@@ -103,7 +103,7 @@ class MemoryBackend implements MemoryProgressionBackend {
       // completed (claimable later) and the gameplay still counts.
       const credits = new Map<string, number>();
       for (const { code, rewards } of applied.autoClaimed) {
-        const after = creditsAfter(state.free, credits, rewards);
+        const after = creditsAfter(state, credits, rewards);
         if (after === null) applied.unclaim(code);
         else for (const [item, free] of after) credits.set(item, free);
       }
@@ -146,7 +146,7 @@ class MemoryBackend implements MemoryProgressionBackend {
     if (award.claimedAt !== null) {
       throw new ProgressionError(ErrorCode.AlreadyClaimed, `milestone ${JSON.stringify(request.code)} was already claimed by ${JSON.stringify(request.subject)}`, { subject: request.subject, code: request.code, claimedAt: award.claimedAt });
     }
-    const credits = creditsAfter(state.free, new Map(), request.rewards);
+    const credits = creditsAfter(state, new Map(), request.rewards);
     if (credits === null) {
       throw new ProgressionError(ErrorCode.InvalidQuantity, `claiming ${JSON.stringify(request.code)} would pass the largest safe balance of a reward item of ${JSON.stringify(request.subject)}; nothing was claimed`, { subject: request.subject, code: request.code });
     }
@@ -202,7 +202,7 @@ class MemoryBackend implements MemoryProgressionBackend {
     const credits = new Map<string, number>();
     for (const { check, earnedAt } of request.awards) {
       if (state.awards.has(check.code)) continue;
-      const after = check.autoClaimRewards === null ? null : creditsAfter(state.free, credits, check.autoClaimRewards);
+      const after = check.autoClaimRewards === null ? null : creditsAfter(state, credits, check.autoClaimRewards);
       if (after !== null) for (const [item, free] of after) credits.set(item, free);
       const record: AwardRecord = { code: check.code, earnedAt, retroactive: true, claimedAt: after === null ? null : request.now };
       state.awards.set(check.code, record);
@@ -254,8 +254,8 @@ class MemoryBackend implements MemoryProgressionBackend {
 
   async acquire(request: QuantityRequest): Promise<MutationReceipt> {
     return this.mutate([request.subject], request.idempotencyKey, ["acquire", request.subject, request.item, request.quantity], request.now, (state) => {
-      const free = sumWithin(state.free.get(request.item) ?? 0, request.quantity, `crediting ${request.quantity} ${request.item} to ${request.subject}`);
-      state.free.set(request.item, free);
+      sumWithin(totalOf(state, request.item), request.quantity, `crediting ${request.quantity} ${request.item} to ${request.subject}`);
+      state.free.set(request.item, (state.free.get(request.item) ?? 0) + request.quantity);
       return { balances: [balanceOf(request.subject, state, request.item)] };
     });
   }
@@ -279,9 +279,9 @@ class MemoryBackend implements MemoryProgressionBackend {
       }
       const free = requireFree(state, request.from, request.item, request.quantity);
       const target = this.state(request.to);
-      const received = sumWithin(target.free.get(request.item) ?? 0, request.quantity, `transferring ${request.quantity} ${request.item} to ${request.to}`);
+      sumWithin(totalOf(target, request.item), request.quantity, `transferring ${request.quantity} ${request.item} to ${request.to}`);
       setAmount(state.free, request.item, free - request.quantity);
-      target.free.set(request.item, received);
+      target.free.set(request.item, (target.free.get(request.item) ?? 0) + request.quantity);
       this.dirty.add(request.to);
       return { balances: [balanceOf(request.from, state, request.item), balanceOf(request.to, target, request.item)] };
     });
@@ -347,7 +347,7 @@ class MemoryBackend implements MemoryProgressionBackend {
     return { balances, expiredHolds, openHolds };
   }
 
-  async expireHolds(now: number, limit: number): Promise<readonly HoldRecord[]> {
+  async expireHolds(now: number, limit: number): Promise<LedgerEffects> {
     await this.load([]);
     this.forgetDue(now);
     const expired: HoldRecord[] = [];
@@ -364,7 +364,9 @@ class MemoryBackend implements MemoryProgressionBackend {
       else expired.push(this.settleHold(subject, state, hold, "expired", now));
     }
     for (const queued of kept) this.dueHolds.push(queued.holdId, queued.expiresAt);
-    return expired;
+    const items = new Map(expired.map((hold) => [`${hold.subject}\u0000${hold.item}`, hold]));
+    const balances = [...items.values()].map((hold) => balanceOf(hold.subject, this.subjects.get(hold.subject) as MemorySubject, hold.item));
+    return { expiredHolds: expired, balances };
   }
 
   /** What the ledger holds in memory, for tests and diagnostics (O(subjects) to compute). */
@@ -627,15 +629,26 @@ class MemoryBackend implements MemoryProgressionBackend {
   }
 }
 
-/** Free balances after granting `rewards` on top of `staged` ones, or null if one would pass MAX_SAFE. */
-function creditsAfter(free: ReadonlyMap<string, number>, staged: ReadonlyMap<string, number>, rewards: readonly Reward[]): Map<string, number> | null {
+/**
+ * Free balances after granting `rewards` on top of `staged` ones, or null if an item's free + held would
+ * pass MAX_SAFE (the ledger's invariant: held quantity can always return to free).
+ */
+function creditsAfter(state: { readonly free: ReadonlyMap<string, number>; readonly held: ReadonlyMap<string, number> }, staged: ReadonlyMap<string, number>, rewards: readonly Reward[]): Map<string, number> | null {
   const after = new Map<string, number>();
   for (const reward of rewards) {
-    const next = (after.get(reward.item) ?? staged.get(reward.item) ?? free.get(reward.item) ?? 0) + reward.quantity;
-    if (!Number.isSafeInteger(next)) return null;
+    const next = (after.get(reward.item) ?? staged.get(reward.item) ?? state.free.get(reward.item) ?? 0) + reward.quantity;
+    if (!Number.isSafeInteger(next + (state.held.get(reward.item) ?? 0))) return null;
     after.set(reward.item, next);
   }
   return after;
+}
+
+/**
+ * What a subject owns of an item, free and held together. Credits keep it at most MAX_SAFE, so releasing
+ * or expiring a hold (held back to free) can never pass it.
+ */
+function totalOf(state: { readonly free: ReadonlyMap<string, number>; readonly held: ReadonlyMap<string, number> }, item: string): number {
+  return (state.free.get(item) ?? 0) + (state.held.get(item) ?? 0);
 }
 
 /** `amount + quantity`, or INVALID_QUANTITY (changing nothing) if it would pass the largest safe integer. */

@@ -421,6 +421,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       requireTime(now);
       requirePositiveInteger(limit, "limit");
       const expired: HoldRecord[] = [];
+      const balances: Balance[] = [];
       // Due holds at the head of the index that stay held (their quantity would not fit in free): passed
       // over, so they never keep the job from the holds behind them.
       let passedOver = 0;
@@ -440,6 +441,12 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
           // Each subject's script releases at most `count`, so the run releases at most `limit` in all.
           const reply = await call("expireHolds", expireHoldsArgs(scriptSettings, subject, count, now));
           if (reply[0] < 0) ledgerFailure(reply, "expireHolds", { subject });
+          for (const balance of asArray<RawBalance>(reply[2]).map(toBalance)) {
+            // A later window's read of the same item is newer.
+            const at = balances.findIndex((known) => known.subject === balance.subject && known.item === balance.item);
+            if (at === -1) balances.push(balance);
+            else balances[at] = balance;
+          }
           for (const hold of asArray<RawHold>(reply[1]).map(toHold)) {
             expired.push(hold);
             if (window.has(hold.holdId)) releasedInWindow += 1;
@@ -447,7 +454,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
         }
         passedOver += due.length - releasedInWindow;
       }
-      return expired.sort((a, b) => a.expiresAt - b.expiresAt);
+      return { expiredHolds: expired.sort((a, b) => a.expiresAt - b.expiresAt), balances };
     },
 
     async takeDirtySubjects(limit) {

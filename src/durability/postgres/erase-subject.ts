@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import { quoteSchemaName } from "./schema-name.ts";
+import { checkOut } from "./checked-out-client.ts";
 
 /** Rows each table held for the erased subject. */
 export type ErasedRows = Readonly<Record<"subjects" | "awards" | "balances" | "holds" | "history" | "ledger_journal", number>>;
@@ -11,7 +12,7 @@ export type ErasedRows = Readonly<Record<"subjects" | "awards" | "balances" | "h
  */
 export async function eraseSubjectRows(pool: Pool, schema: string, subject: string): Promise<ErasedRows> {
   const s = quoteSchemaName(schema);
-  const client = await pool.connect();
+  const { client, release } = await checkOut(pool);
   try {
     await client.query("BEGIN");
     await client.query("SELECT set_config('colyseus_progression.erasing', $1, true)", [subject]);
@@ -25,6 +26,6 @@ export async function eraseSubjectRows(pool: Pool, schema: string, subject: stri
     await client.query("ROLLBACK").catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    release();
   }
 }

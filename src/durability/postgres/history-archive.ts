@@ -6,6 +6,7 @@ import { mergeCopies, rollupKey, type HistoryPart } from "../../model/history.ts
 import type { SubjectSnapshot } from "../../model/subject-state.ts";
 import { copyInteger, copyRowsInto, copyText } from "./copy-text-format.ts";
 import { quoteSchemaName } from "./schema-name.ts";
+import { checkOut } from "./checked-out-client.ts";
 
 /**
  * The PostgreSQL history archive (`<schema>.history`, migration 003): the rollups the snapshot job took
@@ -124,7 +125,7 @@ export function createPostgresHistoryArchive(options: HistoryArchiveOptions): Po
 
     async dropHistoryBefore(day) {
       requireDay(day, "dropHistoryBefore day");
-      const client = await pool.connect();
+      const { client, release } = await checkOut(pool);
       try {
         await client.query("BEGIN");
         await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [partitionLockKey(options.schema)]);
@@ -139,7 +140,7 @@ export function createPostgresHistoryArchive(options: HistoryArchiveOptions): Po
         await client.query("ROLLBACK").catch(() => undefined);
         throw error;
       } finally {
-        client.release();
+        release();
       }
     },
 

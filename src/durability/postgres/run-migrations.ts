@@ -1,6 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import type { Pool } from "pg";
 import { quoteSchemaName } from "./schema-name.ts";
+import { checkOut } from "./checked-out-client.ts";
 
 /**
  * Applies the versioned SQL files of `migrations/` (`NNN_name.sql`, in order) that the schema has not
@@ -36,7 +37,7 @@ export async function loadMigrations(): Promise<readonly Migration[]> {
 export async function runMigrations(pool: Pool, schema: string): Promise<readonly number[]> {
   const quoted = quoteSchemaName(schema);
   const migrations = await loadMigrations();
-  const client = await pool.connect();
+  const { client, release } = await checkOut(pool);
   const applied: number[] = [];
   try {
     // Session-level lock: held across the per-migration transactions below.
@@ -72,7 +73,7 @@ export async function runMigrations(pool: Pool, schema: string): Promise<readonl
       await client.query("SELECT pg_advisory_unlock(hashtext($1))", [`colyseus-progression:migrations:${schema}`]);
     }
   } finally {
-    client.release();
+    release();
   }
   return applied;
 }

@@ -5,6 +5,7 @@ import { mergeCounters, storedCountersJson, type StoredCounters } from "./counte
 import { copyInteger, copyNullableInteger, copyRowsInto, copyText } from "./copy-text-format.ts";
 import { createHistoryPartWriter } from "./history-archive.ts";
 import { quoteSchemaName } from "./schema-name.ts";
+import { checkOut } from "./checked-out-client.ts";
 
 /**
  * Persists subject snapshots in ONE transaction (COPY upserts). Subjects the database has
@@ -84,7 +85,7 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
     copyInteger(takenAt, "takenAt");
 
     phase("");
-    const client = await pool.connect();
+    const { client, release } = await checkOut(pool);
     try {
       // Its own short transaction: creating a partition locks the history table until commit.
       await history.preparePartitions(client, unique);
@@ -295,7 +296,7 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
       history.forgetPartitions();
       throw error;
     } finally {
-      client.release();
+      release();
     }
   }
 

@@ -47,7 +47,8 @@ local free, held = readBalance(ledger.balKey, item)
 if direction < 0 and free < quantity then
   return fail(STATUS.INSUFFICIENT, "free " .. fmtInt(free) .. " < requested " .. fmtInt(quantity), expired)
 end
-if direction > 0 and free + quantity > MAX_SAFE then
+-- Free + held stays at most MAX_SAFE, so a hold can always return to free.
+if direction > 0 and free + held + quantity > MAX_SAFE then
   return fail(STATUS.INVALID_QUANTITY, "acquiring " .. fmtInt(quantity) .. " would exceed the largest safe integer balance", expired)
 end
 free = free + direction * quantity

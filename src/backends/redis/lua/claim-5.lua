@@ -61,7 +61,7 @@ if award[3] >= 0 then return fail(STATUS.ALREADY_CLAIMED, "milestone already cla
 local balances = {}
 for _, item in ipairs(items) do
   local free, held = readBalance(balKey, item)
-  if free + totals[item] > MAX_SAFE then
+  if free + held + totals[item] > MAX_SAFE then
     return fail(STATUS.INVALID_QUANTITY, "reward " .. item .. " would exceed the largest safe integer balance")
   end
   balances[#balances + 1] = balanceReply(subject, item, free + totals[item], held)

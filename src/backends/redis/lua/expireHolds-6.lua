@@ -16,7 +16,8 @@
     ARGV[5] limit (positive integer)
 
   Output: msgpack
-    { 0, expiredHolds }   the holds released, each {holdId, subject, item, quantity, createdAt, expiresAt, state, settledAt}
+    { 0, expiredHolds, balances }   the holds released, each {holdId, subject, item, quantity, createdAt,
+                                    expiresAt, state, settledAt}, and their items' balances after it
     { -1, message }
 ]]
 --- @include "includes/ledger"
@@ -26,4 +27,14 @@ if not ledger then return refusal end
 local limit = parseQuantity(ARGV[5])
 if not limit then return fail(STATUS.INVALID_INPUT, "expireHolds needs ARGV limit, a positive integer") end
 
-return cmsgpack.pack({STATUS.OK, expireLedgerHolds(ledger, limit)})
+local expired = expireLedgerHolds(ledger, limit)
+local balances, seen = {}, {}
+for _, hold in ipairs(expired) do
+  local item = hold[3]
+  if not seen[item] then
+    seen[item] = true
+    local free, held = readBalance(ledger.balKey, item)
+    balances[#balances + 1] = balanceReply(ledger.subject, item, free, held)
+  end
+end
+return cmsgpack.pack({STATUS.OK, expired, balances})

@@ -75,7 +75,7 @@ if free < quantity then
   return fail(STATUS.INSUFFICIENT, "free " .. fmtInt(free) .. " < requested " .. fmtInt(quantity), expired)
 end
 local toFree, toHeld = readBalance(to.balKey, item)
-if toFree + quantity > MAX_SAFE then
+if toFree + toHeld + quantity > MAX_SAFE then
   return fail(STATUS.INVALID_QUANTITY, "the transfer would exceed the largest safe integer balance of " .. to.subject, expired)
 end
 writeBalance(from.balKey, item, free - quantity, held)

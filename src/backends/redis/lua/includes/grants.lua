@@ -10,7 +10,8 @@ local function newGrants(balKey)
   local staged, order = {}, {}
   local grants = {}
 
-  -- Stages `rewards` ({ {item, quantity}, ... }); false when one would pass MAX_SAFE.
+  -- Stages `rewards` ({ {item, quantity}, ... }); false when an item's free + held would pass MAX_SAFE
+  -- (the ledger keeps that sum below it, so a hold can always return to free).
   function grants.stage(rewards)
     local after = {}
     for _, reward in ipairs(rewards) do
@@ -18,7 +19,7 @@ local function newGrants(balKey)
       local free = after[item] or staged[item]
       if free == nil then free = tonumber(redis.call("HGET", balKey, "f:" .. item)) or 0 end
       free = free + reward[2]
-      if free > MAX_SAFE then return false end
+      if free + (tonumber(redis.call("HGET", balKey, "h:" .. item)) or 0) > MAX_SAFE then return false end
       after[item] = free
     end
     for item, free in pairs(after) do
