@@ -1,0 +1,118 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Redis } from "ioredis";
+import { freePort, waitForPort } from "../runner/local-processes.ts";
+
+/**
+ * A redis-server the fault suite owns: loopback, a free port, AOF on (`always` or `everysec`) in a
+ * temporary directory of its own. `kill9()` ends it the hard way (SIGKILL, by its pid) and
+ * `restart()` starts it again on the same port and directory, so it comes back from its AOF.
+ * `stop()` ends it and removes the directory.
+ */
+export interface OwnedRedis {
+  readonly url: string;
+  readonly port: number;
+  fsync(): "always" | "everysec";
+  /** CONFIG SET appendfsync now, and the same on every restart. */
+  setFsync(mode: "always" | "everysec"): Promise<void>;
+  pid(): number;
+  kill9(): Promise<void>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startOwnedRedis(initialFsync: "always" | "everysec" = "everysec"): Promise<OwnedRedis> {
+  let fsync = initialFsync;
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "faults-redis-"));
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> = Promise.resolve();
+  let exit: string | null = null;
+
+  const launch = async (): Promise<void> => {
+    exit = null;
+    const started = spawn(
+      "redis-server",
+      ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--appendfsync", fsync, "--save", "", "--protected-mode", "no"],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    child = started;
+    exited = new Promise((resolve) => {
+      started.once("exit", (code, signal) => {
+        exit = `redis-server exited (code ${code}, signal ${signal})`;
+        resolve();
+      });
+      started.once("error", (error) => {
+        exit = `could not start redis-server: ${error.message} (install Redis so redis-server is on PATH)`;
+        resolve();
+      });
+    });
+    await waitForPort(port, 15_000, () => exit);
+    // Loading a large AOF answers LOADING for a moment: wait until it serves.
+    const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    probe.on("error", () => undefined);
+    try {
+      await probe.connect();
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        try {
+          await probe.ping();
+          break;
+        } catch (error) {
+          if (Date.now() > deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+    } finally {
+      probe.disconnect();
+    }
+  };
+  const signal = async (name: NodeJS.Signals): Promise<void> => {
+    if (child === undefined || exit !== null) return;
+    child.kill(name);
+    await exited;
+  };
+  // If the runner dies first, its redis-server goes with it.
+  const onExit = (): void => void child?.kill("SIGKILL");
+  process.once("exit", onExit);
+
+  await launch();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    fsync: () => fsync,
+    setFsync: async (mode) => {
+      const client = new Redis(`redis://127.0.0.1:${port}`, { maxRetriesPerRequest: 1 });
+      try {
+        await client.config("SET", "appendfsync", mode);
+        fsync = mode;
+      } finally {
+        client.disconnect();
+      }
+    },
+    pid: () => child?.pid ?? -1,
+    kill9: () => signal("SIGKILL"),
+    restart: launch,
+    stop: async () => {
+      const timer = setTimeout(() => void child?.kill("SIGKILL"), 5_000);
+      await signal("SIGTERM");
+      clearTimeout(timer);
+      process.off("exit", onExit);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Removes every key under `prefix` with SCAN + UNLINK (never FLUSHALL: the server may be shared). */
+export async function deleteKeys(client: Redis, prefix: string): Promise<number> {
+  let cursor = "0";
+  let removed = 0;
+  do {
+    const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length > 0) removed += await client.unlink(...keys);
+  } while (cursor !== "0");
+  return removed;
+}
