@@ -16,15 +16,8 @@ export type Outcome =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly code: string; readonly message: string };
 
-export interface ModelHold {
-  readonly holdId: string;
-  readonly subject: string;
-  readonly item: string;
-  readonly quantity: number;
-  readonly createdAt: number;
-  readonly expiresAt: number;
-  state: HoldState;
-}
+/** A hold as the model keeps it: the product's record, its state changing as the model settles it. */
+export type ModelHold = Omit<HoldRecord, "state" | "settledAt"> & { state: HoldState };
 
 interface StoredReceipt {
   readonly fingerprint: string;
