@@ -6,7 +6,6 @@ import { dayOf } from "../../model/utc-day.ts";
 import type { CheckProgress, SubjectApply } from "../contract/progression-backend.ts";
 import { RECENT_BATCHES, type MemorySubject } from "./memory-subject.ts";
 import { writeHistory } from "./memory-history.ts";
-import { forgetOutcome } from "./apply-outbox.ts";
 import type { HistoryEntry } from "../../model/history.ts";
 
 /**
@@ -142,7 +141,8 @@ export function applyIncrements(
       for (const [code, record] of newAwards) state.awards.set(code, record);
       writeHistory(state.history, history, plan.counterSet);
       state.recentBatches.push(batchId);
-      if (state.recentBatches.length > RECENT_BATCHES) forgetOutcome(state, state.recentBatches.shift() ?? "");
+      // The oldest batch leaves the ring, and its outbox entry with it.
+      if (state.recentBatches.length > RECENT_BATCHES) state.outbox.delete(state.recentBatches.shift() ?? "");
     },
   };
 }

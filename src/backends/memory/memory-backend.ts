@@ -12,7 +12,6 @@ import { dropArchived, historyStatusOf } from "./memory-history.ts";
 import type { Balance } from "../../model/balance.ts";
 import type { SubjectLoader, SubjectSnapshot, SubjectState } from "../../model/subject-state.ts";
 import { applyIncrements } from "./apply-increments.ts";
-import { keepOutcome, storedOutcome } from "./apply-outbox.ts";
 import { counterKind } from "../../counters/counter-kinds.ts";
 import type { Reward } from "../../model/milestone.ts";
 import { emptySubject, isKnownSubject, type MemorySubject } from "./memory-subject.ts";
@@ -96,8 +95,8 @@ class MemoryBackend implements MemoryProgressionBackend {
       const applied = applyIncrements(state, apply, request.batchId, request.plan, request.now, this.options.eventIdRetentionMs);
       if (applied.duplicate) {
         // What the first apply of this batch did, from the outbox: its reply may have been lost.
-        const stored = storedOutcome(state, request.batchId);
-        return { subject: apply.subject, duplicate: true, reached: stored.reached, progress: [], balances: stored.items.map((item) => balanceOf(apply.subject, state, item)) };
+        const stored = state.outbox.get(request.batchId);
+        return { subject: apply.subject, duplicate: true, reached: stored?.reached ?? [], progress: [], balances: (stored?.items ?? []).map((item) => balanceOf(apply.subject, state, item)) };
       }
       // autoClaim rewards that would pass the largest safe balance are not granted: the award stays
       // completed (claimable later) and the gameplay still counts.
@@ -110,7 +109,7 @@ class MemoryBackend implements MemoryProgressionBackend {
       applied.commit();
       for (const [item, free] of credits) state.free.set(item, free);
       for (const award of applied.reached) this.countAward(award, 1);
-      keepOutcome(state, request.batchId, { reached: applied.reached, items: [...credits.keys()] });
+      if (applied.reached.length > 0 || credits.size > 0) state.outbox.set(request.batchId, { reached: applied.reached, items: [...credits.keys()] });
       this.dirty.add(apply.subject);
       return {
         subject: apply.subject,

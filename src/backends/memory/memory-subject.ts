@@ -10,12 +10,26 @@ export interface IdempotencyRecord {
   readonly expiresAt: number;
 }
 
+/**
+ * What one apply did for a subject, kept while its batch id is in the subject's ring of recent batches, so
+ * a duplicate of the batch (its first reply lost) answers it again (docs/semantics.md, "Recording: exactly
+ * once"). Only non-empty outcomes are kept.
+ */
+export interface StoredOutcome {
+  /** The awards as that apply made them (autoClaim ones with `claimedAt`). */
+  readonly reached: readonly AwardRecord[];
+  /** Items its autoClaim rewards credited. */
+  readonly items: readonly string[];
+}
+
 /** Everything the memory backend knows about one subject. */
 export interface MemorySubject {
   readonly counters: Map<string, LiveCounter>;
   readonly awards: Map<string, AwardRecord>;
   /** The last batch ids applied, oldest first (at most RECENT_BATCHES). */
   readonly recentBatches: string[];
+  /** The outbox: non-empty outcomes of the batches in `recentBatches`, by batch id. */
+  readonly outbox: Map<string, StoredOutcome>;
   /** Event/increment id -> time it stops being remembered. */
   readonly seenEvents: Map<string, number>;
   readonly free: Map<string, number>;
@@ -35,6 +49,7 @@ export function emptySubject(): MemorySubject {
     counters: new Map(),
     awards: new Map(),
     recentBatches: [],
+    outbox: new Map(),
     seenEvents: new Map(),
     free: new Map(),
     held: new Map(),
