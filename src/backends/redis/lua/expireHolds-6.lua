@@ -28,13 +28,4 @@ local limit = parseQuantity(ARGV[5])
 if not limit then return fail(STATUS.INVALID_INPUT, "expireHolds needs ARGV limit, a positive integer") end
 
 local expired = expireLedgerHolds(ledger, limit)
-local balances, seen = {}, {}
-for _, hold in ipairs(expired) do
-  local item = hold[3]
-  if not seen[item] then
-    seen[item] = true
-    local free, held = readBalance(ledger.balKey, item)
-    balances[#balances + 1] = balanceReply(ledger.subject, item, free, held)
-  end
-end
-return cmsgpack.pack({STATUS.OK, expired, balances})
+return cmsgpack.pack({STATUS.OK, expired, expiredBalances({[ledger.subject] = ledger}, expired)})
