@@ -8,7 +8,7 @@ import { ClientRequest, PushMessage, type ClaimResponse, type RejectionReason, t
 import { guardedMessage } from "./guarded-message.ts";
 import { holdViewOf } from "./hold-view.ts";
 import type { ProgressionHost } from "./progression-host.ts";
-import { requireSubjectId } from "../src/model/validate-input.ts";
+import { requireSubject } from "../src/model/validate-input.ts";
 
 interface Session {
   readonly subject: string;
@@ -123,7 +123,7 @@ export class ProgressionPlugin extends RoomPlugin {
       );
     }
     // The join is refused with the reason: a player whose id no trade or ledger call can name would be stuck.
-    requireSubjectId(subject, "the client's subject (client.auth.id or subjectOf)");
+    requireSubject(subject, "the client's subject (client.auth.id or subjectOf)");
     const locale = this.host.localeOf(client, options);
     const sessionId = client.sessionId;
     const detach = await this.host.attach(subject, {

@@ -7,7 +7,7 @@ import { ProgressionPlugin } from "../../plugins/progression-plugin.ts";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
 import { ProgressionError, isProgressionError } from "../../src/errors/progression-error.ts";
 import type { Balance } from "../../src/model/balance.ts";
-import { SUBJECT_ID, requireSubjectId } from "../../src/model/validate-input.ts";
+import { SUBJECT_ID, requireSubject } from "../../src/model/validate-input.ts";
 import { currency, shopPrices, type ShopItem } from "./arena-catalog.ts";
 import { buyMessage, cancelMessage, confirmMessage, killMessage, lootMessage, tradeMessage } from "./arena-messages.ts";
 
@@ -98,7 +98,7 @@ export function createArenaRoom(host: ProgressionHost, settings: ArenaSettings =
         await this.plugins.progression.flushGrants(client); // loot picked up a moment ago can be traded
         const peer = this.clients.get(message.to);
         // Not someone in this room: it must be an id a player can log in as (onAuth's shape).
-        const to = peer === undefined ? requireSubjectId(message.to, "to") : this.plugins.progression.subjectOf(peer);
+        const to = peer === undefined ? requireSubject(message.to, "to") : this.plugins.progression.subjectOf(peer);
         const receipt = await this.plugins.progression.ledger.transfer({
           from,
           to,
