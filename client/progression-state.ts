@@ -3,7 +3,6 @@ import type { MilestoneProgress } from "../src/model/progress.ts";
 import type {
   ClaimResponse,
   HoldExpiredMessage,
-  HoldView,
   InventoryMessage,
   ProgressMessage,
   SnapshotMessage,
@@ -11,21 +10,11 @@ import type {
 } from "../src/protocol/client-messages.ts";
 
 /**
- * The player's progression as the client knows it, rebuilt from the snapshot and every push. Each change
- * makes a new state object (the arrays too), so a UI can compare references to know what to re-render.
+ * The player's progression as the client knows it: the snapshot's shape, kept up to date by every push
+ * (subject and locale are "" until the first snapshot). Each change makes a new state object (the arrays
+ * too), so a UI can compare references to know what to re-render.
  */
-export interface ProgressionState {
-  /** The player id the server attached this client to ("" until the first snapshot). */
-  readonly subject: string;
-  /** The locale the texts are in ("" until the first snapshot). */
-  readonly locale: string;
-  /** Every active milestone, in the snapshot's (definition) order. */
-  readonly milestones: readonly MilestoneProgress[];
-  /** One balance per item the player has ever held. */
-  readonly inventory: readonly Balance[];
-  /** Open holds (e.g. shop checkouts waiting for a confirm), by expiry as the server listed them. */
-  readonly holds: readonly HoldView[];
-}
+export type ProgressionState = SnapshotMessage;
 
 export const emptyProgressionState: ProgressionState = { subject: "", locale: "", milestones: [], inventory: [], holds: [] };
 

@@ -72,19 +72,19 @@ export interface InventoryMessage {
   readonly holds?: readonly HoldView[];
 }
 
-export interface HoldExpiredMessage {
-  readonly holdId: string;
-  readonly item: string;
-  readonly quantity: number;
-  readonly expiresAt: number;
-}
+/** `progression:hold-expired`: the hold that ran out (its quantity is free again). */
+export type HoldExpiredMessage = Omit<HoldView, "state">;
 
 export interface SnapshotMessage {
+  /** The player id the server attached this client to. */
   readonly subject: string;
+  /** The locale the texts are in. */
   readonly locale: string;
+  /** Every active milestone, in definition order; hidden ones masked until reached. */
   readonly milestones: readonly MilestoneProgress[];
+  /** One balance per item the player holds or held (free and held). */
   readonly inventory: readonly Balance[];
-  /** The subject's open holds (state "held"). */
+  /** The subject's open holds (state "held", e.g. shop checkouts waiting for a confirm), by expiry. */
   readonly holds: readonly HoldView[];
 }
 
