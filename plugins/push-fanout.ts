@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { LocalPresence } from "@colyseus/core";
 import type { Progression } from "../src/engine/progression.ts";
 import type { ProgressUpdate } from "../src/model/progress.ts";
-import { PushMessage, type InventoryMessage, type PreviewMessage, type UnlockedMessage } from "../src/protocol/client-messages.ts";
+import { PushMessage, type HoldExpiredMessage, type InventoryMessage, type PreviewMessage, type UnlockedMessage } from "../src/protocol/client-messages.ts";
 import { holdViewOf } from "./hold-view.ts";
 import type { HostErrorReport, PushPresence } from "./progression-host-options.ts";
 import { isEmptyPush, lastProgressPerCode, type SubjectPush } from "./subject-push.ts";
@@ -191,21 +191,17 @@ export class PushFanout {
     if (targets === undefined) return;
     const unlocksByLocale = new Map<string, UnlockedMessage[]>();
     const progress = this.progressToSendNow(push);
+    // Built once per push, whatever the number of the player's clients.
+    const inventory = push.inventory.length > 0 || push.holds.length > 0 ? inventoryMessageOf(push) : undefined;
+    const expired: HoldExpiredMessage[] = push.expiredHolds.map(({ holdId, item, quantity, expiresAt }) => ({ holdId, item, quantity, expiresAt }));
     for (const target of targets) {
       try {
         for (const unlock of this.unlocksIn(push, target.locale, unlocksByLocale)) {
           target.send(PushMessage.Unlocked, unlock);
         }
         for (const update of progress) target.send(PushMessage.Progress, update);
-        if (push.inventory.length > 0 || push.holds.length > 0) target.send(PushMessage.Inventory, inventoryMessageOf(push));
-        for (const hold of push.expiredHolds) {
-          target.send(PushMessage.HoldExpired, {
-            holdId: hold.holdId,
-            item: hold.item,
-            quantity: hold.quantity,
-            expiresAt: hold.expiresAt,
-          });
-        }
+        if (inventory !== undefined) target.send(PushMessage.Inventory, inventory);
+        for (const hold of expired) target.send(PushMessage.HoldExpired, hold);
       } catch (error) {
         this.options.onError({ stage: "push", error });
       }
