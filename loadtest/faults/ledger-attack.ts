@@ -4,7 +4,7 @@ import { createMemoryBackend } from "../../src/backends/memory/memory-backend.ts
 import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
 import type { ProgressionBackend } from "../../src/backends/contract/progression-backend.ts";
 import { runLedgerEpisode, type EpisodeResult, type LedgerBreak } from "./ledger-episode.ts";
-import { deleteKeys } from "./owned-redis.ts";
+import { deleteKeysWithPrefix } from "../../test/support/redis-prefix.ts";
 
 /**
  * Attack 1: the model-based ledger test on both backends. `operations` calls per backend, in
@@ -53,7 +53,7 @@ export function redisBackendMaker(url: string): BackendMaker {
       backend,
       cleanup: async () => {
         await backend.close().catch(() => undefined);
-        await deleteKeys(client, prefix);
+        await deleteKeysWithPrefix(client, prefix);
         client.disconnect();
       },
     };

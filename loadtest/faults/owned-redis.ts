@@ -104,15 +104,3 @@ export async function startOwnedRedis(initialFsync: "always" | "everysec" = "eve
     },
   };
 }
-
-/** Removes every key under `prefix` with SCAN + UNLINK (never FLUSHALL: the server may be shared). */
-export async function deleteKeys(client: Redis, prefix: string): Promise<number> {
-  let cursor = "0";
-  let removed = 0;
-  do {
-    const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) removed += await client.unlink(...keys);
-  } while (cursor !== "0");
-  return removed;
-}
