@@ -192,8 +192,9 @@ localeSelect.addEventListener("change", renderCatalog);
 // Preview on a live player.
 async function loadPlayers(): Promise<void> {
   const select = element<HTMLSelectElement>("live-player");
-  const previous = select.value;
   const { players } = await api<{ players: ConnectedPlayer[] }>("/players");
+  // Read after the fetch: the admin may have picked a player while it was in flight.
+  const previous = select.value;
   select.replaceChildren(
     ...(players.length === 0
       ? [create("option", { value: "" }, "no player connected")]
