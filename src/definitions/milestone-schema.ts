@@ -37,6 +37,19 @@ export const milestoneDefinitionSchema = z.strictObject({
   hidden: z.boolean().default(false),
   /** Inactive milestones are neither evaluated nor listed; their progress is kept. */
   active: z.boolean().default(true),
+  /**
+   * Preconditions: codes of milestones that must all be awarded first. The counter keeps counting; the award
+   * waits for the last precondition (and is then made in the same apply, stamped with the later time).
+   */
+  requires: z.array(identifier).max(32).default([]),
+  /** Tiers shown as one series ("Slayer II of III, next: 100 kills"): the series id and this tier's place in it. */
+  series: z.strictObject({ id: identifier, order: positiveInteger }).optional(),
+  /**
+   * Seasonal milestones: only events at or after `availableFrom` and before `availableUntil` (ISO 8601 with a
+   * time zone, e.g. "2026-12-01T00:00:00Z") count; once it closes nothing new is awarded (awards stay).
+   */
+  availableFrom: z.iso.datetime({ offset: true }).optional(),
+  availableUntil: z.iso.datetime({ offset: true }).optional(),
 });
 
 export type MilestoneDefinitionInput = z.input<typeof milestoneDefinitionSchema>;

@@ -44,6 +44,13 @@ export const ErrorCode = {
   BackendUnavailable: "BACKEND_UNAVAILABLE",
   /** The operation needs something the backend's deployment cannot do (e.g. cross-slot transfer on a cluster). */
   Unsupported: "UNSUPPORTED",
+  /**
+   * An event passed one of its trigger's stat guards (the most per event, or per subject within a window):
+   * it was not applied, and `progression.suspicious` records it.
+   */
+  GuardExceeded: "GUARD_EXCEEDED",
+  /** A client sent messages faster than the room's rate cap allows; the message was not handled. */
+  RateLimited: "RATE_LIMITED",
   /** The engine was closed. */
   Closed: "CLOSED",
 } as const;

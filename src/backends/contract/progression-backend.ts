@@ -7,6 +7,7 @@ import type { LedgerBackend } from "./ledger-backend.ts";
 import type { ArchivedHistory, HistoryBackend } from "./history-backend.ts";
 import type { HistoryEntry } from "../../model/history.ts";
 import type { MilestoneCounts } from "../../model/milestone-stats.ts";
+import type { RarityCounts } from "../../model/rarity.ts";
 
 /**
  * The backend contract. The engine turns events into per-(subject, counter) increments and hands
@@ -42,6 +43,35 @@ export interface SubjectApply {
    * a duplicate batch adds none). Absent when the engine keeps no history.
    */
   readonly history?: readonly HistoryEntry[] | undefined;
+  /**
+   * Stat guards with a window limit, one per guarded trigger this subject's batch part has events of
+   * (docs/semantics.md, "Stat guards"). Checked in the same atomic step as the increments: a trigger whose
+   * window would pass its limit has none of its increments or history rows applied, and is reported in
+   * `guarded`. Absent or empty: no guard.
+   */
+  readonly guards?: readonly GuardCheck[] | undefined;
+}
+
+/** One trigger's window guard, as the engine sends it with a subject's batch part. */
+export interface GuardCheck {
+  readonly trigger: string;
+  /** The sum of this subject's event amounts of the trigger in this batch part. */
+  readonly amount: number;
+  /** The most the window may add up to (per subject, per trigger). */
+  readonly limit: number;
+  /** Window length in ms; windows are aligned to the epoch (window index = floor(now / windowMs)). */
+  readonly windowMs: number;
+  /** Ids of the plan's counters this trigger increments (their increments are refused with it). */
+  readonly counters: readonly string[];
+}
+
+/** A window guard the apply refused: nothing of this trigger in the batch part was applied. */
+export interface GuardBreach {
+  readonly trigger: string;
+  readonly limit: number;
+  readonly windowMs: number;
+  /** What the window would have reached with this batch part (already counted + amount). */
+  readonly value: number;
 }
 
 export interface ApplyRequest {
@@ -76,6 +106,8 @@ export interface SubjectApplyResult {
   readonly progress: readonly CheckProgress[];
   /** Balances of the items autoClaim rewards credited (current: after the change, or as they are now for a duplicate). */
   readonly balances: readonly Balance[];
+  /** Window guards this apply refused (absent or empty when none; a duplicate reports none). */
+  readonly guarded?: readonly GuardBreach[] | undefined;
 }
 
 export interface ClaimRequest {
@@ -135,6 +167,13 @@ export interface ProgressionBackend extends LedgerBackend, SnapshotSource, Histo
    * are absent.
    */
   milestoneStats(): Promise<ReadonlyMap<string, MilestoneCounts>>;
+  /**
+   * Rarity counts for the window of `windowDays` UTC days ending with `today` (a day number): players whose
+   * latest apply falls in it, and per milestone those of them holding the award. Kept incrementally by the
+   * apply (each award, and a subject's first apply of a day), never by scanning players (docs/semantics.md,
+   * "Rarity").
+   */
+  rarityCounts(request: { readonly today: number; readonly windowDays: number }): Promise<RarityCounts>;
   close(): Promise<void>;
 }
 

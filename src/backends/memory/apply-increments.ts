@@ -7,6 +7,8 @@ import type { CheckProgress, SubjectApply } from "../contract/progression-backen
 import { RECENT_BATCHES, type MemorySubject } from "./memory-subject.ts";
 import { writeHistory } from "./memory-history.ts";
 import type { HistoryEntry } from "../../model/history.ts";
+import type { GuardBreach } from "../contract/progression-backend.ts";
+import { checkGuards } from "./memory-guards.ts";
 
 /**
  * The apply algorithm of docs/semantics.md over one subject's in-memory state; what each counter kind
@@ -20,6 +22,8 @@ export interface AppliedIncrements {
   readonly progress: CheckProgress[];
   /** Rewards of autoClaim awards, to grant in the same step. */
   readonly autoClaimed: { code: string; rewards: readonly Reward[] }[];
+  /** Window guards refused: none of their trigger's increments or history rows were applied. */
+  readonly guarded: readonly GuardBreach[];
   /** Leaves an autoClaim award completed but unclaimed (its rewards cannot be granted). */
   unclaim(code: string): void;
   /** Writes the new counters, awards, seen event ids and batch id into the subject's state (a batch leaving the ring takes its outbox entry along). */
@@ -35,7 +39,7 @@ export function applyIncrements(
   eventIdRetentionMs: number,
 ): AppliedIncrements {
   if (state.recentBatches.includes(batchId)) {
-    return { duplicate: true, reached: [], progress: [], autoClaimed: [], unclaim: () => {}, commit: () => {} };
+    return { duplicate: true, reached: [], progress: [], autoClaimed: [], guarded: [], unclaim: () => {}, commit: () => {} };
   }
 
   // Working copies: counters this apply touches, awards and event ids it adds.
@@ -71,9 +75,12 @@ export function applyIncrements(
     return newEventIds.has(eventId) || (forgetAt !== undefined && forgetAt > now);
   };
 
+  // Stat guards: a trigger this batch part would take past its window limit has nothing applied.
+  const guards = checkGuards(state, apply.guards, now);
+
   for (const increment of apply.increments) {
     const spec = plan.counters.get(increment.counter);
-    if (spec === undefined) continue;
+    if (spec === undefined || guards.refusedCounters.has(increment.counter)) continue;
     if (increment.eventId !== undefined) {
       if (seenEvent(increment.eventId)) continue;
       newEventIds.set(increment.eventId, now + eventIdRetentionMs);
@@ -104,6 +111,7 @@ export function applyIncrements(
   // History entries of events with ids are kept once, like their increments (`h/<id>` apart from `<id>/<counter>`).
   const history: HistoryEntry[] = [];
   for (const entry of apply.history ?? []) {
+    if (guards.refusedTypes.has(entry.type)) continue;
     if (entry.eventId !== undefined) {
       const key = `h/${entry.eventId}`;
       if (seenEvent(key)) continue;
@@ -127,6 +135,7 @@ export function applyIncrements(
     reached,
     progress,
     autoClaimed,
+    guarded: guards.breaches,
     unclaim(code) {
       const record = newAwards.get(code);
       if (record === undefined) return;
@@ -140,6 +149,7 @@ export function applyIncrements(
       for (const [id, counter] of counters) state.counters.set(id, counter);
       for (const [code, record] of newAwards) state.awards.set(code, record);
       writeHistory(state.history, history, plan.counterSet);
+      guards.commit();
       state.recentBatches.push(batchId);
       // The oldest batch leaves the ring, and its outbox entry with it.
       if (state.recentBatches.length > RECENT_BATCHES) state.outbox.delete(state.recentBatches.shift() ?? "");

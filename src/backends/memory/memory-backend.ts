@@ -18,6 +18,7 @@ import { emptySubject, isKnownSubject, type MemorySubject } from "./memory-subje
 import { before, HoldQueue, type QueuedHold } from "./hold-queue.ts";
 import { ForgetQueue } from "./forget-queue.ts";
 import type { MilestoneCounts } from "../../model/milestone-stats.ts";
+import type { RarityCounts } from "../../model/rarity.ts";
 
 export interface MemoryBackendOptions {
   /** How long idempotency keys and settled holds are remembered. Default: 24 h. */
@@ -108,6 +109,7 @@ class MemoryBackend implements MemoryProgressionBackend {
       }
       applied.commit();
       for (const [item, free] of credits) state.free.set(item, free);
+      this.noteActivity(state, request.now);
       for (const award of applied.reached) this.countAward(award, 1);
       if (applied.reached.length > 0 || credits.size > 0) state.outbox.set(request.batchId, { reached: applied.reached, items: [...credits.keys()] });
       this.dirty.add(apply.subject);
@@ -117,6 +119,7 @@ class MemoryBackend implements MemoryProgressionBackend {
         reached: applied.reached,
         progress: applied.progress,
         balances: [...credits.keys()].map((item) => balanceOf(apply.subject, state, item)),
+        ...(applied.guarded.length === 0 ? {} : { guarded: applied.guarded }),
       };
     });
   }
@@ -423,6 +426,13 @@ class MemoryBackend implements MemoryProgressionBackend {
     this.subjects.delete(subject);
     this.dirty.delete(subject);
   }
+
+  async rarityCounts(_request: { readonly today: number; readonly windowDays: number }): Promise<RarityCounts> {
+    return { activePlayers: 0, holders: new Map() }; // rarity: being built (see noteActivity)
+  }
+
+  /** Rarity: the subject's first apply of a UTC day moves its awards' holder counts to that day. */
+  private noteActivity(_state: MemorySubject, _now: number): void {}
 
   async milestoneStats(): Promise<ReadonlyMap<string, MilestoneCounts>> {
     return new Map([...this.stats].map(([code, counts]) => [code, { ...counts }]));

@@ -640,6 +640,10 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       }
     },
 
+    async rarityCounts(_request: { readonly today: number; readonly windowDays: number }) {
+      return { activePlayers: 0, holders: new Map<string, number>() }; // rarity: being built
+    },
+
     async milestoneStats() {
       const fields = await client.hgetall(keys.milestoneStats).catch((error: unknown) => {
         throw backendUnavailable("milestoneStats", error);

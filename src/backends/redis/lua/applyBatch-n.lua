@@ -70,6 +70,7 @@ local RING_BYTES = RING_SLOTS * DIGEST_BYTES
 --- @include "includes/history"
 --- @include "includes/subject"
 --- @include "includes/milestone-stats"
+--- @include "includes/guards"
 
 local decoded, req = pcall(cmsgpack.unpack, ARGV[1])
 if not decoded or type(req) ~= "table" then
@@ -140,6 +141,10 @@ for i, entry in ipairs(subjects) do
       end
     end
   end
+  if entry[5] == nil then entry[5] = 0 end
+  if not validGuards(entry[5]) then
+    return fail(STATUS.INVALID_INPUT, "the guards of " .. entry[1] .. " must be 0 or a flat list of guard rows (includes/guards.lua)")
+  end
 end
 
 if checkRestore == 1 then
@@ -158,6 +163,7 @@ end
 if #full > 0 then return fail(STATUS.HISTORY_FULL, #full .. " players hold " .. maxRollups .. " history rollups not archived yet", full) end
 
 local dirtyKey, statsKey = KEYS[1], KEYS[2]
+local today = math.floor(now / DAY_MS) -- rarity counts a subject's activity and new awards under its day
 local part -- the name a new history hash's part gets: the same for every subject of this call
 local results, dirtySubjects = {}, {}
 
@@ -255,7 +261,7 @@ for si, entry in ipairs(subjects) do
       local n = #reached
       reached[n + 1], reached[n + 2], reached[n + 3], reached[n + 4] = check[1], earnedAt, record[2], claimedAt
       -- No refusal follows the first award, so counting it now is counting it with the write.
-      countMilestone(statsKey, check[1], 1, claimedAt >= 0 and 1 or 0)
+      countMilestone(statsKey, check[1], 1, claimedAt >= 0 and 1 or 0, today)
     end
 
     -- Events with their own id count once per subject within the retention (pruned once per apply).
@@ -270,11 +276,17 @@ for si, entry in ipairs(subjects) do
       return true
     end
 
+    -- Rarity: the subject is active today (its first apply of a day moves its awards to today's counts).
+    noteActivity(statsKey, stateKey, today)
+    -- Stat guards: a trigger this batch part would take past its window limit has nothing applied.
+    local refused, refusedTypes, breaches = checkGuards(stateKey, entry[5], now, changed)
+    if refusedTypes and history ~= 0 then history = withoutTypes(history, refusedTypes) end
+
     -- Per increment: update the counter in place, then compare its checks. Tiers are sorted by
     -- target, so for the monotonic kinds the first check out of reach ends the comparison.
     for ii = 1, #incs, 4 do
       local id, amount, at, eventId = incs[ii], incs[ii + 1], incs[ii + 2], incs[ii + 3]
-      if eventId == "" or isNewEvent(eventId) then
+      if not (refused and refused[id]) and (eventId == "" or isNewEvent(eventId)) then
         local spec = plan[id]
         local kind, checks = spec[1], spec[3]
         local st = states[id]
@@ -340,7 +352,7 @@ for si, entry in ipairs(subjects) do
     end
     if eventsPruned then rcall("PEXPIRE", eventsKey, fmtInt(eventRetention)) end
     dirtySubjects[#dirtySubjects + 1] = subject
-    results[si] = {0, reached, progress, balances}
+    results[si] = {0, reached, progress, balances, "", breaches}
   end
 end
 

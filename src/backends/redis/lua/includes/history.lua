@@ -111,3 +111,9 @@ local function appendHistory(histKey, logKey, text, idRows, counterSet, part, is
   redis.call("HSETNX", histKey, "~h", counterSet)
   if redis.call("RPUSH", logKey, entry) >= LOG_FOLD_AT then foldHistory(histKey, logKey) end
 end
+
+-- The history part of a subject's apply request without the rollups of the given event types (a stat
+-- guard refused them): log lines and id rows alike. To be filled in with the guards.
+local function withoutTypes(history, types)
+  return history
+end
