@@ -7,10 +7,11 @@
 export { createProgression } from "./engine/create-progression.ts";
 export { progressionDefaults, type ProgressionOptions } from "./engine/progression-options.ts";
 export type { ClaimOutcome, Progression, ProgressionEffects, ProgressionLedger, SubjectOutcome } from "./engine/progression.ts";
-export type { MilestoneCatalog, MilestoneCatalogEntry, MilestoneTexts } from "./engine/milestone-catalog.ts";
+export type { CatalogSeries, MilestoneCatalog, MilestoneCatalogEntry, MilestoneTexts } from "./engine/milestone-catalog.ts";
 
 export { createRecorder, Recorder, type RecorderStats, type RecordingEngine } from "./runtime/recorder.ts";
 export { recorderDefaults, type RecorderErrorReport, type RecorderOptions } from "./runtime/recorder-options.ts";
+export { describeSuspicious, type StatGuard, type StatGuards, type SuspiciousEvent, type SuspiciousListener } from "./runtime/stat-guards.ts";
 export type { EventBuffer, PendingBatch } from "./runtime/event-buffer.ts";
 export { timerHoldExpiry, timerHoldExpiryDefaults, type HoldExpiry, type HoldExpiryTarget, type TimerHoldExpiryOptions } from "./runtime/hold-expiry.ts";
 
@@ -22,7 +23,8 @@ export type { CounterPlan, CounterSpec, ThresholdCheck } from "./model/counter-p
 export type { GameplayEvent } from "./model/gameplay-event.ts";
 export type { HoldRecord, HoldState } from "./model/hold.ts";
 export type { Animation, Reward } from "./model/milestone.ts";
-export type { MilestoneProgress, MilestoneStatus, ProgressUpdate } from "./model/progress.ts";
+export type { MilestoneProgress, MilestoneStatus, ProgressUpdate, RequiredMilestone } from "./model/progress.ts";
+export type { SeriesNext, SeriesPosition } from "./model/series-position.ts";
 export type { MilestoneCounts } from "./model/milestone-stats.ts";
 export type { SubjectLoader, SubjectSnapshot, SubjectState } from "./model/subject-state.ts";
 export type { UnlockPayload } from "./model/unlock-payload.ts";

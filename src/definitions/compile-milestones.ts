@@ -17,6 +17,12 @@ export interface CounterRoute extends Pick<CounterShape, "where" | "custom"> {
   readonly counterId: string;
   /** Dense index of the counter in this plan (0 .. counterCount-1), for array-indexed buffers. */
   readonly index: number;
+  /**
+   * Seasonal counters: only events with `from <= at < until` count (epoch ms; -Infinity and Infinity
+   * for a counter of milestones without a period, so the filter is two comparisons on every route).
+   */
+  readonly from: number;
+  readonly until: number;
 }
 
 /**
@@ -53,6 +59,16 @@ interface CounterDraft extends CounterShape {
   trigger: string;
   keepDays: number;
   checks: ThresholdCheck[];
+  from: number;
+  until: number;
+}
+
+/** A milestone's period in epoch ms (the schema checked both are ISO 8601 times with an offset). */
+export function periodOf(definition: Pick<MilestoneDefinition, "availableFrom" | "availableUntil">): { from: number; until: number } {
+  return {
+    from: definition.availableFrom === undefined ? Number.NEGATIVE_INFINITY : Date.parse(definition.availableFrom),
+    until: definition.availableUntil === undefined ? Number.POSITIVE_INFINITY : Date.parse(definition.availableUntil),
+  };
 }
 
 /**
@@ -71,11 +87,16 @@ export function compileMilestones(
   for (const definition of definitions) {
     byDefinition.set(definition.code, definition);
     const ruleType = ruleTypeOf(definition.rule);
-    const shape = ruleType.counter(definition.rule, { code: definition.code, trigger: definition.trigger, evaluators });
+    const ruleShape = ruleType.counter(definition.rule, { code: definition.code, trigger: definition.trigger, evaluators });
+    // A seasonal milestone counts on a counter of its own: the period is part of the descriptor (so it
+    // names other state), and only events inside it are routed there. Others keep their descriptor as it was.
+    const { from, until } = periodOf(definition);
+    const seasonal = definition.availableFrom !== undefined || definition.availableUntil !== undefined;
+    const shape = seasonal ? { ...ruleShape, descriptor: `${ruleShape.descriptor}|period:${Number.isFinite(from) ? from : ""}..${Number.isFinite(until) ? until : ""}` } : ruleShape;
     const id = counterIdFor(shape.descriptor);
     let draft = drafts.get(id);
     if (draft === undefined) {
-      draft = { ...shape, id, trigger: definition.trigger, keepDays: 0, checks: [] };
+      draft = { ...shape, id, trigger: definition.trigger, keepDays: 0, checks: [], from, until };
       drafts.set(id, draft);
     } else if (draft.descriptor !== shape.descriptor) {
       throw new ProgressionError(
@@ -90,6 +111,9 @@ export function compileMilestones(
       target: rule.target,
       windowDays: rule.windowDays,
       autoClaimRewards: definition.autoClaim ? definition.rewards : null,
+      // Only when set: a plan without preconditions or periods keeps its version (and packed form).
+      ...(definition.requires.length > 0 ? { requires: [...new Set(definition.requires)] } : {}),
+      ...(Number.isFinite(until) ? { availableUntil: until } : {}),
     };
     // A window counter keeps the buckets its largest window needs (inactive milestones' too).
     draft.keepDays = Math.max(draft.keepDays, rule.windowDays);
@@ -104,7 +128,7 @@ export function compileMilestones(
     counters.set(draft.id, { id: draft.id, kind: draft.kind, trigger: draft.trigger, keepDays: draft.keepDays, checks: draft.checks });
     const routes = routesByTrigger.get(draft.trigger) ?? { unfiltered: [], byTag: [] };
     routesByTrigger.set(draft.trigger, routes);
-    const route: CounterRoute = { counterId: draft.id, index: counters.size - 1, where: draft.where, custom: draft.custom };
+    const route: CounterRoute = { counterId: draft.id, index: counters.size - 1, where: draft.where, custom: draft.custom, from: draft.from, until: draft.until };
     const first = draft.where[0];
     if (first === undefined) {
       routes.unfiltered.push(route);

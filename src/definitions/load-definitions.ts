@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { z } from "zod";
 import { ErrorCode } from "../errors/error-codes.ts";
 import { ProgressionError } from "../errors/progression-error.ts";
+import { relationProblems } from "./definition-relations.ts";
 import { milestoneDefinitionSchema, type MilestoneDefinition } from "./milestone-schema.ts";
 
 /**
@@ -23,7 +24,7 @@ export function loadDefinitions(source: readonly unknown[] | string): MilestoneD
   const definitions: MilestoneDefinition[] = [];
   const origins = new Map<string, string>();
   // Every bad milestone is reported at once, so a designer fixes a file in one pass.
-  const problems: { code: string; origin: string; message: string; issues: { path: string; message: string }[] }[] = [];
+  const problems: { code: string; origin: string; message: string; issues: { path: string; message: string }[]; codes?: readonly string[]; unknown?: readonly string[] }[] = [];
   raw.forEach(({ value, origin }, index) => {
     const parsed = milestoneDefinitionSchema.safeParse(value);
     const where = origin ? ` (in ${origin})` : "";
@@ -50,12 +51,28 @@ export function loadDefinitions(source: readonly unknown[] | string): MilestoneD
     origins.set(parsed.data.code, origin);
     definitions.push(parsed.data);
   });
+  // Preconditions, series and periods: checked across the load (also through reload and simulate).
+  const known = new Set(raw.map(({ value }) => codeOf(value)).filter((code): code is string => code !== undefined));
+  for (const problem of relationProblems(definitions, known)) {
+    const origin = origins.get(problem.code) ?? "";
+    problems.push({
+      code: problem.code,
+      origin,
+      message: origin ? `${problem.message} (in ${origin})` : problem.message,
+      issues: [{ path: problem.path, message: problem.message }],
+      codes: problem.codes,
+      ...(problem.unknown === undefined ? {} : { unknown: problem.unknown }),
+    });
+  }
   if (problems.length > 0) {
     const first = problems[0];
+    // Every milestone involved (a cycle names several), and the required codes nobody defines.
+    const codes = [...new Set(problems.flatMap((problem) => problem.codes ?? [problem.code]))];
+    const unknown = [...new Set(problems.flatMap((problem) => problem.unknown ?? []))];
     throw new ProgressionError(
       ErrorCode.InvalidDefinition,
-      problems.length === 1 ? (first?.message ?? "") : `${problems.length} milestones are invalid: ${problems.map((problem) => problem.message).join(" | ")}`,
-      { code: first?.code, origin: first?.origin, issues: first?.issues, problems },
+      problems.length === 1 ? (first?.message ?? "") : `${Math.max(problems.length, codes.length)} milestones are invalid: ${problems.map((problem) => problem.message).join(" | ")}`,
+      { code: first?.code, origin: first?.origin, issues: first?.issues, problems, codes, ...(unknown.length > 0 ? { unknown } : {}) },
     );
   }
   return definitions;

@@ -18,6 +18,7 @@ import { domainEventsOf } from "../runtime/domain-events.ts";
 import { EffectsStream } from "../runtime/effects-stream.ts";
 import type { PendingBatch } from "../runtime/event-buffer.ts";
 import { timerHoldExpiry } from "../runtime/hold-expiry.ts";
+import { compileStatGuards, StatGuardGate } from "../runtime/stat-guards.ts";
 import { createLedger } from "./ledger.ts";
 import { Presentation } from "./presentation.ts";
 import type { ClaimOutcome, Progression, SubjectOutcome } from "./progression.ts";
@@ -27,6 +28,7 @@ import { Backfill, type SeededSubject } from "../history/backfill.ts";
 import { countedRollups, replayCounters, selectorsOf } from "../history/replay-counters.ts";
 import { Simulation } from "../history/simulate.ts";
 import { buildMilestoneCatalog, statsOf } from "./milestone-catalog.ts";
+import { RarityCache, raritySettings } from "./rarity-cache.ts";
 
 /** Players read per page by `simulate`. */
 const SIMULATION_PAGE = 500;
@@ -45,6 +47,7 @@ export function createProgression(options: ProgressionOptions): Progression {
   const evaluators = new Map<string, CustomEvaluator>(Object.entries(options.evaluators ?? {}));
 
   let compiled: CompiledMilestones = compileMilestones(loadDefinitions(options.definitions), evaluators);
+  const guardOptions = compileStatGuards(options.statGuards);
   let translator = new Translator(
     options.catalogs === undefined
       ? { defaultLocale: settings.defaultLocale, locales: { [settings.defaultLocale]: {} } }
@@ -74,7 +77,9 @@ export function createProgression(options: ProgressionOptions): Progression {
   effects.subscribe(domainEventsOf(events));
   const holdExpiry = options.holdExpiry ?? timerHoldExpiry({ onError: (error) => logger.warn(`hold expiry sweep failed: ${describeError(error)}`) });
   const instruments = options.instruments ?? {};
-  const presentation = new Presentation(() => compiled, () => translator, settings.hiddenIcon);
+  const statGuards = new StatGuardGate(guardOptions, { events, instruments, logger });
+  const rarity = new RarityCache(backend, () => [...compiled.definitions.keys()], clock, raritySettings(options.rarity), logger);
+  const presentation = new Presentation(() => compiled, () => translator, settings.hiddenIcon, (code) => rarity.rarityOf(code));
   const ledger = createLedger(backend, effects, holdExpiry, clock, { ...settings, instruments });
   holdExpiry.attach({ expireHolds: (limit) => ledger.expireHolds(limit) });
   const backfill = new Backfill(backend, () => compiled, clock);
@@ -114,6 +119,7 @@ export function createProgression(options: ProgressionOptions): Progression {
     await backfill.register(current);
     const now = clock();
     const applied = await backend.apply({ batchId: batch.batchId, now, plan: current.plan, subjects });
+    statGuards.reportBreaches(applied, batch.batchId, now);
     // A duplicate carries what the batch's first apply did (the backend's outbox). Announced only when the
     // caller says its earlier call failed (`retried`): that call announced nothing, so this is the one time.
     const results = applyOptions.retried === true ? applied : applied.map((result) => (result.duplicate ? unannounced(result) : result));
@@ -135,7 +141,7 @@ export function createProgression(options: ProgressionOptions): Progression {
     return outcomes;
   };
 
-  const newBuffer = (): CoalescingBuffer => new CoalescingBuffer(() => compiled, clock, settings.coalesceMs, settings.history);
+  const newBuffer = (): CoalescingBuffer => new CoalescingBuffer(() => compiled, clock, settings.coalesceMs, settings.history, statGuards);
 
   const recordBatch = async (input: readonly GameplayEvent[], locale?: string): Promise<readonly UnlockPayload[]> => {
     ensureOpen();
@@ -165,7 +171,7 @@ export function createProgression(options: ProgressionOptions): Progression {
     async progress(subject, locale) {
       ensureOpen();
       requireSubject(subject);
-      const state = await backend.readState(subject);
+      const [state] = await Promise.all([backend.readState(subject), rarity.warm()]);
       return presentation.progressList(state, clock(), locale);
     },
 
@@ -210,7 +216,7 @@ export function createProgression(options: ProgressionOptions): Progression {
       ensureOpen();
       // Every invalid definition is reported at once (loadDefinitions); nothing runs on a bad set.
       const next = compileMilestones(loadDefinitions(definitions), evaluators);
-      const simulation = new Simulation(compiled, next);
+      const simulation = new Simulation(compiled, next, clock());
       // Only what the new plan's counters can count is read.
       const selection = selectorsOf(next, [...next.plan.counters.values()]);
       const read = (subjects: readonly string[]) => Promise.all([backfill.readMany(subjects, selection), Promise.all(subjects.map((subject) => backend.readState(subject)))]);
@@ -297,6 +303,11 @@ export function createProgression(options: ProgressionOptions): Progression {
 
     milestoneCodes: () => [...compiled.definitions.keys()],
 
+    async rarity() {
+      ensureOpen();
+      return Object.fromEntries(await rarity.read());
+    },
+
     async milestoneStats() {
       ensureOpen();
       const current = compiled;
@@ -307,8 +318,12 @@ export function createProgression(options: ProgressionOptions): Progression {
       ensureOpen();
       // One definition set and one translator for the whole answer, even if a reload lands meanwhile.
       const [current, texts, withCatalogs] = [compiled, translator, hasCatalogs];
-      const stats = statsOf(current.definitions.values(), await backend.milestoneStats());
-      return buildMilestoneCatalog(current.definitions.values(), texts, withCatalogs, stats);
+      const [stats, rarities] = await Promise.all([backend.milestoneStats().then((counts) => statsOf(current.definitions.values(), counts)), rarity.read()]);
+      // The admin sees the rarity read now, not the cached figure pushes carry.
+      return buildMilestoneCatalog(current.definitions.values(), texts, withCatalogs, stats, (code) => {
+        const found = rarities.get(code);
+        return found === undefined ? null : { ...found };
+      });
     },
 
     async erase(subject) {
@@ -323,6 +338,8 @@ export function createProgression(options: ProgressionOptions): Progression {
       ensureOpen();
       eraseHooks.push(hook);
     },
+
+    onSuspicious: (listener) => statGuards.subscribe(listener),
 
     onClose(hook) {
       ensureOpen();

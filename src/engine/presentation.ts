@@ -5,16 +5,23 @@ import { ErrorCode } from "../errors/error-codes.ts";
 import { ProgressionError } from "../errors/progression-error.ts";
 import { HIDDEN_DESCRIPTION_KEY, HIDDEN_TITLE_KEY, type Translator } from "../i18n/translator.ts";
 import type { AwardRecord } from "../model/award.ts";
-import type { MilestoneProgress, ProgressUpdate } from "../model/progress.ts";
+import type { MilestoneProgress, ProgressUpdate, RequiredMilestone } from "../model/progress.ts";
+import type { Rarity } from "../model/rarity.ts";
+import type { SeriesNext, SeriesPosition } from "../model/series-position.ts";
 import type { SubjectState } from "../model/subject-state.ts";
 import type { UnlockPayload } from "../model/unlock-payload.ts";
 import { dayOf } from "../model/utc-day.ts";
 import type { CheckProgress } from "../backends/contract/progression-backend.ts";
 import type { RuleDisplay } from "../rules/rule-type.ts";
+import { displayLayoutOf, periodOf, seriesPlaceOf, type DisplayLayout } from "./display-layout.ts";
+
+/** How rare a milestone is right now (the engine's rarity cache), or null when unknown. */
+export type RarityOf = (code: string) => Rarity | null;
 
 /**
  * What players see: unlock payloads and progress lists in a locale, hidden milestones masked until
- * reached, numbers in each rule's display unit (src/rules/<type>.ts `display`).
+ * reached, numbers in each rule's display unit (src/rules/<type>.ts `display`), series places, preconditions,
+ * seasonal periods and rarity. A masked milestone shows none of those; a hidden next tier stays masked.
  */
 export class Presentation {
   private readonly compiled: () => CompiledMilestones;
@@ -22,11 +29,16 @@ export class Presentation {
   private readonly hiddenIcon: string;
   /** Per visible milestone, how its progress is shown; computed once per loaded plan (hot path). */
   private readonly displayCache = new WeakMap<CompiledMilestones, ReadonlyMap<string, RuleDisplay>>();
+  /** Series and periods of a loaded plan, computed once per plan. */
+  private readonly layoutCache = new WeakMap<CompiledMilestones, DisplayLayout>();
+  /** The rarity source (the catalog reads it too). */
+  readonly rarity: RarityOf;
 
-  constructor(compiled: () => CompiledMilestones, translator: () => Translator, hiddenIcon: string) {
+  constructor(compiled: () => CompiledMilestones, translator: () => Translator, hiddenIcon: string, rarityOf: RarityOf = () => null) {
     this.compiled = compiled;
     this.translator = translator;
     this.hiddenIcon = hiddenIcon;
+    this.rarity = rarityOf;
   }
 
   definitionOf(code: unknown): MilestoneDefinition {
@@ -44,6 +56,7 @@ export class Presentation {
 
   describeUnlock(subject: string, award: AwardRecord, locale?: string): UnlockPayload {
     const definition = this.definitionOf(award.code);
+    const compiled = this.compiled();
     const translator = this.translator();
     const resolved = translator.resolveLocale(locale);
     return {
@@ -58,6 +71,9 @@ export class Presentation {
       rewards: definition.rewards,
       claimed: award.claimedAt !== null,
       locale: resolved,
+      // Which other tiers the player holds is not known here: a hidden next tier stays masked.
+      series: this.seriesPosition(compiled, definition, () => false, translator, resolved),
+      rarity: this.rarity(definition.code),
     };
   }
 
@@ -77,6 +93,8 @@ export class Presentation {
     const compiled = this.compiled();
     const translator = this.translator();
     const resolved = translator.resolveLocale(locale);
+    const layout = this.layoutOf(compiled);
+    const awarded = (code: string): boolean => state.awards.has(code);
     const list: MilestoneProgress[] = [];
     for (const definition of compiled.definitions.values()) {
       const measure = compiled.measures.get(definition.code);
@@ -102,9 +120,62 @@ export class Presentation {
         claimedAt: award?.claimedAt ?? null,
         retroactive: award?.retroactive ?? false,
         rewards: masked ? [] : definition.rewards,
+        ...(masked
+          ? { series: null, requires: [], availableFrom: null, availableUntil: null, rarity: null }
+          : {
+              series: this.seriesPosition(compiled, definition, awarded, translator, resolved),
+              requires: this.requirements(compiled, definition, awarded, translator, resolved),
+              ...periodOf(layout, definition.code),
+              rarity: this.rarity(definition.code),
+            }),
       });
     }
     return list;
+  }
+
+  private seriesPosition(
+    compiled: CompiledMilestones,
+    definition: MilestoneDefinition,
+    awarded: (code: string) => boolean,
+    translator: Translator,
+    locale: string,
+  ): SeriesPosition | null {
+    const place = seriesPlaceOf(this.layoutOf(compiled), definition);
+    if (place === undefined || definition.series === undefined) return null;
+    const following = place.tiers[place.index + 1];
+    let next: SeriesNext | null = null;
+    if (following !== undefined) {
+      next =
+        following.hidden && !awarded(following.code)
+          ? { masked: true }
+          : { masked: false, code: following.code, title: translator.text(following.title, locale), target: compiled.measures.get(following.code)?.display.target ?? 0 };
+    }
+    return { id: definition.series.id, order: place.index + 1, of: place.tiers.length, next };
+  }
+
+  private requirements(
+    compiled: CompiledMilestones,
+    definition: MilestoneDefinition,
+    awarded: (code: string) => boolean,
+    translator: Translator,
+    locale: string,
+  ): RequiredMilestone[] {
+    return definition.requires.map((code) => {
+      const required = compiled.definitions.get(code);
+      const held = awarded(code);
+      // A hidden precondition shows the hidden title until the player holds it; an unknown code (refused at load) its code.
+      const title = required === undefined ? code : translator.text(required.hidden && !held ? HIDDEN_TITLE_KEY : required.title, locale);
+      return { code, title, awarded: held };
+    });
+  }
+
+  private layoutOf(of: CompiledMilestones): DisplayLayout {
+    let layout = this.layoutCache.get(of);
+    if (layout === undefined) {
+      layout = displayLayoutOf(of.definitions.values());
+      this.layoutCache.set(of, layout);
+    }
+    return layout;
   }
 
   private displayOf(of: CompiledMilestones): ReadonlyMap<string, RuleDisplay> {

@@ -7,6 +7,7 @@ import type { ProgressionBackend } from "../backends/contract/progression-backen
 import type { HoldExpiry } from "../runtime/hold-expiry.ts";
 import type { ProgressionInstruments } from "../runtime/instruments.ts";
 import { consoleLogger, type ProgressionLogger } from "../logging/logger.ts";
+import type { StatGuards } from "../runtime/stat-guards.ts";
 
 export interface ProgressionOptions {
   /** Milestone definitions: objects, or a path to a JSON file or a directory of JSON files. Required. */
@@ -55,6 +56,20 @@ export interface ProgressionOptions {
   history?: boolean;
   /** Metrics hooks, e.g. `createProgressionMetrics().instruments` from `colyseus-progression/metrics`. Default: none. */
   instruments?: ProgressionInstruments;
+  /**
+   * Rarity (docs/semantics.md, "Rarity"): `windowDays` a player counts as active after an apply (1-366,
+   * default 30), `refreshMs` how old the figure in pushes and snapshots may be (default 10,000).
+   */
+  rarity?: { readonly windowDays?: number; readonly refreshMs?: number };
+  /**
+   * Stat guards per trigger (docs/semantics.md, "Stat guards"), e.g.
+   * `{ kill: { maxAmount: 10, maxPerWindow: { amount: 600, windowMs: 60_000 } } }`. `maxAmount`: an event
+   * carrying more is refused by `record()` with GUARD_EXCEEDED. `maxPerWindow`: per subject, the trigger's
+   * amounts within an epoch-aligned window of `windowMs` may add up to `amount`; a flush that would pass it
+   * applies none of that trigger's events of the subject. Each refusal is a `progression.suspicious` domain
+   * event. Checked when the engine is created. Default: no guards.
+   */
+  statGuards?: StatGuards;
 }
 
 /** The warning `onMissingTranslations` writes by default. */

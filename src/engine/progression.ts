@@ -20,7 +20,9 @@ import type { SimulationReport } from "../history/simulate.ts";
 import type { CounterState } from "../model/counter-state.ts";
 import type { Rule } from "../definitions/milestone-schema.ts";
 import type { MilestoneCounts } from "../model/milestone-stats.ts";
+import type { Rarity } from "../model/rarity.ts";
 import type { MilestoneCatalog } from "./milestone-catalog.ts";
+import type { SuspiciousListener } from "../runtime/stat-guards.ts";
 
 /** `explain`'s answer. */
 export interface MilestoneExplanation {
@@ -157,6 +159,12 @@ export interface Progression {
    */
   milestoneStats(): Promise<Readonly<Record<string, MilestoneCounts>>>;
   /**
+   * Per loaded code, how rare it is now (docs/semantics.md, "Rarity"): of the players active in the last
+   * `rarity.windowDays` UTC days, the share holding it. Read from the backend now; pushes and snapshots
+   * show the figure cached at most `rarity.refreshMs` ago.
+   */
+  rarity(): Promise<Readonly<Record<string, Rarity>>>;
+  /**
    * Every loaded milestone, in definition order, as the admin tab shows it: its definition, hidden and
    * active, its texts per locale (with the keys the locale lacks flagged), and its reached/claimed counts.
    */
@@ -170,6 +178,12 @@ export interface Progression {
   erase(subject: string): Promise<void>;
   /** Runs `hook` for every `erase`, before the backend erases (durability deletes its copies here). */
   onErase(hook: (subject: string) => Promise<void> | void): void;
+  /**
+   * Tells `listener`, in this process and synchronously, about every event a stat guard refused (option
+   * `statGuards`; the same facts as the `progression.suspicious` domain event). The room host listens here.
+   * Returns the function that stops it.
+   */
+  onSuspicious(listener: SuspiciousListener): () => void;
   /**
    * Runs `hook` when the engine closes, before its event bus and backend close (hooks in reverse order of
    * registration), e.g. durability's final snapshot.

@@ -25,6 +25,25 @@ export interface DomainTopics {
     /** What the change was, e.g. "claim of first_blood", "transfer of 5 gold from a to b" (the ledger journal keeps it). */
     readonly detail?: string;
   };
+  /**
+   * An event passed one of its trigger's stat guards and was not applied (docs/semantics.md, "Stat guards"):
+   * a game can act on cheaters from here.
+   */
+  "progression.suspicious": {
+    readonly subject: string;
+    /** The event type (trigger) whose guard it passed. */
+    readonly trigger: string;
+    /** "maxAmount": one event carried more; "maxPerWindow": the subject's window would have passed its limit. */
+    readonly guard: "maxAmount" | "maxPerWindow";
+    /** The guard's limit: the most per event, or the most per window. */
+    readonly limit: number;
+    /** For "maxPerWindow": the window's length (windows are aligned to the epoch). */
+    readonly windowMs?: number;
+    /** The offending value: the event's amount, or what the window would have reached. */
+    readonly value: number;
+    /** When it was refused (the event's time for maxAmount, the apply's for maxPerWindow). */
+    readonly at: number;
+  };
 }
 
 export type DomainTopic = keyof DomainTopics;
@@ -34,6 +53,7 @@ export const domainTopics: readonly DomainTopic[] = [
   "reward.claimed",
   "hold.expired",
   "inventory.changed",
+  "progression.suspicious",
 ];
 
 /** What a listener receives: the payload plus what it needs to tell a retry from a new event. */

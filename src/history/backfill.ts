@@ -1,7 +1,7 @@
 import type { ProgressionBackend } from "../backends/contract/progression-backend.ts";
-import type { SeedRequest, SeedResult } from "../backends/contract/history-backend.ts";
+import type { SeedDependent, SeedRequest, SeedResult } from "../backends/contract/history-backend.ts";
 import type { CompiledMilestones } from "../definitions/compile-milestones.ts";
-import type { CounterSpec } from "../model/counter-plan.ts";
+import { dependentsOf, type CounterPlan, type CounterSpec, type ThresholdCheck } from "../model/counter-plan.ts";
 import type { HistoryRollup, HistorySelector, HistoryStatus } from "../model/history.ts";
 import { mergeParts } from "../model/history.ts";
 import type { HistoryArchive } from "./history-archive.ts";
@@ -196,12 +196,15 @@ export class Backfill {
 
   #seedRequest(subject: string, compiled: CompiledMilestones, specs: readonly CounterSpec[], history: SubjectHistoryRead): SeedRequest {
     const replayed = replayCounters(compiled, specs, subject, history.rollups);
+    const awards = replayed.flatMap((counter) => counter.met);
+    const dependents = seedDependents(compiled.plan, awards, new Set(replayed.map(({ counter }) => counter)));
     return {
       subject,
       expectVersion: history.status.version,
       counterSet: compiled.plan.counterSet,
       counters: replayed.map(({ counter, state }) => ({ counter, state })),
-      awards: replayed.flatMap((counter) => counter.met),
+      awards,
+      ...(dependents.length > 0 ? { dependents } : {}),
       now: this.#clock(),
     };
   }
@@ -220,4 +223,40 @@ export class Backfill {
     if (counters !== null) this.#counterSets.set(counterSet, counters);
     return counters;
   }
+}
+
+/**
+ * The checks a seed also measures on stored counters (docs/semantics.md, "Preconditions"): those that
+ * require, directly or down a chain, a check the history met, on counters the seed does not replace (the
+ * history's own verdict covers those). In plan order, so both backends award in the same order.
+ */
+export function seedDependents(plan: CounterPlan, met: readonly { readonly check: ThresholdCheck }[], replaced: ReadonlySet<string>): SeedDependent[] {
+  const dependents = dependentsOf(plan);
+  if (dependents.size === 0) return [];
+  const reached = new Set(met.map(({ check }) => check.code));
+  const found = new Map<string, SeedDependent>();
+  const queue = [...reached];
+  for (let code = queue.shift(); code !== undefined; code = queue.shift()) {
+    for (const { counter, check } of dependents.get(code) ?? []) {
+      if (reached.has(check.code) || found.has(check.code)) continue;
+      reached.add(check.code);
+      queue.push(check.code);
+      if (!replaced.has(counter.id)) found.set(check.code, { counter: counter.id, kind: counter.kind, check });
+    }
+  }
+  const order = planOrder(plan);
+  return [...found.values()].sort((a, b) => (order.get(a.check.code) ?? 0) - (order.get(b.check.code) ?? 0));
+}
+
+const ordersByPlan = new WeakMap<CounterPlan, ReadonlyMap<string, number>>();
+
+function planOrder(plan: CounterPlan): ReadonlyMap<string, number> {
+  let order = ordersByPlan.get(plan);
+  if (order === undefined) {
+    const built = new Map<string, number>();
+    for (const counter of plan.counters.values()) for (const check of counter.checks) built.set(check.code, built.size);
+    order = built;
+    ordersByPlan.set(plan, order);
+  }
+  return order;
 }

@@ -18,6 +18,9 @@ interface CounterFilter {
   readonly trigger: string;
   readonly where: readonly (readonly [string, string])[];
   readonly custom: ((event: ValidatedEvent) => boolean) | null;
+  /** Seasonal counters: the period (epoch ms, `from` inclusive, `until` exclusive). */
+  readonly from: number;
+  readonly until: number;
 }
 
 const filtersByPlan = new WeakMap<CompiledMilestones, ReadonlyMap<string, CounterFilter>>();
@@ -27,9 +30,9 @@ function filtersOf(compiled: CompiledMilestones): ReadonlyMap<string, CounterFil
   if (filters === undefined) {
     const built = new Map<string, CounterFilter>();
     for (const [trigger, routes] of compiled.routesByTrigger) {
-      for (const route of routes.unfiltered) built.set(route.counterId, { trigger, where: route.where, custom: route.custom });
+      for (const route of routes.unfiltered) built.set(route.counterId, { trigger, where: route.where, custom: route.custom, from: route.from, until: route.until });
       for (const group of routes.byTag) {
-        for (const list of group.byValue.values()) for (const route of list) built.set(route.counterId, { trigger, where: route.where, custom: route.custom });
+        for (const list of group.byValue.values()) for (const route of list) built.set(route.counterId, { trigger, where: route.where, custom: route.custom, from: route.from, until: route.until });
       }
     }
     filters = built;
@@ -53,7 +56,10 @@ export function selectorsOf(compiled: CompiledMilestones, specs: readonly Counte
 /**
  * The rollups a counter counts, merged per UTC day (sorted, as `mergeParts` returns the rollups). A
  * custom evaluator sees each rollup as one event (its tags, its largest amount, its last time); when it
- * accepts it, the rollup's whole sum counts (docs/semantics.md).
+ * accepts it, the rollup's whole sum counts (docs/semantics.md). A seasonal counter counts a rollup only
+ * when all of it lies inside the period (its first and last event): exact for periods that start and end
+ * on a UTC midnight; on a day the period starts or ends inside, the events of a rollup that straddles the
+ * boundary are left out (a replay never counts an event from outside the period).
  */
 export function countedRollups(compiled: CompiledMilestones, spec: CounterSpec, subject: string, rollups: readonly HistoryRollup[]): HistoryRollup[] {
   const filter = filtersOf(compiled).get(spec.id);
@@ -61,7 +67,7 @@ export function countedRollups(compiled: CompiledMilestones, spec: CounterSpec, 
   const tagsByText = new Map<string, Readonly<Record<string, string>>>();
   const counted: HistoryRollup[] = [];
   for (const rollup of rollups) {
-    if (rollup.type !== filter.trigger) continue;
+    if (rollup.type !== filter.trigger || rollup.firstAt < filter.from || rollup.lastAt >= filter.until) continue;
     let tags = tagsByText.get(rollup.tags);
     if (tags === undefined) tagsByText.set(rollup.tags, (tags = parseTags(rollup.tags)));
     if (!filter.where.every(([tag, value]) => tags[tag] === value)) continue;

@@ -1,7 +1,7 @@
 import type { CompiledMilestones } from "../definitions/compile-milestones.ts";
 import type { MilestoneDefinition } from "../definitions/milestone-schema.ts";
 import type { Reward } from "../model/milestone.ts";
-import type { CounterSpec } from "../model/counter-plan.ts";
+import { closedAt, type CounterSpec, type ThresholdCheck } from "../model/counter-plan.ts";
 import type { HistoryRollup } from "../model/history.ts";
 import type { AwardRecord } from "../model/award.ts";
 import { canonicalJson } from "../rules/canonical-json.ts";
@@ -54,9 +54,13 @@ export class Simulation {
   readonly #specs: readonly CounterSpec[];
   #subjects = 0;
 
-  constructor(current: CompiledMilestones, next: CompiledMilestones) {
+  readonly #now: number;
+
+  /** `now`: the engine's clock, for seasonal milestones (one that has closed would award nobody). */
+  constructor(current: CompiledMilestones, next: CompiledMilestones, now: number = Date.now()) {
     this.#current = current;
     this.#next = next;
+    this.#now = now;
     this.#specs = [...next.plan.counters.values()];
     for (const code of new Set([...next.definitions.keys(), ...current.definitions.keys()])) {
       this.#tallies.set(code, { qualifying: 0, wouldAward: 0, holders: 0, holdersNotQualifying: 0, examples: [] });
@@ -65,16 +69,19 @@ export class Simulation {
 
   add(subject: string, rollups: readonly HistoryRollup[], awards: ReadonlyMap<string, AwardRecord>): void {
     this.#subjects += 1;
-    const met = new Set<string>();
+    const met = new Map<string, ThresholdCheck>();
     for (const counter of replayCounters(this.#next, this.#specs, subject, rollups)) {
-      for (const { check } of counter.met) met.add(check.code);
+      for (const { check } of counter.met) met.set(check.code, check);
     }
+    const qualifying = withPreconditions(met, awards);
     for (const [code, tally] of this.#tallies) {
       const held = awards.has(code);
-      const qualifies = met.has(code);
+      const check = qualifying.get(code);
+      const qualifies = check !== undefined;
       if (held) tally.holders += 1;
       if (qualifies) tally.qualifying += 1;
-      if (qualifies && !held) {
+      // A closed seasonal milestone is awarded to nobody any more (catch-up and backfill respect the period).
+      if (qualifies && !held && !closedAt(check, this.#now)) {
         tally.wouldAward += 1;
         if (tally.examples.length < EXAMPLES) tally.examples.push(subject);
       }
@@ -90,6 +97,29 @@ export class Simulation {
     });
     return { subjects: this.#subjects, milestones };
   }
+}
+
+/**
+ * The met checks whose preconditions hold too: each required code is held already or qualifies itself
+ * (chains resolve; a required milestone that is inactive or not met keeps its dependents out).
+ */
+function withPreconditions(met: ReadonlyMap<string, ThresholdCheck>, awards: ReadonlyMap<string, AwardRecord>): Map<string, ThresholdCheck> {
+  const qualifying = new Map<string, ThresholdCheck>();
+  let open = [...met.values()];
+  for (let progressed = true; progressed && open.length > 0; ) {
+    progressed = false;
+    const next: ThresholdCheck[] = [];
+    for (const check of open) {
+      if ((check.requires ?? []).every((code) => awards.has(code) || qualifying.has(code))) {
+        qualifying.set(check.code, check);
+        progressed = true;
+      } else {
+        next.push(check);
+      }
+    }
+    open = next;
+  }
+  return qualifying;
 }
 
 function changeOf(current: MilestoneDefinition | undefined, next: MilestoneDefinition | undefined): SimulatedMilestone["change"] {

@@ -99,6 +99,12 @@ export function createProgressionMetrics(options: ProgressionMetricsOptions = {}
     labelNames: ["operation", "result"],
     registers,
   });
+  const suspicious = new Counter({
+    name: `${prefix}suspicious_events_total`,
+    help: "Events a stat guard refused (progression.suspicious), by trigger and guard (maxAmount, maxPerWindow).",
+    labelNames: ["trigger", "guard"],
+    registers,
+  });
   new Gauge({
     name: `${prefix}queue_jobs`,
     help: "BullMQ jobs by queue and state (waiting, active, delayed, failed...).",
@@ -121,6 +127,7 @@ export function createProgressionMetrics(options: ProgressionMetricsOptions = {}
       pushLatency.observe(report.meanLagMs / 1000);
     },
     ledgerOperation: (operation, result) => ledger.inc({ operation, result }),
+    suspicious: (trigger, guard) => suspicious.inc({ trigger, guard }),
   };
 
   return {

@@ -19,6 +19,16 @@ export interface ThresholdCheck {
   readonly windowDays: number;
   /** Present when the milestone is `autoClaim`: these rewards are granted in the same atomic step. */
   readonly autoClaimRewards: readonly Reward[] | null;
+  /**
+   * Preconditions (docs/semantics.md, "Preconditions"): codes that must all be awarded before this check
+   * awards. Absent (never empty) for a milestone without any.
+   */
+  readonly requires?: readonly string[];
+  /**
+   * Seasonal milestones: `availableUntil` in epoch ms. Catch-up, a precondition landing and a backfill
+   * award from stored state only while `now` is before it. Absent for a milestone that never closes.
+   */
+  readonly availableUntil?: number;
 }
 
 export interface CounterSpec {
@@ -41,4 +51,40 @@ export interface CounterPlan {
    */
   readonly counterSet: string;
   readonly counters: ReadonlyMap<string, CounterSpec>;
+}
+
+/** A check of the plan and the counter it is measured on. */
+export interface PlannedCheck {
+  readonly counter: CounterSpec;
+  readonly check: ThresholdCheck;
+}
+
+const dependentsByPlan = new WeakMap<CounterPlan, ReadonlyMap<string, readonly PlannedCheck[]>>();
+
+/**
+ * Per milestone code, the checks that name it in `requires`, in plan order (counters, then their tiers),
+ * so every backend resolves dependents in the same order. Empty for a plan without preconditions.
+ */
+export function dependentsOf(plan: CounterPlan): ReadonlyMap<string, readonly PlannedCheck[]> {
+  let dependents = dependentsByPlan.get(plan);
+  if (dependents === undefined) {
+    const built = new Map<string, PlannedCheck[]>();
+    for (const counter of plan.counters.values()) {
+      for (const check of counter.checks) {
+        for (const code of check.requires ?? []) {
+          const list = built.get(code) ?? [];
+          list.push({ counter, check });
+          built.set(code, list);
+        }
+      }
+    }
+    dependents = built;
+    dependentsByPlan.set(plan, dependents);
+  }
+  return dependents;
+}
+
+/** Whether a seasonal check is closed at `now` (nothing is awarded from stored state any more). */
+export function closedAt(check: ThresholdCheck, now: number): boolean {
+  return check.availableUntil !== undefined && now >= check.availableUntil;
 }

@@ -45,7 +45,10 @@ export const ClientRequest = {
   Resync: "progression:resync",
 } as const;
 
-/** `progression:unlocked`: the engine's unlock payload, minus what the client already knows (who, which locale). */
+/**
+ * `progression:unlocked`: the engine's unlock payload, minus what the client already knows (who, which locale).
+ * `series` and `rarity` are absent when the milestone has none (not in a series, rarity unknown).
+ */
 export type UnlockedMessage = Omit<UnlockPayload, "subject" | "locale">;
 
 /** `progression:progress`: at most one per milestone per flush. */

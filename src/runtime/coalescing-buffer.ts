@@ -7,6 +7,7 @@ import type { ValidatedEvent } from "../rules/custom-evaluator.ts";
 import { dayOf } from "../model/utc-day.ts";
 import type { HistoryEntry } from "../model/history.ts";
 import { tagsText } from "../model/history.ts";
+import type { StatGuardGate } from "./stat-guards.ts";
 import { NO_TAGS, requireEventId, requireEventObject, requireIdentifier, requireQuantity, requireSubject, requireTags, requireTime } from "../model/validate-input.ts";
 
 interface MutableIncrement {
@@ -37,6 +38,8 @@ interface SubjectSlots {
   history: MutableRollup[] | undefined;
   /** The same rollups by key, once there are more than a scan should look through. */
   rollupsByKey: Map<string, MutableRollup> | undefined;
+  /** Stat guards: the sum of this flush's event amounts per trigger with a window guard. */
+  guarded?: Map<string, number>;
 }
 
 /** Past this many rollups in one subject's flush, they are found by key instead of by a scan. */
@@ -77,9 +80,11 @@ export class CoalescingBuffer implements EventBuffer {
   private readonly clock: () => number;
   private readonly coalesceMs: number;
   private readonly keepHistory: boolean;
+  private readonly guards: StatGuardGate | undefined;
 
   /** `history`: also roll every event up into the subject's history (docs/semantics.md, "History"). */
-  constructor(compiled: () => CompiledMilestones, clock: () => number, coalesceMs: number, history = true) {
+  constructor(compiled: () => CompiledMilestones, clock: () => number, coalesceMs: number, history = true, guards?: StatGuardGate) {
+    this.guards = guards?.active === true ? guards : undefined;
     this.compiled = compiled;
     this.clock = clock;
     this.coalesceMs = coalesceMs;
@@ -102,12 +107,19 @@ export class CoalescingBuffer implements EventBuffer {
     const at = event.at === undefined ? this.clock() : requireTime(event.at, "event.at");
     const tags = event.tags === undefined ? NO_TAGS : requireTags(event.tags);
     const id = event.id === undefined ? undefined : requireEventId(event.id);
+    // Stat guards: maxAmount refuses the event here (nothing kept); window guards tally it below.
+    const guard = this.guards?.guardOf(type);
+    if (guard !== undefined) this.guards?.admit(guard, subject, type, amount, at);
     this.events += 1;
 
     const compiled = this.compiled();
     if (this.routedWith === undefined) this.routedWith = compiled;
     else if (this.routedWith !== compiled) this.mixedPlans = true;
     let slots: SubjectSlots | undefined;
+    if (guard?.maxPerWindow !== undefined) {
+      const tally = ((slots = this.slotsOf(subject, compiled)).guarded ??= new Map());
+      tally.set(type, (tally.get(type) ?? 0) + amount);
+    }
     // Every event goes into the history, also those no milestone counts yet: a later one may.
     if (this.keepHistory) this.remember((slots = this.slotsOf(subject, compiled)), type, tags, amount, at, id);
     const routes = compiled.routesByTrigger.get(type);
@@ -115,6 +127,8 @@ export class CoalescingBuffer implements EventBuffer {
     const slot = Math.floor(at / this.coalesceMs);
     let full: ValidatedEvent | undefined;
     for (const route of routes.unfiltered) {
+      // Seasonal counters take only events inside their period (others: -Infinity..Infinity).
+      if (at < route.from || at >= route.until) continue;
       if (route.custom !== null) {
         full ??= { type, subject, amount, at, tags, id };
         if (!route.custom(full)) continue;
@@ -126,7 +140,9 @@ export class CoalescingBuffer implements EventBuffer {
       if (typeof value !== "string") continue;
       const candidates = byValue.get(value);
       if (candidates === undefined) continue;
-      for (const route of candidates) if (matchesWhere(route.where, tags)) this.count((slots ??= this.slotsOf(subject, compiled)), route, amount, at, slot, id);
+      for (const route of candidates) {
+        if (at >= route.from && at < route.until && matchesWhere(route.where, tags)) this.count((slots ??= this.slotsOf(subject, compiled)), route, amount, at, slot, id);
+      }
     }
   }
 
@@ -238,7 +254,10 @@ export class CoalescingBuffer implements EventBuffer {
       if (slots.other !== undefined) for (const increment of slots.other.values()) increments.push(increment);
       if (increments.length > 1) increments.sort((a, b) => a.at - b.at);
       const history: HistoryEntry[] | undefined = slots.history;
-      subjects.push(history === undefined ? { subject, increments, catchUp: false } : { subject, increments, catchUp: false, history });
+      const apply: SubjectApply = history === undefined ? { subject, increments, catchUp: false } : { subject, increments, catchUp: false, history };
+      // The window checks go with the batch: a retry of it sends the same ones.
+      const guards = slots.guarded === undefined ? undefined : this.guards?.checks(slots.guarded, this.compiled().plan);
+      subjects.push(guards === undefined ? apply : { ...apply, guards });
     }
     const planVersion = this.mixedPlans ? undefined : this.routedWith?.plan.version;
     const batch: PendingBatch = { batchId: nextBatchId(), events: this.events, subjects, planVersion };

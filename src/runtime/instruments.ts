@@ -13,6 +13,8 @@ export interface ProgressionInstruments {
   flushFailed?(attempt: number): void;
   /** A ledger call ended: "ok", "replayed", or the error code. */
   ledgerOperation?(operation: string, result: string): void;
+  /** A stat guard refused an event (guard "maxAmount") or a subject's flush of a trigger ("maxPerWindow"). */
+  suspicious?(trigger: string, guard: "maxAmount" | "maxPerWindow"): void;
 }
 
 export interface FlushReport {

@@ -1,10 +1,14 @@
 import { describe } from "vitest";
 import { backendFactories } from "../support/backend-factories.ts";
 import { badInputConformance } from "./bad-input-suite.ts";
+import { guardsConformance } from "./guards-suite.ts";
 import { historyConformance } from "./history-suite.ts";
 import { ledgerConformance } from "./ledger-suite.ts";
+import { preconditionsConformance } from "./preconditions-suite.ts";
 import { progressionConformance } from "./progression-suite.ts";
 import { propertyConformance } from "./property-suite.ts";
+import { seasonalConformance } from "./seasonal-suite.ts";
+import { rarityConformance } from "./rarity-suite.ts";
 
 // One suite, every backend: semantics never differ between memory and Redis.
 for (const factory of backendFactories) {
@@ -14,5 +18,9 @@ for (const factory of backendFactories) {
     describe("ledger", () => ledgerConformance(factory));
     describe("bad input", () => badInputConformance(factory));
     describe("properties", () => propertyConformance(factory));
+    describe("preconditions", () => preconditionsConformance(factory));
+    describe("seasonal", () => seasonalConformance(factory));
+    describe("stat guards", () => guardsConformance(factory));
+    describe("rarity", () => rarityConformance(factory));
   });
 }

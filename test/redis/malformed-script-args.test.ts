@@ -27,7 +27,7 @@ describe("redis backend: malformed script arguments", () => {
   const keyCount = async () => (await client.keys(`${prefix}:*`)).length;
 
   it("applyBatch: garbage payloads and bad shapes", async () => {
-    const keys = [`${prefix}:dirty`, `${prefix}:milestone-stats`, `${prefix}:s:{x}`, `${prefix}:e:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:rl:{x}`, `${prefix}:o:{x}`];
+    const keys = [`${prefix}:dirty`, `${prefix}:milestone-stats`, `${prefix}:rarity`, `${prefix}:s:{x}`, `${prefix}:e:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:rl:{x}`, `${prefix}:o:{x}`];
     const applyBatch = (argv: ScriptArg[], groupKeys = keys): ScriptCall => ({ script: "applyBatch", keys: groupKeys, argv });
     const plan = [["c", "s", 1, [["k", 1, 1, 0]]]];
     const row = (overrides: Record<number, unknown>) => ["", Object.assign(["kill", "", 20_000, 1, 1, T0, T0, 1, "id-1"], overrides)];
@@ -73,7 +73,7 @@ describe("redis backend: malformed script arguments", () => {
     expect(rowStatus).toBe(ScriptStatus.Ok);
     await client.unlink(...(await client.keys(`${prefix}:*`)));
     // Wrong key count for the subjects listed.
-    const [status] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 1000, [], [["x", 0, [], 0]], "set", 1000]), "abcdef", CALL_ID], keys.slice(0, 7))));
+    const [status] = decode(await runScript(client, applyBatch([packr.pack([T0, 0, 1000, [], [["x", 0, [], 0]], "set", 1000]), "abcdef", CALL_ID], keys.slice(0, 8))));
     expect(status).toBe(ScriptStatus.InvalidInput);
     expect(await keyCount()).toBe(0);
   });
@@ -103,9 +103,9 @@ describe("redis backend: malformed script arguments", () => {
       [{ script: "claim", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, idem, `${prefix}:dirty`, stats], argv: ["x", "code", "[]", T0, 1000, "0", "gold"] }, ScriptStatus.InvalidInput],
       [{ script: "claim", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, idem, `${prefix}:dirty`, stats], argv: ["x", "code", "[]", T0, 1000, "0", "gold", 2 ** 60] }, ScriptStatus.InvalidQuantity],
       [{ script: "importSubject", keys: [...ledger.slice(0, 4), ledger[5] ?? "", `${prefix}:r:{x}`, stats], argv: ["garbage"] }, ScriptStatus.InvalidInput],
-      [{ script: "seed", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:dirty`, stats], argv: ["x", "garbage"] }, ScriptStatus.InvalidInput],
-      [{ script: "seed", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:dirty`, stats], argv: ["x", packr.pack([T0, 0, "set", ["odd"], []])] }, ScriptStatus.InvalidInput],
-      [{ script: "seed", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:dirty`, stats], argv: ["x", packr.pack([T0, 0, "set", [], [["code", "soon", 0]]])] }, ScriptStatus.InvalidInput],
+      [{ script: "seed", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:dirty`, stats, `${prefix}:rarity`], argv: ["x", "garbage"] }, ScriptStatus.InvalidInput],
+      [{ script: "seed", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:dirty`, stats, `${prefix}:rarity`], argv: ["x", packr.pack([T0, 0, "set", ["odd"], []])] }, ScriptStatus.InvalidInput],
+      [{ script: "seed", keys: [`${prefix}:s:{x}`, `${prefix}:l:{x}`, `${prefix}:r:{x}`, `${prefix}:dirty`, stats, `${prefix}:rarity`], argv: ["x", packr.pack([T0, 0, "set", [], [["code", "soon", 0]]])] }, ScriptStatus.InvalidInput],
       [{ script: "dropHistory", keys: [`${prefix}:r:{x}`], argv: [packr.pack(["part", "yesterday", []])] }, ScriptStatus.InvalidInput],
     ];
     for (const [call, expected] of cases) {

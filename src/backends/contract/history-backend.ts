@@ -1,7 +1,7 @@
 import type { AwardRecord } from "../../model/award.ts";
 import type { Balance } from "../../model/balance.ts";
 import type { ThresholdCheck } from "../../model/counter-plan.ts";
-import type { CounterState } from "../../model/counter-state.ts";
+import type { CounterKind, CounterState } from "../../model/counter-state.ts";
 import type { HistoryPart, HistorySelector, HistoryStatus } from "../../model/history.ts";
 
 /**
@@ -23,9 +23,26 @@ export interface SeedRequest {
   readonly counterSet: string;
   /** Counters replayed from history: they replace the stored ones. */
   readonly counters: readonly { readonly counter: string; readonly state: CounterState }[];
-  /** Checks the history met, with the time it met them: awarded (retroactive) unless already awarded. */
+  /**
+   * Checks the history met, with the time it met them: awarded (retroactive) unless already awarded, once
+   * every code of their `requires` is awarded (stamped with the latest of those times), and a seasonal one
+   * only while it is open (`now` before its `availableUntil`).
+   */
   readonly awards: readonly { readonly check: ThresholdCheck; readonly earnedAt: number }[];
+  /**
+   * Checks on counters this seed does not replace that require (directly or through each other) one of
+   * `awards`: when their last precondition lands in this seed and their stored counter passes (catch-up's
+   * measure), awarded in the same step, on the same terms. Absent: none.
+   */
+  readonly dependents?: readonly SeedDependent[];
   readonly now: number;
+}
+
+/** A check a seed evaluates on the subject's stored counter. */
+export interface SeedDependent {
+  readonly counter: string;
+  readonly kind: CounterKind;
+  readonly check: ThresholdCheck;
 }
 
 export interface SeedResult {

@@ -110,6 +110,14 @@ export interface SubjectApplyResult {
   readonly guarded?: readonly GuardBreach[] | undefined;
 }
 
+/** Which rarity counts to read: the window of `windowDays` UTC days ending with `today`, for these codes. */
+export interface RarityRequest {
+  /** A UTC day number (floor(epoch ms / 86,400,000)). */
+  readonly today: number;
+  readonly windowDays: number;
+  readonly codes: readonly string[];
+}
+
 export interface ClaimRequest {
   readonly subject: string;
   readonly code: string;
@@ -173,7 +181,7 @@ export interface ProgressionBackend extends LedgerBackend, SnapshotSource, Histo
    * apply (each award, and a subject's first apply of a day), never by scanning players (docs/semantics.md,
    * "Rarity").
    */
-  rarityCounts(request: { readonly today: number; readonly windowDays: number }): Promise<RarityCounts>;
+  rarityCounts(request: RarityRequest): Promise<RarityCounts>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 import { counterKind, type LiveCounter } from "../../counters/counter-kinds.ts";
 import type { AwardRecord } from "../../model/award.ts";
-import type { CounterPlan, ThresholdCheck } from "../../model/counter-plan.ts";
+import { closedAt, dependentsOf, type CounterPlan, type PlannedCheck, type ThresholdCheck } from "../../model/counter-plan.ts";
 import type { Reward } from "../../model/milestone.ts";
 import { dayOf } from "../../model/utc-day.ts";
 import type { CheckProgress, SubjectApply } from "../contract/progression-backend.ts";
@@ -51,15 +51,53 @@ export function applyIncrements(
   /** counter id -> day of its latest increment in this apply (for window progress). */
   const touched = new Map<string, number>();
 
+  // Preconditions (docs/semantics.md, "Preconditions"): a check that passes before all its required codes are
+  // awarded waits here (the time it first passed); when the last of them lands, it is awarded.
+  const dependents = dependentsOf(plan);
+  const waiting = new Map<string, number>();
+  const awardedAt = (code: string): number | undefined => (newAwards.get(code) ?? state.awards.get(code))?.earnedAt;
   const awards = {
     isAwarded: (code: string): boolean => state.awards.has(code) || newAwards.has(code),
-    award(check: ThresholdCheck, earnedAt: number, retroactive: boolean): void {
+    award(check: ThresholdCheck, passedAt: number, retroactive: boolean): void {
+      let earnedAt = passedAt;
+      for (const required of check.requires ?? []) {
+        const at = awardedAt(required);
+        if (at === undefined) {
+          if (!waiting.has(check.code)) waiting.set(check.code, passedAt);
+          return;
+        }
+        if (at > earnedAt) earnedAt = at;
+      }
       const record: AwardRecord = { code: check.code, earnedAt, retroactive, claimedAt: check.autoClaimRewards ? now : null };
       newAwards.set(check.code, record);
       reached.push(record);
       if (check.autoClaimRewards) autoClaimed.push({ code: check.code, rewards: check.autoClaimRewards });
+      const waitingOnThis = dependents.get(check.code);
+      if (waitingOnThis !== undefined) resolveDependents(waitingOnThis, retroactive);
     },
   };
+  /**
+   * A precondition just landed: each dependent whose own check passes is awarded with it, flagged as it is
+   * (chains recurse through `award`): one that passed earlier in this apply stamped from that passing, one
+   * whose stored counter passes (catch-up's measure) only while a seasonal one is open.
+   */
+  const resolveDependents = (list: readonly PlannedCheck[], retroactive: boolean): void => {
+    for (const { counter: spec, check } of list) {
+      if (awards.isAwarded(check.code)) continue;
+      const passedAt = waiting.get(check.code);
+      if (passedAt !== undefined) {
+        awards.award(check, passedAt, retroactive);
+        continue;
+      }
+      if (closedAt(check, now)) continue;
+      const counter = stored(spec.id);
+      if (counter === undefined || counter.kind !== spec.kind) continue;
+      const proven = counterKind(spec.kind).proven(counter, check);
+      if (proven.measure >= check.target) awards.award(check, proven.at, retroactive);
+    }
+  };
+  /** A counter as this apply sees it now, without making it a working copy (reading does not write it). */
+  const stored = (id: string): LiveCounter | undefined => counters.get(id) ?? state.counters.get(id);
   const working = (id: string): LiveCounter | undefined => {
     let counter = counters.get(id);
     if (counter === undefined) {
@@ -101,7 +139,8 @@ export function applyIncrements(
       const counter = working(spec.id);
       if (counter === undefined || counter.kind !== spec.kind) continue;
       for (const check of spec.checks) {
-        if (awards.isAwarded(check.code)) continue;
+        // A seasonal milestone is caught up only while it is open (awards made in its period stay).
+        if (awards.isAwarded(check.code) || closedAt(check, now)) continue;
         const proven = counterKind(spec.kind).proven(counter, check);
         if (proven.measure >= check.target) awards.award(check, proven.at, true);
       }

@@ -3,7 +3,8 @@ import { ProgressionError } from "../../errors/progression-error.ts";
 import { newHoldId, subjectOfHoldId } from "../contract/hold-id.ts";
 import type { HoldReceipt, HoldRequest, HoldSettleRequest, LedgerEffects, LedgerList, MutationReceipt, QuantityRequest, TransferRequest } from "../contract/ledger-backend.ts";
 import type { HoldRecord } from "../../model/hold.ts";
-import type { ApplyRequest, ClaimRequest, ClaimResult, ProgressionBackend, SubjectApplyResult } from "../contract/progression-backend.ts";
+import type { ApplyRequest, ClaimRequest, ClaimResult, ProgressionBackend, RarityRequest, SubjectApplyResult } from "../contract/progression-backend.ts";
+import { dayOf } from "../../model/utc-day.ts";
 import type { ArchivedHistory, SeedRequest, SeedResult, SubjectHistory } from "../contract/history-backend.ts";
 import type { HistorySelector, HistoryStatus } from "../../model/history.ts";
 import { selects } from "../../model/history.ts";
@@ -12,6 +13,7 @@ import { dropArchived, historyStatusOf } from "./memory-history.ts";
 import type { Balance } from "../../model/balance.ts";
 import type { SubjectLoader, SubjectSnapshot, SubjectState } from "../../model/subject-state.ts";
 import { applyIncrements } from "./apply-increments.ts";
+import { seedAwards } from "./seed-awards.ts";
 import { counterKind } from "../../counters/counter-kinds.ts";
 import type { Reward } from "../../model/milestone.ts";
 import { emptySubject, isKnownSubject, type MemorySubject } from "./memory-subject.ts";
@@ -19,6 +21,7 @@ import { before, HoldQueue, type QueuedHold } from "./hold-queue.ts";
 import { ForgetQueue } from "./forget-queue.ts";
 import type { MilestoneCounts } from "../../model/milestone-stats.ts";
 import type { RarityCounts } from "../../model/rarity.ts";
+import { RarityTally } from "./memory-rarity.ts";
 
 export interface MemoryBackendOptions {
   /** How long idempotency keys and settled holds are remembered. Default: 24 h. */
@@ -78,6 +81,7 @@ class MemoryBackend implements MemoryProgressionBackend {
   private holdsVisited = 0;
   /** Per milestone code: players who reached and claimed it, changed with the awards themselves. */
   private readonly stats = new Map<string, { reached: number; claimed: number }>();
+  private readonly rarity = new RarityTally();
   /** Counter sets the engine registered: set id -> its counter ids. */
   private readonly counterSets = new Map<string, readonly string[]>();
   private closed = false;
@@ -107,10 +111,14 @@ class MemoryBackend implements MemoryProgressionBackend {
         if (after === null) applied.unclaim(code);
         else for (const [item, free] of after) credits.set(item, free);
       }
+      // Rarity: this subject is active today (before commit: its new awards are counted once, below).
+      const activeDay = this.rarity.noteActivity(state, dayOf(request.now));
       applied.commit();
       for (const [item, free] of credits) state.free.set(item, free);
-      this.noteActivity(state, request.now);
-      for (const award of applied.reached) this.countAward(award, 1);
+      for (const award of applied.reached) {
+        this.countAward(award, 1);
+        this.rarity.countHolder(award.code, 1, activeDay);
+      }
       if (applied.reached.length > 0 || credits.size > 0) state.outbox.set(request.batchId, { reached: applied.reached, items: [...credits.keys()] });
       this.dirty.add(apply.subject);
       return {
@@ -202,7 +210,8 @@ class MemoryBackend implements MemoryProgressionBackend {
     for (const { counter, state: counterState } of request.counters) state.counters.set(counter, counterKind(counterState.kind).fromState(counterState));
     const reached: AwardRecord[] = [];
     const credits = new Map<string, number>();
-    for (const { check, earnedAt } of request.awards) {
+    // Preconditions and seasonal periods decide which of them are made, and when (seed-awards.ts).
+    for (const { check, earnedAt } of seedAwards(state.awards, state.counters, request)) {
       if (state.awards.has(check.code)) continue;
       const after = check.autoClaimRewards === null ? null : creditsAfter(state, credits, check.autoClaimRewards);
       if (after !== null) for (const [item, free] of after) credits.set(item, free);
@@ -210,6 +219,7 @@ class MemoryBackend implements MemoryProgressionBackend {
       state.awards.set(check.code, record);
       reached.push(record);
       this.countAward(record, 1);
+      this.rarity.countHolder(record.code, 1, state.lastActiveDay);
     }
     for (const [item, free] of credits) state.free.set(item, free);
     state.history.completeFor = request.counterSet;
@@ -423,16 +433,14 @@ class MemoryBackend implements MemoryProgressionBackend {
     const state = this.subjects.get(subject);
     if (state !== undefined) for (const { holdId } of state.openHolds.values()) this.dueHolds.delete(holdId);
     if (state !== undefined) for (const award of state.awards.values()) this.countAward(award, -1);
+    if (state !== undefined) this.rarity.forget(state);
     this.subjects.delete(subject);
     this.dirty.delete(subject);
   }
 
-  async rarityCounts(_request: { readonly today: number; readonly windowDays: number }): Promise<RarityCounts> {
-    return { activePlayers: 0, holders: new Map() }; // rarity: being built (see noteActivity)
+  async rarityCounts(request: RarityRequest): Promise<RarityCounts> {
+    return this.rarity.counts(request.today, request.windowDays, request.codes);
   }
-
-  /** Rarity: the subject's first apply of a UTC day moves its awards' holder counts to that day. */
-  private noteActivity(_state: MemorySubject, _now: number): void {}
 
   async milestoneStats(): Promise<ReadonlyMap<string, MilestoneCounts>> {
     return new Map([...this.stats].map(([code, counts]) => [code, { ...counts }]));

@@ -40,6 +40,10 @@ export interface MemorySubject {
   readonly openHolds: HoldQueue;
   readonly idempotency: Map<string, IdempotencyRecord>;
   readonly history: MemoryHistory;
+  /** Stat guards: per trigger, the window the subject last used and what it added up to there (memory-guards.ts). */
+  readonly guardUsage: Map<string, { readonly window: number; readonly used: number }>;
+  /** UTC day of its latest apply (rarity counts its awards under it); absent until its first apply. */
+  lastActiveDay?: number;
 }
 
 export const RECENT_BATCHES = 16;
@@ -57,6 +61,7 @@ export function emptySubject(): MemorySubject {
     openHolds: new HoldQueue(),
     idempotency: new Map(),
     history: emptyHistory(),
+    guardUsage: new Map(),
   };
 }
 

@@ -8,7 +8,7 @@ import { ProgressionError } from "../../errors/progression-error.ts";
 import { newHoldId, subjectOfHoldId } from "../contract/hold-id.ts";
 import type { HoldReceipt, HoldRequest, HoldSettleRequest, MutationReceipt, QuantityRequest, TransferRequest } from "../contract/ledger-backend.ts";
 import type { HoldRecord, HoldState } from "../../model/hold.ts";
-import type { ApplyRequest, ClaimRequest, ClaimResult, SubjectApply, SubjectApplyResult } from "../contract/progression-backend.ts";
+import type { ApplyRequest, ClaimRequest, ClaimResult, RarityRequest, SubjectApply, SubjectApplyResult } from "../contract/progression-backend.ts";
 import type { Balance } from "../../model/balance.ts";
 import type { SubjectSnapshot, SubjectState } from "../../model/subject-state.ts";
 import { PlanCache, batchDigest, packApplyGroup, packr, unpackSubjectResult, validateApplyRequest, type RawSubjectResult } from "./apply-request-codec.ts";
@@ -18,11 +18,11 @@ import { REDIS_BACKEND_DEFAULTS, type RedisBackend, type RedisBackendOptions } f
 import { createRedisKeys, type RedisKeys } from "./redis-keys.ts";
 import { applyBatchArgs, balanceArgs, changeFreeArgs, claimArgs, dropHistoryArgs, expireHoldsArgs, getHoldArgs, holdArgs, importSubjectArgs, listArgs, seedArgs, eraseSubjectArgs, readHistoryArgs, foldHistoryArgs, settleHoldArgs, transferArgs, type ScriptSettings } from "./script-args.ts";
 import { decodeHistoryHash, decodeHistoryLines, historyField, statusOf } from "./history-codec.ts";
-import { counterKind } from "../../counters/counter-kinds.ts";
 import type { AwardRecord } from "../../model/award.ts";
 import { ScriptStatus, backendUnavailable, scriptError } from "./script-errors.ts";
-import { decodeBalancesHash, decodeHold, decodeMilestoneStats, decodeStateHash, encodeSnapshotForImport } from "./state-codec.ts";
+import { decodeBalancesHash, decodeHold, decodeMilestoneStats, decodeRarityCounts, rarityWindowDays, decodeStateHash, encodeSnapshotForImport } from "./state-codec.ts";
 import { checkedBackend, createPersistenceCheck } from "./persistence-check.ts";
+import { packSeedRequest } from "./seed-request-codec.ts";
 
 /**
  * The Redis twin of the memory backend: all progress and ledger state in Redis, every mutation one
@@ -557,15 +557,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       if (requests.length === 0) return [];
       const calls = requests.map((request) => {
         const subject = requireText(request.subject, "subject", 200);
-        const counters: string[] = [];
-        for (const { counter, state } of request.counters) counters.push(requireText(counter, "counter", 200), counterKind(state.kind).encodeText(state));
-        const awards = request.awards.map(({ check, earnedAt }) => [
-          requireText(check.code, "code", 200),
-          requireTime(earnedAt, "earnedAt"),
-          check.autoClaimRewards === null ? 0 : check.autoClaimRewards.map((reward) => [reward.item, reward.quantity]),
-        ]);
-        const packed = packr.pack([requireTime(request.now), request.expectVersion, requireText(request.counterSet, "counterSet", 200), counters, awards]);
-        return { subject, script: seedArgs(keys, subject, packed) };
+        return { subject, script: seedArgs(keys, subject, packSeedRequest(request)) };
       });
       const replies = await pipelined("seed", (pipeline) => {
         for (const { script } of calls) runScript(pipeline, script);
@@ -640,8 +632,18 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       }
     },
 
-    async rarityCounts(_request: { readonly today: number; readonly windowDays: number }) {
-      return { activePlayers: 0, holders: new Map<string, number>() }; // rarity: being built
+    async rarityCounts(request: RarityRequest) {
+      const days = rarityWindowDays(request.today, request.windowDays);
+      // One read of the window's fields (includes/rarity.lua): per day its active players, then its holders per code.
+      const fields: string[] = [];
+      for (const day of days) {
+        fields.push(`a:${day}`);
+        for (const code of request.codes) fields.push(`${day}:${code}`);
+      }
+      const values = fields.length === 0 ? [] : await client.hmget(keys.rarity, ...fields).catch((error: unknown) => {
+        throw backendUnavailable("rarityCounts", error);
+      });
+      return decodeRarityCounts(request.codes, days.length, values);
     },
 
     async milestoneStats() {

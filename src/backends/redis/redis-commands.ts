@@ -6,7 +6,7 @@ import { loadLuaScripts } from "./script-loader.ts";
  * versions of this package can share one Redis; `scriptCommand` is the one place that name is made.
  * Bump SCRIPTS_VERSION whenever a script's keys, arguments or stored encodings change.
  */
-export const SCRIPTS_VERSION = "9";
+export const SCRIPTS_VERSION = "11";
 
 /** Every script of lua/, by file name without `.lua`: `<name>-<key count>` (`n`: the caller says). */
 export const SCRIPT_FILES = [
@@ -15,7 +15,7 @@ export const SCRIPT_FILES = [
   "changeFree-7",
   "claim-5",
   "dropHistory-1",
-  "eraseSubject-11",
+  "eraseSubject-12",
   "expireHolds-6",
   "foldHistory-2",
   "getHold-6",
@@ -23,7 +23,7 @@ export const SCRIPT_FILES = [
   "importSubject-7",
   "list-6",
   "readHistory-2",
-  "seed-5",
+  "seed-6",
   "settleHold-6",
   "transfer-12",
 ] as const;
@@ -57,7 +57,7 @@ declare module "ioredis" {
 /** The part of an ioredis client the backend uses (depend on the narrowest type). */
 export type ProgressionRedisClient = Pick<
   Redis,
-  "defineCommand" | "script" | "pipeline" | "multi" | "ping" | "info" | "hgetall" | "hget" | "hsetnx" | "scan" | "unlink" | "sadd" | "spop" | "scard" | "zrangebyscore" | "quit" | "status" | ScriptCommandName
+  "defineCommand" | "script" | "pipeline" | "multi" | "ping" | "info" | "hgetall" | "hget" | "hmget" | "hsetnx" | "scan" | "unlink" | "sadd" | "spop" | "scard" | "zrangebyscore" | "quit" | "status" | ScriptCommandName
 > & { readonly isCluster?: boolean };
 
 /** The table read from the file names: each script's name and KEYS count (undefined: variable). */

@@ -34,6 +34,11 @@ export interface RedisKeys {
    * that award, claim and erase. Global like the dirty set: scale-out (Cluster) shards it as it shards the dirty set.
    */
   readonly milestoneStats: string;
+  /**
+   * Hash: rarity counts per UTC day (`a:<day36>` players last active that day, `<day36>:<code>` of them
+   * holding an award; lua/includes/rarity.lua), changed by the apply, seed and erase. Global like the stats.
+   */
+  readonly rarity: string;
   readonly holdExpiryIndex: string;
   /** Hash: counter set id -> its counter ids (comma-separated), as the engine registered them. */
   readonly counterSets: string;
@@ -52,6 +57,7 @@ export function createRedisKeys(prefix: string): RedisKeys {
     prefix,
     dirty: `${prefix}:dirty`,
     milestoneStats: `${prefix}:milestone-stats`,
+    rarity: `${prefix}:rarity`,
     holdExpiryIndex: `${prefix}:holds-by-expiry`,
     counterSets: `${prefix}:counter-sets`,
     // Glob characters of the prefix are escaped so the pattern matches it literally.

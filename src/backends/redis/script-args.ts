@@ -34,7 +34,7 @@ function ledgerArgv(settings: ScriptSettings, subject: string, now: number): Scr
 
 /** A group of subjects' increments, packed by apply-request-codec.ts. */
 export function applyBatchArgs(keys: RedisKeys, subjects: readonly string[], request: Buffer, batchDigest: Buffer, callId: string): ScriptCall {
-  const groupKeys = [keys.dirty, keys.milestoneStats];
+  const groupKeys = [keys.dirty, keys.milestoneStats, keys.rarity];
   for (const subject of subjects) {
     const k = keys.subject(subject);
     groupKeys.push(k.state, k.eventIds, k.balances, k.history, k.historyLog, k.outbox);
@@ -51,7 +51,7 @@ export function importSubjectArgs(keys: RedisKeys, subject: string, snapshot: Bu
 /** A backfill of one subject, packed by history-codec.ts. */
 export function seedArgs(keys: RedisKeys, subject: string, request: Buffer): ScriptCall {
   const k = keys.subject(subject);
-  return { script: "seed", keys: [k.state, k.balances, k.history, keys.dirty, keys.milestoneStats], argv: [subject, request] };
+  return { script: "seed", keys: [k.state, k.balances, k.history, keys.dirty, keys.milestoneStats, keys.rarity], argv: [subject, request] };
 }
 
 /** One subject's history hash as text, only the rollups `selection` selects (all without one). */
@@ -192,5 +192,5 @@ export function claimArgs(settings: ScriptSettings, claim: Claim): ScriptCall {
 /** Every key of one subject but its idempotency records (the caller deletes those by pattern). */
 export function eraseSubjectArgs(keys: RedisKeys, subject: string): ScriptCall {
   const k = keys.subject(subject);
-  return { script: "eraseSubject", keys: [k.state, k.eventIds, k.balances, k.holds, k.holdTimers, k.history, keys.dirty, keys.holdExpiryIndex, k.historyLog, keys.milestoneStats, k.outbox], argv: [subject] };
+  return { script: "eraseSubject", keys: [k.state, k.eventIds, k.balances, k.holds, k.holdTimers, k.history, keys.dirty, keys.holdExpiryIndex, k.historyLog, keys.milestoneStats, k.outbox, keys.rarity], argv: [subject] };
 }

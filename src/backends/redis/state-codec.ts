@@ -4,6 +4,7 @@ import type { Balance } from "../../model/balance.ts";
 import type { CounterState } from "../../model/counter-state.ts";
 import type { SubjectSnapshot } from "../../model/subject-state.ts";
 import type { MilestoneCounts } from "../../model/milestone-stats.ts";
+import type { RarityCounts } from "../../model/rarity.ts";
 import { counterKind, decodeCounterText } from "../../counters/counter-kinds.ts";
 
 /**
@@ -115,4 +116,26 @@ export function decodeMilestoneStats(fields: Record<string, string>): Map<string
     stats.set(code, counts);
   }
   return stats;
+}
+
+/** The window's UTC days as the rarity hash names them (base 36, lua/includes/rarity.lua), oldest first. */
+export function rarityWindowDays(today: number, windowDays: number): string[] {
+  const days: string[] = [];
+  for (let day = today - windowDays + 1; day <= today; day += 1) days.push(day.toString(36));
+  return days;
+}
+
+/** Sums an HMGET of `rarityWindowDays` x (`a:<day>`, then `<day>:<code>` per code) into the window's counts. */
+export function decodeRarityCounts(codes: readonly string[], dayCount: number, values: readonly (string | null)[]): RarityCounts {
+  let activePlayers = 0;
+  const holders = new Map<string, number>();
+  const stride = 1 + codes.length;
+  for (let d = 0; d < dayCount; d += 1) {
+    activePlayers += Number(values[d * stride] ?? 0);
+    codes.forEach((code, i) => {
+      const raw = values[d * stride + 1 + i];
+      if (raw !== null && raw !== undefined) holders.set(code, (holders.get(code) ?? 0) + Number(raw));
+    });
+  }
+  return { activePlayers, holders };
 }

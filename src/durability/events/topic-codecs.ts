@@ -45,6 +45,15 @@ const payloadSchemas: { readonly [T in DomainTopic]: z.ZodType<DomainTopics[T]> 
     balances: z.array(balance),
     detail: z.string().optional(),
   }),
+  "progression.suspicious": z.object({
+    subject: z.string(),
+    trigger: z.string(),
+    guard: z.enum(["maxAmount", "maxPerWindow"]),
+    limit: z.number().int().positive(),
+    windowMs: z.number().int().positive().optional(),
+    value: z.number().int().positive(),
+    at: time,
+  }),
 };
 
 function jsonCodec<T extends DomainTopic>(topic: T): TopicCodec<T> {
@@ -71,4 +80,5 @@ export const jsonTopicCodecs: TopicCodecs = {
   "reward.claimed": jsonCodec("reward.claimed"),
   "hold.expired": jsonCodec("hold.expired"),
   "inventory.changed": jsonCodec("inventory.changed"),
+  "progression.suspicious": jsonCodec("progression.suspicious"),
 };

@@ -7,26 +7,30 @@
   Input:
     KEYS[1]          dirty set (subjects changed since the last snapshot)
     KEYS[2]          milestone stats hash (includes/milestone-stats.lua)
-    KEYS[3 + 6i]     state hash of subject i (counters, awards, batch ring "~b"+"~c", outbox slot mask
+    KEYS[3]          rarity counts hash (includes/rarity.lua)
+    KEYS[4 + 6i]     state hash of subject i (counters, awards, batch ring "~b"+"~c", outbox slot mask
                      "~p"; the ring or the ledger's marker "~" says this Redis holds the subject's state)
-    KEYS[4 + 6i]     event-id zset of subject i (eventId -> time seen; "h/<eventId>" for history)
-    KEYS[5 + 6i]     balances hash of subject i (autoClaim rewards)
-    KEYS[6 + 6i]     history hash of subject i (includes/history.lua)
-    KEYS[7 + 6i]     history log of subject i
-    KEYS[8 + 6i]     outbox hash of subject i (batch digest -> outcome)
+    KEYS[5 + 6i]     event-id zset of subject i (eventId -> time seen; "h/<eventId>" for history)
+    KEYS[6 + 6i]     balances hash of subject i (autoClaim rewards)
+    KEYS[7 + 6i]     history hash of subject i (includes/history.lua)
+    KEYS[8 + 6i]     history log of subject i
+    KEYS[9 + 6i]     outbox hash of subject i (batch digest -> outcome)
     ARGV[1]          msgpack request:
                        [1] now (ms), [2] check restore marker (0|1), [3] event-id retention (ms),
                        [4] counters: { {counterId, kind s|w|d|g, keepDays, checks}, ... }
                            (those the increments touch; every counter of the plan for catch-up),
-                           check = { code, target, windowDays, autoClaim rewards or 0 }
-                           (rewards = { {item, quantity}, ... })
-                       [5] subjects: { {subject, catchUp 0|1, increments, history}, ... },
+                           check = { code, target, windowDays, autoClaim rewards or 0 } and, for a
+                           milestone with preconditions or a period, then { requires or 0, availableUntil or 0 }
+                           (rewards = { {item, quantity}, ... }, requires = { code, ... }); a group
+                           also carries the counters of checks requiring (down a chain) one it touches
+                       [5] subjects: { {subject, catchUp 0|1, increments, history, guards}, ... },
                            increments = { counterId, amount, at, eventId or "", ... } (flat: one
                            Lua table per subject, not per increment)
                            history = { log text, idRows } or 0 when the engine keeps no history:
                            log text = the rollups as history log lines (includes/history.lua), "" for none;
                            idRows = rollups of events with their own id (kept only if new), flat:
                            { type, tags, day, count, sum, firstAt, lastAt, maxAmount, eventId, ... }
+                           guards = 0, or the subject's window guards (includes/guards.lua)
                        [6] the plan's counter set (the history's "~h" of a subject's first rollup)
                        [7] most rollups a subject's history hash may hold: past it, nothing is applied
     ARGV[2]          batch digest: 6 bytes of SHA-1 of the batch id (binary)
@@ -35,6 +39,18 @@
   Each counter kind's step (create, add, measure, catch-up) is in includes/counters/<kind>.lua. An
   autoClaim award whose rewards would pass the largest safe balance is recorded unclaimed (claimable
   later) and grants nothing; the gameplay still counts.
+
+  Preconditions (docs/semantics.md, "Preconditions"): a check with `requires` awards only once every
+  required code is awarded, stamped with the latest of its own time and theirs; until then the time it
+  first passed waits in `waiting`. When a required code is awarded here, its dependents are awarded in the
+  same step, flagged as it is: one that passed in this call stamped from that passing, one whose stored
+  counter passes (read with one extra HMGET of what this call has not read yet); chains recurse.
+  Seasonal checks (availableUntil): catch-up and a stored counter's passing award only while now is before it.
+
+  Stat guards (docs/semantics.md, "Stat guards"; includes/guards.lua): a trigger whose window this subject's
+  part would take past its limit has none of its increments or history rows applied, and is reported as a
+  breach. Rarity (includes/rarity.lua): the subject's first apply of a UTC day ("~a", read with the ring)
+  moves it and its awards to today's counts; each award here counts for its active day.
 
   The outbox (docs/semantics.md, "Recording: exactly once"): a subject's non-empty outcome of the batch
   is kept in field <digest> of its outbox hash as the call id (16 hex digits) then text, "+code" (awarded and
@@ -49,7 +65,7 @@
   and the id of the call that applied it.
 
   Output: msgpack
-    { 0, { {duplicate 0|1, reached, progress, balances}, ... } }   one entry per subject, in order
+    { 0, { {duplicate 0|1, reached, progress, balances, "", breaches}, ... } }   one entry per subject, in order
       (a duplicate is {1, reached, 0, balances, call id or ""} from the outbox); flat lists, fewer Lua tables:
       reached  = { code, earnedAt, retroactive 0|1, claimedAt or -1, ... } in the order earned
       progress = { code, current, ... }
@@ -70,6 +86,7 @@ local RING_BYTES = RING_SLOTS * DIGEST_BYTES
 --- @include "includes/history"
 --- @include "includes/subject"
 --- @include "includes/milestone-stats"
+--- @include "includes/rarity"
 --- @include "includes/guards"
 
 local decoded, req = pcall(cmsgpack.unpack, ARGV[1])
@@ -87,10 +104,12 @@ if not isInt(now) or type(digest) ~= "string" or #digest ~= DIGEST_BYTES or type
   or type(counterList) ~= "table" or type(subjects) ~= "table" or type(counterSet) ~= "string" or not isInt(maxRollups) then
   return fail(STATUS.INVALID_INPUT, "apply needs ARGV[1] [now, checkRestore, retentionMs, counters, subjects, counterSet, maxRollups] and ARGV[2] a 6-byte digest, ARGV[3] a 16-digit call id")
 end
-if #KEYS ~= 2 + 6 * #subjects then
-  return fail(STATUS.INVALID_INPUT, "expected 2 + 6 keys per subject, got " .. #KEYS .. " keys for " .. #subjects .. " subjects")
+if #KEYS ~= 3 + 6 * #subjects then
+  return fail(STATUS.INVALID_INPUT, "expected 3 + 6 keys per subject, got " .. #KEYS .. " keys for " .. #subjects .. " subjects")
 end
 local plan, planOrder = {}, {}
+-- Preconditions: required code -> { {counterId, check}, ... } in plan order; codes some check requires.
+local dependentsOf, isRequired = {}, {}
 for i, row in ipairs(counterList) do
   if type(row) ~= "table" or type(row[1]) ~= "string" or not COUNTER_KINDS[row[2]] or not isInt(row[3]) or type(row[4]) ~= "table" then
     return fail(STATUS.INVALID_INPUT, "counter spec " .. i .. " must be [counterId, kind s|w|d|g, keepDays, checks]")
@@ -103,7 +122,23 @@ for i, row in ipairs(counterList) do
       or (check[4] ~= 0 and type(check[4]) ~= "table") then
       return fail(STATUS.INVALID_INPUT, "a check of counter " .. id .. " must be [code, target, windowDays, rewards|0]")
     end
+    local requires, closes = check[5], check[6]
+    if (requires ~= nil and requires ~= 0 and type(requires) ~= "table") or (closes ~= nil and not isInt(closes)) then
+      return fail(STATUS.INVALID_INPUT, "check " .. check[1] .. " must end with [requires|0, availableUntil|0] when it has either")
+    end
+    if type(requires) == "table" and #requires > 0 then
+      for _, code in ipairs(requires) do
+        if type(code) ~= "string" then return fail(STATUS.INVALID_INPUT, "the requires of " .. check[1] .. " must be milestone codes") end
+        isRequired[code] = true
+        local list = dependentsOf[code]
+        if not list then list = {}; dependentsOf[code] = list end
+        list[#list + 1] = {id, check}
+      end
+      check.req = requires
+    end
+    if closes and closes ~= 0 then check.closes = closes end
     check[5] = "!" .. check[1] -- its award field, built once per call
+    check[6] = nil
     if check[4] ~= 0 then
       for _, reward in ipairs(check[4]) do
         if type(reward) ~= "table" or type(reward[1]) ~= "string" or not isInt(reward[2]) or reward[2] <= 0 then
@@ -150,7 +185,7 @@ end
 if checkRestore == 1 then
   local missing = {}
   for i, entry in ipairs(subjects) do
-    if not hasSubjectState(KEYS[3 + 6 * (i - 1)]) then missing[#missing + 1] = entry[1] end
+    if not hasSubjectState(KEYS[4 + 6 * (i - 1)]) then missing[#missing + 1] = entry[1] end
   end
   if #missing > 0 then return fail(STATUS.RESTORE_NEEDED, "subjects need their snapshot restored", missing) end
 end
@@ -158,21 +193,21 @@ end
 -- A history the archive has not emptied for a long time (PostgreSQL down) stops the apply before it grows on.
 local full = {}
 for i, entry in ipairs(subjects) do
-  if entry[4] ~= 0 and rcall("HLEN", KEYS[6 + 6 * (i - 1)]) >= maxRollups then full[#full + 1] = entry[1] end
+  if entry[4] ~= 0 and rcall("HLEN", KEYS[7 + 6 * (i - 1)]) >= maxRollups then full[#full + 1] = entry[1] end
 end
 if #full > 0 then return fail(STATUS.HISTORY_FULL, #full .. " players hold " .. maxRollups .. " history rollups not archived yet", full) end
 
-local dirtyKey, statsKey = KEYS[1], KEYS[2]
-local today = math.floor(now / DAY_MS) -- rarity counts a subject's activity and new awards under its day
+local dirtyKey, statsKey, rarityKey = KEYS[1], KEYS[2], KEYS[3]
+local today = math.floor(now / DAY_MS) -- rarity: the UTC day a subject applying now is active on
 local part -- the name a new history hash's part gets: the same for every subject of this call
 local results, dirtySubjects = {}, {}
 
 for si, entry in ipairs(subjects) do
   local subject, catchUp, incs, history = entry[1], entry[2] == 1, entry[3], entry[4]
-  local base = 3 + 6 * (si - 1)
+  local base = 4 + 6 * (si - 1)
   local stateKey, eventsKey, balKey, histKey, logKey, outboxKey = KEYS[base], KEYS[base + 1], KEYS[base + 2], KEYS[base + 3], KEYS[base + 4], KEYS[base + 5]
 
-  -- Everything this subject needs in one read: the batch ring, then its counters, then the award
+  -- Everything this subject needs in one read: the batch ring, outbox mask and active day, then its counters, then the award
   -- fields of their checks. The ring of the 16 latest batch digests spans two fields of 48 bytes
   -- (8 digests each): a hash value over 64 bytes would turn the state hash from listpack into a
   -- (much larger) hashtable.
@@ -184,13 +219,27 @@ for si, entry in ipairs(subjects) do
     local id = incs[j]
     if not seen[id] then seen[id] = true; counterIds[#counterIds + 1] = id end
   end
-  local fields = {"~b", "~c", "~p"}
+  local fields = {"~b", "~c", "~p", "~a"}
   for _, id in ipairs(counterIds) do fields[#fields + 1] = id end
   local codes = {}
+  local withRequires = false
   for _, id in ipairs(counterIds) do
     for _, check in ipairs(plan[id][3]) do
       codes[#codes + 1] = check[1]
       fields[#fields + 1] = check[5]
+      if check.req then withRequires = true end
+    end
+  end
+  if withRequires then
+    -- The award fields of their preconditions, in the same read (only when a check has any).
+    local listed = {}
+    for _, code in ipairs(codes) do listed[code] = true end
+    for _, id in ipairs(counterIds) do
+      for _, check in ipairs(plan[id][3]) do
+        for _, code in ipairs(check.req or {}) do
+          if not listed[code] then listed[code] = true; codes[#codes + 1] = code; fields[#fields + 1] = "!" .. code end
+        end
+      end
     end
   end
   local values = rcall("HMGET", stateKey, unpack(fields))
@@ -241,18 +290,94 @@ for si, entry in ipairs(subjects) do
 
     local states, awards = {}, {}
     for i, id in ipairs(counterIds) do
-      local st = decodeCounter(values[3 + i])
+      local st = decodeCounter(values[4 + i])
       if st and st.k == plan[id][1] then states[id] = st end
     end
+    -- awards[code]: true, or the earnedAt of a code some check requires (a dependent is stamped with it).
     for i, code in ipairs(codes) do
-      if values[3 + #counterIds + i] then awards[code] = true end
+      local raw = values[4 + #counterIds + i]
+      if raw then awards[code] = isRequired[code] and decodeAward(raw)[1] or true end
     end
+
+    -- Rarity: the subject is active today (its first apply of a day moves it and its awards to today);
+    -- its awards from here on count under activeDay.
+    local activeDay = noteActivity(rarityKey, stateKey, today, values[4])
 
     local reached, changed, touched, touchedOrder, lastDayOf = {}, {}, {}, {}, {}
     local grants = newGrants(balKey)
 
-    local function award(check, earnedAt, retroactive)
-      awards[check[1]] = true
+    -- Preconditions: checks that passed before their last precondition was awarded (code -> passedAt),
+    -- and what this call has read (award fields, counters), built when a precondition first lands.
+    local waiting, known, loaded = {}, nil, nil
+    local award, resolveDependents
+
+    -- One HMGET of what resolving `deps` needs and this call has not read: their award fields, those of
+    -- their other preconditions, their counters.
+    local function readMissing(deps)
+      if not known then
+        known, loaded = {}, {}
+        for _, code in ipairs(codes) do known[code] = true end
+        for _, id in ipairs(counterIds) do loaded[id] = true end
+      end
+      local missing, names = {}, {}
+      for _, dep in ipairs(deps) do
+        local check = dep[2]
+        if not known[check[1]] then known[check[1]] = true; missing[#missing + 1] = check[5]; names[#names + 1] = check[1] end
+        for _, code in ipairs(check.req) do
+          if not known[code] then known[code] = true; missing[#missing + 1] = "!" .. code; names[#names + 1] = code end
+        end
+      end
+      local awardFields = #missing
+      for _, dep in ipairs(deps) do
+        local id = dep[1]
+        if not loaded[id] then loaded[id] = true; missing[#missing + 1] = id; names[#names + 1] = id end
+      end
+      if #missing == 0 then return end
+      local got = rcall("HMGET", stateKey, unpack(missing))
+      for i = 1, awardFields do
+        if got[i] then awards[names[i]] = decodeAward(got[i])[1] end
+      end
+      for i = awardFields + 1, #missing do
+        local id = names[i]
+        local st = decodeCounter(got[i])
+        if st and st.k == plan[id][1] then states[id] = st end
+      end
+    end
+
+    -- A precondition landed: each dependent whose own check passes is awarded now (chains recurse through award).
+    function resolveDependents(deps, retroactive)
+      readMissing(deps)
+      for _, dep in ipairs(deps) do
+        local id, check = dep[1], dep[2]
+        if not awards[check[1]] then
+          local passedAt = waiting[check[1]]
+          if passedAt then
+            award(check, passedAt, retroactive)
+          elseif not (check.closes and now >= check.closes) then
+            local st = states[id]
+            if st then
+              local measured, at = COUNTER_KINDS[st.k].proven(st, check)
+              if measured >= check[2] then award(check, at, retroactive) end
+            end
+          end
+        end
+      end
+    end
+
+    function award(check, passedAt, retroactive)
+      local earnedAt = passedAt
+      local req = check.req
+      if req then
+        for ri = 1, #req do
+          local at = awards[req[ri]]
+          if not at then
+            if not waiting[check[1]] then waiting[check[1]] = passedAt end
+            return
+          end
+          if at > earnedAt then earnedAt = at end
+        end
+      end
+      awards[check[1]] = earnedAt
       local claimedAt = -1
       if check[4] ~= 0 and grants.stage(check[4]) then claimedAt = now end
       local record = {earnedAt, retroactive and 1 or 0, claimedAt}
@@ -261,7 +386,10 @@ for si, entry in ipairs(subjects) do
       local n = #reached
       reached[n + 1], reached[n + 2], reached[n + 3], reached[n + 4] = check[1], earnedAt, record[2], claimedAt
       -- No refusal follows the first award, so counting it now is counting it with the write.
-      countMilestone(statsKey, check[1], 1, claimedAt >= 0 and 1 or 0, today)
+      countMilestone(statsKey, check[1], 1, claimedAt >= 0 and 1 or 0)
+      countHolder(rarityKey, check[1], 1, activeDay)
+      local deps = dependentsOf[check[1]]
+      if deps then resolveDependents(deps, retroactive) end
     end
 
     -- Events with their own id count once per subject within the retention (pruned once per apply).
@@ -276,8 +404,6 @@ for si, entry in ipairs(subjects) do
       return true
     end
 
-    -- Rarity: the subject is active today (its first apply of a day moves its awards to today's counts).
-    noteActivity(statsKey, stateKey, today)
     -- Stat guards: a trigger this batch part would take past its window limit has nothing applied.
     local refused, refusedTypes, breaches = checkGuards(stateKey, entry[5], now, changed)
     if refusedTypes and history ~= 0 then history = withoutTypes(history, refusedTypes) end
@@ -305,7 +431,8 @@ for si, entry in ipairs(subjects) do
         if st then
           local kind = COUNTER_KINDS[st.k]
           for _, check in ipairs(plan[id][3]) do
-            if not awards[check[1]] then
+            -- A seasonal milestone is caught up only while it is open (awards made in its period stay).
+            if not awards[check[1]] and not (check.closes and now >= check.closes) then
               local measured, at = kind.proven(st, check)
               if measured >= check[2] then award(check, at, true) end
             end

@@ -113,7 +113,17 @@ local function appendHistory(histKey, logKey, text, idRows, counterSet, part, is
 end
 
 -- The history part of a subject's apply request without the rollups of the given event types (a stat
--- guard refused them): log lines and id rows alike. To be filled in with the guards.
+-- guard refused them): log lines and id rows alike.
 local function withoutTypes(history, types)
-  return history
+  local lines = {}
+  for line in string.gmatch(history[1], "[^\n]+") do
+    if not types[string.match(line, "^[0-9a-z]+|([^|\n]*)|")] then lines[#lines + 1] = line end
+  end
+  local rows, kept = history[2], {}
+  for i = 1, #rows, HISTORY_ROW do
+    if not types[rows[i]] then
+      for k = i, i + HISTORY_ROW - 1 do kept[#kept + 1] = rows[k] end
+    end
+  end
+  return {table.concat(lines, "\n"), kept}
 end

@@ -6,8 +6,7 @@
 ]]
 --- @include "includes/codec"
 
--- activeDay (optional): the UTC day the subject holding the award was last active (rarity counts).
-local function countMilestone(statsKey, code, reached, claimed, activeDay)
+local function countMilestone(statsKey, code, reached, claimed)
   if reached ~= 0 and redis.call("HINCRBY", statsKey, "r:" .. code, reached) == 0 then redis.call("HDEL", statsKey, "r:" .. code) end
   if claimed ~= 0 and redis.call("HINCRBY", statsKey, "c:" .. code, claimed) == 0 then redis.call("HDEL", statsKey, "c:" .. code) end
 end
@@ -22,8 +21,4 @@ local function countStoredAwards(statsKey, flat, sign)
       if award then countMilestone(statsKey, string.sub(field, 2), sign, award[3] >= 0 and sign or 0) end
     end
   end
-end
-
--- Rarity (to be filled in): a subject's first apply of a UTC day moves its awards' holder counts to today.
-local function noteActivity(statsKey, stateKey, today)
 end

@@ -1,7 +1,8 @@
 --[[
   Erases everything this Redis holds for one subject (a deletion request): state, event ids, balances,
   holds and their timers, history and its log, the apply outbox, and its entries in the dirty set and the hold expiry index;
-  its awards and claims are taken out of the milestone stats in the same step. Its
+  its awards and claims are taken out of the milestone stats, and it and its awards out of the rarity counts,
+  in the same step. Its
   idempotency records are separate keys, deleted by the caller (SCAN of the subject's key pattern).
 
   Input:
@@ -16,12 +17,14 @@
     KEYS[9] history log
     KEYS[10] milestone stats hash
     KEYS[11] apply outbox hash
+    KEYS[12] rarity counts hash (includes/rarity.lua)
     ARGV[1] subject
 
   Output: msgpack { 0, keys deleted }  or  { -1, message }
 ]]
 --- @include "includes/status"
 --- @include "includes/milestone-stats"
+--- @include "includes/rarity"
 
 local subject = ARGV[1]
 if not subject or subject == "" then return fail(STATUS.INVALID_INPUT, "eraseSubject needs ARGV[1] subject") end
@@ -30,6 +33,8 @@ for i = 1, #holdIds, 500 do
   redis.call("ZREM", KEYS[8], unpack(holdIds, i, math.min(i + 499, #holdIds)))
 end
 redis.call("SREM", KEYS[7], subject)
-countStoredAwards(KEYS[10], redis.call("HGETALL", KEYS[1]), -1)
+local state = redis.call("HGETALL", KEYS[1])
+countStoredAwards(KEYS[10], state, -1)
+forgetActivity(KEYS[12], state)
 local deleted = redis.call("DEL", KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[9], KEYS[11])
 return cmsgpack.pack({STATUS.OK, deleted})
