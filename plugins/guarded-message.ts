@@ -5,6 +5,7 @@ import { isProgressionError } from "../src/errors/progression-error.ts";
 import { describeError } from "../src/logging/logger.ts";
 import { adapterLogger } from "./adapter-logger.ts";
 import { PushMessage, type RejectionReason } from "../src/protocol/client-messages.ts";
+import { RateCaps, rateCapsOfOne, type RateCapOptions, type RateDecision } from "./rate-caps.ts";
 
 /**
  * A message handler that validates its payload with a zod schema, runs the handler and turns every
@@ -15,6 +16,9 @@ import { PushMessage, type RejectionReason } from "../src/protocol/client-messag
  * paths answer: a `room.request` gets `ctx.reject(reason)`, a `room.send` gets a `progression:rejected`
  * message. A request's response is the handler's return value; a `room.send` gets it only when
  * `replyOnSend` names a message for it (fire-and-forget traffic such as kills stays one-way).
+ *
+ * With `rateCap`, each client's messages of this type are rate-capped before anything else runs (see
+ * `GuardedMessageOptions.rateCap`).
  */
 export type GuardedHandler<Payload> = (
   client: Client,
@@ -22,12 +26,37 @@ export type GuardedHandler<Payload> = (
   ctx: MessageContext,
 ) => unknown;
 
+export interface GuardedMessageOptions {
+  /** Also send the handler's result to a `room.send` sender, as this message type (e.g. "shop:held"). */
+  readonly replyOnSend?: string;
+  /**
+   * Caps how fast each client may send this message: `{ perSecond, burst? }` for a token bucket of this
+   * type's own, or the room's shared caps from `createRateCaps({ perType, total, disconnect })` (one bucket
+   * per type and client, one total per client across the types that share them). A message over the cap is
+   * not parsed nor handled: a `room.request` is rejected with `RATE_LIMITED`, a `room.send` gets a
+   * `progression:rejected` with `RATE_LIMITED` at most once per type per 100 ms (`noticeIntervalMs`). A
+   * client refused `disconnect.afterLimited` times (default 1000) within `disconnect.withinMs` (10 s) is
+   * disconnected with close code 4029 and a reason. Every message counts, valid or not.
+   * @default no cap
+   */
+  readonly rateCap?: RateCapOptions | RateCaps;
+}
+
 export function guardedMessage<Schema extends z.ZodType>(
   type: string,
   schema: Schema,
   handler: GuardedHandler<z.output<Schema>>,
-  options: { readonly replyOnSend?: string } = {},
+  options: GuardedMessageOptions = {},
 ): (client: Client, message: unknown, ctx: MessageContext) => unknown {
+  const caps = options.rateCap === undefined || options.rateCap instanceof RateCaps ? options.rateCap : rateCapsOfOne(type, options.rateCap);
+  // Made once: a refusal allocates nothing.
+  const rateLimited: RejectionReason | undefined = caps === undefined ? undefined : { type, code: ErrorCode.RateLimited, message: caps.describe(type) };
+  const refused = (client: Client, ctx: MessageContext, decision: RateDecision): unknown => {
+    // Every request is answered (the room replies to each one anyway); sends get a notice now and then.
+    if (ctx.id !== undefined) return ctx.reject(rateLimited);
+    if (decision === "limited" && rateLimited !== undefined) client.send(PushMessage.Rejected, rateLimited);
+    return undefined;
+  };
   const succeeded = (client: Client, ctx: MessageContext, result: unknown): unknown => {
     if (ctx.id === undefined && options.replyOnSend !== undefined) client.send(options.replyOnSend, result);
     return result;
@@ -45,6 +74,10 @@ export function guardedMessage<Schema extends z.ZodType>(
   // Synchronous when the handler is (the hot path: kills and loot cost no promise); a promise otherwise,
   // which never rejects.
   return (client, message, ctx) => {
+    if (caps !== undefined) {
+      const decision = caps.admit(client, type);
+      if (decision !== "allowed") return refused(client, ctx, decision);
+    }
     const parsed = schema.safeParse(message);
     if (!parsed.success) {
       return reject(client, ctx, {
