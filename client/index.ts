@@ -9,7 +9,7 @@ export type { ProgressionState } from "./progression-state.ts";
 export type { ProgressionRoom, RoomSignal } from "./client-room.ts";
 export { ProgressionRequestError } from "./progression-request-error.ts";
 
-export { createUnlockPresenter, defaultPresenterLabels, resolveAsset, rewardsText } from "./unlock-presenter.ts";
+export { createUnlockPresenter, defaultPresenterLabels, rarityText, resolveAsset, rewardsText, seriesText } from "./unlock-presenter.ts";
 export type { PresenterLabels, UnlockPresenter, UnlockPresenterOptions } from "./unlock-presenter.ts";
 export { confettiAnimation, webmAnimation } from "./animations.ts";
 export type { AnimationContext, PresentedUnlock, UnlockAnimation } from "./animations.ts";
@@ -34,4 +34,6 @@ export type {
 export type { Balance } from "../src/model/balance.ts";
 export type { HoldState } from "../src/model/hold.ts";
 export type { Animation, Reward } from "../src/model/milestone.ts";
-export type { MilestoneProgress, MilestoneStatus } from "../src/model/progress.ts";
+export type { MilestoneProgress, MilestoneStatus, RequiredMilestone } from "../src/model/progress.ts";
+export type { Rarity } from "../src/model/rarity.ts";
+export type { SeriesNext, SeriesPosition } from "../src/model/series-position.ts";

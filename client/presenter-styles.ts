@@ -74,6 +74,7 @@ ${Object.entries(presenterCssVariables).map(([name, value]) => `  ${name}: ${val
 .cp-toast-title { font-weight: 700; font-size: 1rem; }
 .cp-toast-description { font-size: 0.875rem; opacity: 0.85; }
 .cp-toast-rewards { font-size: 0.875rem; color: var(--cp-accent); }
+.cp-toast-series, .cp-toast-rarity { font-size: 0.8rem; opacity: 0.75; }
 .cp-toast-error { font-size: 0.8rem; color: #ff8a80; }
 .cp-toast-claimed { font-size: 0.8rem; color: var(--cp-accent); }
 .cp-toast-actions { display: flex; gap: 8px; margin-top: 6px; }

@@ -29,9 +29,12 @@ export function stateFromSnapshot(snapshot: SnapshotMessage): ProgressionState {
   };
 }
 
-/** An unlock completes the milestone (claimed if it came claimed, e.g. autoClaim) and reveals a hidden one. */
+/**
+ * An unlock completes the milestone (claimed if it came claimed, e.g. autoClaim) and reveals a hidden one;
+ * milestones that require it see it awarded (the last one unlocks them).
+ */
 export function applyUnlock(state: ProgressionState, unlock: UnlockedMessage): ProgressionState {
-  return updateMilestone(state, unlock.code, (milestone) => ({
+  const reached = updateMilestone(state, unlock.code, (milestone) => ({
     ...milestone,
     masked: false,
     title: unlock.title,
@@ -45,7 +48,23 @@ export function applyUnlock(state: ProgressionState, unlock: UnlockedMessage): P
     claimedAt: unlock.claimed ? (milestone.claimedAt ?? unlock.earnedAt) : milestone.claimedAt,
     retroactive: unlock.retroactive,
     rewards: unlock.rewards,
+    // The snapshot's place knows which later tiers the player holds; a revealed hidden one has only the unlock's.
+    series: milestone.masked ? (unlock.series ?? null) : milestone.series,
+    // The unlock's rarity is the newer one.
+    rarity: unlock.rarity === undefined ? milestone.rarity : unlock.rarity,
   }));
+  return markRequirementMet(reached, unlock.code);
+}
+
+function markRequirementMet(state: ProgressionState, code: string): ProgressionState {
+  let milestones: MilestoneProgress[] | undefined;
+  state.milestones.forEach((milestone, index) => {
+    // A server that predates preconditions sends no `requires`.
+    if (!(milestone.requires ?? []).some((required) => required.code === code && !required.awarded)) return;
+    milestones ??= [...state.milestones];
+    milestones[index] = { ...milestone, requires: milestone.requires.map((required) => (required.code === code ? { ...required, awarded: true } : required)) };
+  });
+  return milestones === undefined ? state : { ...state, milestones };
 }
 
 /** Progress moves the numbers only: a stale update never takes a reached milestone back. */

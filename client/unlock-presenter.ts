@@ -1,5 +1,7 @@
 import confetti from "canvas-confetti";
 import type { Reward } from "../src/model/milestone.ts";
+import type { Rarity } from "../src/model/rarity.ts";
+import type { SeriesPosition } from "../src/model/series-position.ts";
 import { confettiAnimation, webmAnimation, type AnimationContext, type PresentedUnlock, type UnlockAnimation } from "./animations.ts";
 import { injectPresenterStyles } from "./presenter-styles.ts";
 import type { ProgressionClient } from "./progression-client.ts";
@@ -13,9 +15,27 @@ export interface PresenterLabels {
   readonly preview: string;
   /** The accessible name of the toast region. */
   readonly region: string;
+  /** A tier's place in its series; `{order}` and `{of}` are filled in. */
+  readonly seriesTier: string;
+  /** The next tier; `{title}` and `{target}` are filled in. */
+  readonly seriesNext: string;
+  /** The next tier when it is a hidden one. */
+  readonly seriesNextHidden: string;
+  /** The rarity line; `{percent}` is filled in. Shown only when the server knows it and someone was active. */
+  readonly rarity: string;
 }
 
-export const defaultPresenterLabels: PresenterLabels = { claim: "Claim", claimed: "Claimed", dismiss: "Dismiss", preview: "Preview", region: "Unlocks" };
+export const defaultPresenterLabels: PresenterLabels = {
+  claim: "Claim",
+  claimed: "Claimed",
+  dismiss: "Dismiss",
+  preview: "Preview",
+  region: "Unlocks",
+  seriesTier: "Tier {order} of {of}",
+  seriesNext: "next: {title} ({target})",
+  seriesNextHidden: "next: a hidden tier",
+  rarity: "Earned by {percent}% of players",
+};
 
 export interface UnlockPresenterOptions {
   /** Where the toast region goes. @default document.body (then it floats top-right over the page) */
@@ -209,6 +229,10 @@ class ShownToast {
     append(body, "div", "cp-toast-title").textContent = unlock.title;
     append(body, "div", "cp-toast-description").textContent = unlock.description;
     if (unlock.rewards.length > 0) append(body, "div", "cp-toast-rewards").textContent = rewardsText(unlock.rewards);
+    const series = seriesText(unlock.series, settings.labels);
+    if (series !== "") append(body, "div", "cp-toast-series").textContent = series;
+    const rarity = rarityText(unlock.rarity, settings.labels);
+    if (rarity !== "") append(body, "div", "cp-toast-rarity").textContent = rarity;
     const actions = append(body, "div", "cp-toast-actions");
 
     const claimWaits = !preview && !unlock.claimed && unlock.rewards.length > 0 && settings.claim !== undefined;
@@ -278,6 +302,27 @@ class ShownToast {
 /** "2 × potion, 50 × gold" */
 export function rewardsText(rewards: readonly Reward[]): string {
   return rewards.map((reward) => `${reward.quantity} × ${reward.item}`).join(", ");
+}
+
+/** "Tier 2 of 3 · next: Slayer III (1000)"; "" outside a series. */
+export function seriesText(series: SeriesPosition | null | undefined, labels: PresenterLabels = defaultPresenterLabels): string {
+  if (series == null) return "";
+  const tier = fill(labels.seriesTier, { order: series.order, of: series.of });
+  if (series.next === null) return tier;
+  const next = series.next.masked ? labels.seriesNextHidden : fill(labels.seriesNext, { title: series.next.title, target: series.next.target });
+  return `${tier} · ${next}`;
+}
+
+/** "Earned by 3.2% of players"; "" when unknown or nobody was active (a share of no one says nothing). */
+export function rarityText(rarity: Rarity | null | undefined, labels: PresenterLabels = defaultPresenterLabels): string {
+  if (rarity == null || rarity.activePlayers <= 0) return "";
+  // Held by someone but rounded to 0: say so rather than "0%".
+  const percent = rarity.holders > 0 && rarity.percent < 0.1 ? "<0.1" : String(rarity.percent);
+  return fill(labels.rarity, { percent });
+}
+
+function fill(template: string, values: Readonly<Record<string, string | number>>): string {
+  return template.replace(/\{(\w+)\}/g, (placeholder, name: string) => (Object.hasOwn(values, name) ? String(values[name]) : placeholder));
 }
 
 /** Relative paths get the base; absolute URLs, root paths and data/blob URLs are kept as they are. */

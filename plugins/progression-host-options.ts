@@ -1,6 +1,7 @@
 import type { Client, Presence } from "@colyseus/core";
 import type { RecorderOptions } from "../src/runtime/recorder-options.ts";
 import { describeError, type ProgressionLogger } from "../src/logging/logger.ts";
+import { describeSuspicious, type SuspiciousEvent } from "../src/runtime/stat-guards.ts";
 
 /** The narrow slice of Colyseus presence the host uses to reach a subject's clients in every process. */
 export type PushPresence = Pick<Presence, "subscribe" | "unsubscribe" | "publish">;
@@ -54,6 +55,15 @@ export interface ProgressionHostOptions extends Omit<RecorderOptions, "onError" 
   readonly onError?: (report: HostErrorReport) => void;
   /** Where the host writes (and `guardedMessage` reports handler failures). @default the engine's logger */
   readonly logger?: ProgressionLogger;
+  /**
+   * Told about every event a stat guard (engine option `statGuards`) refused in this process: a `maxAmount`
+   * refusal as `record()` throws GUARD_EXCEEDED to the room's handler, a `maxPerWindow` one once the flush
+   * that refused it is applied; for the latter the host also sends the subject's clients (every room, every
+   * process) a `progression:rejected` `{ type: <trigger>, code: "GUARD_EXCEEDED", message }`. Rooms can
+   * listen too: `new ProgressionPlugin(host, { onSuspicious })`.
+   * @default one warning line per refusal on `logger`
+   */
+  readonly onSuspicious?: (event: SuspiciousEvent) => void;
 }
 
 export const progressionHostDefaults = {
@@ -79,6 +89,11 @@ export function defaultLocaleOf(_client: Client, joinOptions: unknown): string |
   if (joinOptions === null || typeof joinOptions !== "object") return undefined;
   const locale: unknown = (joinOptions as Record<string, unknown>)["locale"];
   return typeof locale === "string" && LOCALE_TAG.test(locale) ? locale : undefined;
+}
+
+/** One warning line per stat guard refusal. */
+export function defaultOnSuspicious(logger: ProgressionLogger): (event: SuspiciousEvent) => void {
+  return (event) => logger.warn(`suspicious: ${describeSuspicious(event)}`);
 }
 
 /** One warning line per failure: the stage, the attempt, the error's message. */

@@ -5,7 +5,9 @@ import { ProgressionError } from "../src/errors/progression-error.ts";
 import type { UnlockPayload } from "../src/model/unlock-payload.ts";
 import { positiveOrZeroOption } from "../src/runtime/positive-option.ts";
 import { Recorder, type RecorderStats } from "../src/runtime/recorder.ts";
-import { defaultLocaleOf, defaultOnError, defaultSubjectOf, progressionHostDefaults, type HostErrorReport, type ProgressionHostOptions } from "./progression-host-options.ts";
+import { defaultLocaleOf, defaultOnError, defaultOnSuspicious, defaultSubjectOf, progressionHostDefaults, type HostErrorReport, type ProgressionHostOptions } from "./progression-host-options.ts";
+import { describeSuspicious, type SuspiciousEvent, type SuspiciousListener } from "../src/runtime/stat-guards.ts";
+import { describeError } from "../src/logging/logger.ts";
 import { PushFanout, type ConnectedSubject, type PushTarget } from "./push-fanout.ts";
 import { pushesOf } from "./subject-push.ts";
 import { useAdapterLogger } from "./adapter-logger.ts";
@@ -50,6 +52,9 @@ export class ProgressionHost {
   private readonly fanout: PushFanout;
   private readonly presenceOption: ProgressionHostOptions["presence"];
   private readonly stopPushes: () => void;
+  private readonly stopSuspicious: () => void;
+  /** Rooms' `onSuspicious` listeners (ProgressionPlugin), after the host's own. */
+  private readonly suspiciousListeners = new Set<SuspiciousListener>();
   private installed = false;
   private closing: Promise<void> | null = null;
 
@@ -66,7 +71,7 @@ export class ProgressionHost {
     this.ledger = progression.ledger;
     const logger = options.logger ?? progression.logger;
     const onError = options.onError ?? defaultOnError(logger);
-    const { subjectOf, localeOf, progressIntervalMs, presence, onError: _onError, logger: _logger, ...recorderOptions } = options;
+    const { subjectOf, localeOf, progressIntervalMs, presence, onError: _onError, logger: _logger, onSuspicious, ...recorderOptions } = options;
     // Every option is checked before anything starts a timer.
     const progressInterval = positiveOrZeroOption("progressIntervalMs", progressIntervalMs, progressionHostDefaults.progressIntervalMs);
     this.recorder = new Recorder(progression, { ...recorderOptions, onError });
@@ -81,6 +86,20 @@ export class ProgressionHost {
     });
     // Every change of the engine (flushes, catch-ups, claims, ledger calls, expiries) reaches clients from here.
     this.stopPushes = progression.effects.subscribe((effects) => this.fanout.publishAll(pushesOf(effects)));
+    // Stat guard refusals: the game is told; a window breach also reaches the subject's clients.
+    const suspicious = onSuspicious ?? defaultOnSuspicious(logger);
+    this.stopSuspicious = progression.onSuspicious((event) => {
+      if (event.guard === "maxPerWindow") {
+        this.fanout.reject(event.subject, { type: event.trigger, code: ErrorCode.GuardExceeded, message: describeSuspicious(event) });
+      }
+      for (const listener of [suspicious, ...this.suspiciousListeners]) {
+        try {
+          listener(event);
+        } catch (error) {
+          logger.warn(`an onSuspicious listener failed: ${describeError(error)}`);
+        }
+      }
+    });
     registry[ACTIVE_HOST] = this;
     useAdapterLogger(logger);
   }
@@ -149,6 +168,17 @@ export class ProgressionHost {
     return { clients: this.fanout.preview(subject, code, locale) };
   }
 
+  /**
+   * Tells `listener` about every stat guard refusal this process sees (see the `onSuspicious` option);
+   * returns the function that stops it. `ProgressionPlugin` registers its room's hook here.
+   */
+  onSuspicious(listener: (event: SuspiciousEvent) => void): () => void {
+    this.suspiciousListeners.add(listener);
+    return () => {
+      this.suspiciousListeners.delete(listener);
+    };
+  }
+
   /** The subjects with clients connected to this process (every room), with their client count and locales. */
   connectedSubjects(): readonly ConnectedSubject[] {
     return this.fanout.connectedSubjects();
@@ -210,6 +240,7 @@ export class ProgressionHost {
         await this.recorder.close();
       } finally {
         this.stopPushes();
+        this.stopSuspicious();
         await this.fanout.close();
         const registry = globalThis as HostRegistry;
         if (registry[ACTIVE_HOST] === this) delete registry[ACTIVE_HOST];

@@ -6,9 +6,28 @@ import { ErrorCode } from "../src/errors/error-codes.ts";
 import { ProgressionError, isProgressionError } from "../src/errors/progression-error.ts";
 import { ClientRequest, PushMessage, type ClaimResponse, type RejectionReason, type SnapshotMessage } from "../src/protocol/client-messages.ts";
 import { guardedMessage } from "./guarded-message.ts";
+import type { RateCaps } from "./rate-caps.ts";
 import { holdViewOf } from "./hold-view.ts";
 import type { ProgressionHost } from "./progression-host.ts";
 import { requireSubject } from "../src/model/validate-input.ts";
+import type { SuspiciousEvent } from "../src/runtime/stat-guards.ts";
+
+/** Options of `new ProgressionPlugin(host, options)`; every option is optional. */
+export interface ProgressionPluginOptions {
+  /**
+   * Told about every stat guard refusal (engine option `statGuards`) of a subject with clients in this room,
+   * with those clients (e.g. to log it, warn or kick the player). The host has already sent them
+   * `progression:rejected` for a window breach; a `maxAmount` refusal is also thrown by `record()`.
+   * @default none (the host's own `onSuspicious` still runs)
+   */
+  readonly onSuspicious?: (event: SuspiciousEvent, clients: readonly Client[]) => void;
+  /**
+   * Rate caps for the plugin's own messages, `progression:claim` and `progression:resync` (see `createRateCaps`;
+   * the room's caps can be shared: list the two types in its `perType`).
+   * @default none
+   */
+  readonly rateCaps?: RateCaps;
+}
 
 interface Session {
   readonly subject: string;
@@ -40,26 +59,32 @@ export class ProgressionPlugin extends RoomPlugin {
 
   private readonly host: ProgressionHost;
   private readonly sessions = new Map<string, Session>();
+  private readonly options: ProgressionPluginOptions;
+  private stopSuspicious: (() => void) | undefined;
 
-  constructor(host: ProgressionHost) {
+  // Built in the constructor: they need its options (the rate caps).
+  protected override messages: Record<string, ReturnType<typeof guardedMessage>>;
+
+  constructor(host: ProgressionHost, options: ProgressionPluginOptions = {}) {
     super();
     this.host = host;
+    this.options = options;
+    const rateCap = options.rateCaps === undefined ? {} : { rateCap: options.rateCaps };
+    this.messages = {
+      [ClientRequest.Claim]: guardedMessage(ClientRequest.Claim, claimRequestSchema, async (client, request): Promise<ClaimResponse> => {
+        const session = this.sessionOf(client);
+        const key = `claim:${request.code}:${request.requestId ?? randomUUID()}`;
+        const outcome = await this.host.claim(session.subject, request.code, key, session.locale);
+        return { code: outcome.code, claimedAt: outcome.claimedAt, rewards: outcome.rewards, balances: outcome.balances };
+      }, { replyOnSend: PushMessage.Claimed, ...rateCap }),
+      [ClientRequest.Resync]: guardedMessage(
+        ClientRequest.Resync,
+        resyncRequestSchema,
+        (client): Promise<SnapshotMessage> => this.snapshotOf(this.sessionOf(client)),
+        { replyOnSend: PushMessage.Snapshot, ...rateCap },
+      ),
+    };
   }
-
-  protected override messages = {
-    [ClientRequest.Claim]: guardedMessage(ClientRequest.Claim, claimRequestSchema, async (client, request): Promise<ClaimResponse> => {
-      const session = this.sessionOf(client);
-      const key = `claim:${request.code}:${request.requestId ?? randomUUID()}`;
-      const outcome = await this.host.claim(session.subject, request.code, key, session.locale);
-      return { code: outcome.code, claimedAt: outcome.claimedAt, rewards: outcome.rewards, balances: outcome.balances };
-    }, { replyOnSend: PushMessage.Claimed }),
-    [ClientRequest.Resync]: guardedMessage(
-      ClientRequest.Resync,
-      resyncRequestSchema,
-      (client): Promise<SnapshotMessage> => this.snapshotOf(this.sessionOf(client)),
-      { replyOnSend: PushMessage.Snapshot },
-    ),
-  };
 
   /** The engine, for reads such as `progress` or `preview`. */
   get progression(): Progression {
@@ -114,6 +139,19 @@ export class ProgressionPlugin extends RoomPlugin {
     return this.host.flush(timeoutMs);
   }
 
+  protected override onCreate(): void {
+    const hook = this.options.onSuspicious;
+    if (hook === undefined) return;
+    this.stopSuspicious = this.host.onSuspicious((event) => {
+      const clients: Client[] = [];
+      for (const [sessionId, session] of this.sessions) {
+        const client = session.subject === event.subject ? this.room.clients.get(sessionId) : undefined;
+        if (client !== undefined) clients.push(client);
+      }
+      if (clients.length > 0) hook(event, clients);
+    });
+  }
+
   protected override async onJoin(client: Client, options?: unknown): Promise<void> {
     const subject = this.host.subjectOf(client);
     if (subject === undefined) {
@@ -150,6 +188,7 @@ export class ProgressionPlugin extends RoomPlugin {
   }
 
   protected override async onDispose(): Promise<void> {
+    this.stopSuspicious?.();
     for (const session of this.sessions.values()) session.detach();
     this.sessions.clear();
     await this.host.flush();

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { LocalPresence } from "@colyseus/core";
 import type { Progression } from "../src/engine/progression.ts";
 import type { ProgressUpdate } from "../src/model/progress.ts";
-import { PushMessage, type HoldExpiredMessage, type InventoryMessage, type PreviewMessage, type UnlockedMessage } from "../src/protocol/client-messages.ts";
+import { PushMessage, type HoldExpiredMessage, type InventoryMessage, type PreviewMessage, type RejectionReason, type UnlockedMessage } from "../src/protocol/client-messages.ts";
 import { holdViewOf } from "./hold-view.ts";
 import type { HostErrorReport, PushPresence } from "./progression-host-options.ts";
 import { isEmptyPush, lastProgressPerCode, type SubjectPush } from "./subject-push.ts";
@@ -27,6 +27,12 @@ export interface PreviewPush {
   readonly at: number;
 }
 
+/** A `progression:rejected` for every client of `subject` (e.g. a stat guard refused its events). */
+export interface RejectionPush {
+  readonly subject: string;
+  readonly reason: RejectionReason;
+}
+
 /** A subject with clients connected to this process, and their locales. */
 export interface ConnectedSubject {
   readonly subject: string;
@@ -41,6 +47,8 @@ interface PushEnvelope {
   readonly pushes: readonly SubjectPush[];
   /** Previews sent during the turn (absent when there were none). */
   readonly previews?: readonly PreviewPush[];
+  /** Rejections sent during the turn (absent when there were none). */
+  readonly rejections?: readonly RejectionPush[];
 }
 
 /** One topic for the whole cluster: one publish per flush, not one per player. */
@@ -70,6 +78,7 @@ export class PushFanout {
   /** Pushes for other processes, sent together at the end of the event-loop turn. */
   private remoteQueue: SubjectPush[] = [];
   private remotePreviews: PreviewPush[] = [];
+  private remoteRejections: RejectionPush[] = [];
   private remoteScheduled = false;
   /** Progress waiting for the next progress tick, by subject and code. */
   private heldProgress = new Map<string, Map<string, ProgressUpdate>>();
@@ -79,6 +88,7 @@ export class PushFanout {
     if (envelope.origin === this.processId) return; // delivered locally already
     for (const push of envelope.pushes) this.deliver(push);
     for (const preview of envelope.previews ?? []) this.deliverPreview(preview);
+    for (const rejection of envelope.rejections ?? []) this.deliverRejection(rejection);
   };
 
   constructor(progression: Progression, options: PushFanoutOptions) {
@@ -136,6 +146,20 @@ export class PushFanout {
     return reached;
   }
 
+  /**
+   * Sends `progression:rejected` with `reason` to every client of `subject`: in this process now, in every
+   * other one through presence. Returns how many clients it reached here.
+   */
+  reject(subject: string, reason: RejectionReason): number {
+    const rejection: RejectionPush = { subject, reason };
+    const reached = this.deliverRejection(rejection);
+    if (this.isCrossProcess()) {
+      this.remoteRejections.push(rejection);
+      this.scheduleRemotePublish();
+    }
+    return reached;
+  }
+
   /** The subjects with clients in this process, by subject id. */
   connectedSubjects(): readonly ConnectedSubject[] {
     return [...this.targetsBySubject]
@@ -169,14 +193,16 @@ export class PushFanout {
 
   private publishRemoteQueue(): void {
     this.remoteScheduled = false;
-    if (this.remoteQueue.length === 0 && this.remotePreviews.length === 0) return;
+    if (this.remoteQueue.length === 0 && this.remotePreviews.length === 0 && this.remoteRejections.length === 0) return;
     const envelope: PushEnvelope = {
       origin: this.processId,
       pushes: this.remoteQueue,
       ...(this.remotePreviews.length === 0 ? {} : { previews: this.remotePreviews }),
+      ...(this.remoteRejections.length === 0 ? {} : { rejections: this.remoteRejections }),
     };
     this.remoteQueue = [];
     this.remotePreviews = [];
+    this.remoteRejections = [];
     try {
       void Promise.resolve(this.options.presence().publish(PUSH_TOPIC, envelope)).catch((error: unknown) =>
         this.options.onError({ stage: "push", error }),
@@ -263,6 +289,22 @@ export class PushFanout {
         reached += 1;
       } catch (error) {
         // E.g. a process still on older definitions that lack the code: its clients miss this preview.
+        this.options.onError({ stage: "push", error });
+      }
+    }
+    return reached;
+  }
+
+  /** Returns how many clients of this process it reached. */
+  private deliverRejection(rejection: RejectionPush): number {
+    const targets = this.targetsBySubject.get(rejection.subject);
+    if (targets === undefined) return 0;
+    let reached = 0;
+    for (const target of targets) {
+      try {
+        target.send(PushMessage.Rejected, rejection.reason);
+        reached += 1;
+      } catch (error) {
         this.options.onError({ stage: "push", error });
       }
     }

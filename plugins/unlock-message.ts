@@ -13,6 +13,9 @@ export function unlockMessageOf(unlock: UnlockPayload): UnlockedMessage {
     retroactive: unlock.retroactive,
     rewards: unlock.rewards,
     claimed: unlock.claimed,
+    // Left out when there is none: every push stays as small as before for milestones without them.
+    ...(unlock.series != null && { series: unlock.series }),
+    ...(unlock.rarity != null && { rarity: unlock.rarity }),
   };
 }
 

@@ -8,7 +8,10 @@ import type { MilestoneDefinition } from "../../src/definitions/milestone-schema
  * - `window`: within one UTC day (a run does not span midnight) the window sum is the same sum;
  * - `daily` with `days: 1`: the first matching event.
  * `returnAfterGap` never fires from a fresh subject's first events, and `custom` evaluators are
- * opaque: those milestones are left out, and any unlock of them is reported as unpredicted.
+ * opaque: those milestones are left out, and any unlock of them is reported as unpredicted. So are a seasonal
+ * milestone outside its period at `now`, and one whose preconditions its own crossing does not imply (each
+ * required milestone predictable, on the same trigger, with a filter this one's includes and a target no
+ * higher): its award could come later than its own crossing.
  */
 
 export interface PredictableThreshold {
@@ -20,17 +23,33 @@ export interface PredictableThreshold {
   readonly target: number;
 }
 
-export function predictableThresholds(definitions: readonly MilestoneDefinition[]): PredictableThreshold[] {
-  const thresholds: PredictableThreshold[] = [];
+export function predictableThresholds(definitions: readonly MilestoneDefinition[], now: number = Date.now()): PredictableThreshold[] {
+  const byCode = new Map<string, PredictableThreshold>();
   for (const definition of definitions) {
-    if (!definition.active) continue;
+    if (!definition.active || !openAt(definition, now)) continue;
     const { rule } = definition;
     const base = { code: definition.code, trigger: definition.trigger };
-    if (rule.type === "count") thresholds.push({ ...base, where: rule.where ?? {}, target: rule.threshold });
-    else if (rule.type === "window") thresholds.push({ ...base, where: rule.where ?? {}, target: rule.count });
-    else if (rule.type === "daily" && rule.days === 1) thresholds.push({ ...base, where: rule.where ?? {}, target: 1 });
+    if (rule.type === "count") byCode.set(definition.code, { ...base, where: rule.where ?? {}, target: rule.threshold });
+    else if (rule.type === "window") byCode.set(definition.code, { ...base, where: rule.where ?? {}, target: rule.count });
+    else if (rule.type === "daily" && rule.days === 1) byCode.set(definition.code, { ...base, where: rule.where ?? {}, target: 1 });
   }
-  return thresholds;
+  return definitions.flatMap((definition) => {
+    const threshold = byCode.get(definition.code);
+    if (threshold === undefined) return [];
+    return definition.requires.every((code) => implies(threshold, byCode.get(code))) ? [threshold] : [];
+  });
+}
+
+function openAt(definition: MilestoneDefinition, now: number): boolean {
+  const from = definition.availableFrom === undefined ? Number.NEGATIVE_INFINITY : Date.parse(definition.availableFrom);
+  const until = definition.availableUntil === undefined ? Number.POSITIVE_INFINITY : Date.parse(definition.availableUntil);
+  return from <= now && now < until;
+}
+
+/** Whether crossing `threshold` means `required` was crossed already (same trigger, narrower filter, higher target). */
+function implies(threshold: PredictableThreshold, required: PredictableThreshold | undefined): boolean {
+  if (required === undefined || required.trigger !== threshold.trigger || required.target > threshold.target) return false;
+  return Object.entries(required.where).every(([tag, value]) => threshold.where[tag] === value);
 }
 
 /** One gameplay event as the room records it for a message the bot sent. */

@@ -162,8 +162,63 @@ function catalogRow(entry: MilestoneCatalogEntry): HTMLTableRowElement {
   preview.addEventListener("click", () => run(() => previewHere(entry.code)));
   actions.append(preview);
 
-  row.append(name, definition, texts, flags, create("td", { class: "number reached" }, String(entry.reached)), create("td", { class: "number claimed" }, String(entry.claimed)), actions);
+  row.append(
+    name,
+    definition,
+    texts,
+    flags,
+    requiresCell(entry),
+    seriesCell(entry),
+    periodCell(entry, Date.now()),
+    rarityCell(entry),
+    create("td", { class: "number reached" }, String(entry.reached)),
+    create("td", { class: "number claimed" }, String(entry.claimed)),
+    actions,
+  );
   return row;
+}
+
+function requiresCell(entry: MilestoneCatalogEntry): HTMLTableCellElement {
+  const cell = create("td", { class: "requires" });
+  // A server that predates preconditions sends none.
+  const requires = entry.requires ?? [];
+  if (requires.length === 0) cell.append(create("span", { class: "note", title: "no preconditions" }, "—"));
+  else cell.append(...requires.map((code) => create("div", { class: "code" }, code)));
+  return cell;
+}
+
+function seriesCell(entry: MilestoneCatalogEntry): HTMLTableCellElement {
+  const cell = create("td", { class: "series" });
+  const series = entry.series ?? null;
+  if (series === null) cell.append(create("span", { class: "note", title: "not in a series" }, "—"));
+  else cell.append(create("div", {}, `${series.id} · ${series.order} of ${series.of}`), create("div", { class: "note code" }, series.tiers.join(" → ")));
+  return cell;
+}
+
+function periodCell(entry: MilestoneCatalogEntry, now: number): HTMLTableCellElement {
+  const cell = create("td", { class: "period" });
+  const from = entry.availableFrom ?? null;
+  const until = entry.availableUntil ?? null;
+  if (from === null && until === null) {
+    cell.append(create("span", { class: "note", title: "always available" }, "—"));
+    return cell;
+  }
+  const state = from !== null && now < from ? "upcoming" : until !== null && now >= until ? "closed" : "open";
+  cell.append(
+    create("span", { class: `tag ${state}` }, state),
+    create("div", { class: "code" }, `from ${from === null ? "—" : new Date(from).toISOString()}`),
+    create("div", { class: "code" }, `until ${until === null ? "—" : new Date(until).toISOString()}`),
+  );
+  return cell;
+}
+
+function rarityCell(entry: MilestoneCatalogEntry): HTMLTableCellElement {
+  const rarity = entry.rarity ?? null;
+  if (rarity === null) return create("td", { class: "number rarity note", title: "no rarity known yet" }, "—");
+  const cell = create("td", { class: "number rarity" }, `${rarity.percent}%`);
+  cell.title = `${rarity.holders} of ${rarity.activePlayers} players active in the last ${rarity.windowDays} days hold it`;
+  cell.append(create("div", { class: "note" }, `${rarity.holders} / ${rarity.activePlayers}`));
+  return cell;
 }
 
 /** Plays the unlock in this tab, as the player's client would: the server resolves the texts, nothing is awarded. */

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ErrorCode as ColyseusErrorCode, Room, ServerError, definePlugins, type AuthContext, type Client } from "@colyseus/core";
 import { ClientRequest, PushMessage } from "../../src/protocol/client-messages.ts";
 import { guardedMessage } from "../../plugins/guarded-message.ts";
+import { createRateCaps, type RateCapsOptions } from "../../plugins/rate-caps.ts";
 import type { ProgressionHost } from "../../plugins/progression-host.ts";
 import { ProgressionPlugin } from "../../plugins/progression-plugin.ts";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
@@ -16,9 +17,43 @@ export interface ArenaSettings {
   readonly holdTtlMs?: number;
   /** How long a dropped player may reconnect to the same session. @default 20 */
   readonly reconnectSeconds?: number;
+  /**
+   * Per-client message rate caps (see `createRateCaps`); `false` turns them off.
+   * @default arenaRateCaps
+   */
+  readonly rateCaps?: RateCapsOptions | false;
 }
 
-export const arenaDefaults = { holdTtlMs: 30_000, reconnectSeconds: 20 } as const;
+/**
+ * The arena's rate caps, per client. Sized for the bundled load test with room to spare: its heaviest preset
+ * (`npm run loadtest:matrix`, 600 events/s per bot: about 360 kills, 230 loot and 6 each of trade, buy and
+ * confirm a second, sent in bursts of up to 60 per tick) stays at a third of them, and a server stalled for a
+ * second still finds its backlog within the bursts. A game sets its own from what its clients really send (a
+ * player seldom kills more than a few things a second).
+ */
+export const arenaRateCaps = {
+  perType: {
+    kill: { perSecond: 1_000, burst: 2_000 },
+    loot: { perSecond: 1_000, burst: 2_000 },
+    // Ledger calls: each one is a store round trip.
+    trade: { perSecond: 50, burst: 100 },
+    buy: { perSecond: 50, burst: 100 },
+    confirm: { perSecond: 50, burst: 100 },
+    cancel: { perSecond: 50, burst: 100 },
+    // The plugin's own messages (the arena hands it these caps): a claim is a store round trip, a resync a snapshot.
+    "progression:claim": { perSecond: 10, burst: 20 },
+    "progression:resync": { perSecond: 2, burst: 5 },
+  },
+  // Every guarded message and every unknown one, together.
+  total: { perSecond: 2_000, burst: 4_000 },
+  // A client refused 1,000 times within 10 s is flooding, not lagging: disconnected (close code 4029).
+  disconnect: { afterLimited: 1_000, withinMs: 10_000 },
+} as const satisfies RateCapsOptions;
+
+export const arenaDefaults = { holdTtlMs: 30_000, reconnectSeconds: 20, rateCaps: arenaRateCaps } as const;
+
+/** The message type unknown messages are counted as (toward the total cap only). */
+const unknownMessage = "_";
 
 /** What the shop answers to `buy`: the hold to `confirm` or `cancel` before `expiresAt`. */
 export interface PurchaseHold {
@@ -57,9 +92,12 @@ export const arenaMessageTypes = ["kill", "loot", "trade", "buy", "confirm", "ca
 export function createArenaRoom(host: ProgressionHost, settings: ArenaSettings = {}) {
   const holdTtlMs = settings.holdTtlMs ?? arenaDefaults.holdTtlMs;
   const reconnectSeconds = settings.reconnectSeconds ?? arenaDefaults.reconnectSeconds;
+  // One set of caps for every arena room: state is per client, so rooms never share a bucket.
+  const rateCaps = settings.rateCaps === false ? undefined : createRateCaps(settings.rateCaps ?? arenaDefaults.rateCaps);
+  const rateCap = rateCaps === undefined ? {} : { rateCap: rateCaps };
 
   return class ArenaRoom extends Room {
-    override plugins = definePlugins([new ProgressionPlugin(host)]);
+    override plugins = definePlugins([new ProgressionPlugin(host, rateCaps === undefined ? {} : { rateCaps })]);
 
     /** Open purchases of this room by hold id: what to grant when the gold hold is committed. */
     private readonly purchases = new Map<string, PendingPurchase>();
@@ -68,6 +106,9 @@ export function createArenaRoom(host: ProgressionHost, settings: ArenaSettings =
       // Any other message type: a clear rejection instead of Colyseus dropping the client.
       _: (client: Client, type: string | number) => {
         const name = String(type).slice(0, 64);
+        const decision = rateCaps?.admit(client, unknownMessage) ?? "allowed";
+        if (decision === "limited") client.send(PushMessage.Rejected, { type: name, code: ErrorCode.RateLimited, message: rateCaps?.describe(name) ?? "" });
+        if (decision !== "allowed") return;
         client.send(PushMessage.Rejected, {
           type: name,
           code: "UNKNOWN_MESSAGE",
@@ -77,7 +118,7 @@ export function createArenaRoom(host: ProgressionHost, settings: ArenaSettings =
 
       kill: guardedMessage("kill", killMessage, (client, message) => {
         this.plugins.progression.record(client, "kill", { creature: message.creature });
-      }),
+      }, rateCap),
 
       loot: guardedMessage("loot", lootMessage, (client, message, ctx) => {
         this.plugins.progression.record(client, "loot", { item: message.item }, message.qty);
@@ -91,7 +132,7 @@ export function createArenaRoom(host: ProgressionHost, settings: ArenaSettings =
         return this.plugins.progression.ledger
           .acquire({ subject, item: message.item, quantity: message.qty, idempotencyKey: `loot:${randomUUID()}` })
           .then((receipt) => ({ balances: receipt.balances }));
-      }),
+      }, rateCap),
 
       trade: guardedMessage("trade", tradeMessage, async (client, message) => {
         const from = this.plugins.progression.subjectOf(client);
@@ -109,7 +150,7 @@ export function createArenaRoom(host: ProgressionHost, settings: ArenaSettings =
           allowNewReceiver: false,
         });
         return { balances: receipt.balances };
-      }),
+      }, rateCap),
 
       buy: guardedMessage(
         "buy",
@@ -129,7 +170,7 @@ export function createArenaRoom(host: ProgressionHost, settings: ArenaSettings =
           this.purchases.set(holdId, { subject, item: message.item, qty: message.qty, expiresAt });
           return { holdId, item: message.item, qty: message.qty, price, expiresAt };
         },
-        { replyOnSend: "shop:held" },
+        { replyOnSend: "shop:held", ...rateCap },
       ),
 
       confirm: guardedMessage("confirm", confirmMessage, async (client, message): Promise<PurchaseResult> => {
@@ -152,14 +193,14 @@ export function createArenaRoom(host: ProgressionHost, settings: ArenaSettings =
         this.purchases.delete(message.holdId);
         const balances = await this.plugins.progression.ledger.list(purchase.subject);
         return { holdId: message.holdId, item: purchase.item, qty: purchase.qty, balances };
-      }),
+      }, rateCap),
 
       cancel: guardedMessage("cancel", cancelMessage, async (client, message) => {
         const purchase = this.purchaseOf(client, message.holdId);
         const receipt = await this.plugins.progression.ledger.release(message.holdId);
         this.purchases.delete(message.holdId);
         return { holdId: message.holdId, item: purchase.item, qty: purchase.qty, balances: receipt.balances };
-      }),
+      }, rateCap),
     };
 
     override onCreate(): void {
@@ -191,6 +232,8 @@ export function createArenaRoom(host: ProgressionHost, settings: ArenaSettings =
     }
 
     override async onDrop(client: Client): Promise<void> {
+      // Disconnected for flooding: no seat kept for a reconnection.
+      if (rateCaps?.disconnected(client) === true) return;
       try {
         await this.allowReconnection(client, reconnectSeconds);
       } catch {

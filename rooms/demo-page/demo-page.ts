@@ -5,7 +5,7 @@
  * present the unlocks. Everything shown comes from `progression.state`; the buttons only send arena messages.
  */
 import { Client, type Room } from "@colyseus/sdk";
-import { attachProgression, createUnlockPresenter, type ProgressionClient } from "../../client/index.ts";
+import { attachProgression, createUnlockPresenter, rarityText, type ProgressionClient } from "../../client/index.ts";
 import type { MilestoneProgress } from "../../src/model/progress.ts";
 import type { HoldView, RejectionReason } from "../../src/protocol/client-messages.ts";
 import type { PurchaseHold } from "../arena/arena-room.ts";
@@ -14,6 +14,8 @@ type Progression = ProgressionClient;
 
 const tradeItems = ["gold", "potion", "elixir", "gem", "skaven_tail", "sword", "shield", "skaven_banner"];
 const lootQuantity = 25;
+/** What a series' targets count, for "next: 1000 kills" (the arena's one series counts kills). */
+const seriesUnits: Readonly<Record<string, string>> = { slayer: "kills" };
 
 function element<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -70,7 +72,7 @@ async function join(playerId: string, locale: string): Promise<void> {
 function startGame(room: Room, progression: Progression): void {
   const log = logger();
   const purchases = new Map<string, PurchaseHold>();
-  const milestones = milestoneList(progression, log);
+  const milestones = milestoneList(progression, locale(progression), log);
   const holds = holdList(room, purchases, log);
 
   const render = (): void => {
@@ -87,8 +89,9 @@ function startGame(room: Room, progression: Progression): void {
   });
   room.onLeave(() => log("Disconnected from the arena. Reload the page to join again.", "error"));
   render();
-  // The countdowns: redrawn every quarter second while the page shows holds.
+  // The countdowns: holds every quarter second, seasonal periods ("ends in 3 days") every half minute.
   setInterval(() => holds.tick(), 250);
+  setInterval(() => milestones.render(progression.state.milestones), 30_000);
 
   for (const button of document.querySelectorAll<HTMLButtonElement>("[data-kill]")) {
     button.addEventListener("click", () => room.send("kill", { creature: button.dataset["kill"] }));
@@ -120,7 +123,7 @@ function startGame(room: Room, progression: Progression): void {
 }
 
 /** The milestone list, updated in place (rows keyed by code) so buttons keep their focus across pushes. */
-function milestoneList(progression: Progression, log: Log) {
+function milestoneList(progression: Progression, dateLocale: string, log: Log) {
   const list = element<HTMLUListElement>("milestones");
   const rows = new Map<string, ReturnType<typeof milestoneRow>>();
   return {
@@ -128,7 +131,7 @@ function milestoneList(progression: Progression, log: Log) {
       for (const milestone of milestones) {
         let row = rows.get(milestone.code);
         if (row === undefined) {
-          row = milestoneRow(milestone.code, () => {
+          row = milestoneRow(milestone.code, dateLocale, () => {
             progression
               .claim(milestone.code)
               .then(() => log(`Claimed ${progression.milestone(milestone.code)?.title ?? milestone.code}.`))
@@ -143,7 +146,7 @@ function milestoneList(progression: Progression, log: Log) {
   };
 }
 
-function milestoneRow(code: string, onClaim: () => void) {
+function milestoneRow(code: string, dateLocale: string, onClaim: () => void) {
   const item = create("li", { class: "milestone", "data-code": code });
   const icon = create("img", { class: "milestone-icon", alt: "", width: "48", height: "48" });
   const body = create("div", { class: "milestone-body" });
@@ -153,13 +156,18 @@ function milestoneRow(code: string, onClaim: () => void) {
   const fill = create("div", { class: "meter-fill" });
   const numbers = create("span", { class: "milestone-numbers" });
   const rewards = create("p", { class: "milestone-rewards" });
+  // What the definitions add: the tier in its series, what a locked one needs, a seasonal period, the rarity.
+  const series = create("p", { class: "milestone-series" });
+  const requires = create("p", { class: "milestone-requires" });
+  const period = create("p", { class: "milestone-period" });
+  const rarity = create("p", { class: "milestone-rarity" });
   const status = create("span", { class: "milestone-status" });
   const claim = create("button", { type: "button", class: "primary claim" }, "Claim");
   claim.addEventListener("click", onClaim);
   meter.append(fill);
   const footer = create("div", { class: "milestone-footer" });
   footer.append(numbers, status, claim);
-  body.append(title, description, meter, rewards, footer);
+  body.append(title, description, series, requires, period, meter, rewards, rarity, footer);
   item.append(icon, body);
 
   return {
@@ -189,10 +197,70 @@ function milestoneRow(code: string, onClaim: () => void) {
         numbers.textContent = `${current} / ${milestone.target}`;
         rewards.textContent = milestone.rewards.length === 0 ? "" : `Reward: ${milestone.rewards.map((reward) => `${reward.quantity} × ${reward.item}`).join(", ")}`;
       }
+      // A server that predates these fields sends none of them.
+      const missing = (milestone.requires ?? []).filter((required) => !required.awarded);
+      const locked = milestone.status === "in_progress" && missing.length > 0;
+      item.classList.toggle("locked", locked);
+      show(series, seriesLine(milestone));
+      if (milestone.series == null) delete item.dataset["series"];
+      else item.dataset["series"] = milestone.series.id;
+      show(requires, locked ? `Locked: requires ${listed(missing.map((required) => required.title))}` : "");
+      show(period, periodLine(milestone, dateLocale, Date.now()));
+      show(rarity, rarityText(milestone.rarity));
       status.textContent = milestone.status === "claimed" ? "Claimed" : milestone.status === "completed" ? "Reached" : "";
       claim.hidden = !(milestone.status === "completed" && milestone.rewards.length > 0);
     },
   };
+}
+
+function show(line: HTMLElement, text: string): void {
+  line.textContent = text;
+  line.hidden = text === "";
+}
+
+/** "Tier 2 of 3 · next: 1000 kills (Slayer III)"; a hidden next tier says only that there is one. */
+function seriesLine(milestone: MilestoneProgress): string {
+  const series = milestone.series;
+  if (series == null) return "";
+  const tier = `Tier ${series.order} of ${series.of}`;
+  if (series.next === null) return `${tier} · the last tier`;
+  if (series.next.masked) return `${tier} · next: a hidden tier`;
+  const unit = seriesUnits[series.id];
+  return `${tier} · next: ${series.next.target}${unit === undefined ? "" : ` ${unit}`} (${series.next.title})`;
+}
+
+/** "Seasonal: 1 Dec 2026 – 1 Mar 2027 · ends in 90 days"; "" for a milestone that is always open. */
+function periodLine(milestone: MilestoneProgress, dateLocale: string, now: number): string {
+  const from = milestone.availableFrom ?? null;
+  const until = milestone.availableUntil ?? null;
+  if (from === null && until === null) return "";
+  const date = (at: number): string => new Date(at).toLocaleDateString(dateLocale, { day: "numeric", month: "short", year: "numeric", timeZone: "UTC" });
+  const span = from !== null && until !== null ? `${date(from)} – ${date(until)}` : from !== null ? `from ${date(from)}` : `until ${date(until ?? 0)}`;
+  const reached = milestone.status !== "in_progress";
+  let when: string;
+  if (from !== null && now < from) when = `starts in ${duration(from - now)}`;
+  else if (until !== null && now >= until) when = reached ? "ended" : "ended, can no longer be earned";
+  else when = until === null ? "open" : `ends in ${duration(until - now)}`;
+  return `Seasonal: ${span} · ${when}`;
+}
+
+/** "3 days", "5 hours", "12 minutes". */
+function duration(ms: number): string {
+  const minutes = Math.ceil(ms / 60_000);
+  if (minutes < 120) return `${minutes} minute${minutes === 1 ? "" : "s"}`;
+  const hours = Math.floor(ms / 3_600_000);
+  if (hours < 48) return `${hours} hours`;
+  return `${Math.floor(ms / 86_400_000)} days`;
+}
+
+/** "A", "A and B", "A, B and C". */
+function listed(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? "") : `${names.slice(0, -1).join(", ")} and ${names.at(-1) ?? ""}`;
+}
+
+/** The locale the texts are in (dates are written in it too). */
+function locale(progression: Progression): string {
+  return progression.state.locale === "" ? "en" : progression.state.locale;
 }
 
 function renderInventory(progression: Progression): void {

@@ -57,10 +57,18 @@ describeArena({}, (handle) => {
         retroactive: false,
         rewards: [{ item: "potion", quantity: 2 }],
         claimed: false,
+        series: { id: "slayer", order: 1, of: 3, next: { masked: false, code: "slayer_100", title: "Slayer II", target: 100 } },
+        // The engine's cached rarity: the players who joined are active, so it is known.
+        rarity: { percent: expect.any(Number), holders: expect.any(Number), activePlayers: expect.any(Number), windowDays: 30 },
         preview: true,
       });
       expect(inEnglish.earnedAt).toBeGreaterThanOrEqual(sentAt);
-      expect(inGerman).toEqual({ ...inEnglish, title: "Schlächter I", description: "Besiege 10 Kreaturen." });
+      expect(inGerman).toEqual({
+        ...inEnglish,
+        title: "Schlächter I",
+        description: "Besiege 10 Kreaturen.",
+        series: { id: "slayer", order: 1, of: 3, next: { masked: false, code: "slayer_100", title: "Schlächter II", target: 100 } },
+      });
 
       await settle(arena.host, english, german, bystander);
       await arena.progression.events.drain();

@@ -68,7 +68,9 @@ describe("previews and holds across two processes sharing a RedisPresence", () =
     const local = await english.waitFor<PreviewMessage>("progression:preview");
     const remote = await german.waitFor<PreviewMessage>("progression:preview");
     expect(local).toMatchObject({ code: "slayer_10", title: "Slayer I", preview: true });
-    expect(remote).toEqual({ ...local, title: "Schlächter I", description: "Besiege 10 Kreaturen." });
+    // The series line names the next tier in the client's locale too.
+    const germanSeries = { id: "slayer", order: 1, of: 3, next: { masked: false, code: "slayer_100", title: "Schlächter II", target: 100 } };
+    expect(remote).toEqual({ ...local, title: "Schlächter I", description: "Besiege 10 Kreaturen.", series: germanSeries });
 
     // The other process lists only its own client, and its admin route reaches this process's client too.
     const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };

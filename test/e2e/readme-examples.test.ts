@@ -44,7 +44,7 @@ describe("README examples", () => {
     started.push(client);
     expect(await client.exited, client.output()).toBe(0);
     const output = client.output();
-    expect(output).toContain("snapshot: 10 milestones");
+    expect(output).toContain("snapshot: 12 milestones");
     expect(output).toContain("unlocked: First Blood (first_blood)");
     expect(output).toContain("unlocked: Slayer I (slayer_10)");
     expect(output).toContain("claimed: [ { item: 'potion', quantity: 2 } ]");

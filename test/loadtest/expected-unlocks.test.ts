@@ -25,6 +25,22 @@ describe("predictableThresholds", () => {
     ]);
     expect(thresholds[1]?.where).toEqual({ creature: "skaven_warrior" });
   });
+
+  it("keeps a seasonal milestone only inside its period, and one with preconditions only when its crossing implies them", () => {
+    const definitions = [
+      define({ ...base, code: "any_10", rule: { type: "count", threshold: 10 } }),
+      define({ ...base, code: "skaven_10", rule: { type: "count", threshold: 10, where: { creature: "skaven_warrior" } } }),
+      define({ ...base, code: "champion", rule: { type: "count", threshold: 20, where: { creature: "skaven_warrior" } }, requires: ["any_10", "skaven_10"] }),
+      define({ ...base, code: "early", rule: { type: "count", threshold: 5 }, requires: ["any_10"] }), // could wait for any_10
+      define({ ...base, code: "boss_fan", rule: { type: "count", threshold: 50 }, requires: ["boss"] }), // boss: another trigger
+      define({ ...base, code: "boss", trigger: "boss_kill", rule: { type: "count", threshold: 1 } }),
+      define({ ...base, code: "winter", rule: { type: "count", threshold: 5 }, availableFrom: "2026-12-01T00:00:00Z", availableUntil: "2027-03-01T00:00:00Z" }),
+    ];
+    const codesAt = (iso: string) => predictableThresholds(definitions, Date.parse(iso)).map((t) => t.code);
+    expect(codesAt("2026-12-24T12:00:00Z")).toEqual(["any_10", "skaven_10", "champion", "boss", "winter"]);
+    expect(codesAt("2027-03-01T00:00:00Z")).toEqual(["any_10", "skaven_10", "champion", "boss"]);
+    expect(codesAt("2026-11-30T23:59:59Z")).not.toContain("winter");
+  });
 });
 
 describe("ThresholdTracker", () => {

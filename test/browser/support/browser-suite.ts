@@ -100,6 +100,7 @@ export function describeBrowser(mode: DemoMode): void {
       await slayer.waitFor();
       expect(await slayer.getAttribute("aria-live")).toBe("polite");
       expect(await slayer.locator(".cp-toast-rewards").textContent()).toContain("potion");
+      expect(await slayer.locator(".cp-toast-series").textContent()).toBe("Tier 1 of 3 · next: Slayer II (100)");
       await expect.poll(() => slayerBar.getAttribute("aria-valuenow")).toBe("10");
       await expect.poll(() => milestone(page, "slayer_10").getAttribute("data-status")).toBe("completed");
       await settled(slayer);
@@ -113,6 +114,36 @@ export function describeBrowser(mode: DemoMode): void {
       const stored = await progressOf(playerId);
       expect(stored["slayer_10"]?.status).toBe("claimed");
       expect(stored["slayer_100"]?.current).toBe(10);
+    });
+
+    it("tiers are labelled with their place in the series, a locked milestone says what it requires, a seasonal one its period; the admin catalog shows them too", async () => {
+      const page = await joinDemo(`tiers-${mode}-${Date.now().toString(36)}`);
+      const line = (code: string, text: RegExp): Locator => milestone(page, code).getByText(text);
+      expect(await line("slayer_10", /^Tier /).textContent()).toBe("Tier 1 of 3 · next: 100 kills (Slayer II)");
+      expect(await line("slayer_100", /^Tier /).textContent()).toBe("Tier 2 of 3 · next: 1000 kills (Slayer III)");
+      expect(await line("slayer_1000", /^Tier /).textContent()).toBe("Tier 3 of 3 · the last tier");
+      expect(await milestone(page, "first_blood").getByText(/^Tier /).count()).toBe(0);
+      const locked = line("champion", /^Locked: /);
+      expect(await locked.textContent()).toBe("Locked: requires Slayer II and Skaven Slayer");
+      // Still counting while locked: the bar is there.
+      expect(await milestone(page, "champion").getByRole("progressbar").getAttribute("aria-valuenow")).toBe("0");
+      const from = Date.UTC(2026, 11, 1);
+      const until = Date.UTC(2027, 2, 1);
+      const now = Date.now();
+      const when = now < from ? /starts in \d+/ : now >= until ? /ended/ : /ends in \d+/;
+      const period = await line("winter_hunt", /^Seasonal: /).textContent();
+      expect(period).toContain("Seasonal: Dec 1, 2026 – Mar 1, 2027 · ");
+      expect(period).toMatch(when);
+      await page.screenshot({ path: join(screenshots, `demo-page-tiers-${mode}.png`), fullPage: true });
+
+      const admin = await openAdminTab();
+      const row = (code: string): Locator => admin.locator(`#catalog tr[data-code="${code}"]`);
+      await row("champion").waitFor();
+      expect(await row("champion").locator("td.requires").innerText()).toBe("slayer_100\nskaven_slayer");
+      expect(await row("slayer_100").getByText("slayer · 2 of 3").count()).toBe(1);
+      expect(await row("slayer_100").getByText("slayer_10 → slayer_100 → slayer_1000").count()).toBe(1);
+      expect(await row("winter_hunt").getByText("until 2027-03-01T00:00:00.000Z").count()).toBe(1);
+      expect(await row("winter_hunt").getByText(now < from ? "upcoming" : now >= until ? "closed" : "open", { exact: true }).count()).toBe(1);
     });
 
     it("in the chosen locale: the toast's own Claim button, and a trade", async () => {
