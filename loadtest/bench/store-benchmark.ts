@@ -26,6 +26,7 @@ import { createRedisBackend } from "../../src/backends/redis/create-redis-backen
 import { createRedisKeys } from "../../src/backends/redis/redis-keys.ts";
 import { startRedisServer } from "../../test/support/redis-server.ts";
 import { subjectMemoryPlan, subjectMemoryUsage } from "../../test/redis/subject-memory.ts";
+import { measureRarityCost } from "./rarity-cost.ts";
 
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 2_000_000);
 /** Events per flush, one engine run each: 100 ms and 1 s of traffic at the simulated 500k events/s. */
@@ -270,6 +271,17 @@ try {
     console.log(`  CPU-bound estimate on 2 dedicated cores (events / max(Redis CPU, Node CPU)): ${Math.round(bound).toLocaleString("en")} events/s`);
   }
   if (!engineOnly) console.log(`redis memory per subject (20 counters, 10 awards): ${await memoryPerSubject(server.url)} bytes`);
+  if (!engineOnly) {
+    const probe = new Redis(server.url);
+    const rarity = await measureRarityCost(probe, redisCpuSeconds);
+    probe.disconnect();
+    const hincrby = (reference.redisCpu * 1e6) / reference.count;
+    console.log(
+      `rarity (Redis CPU): ${rarity.perAwardUs.toFixed(2)} us per award counted (${(rarity.perAwardUs / hincrby).toFixed(1)}x a raw HINCRBY's ${hincrby.toFixed(2)} us); ` +
+        `${rarity.perActiveUpdateUs.toFixed(2)} us per active-player update (a player's first apply of a day, ${rarity.awardsPerSubject} awards held), ` +
+        `${rarity.perSameDayCheckUs.toFixed(2)} us for each later apply that day`,
+    );
+  }
 } finally {
   await server.stop();
 }
