@@ -15,6 +15,7 @@ import { BotFleet } from "./runner/bot-fleet.ts";
 import { summarizeLatencies } from "./runner/latency-summary.ts";
 import { freePort, processCpuMs, processRssMb, startGameServer, startRedisServer, type OwnedProcess } from "./runner/local-processes.ts";
 import { parseLoadtestOptions, type LoadtestOptions } from "./runner/loadtest-options.ts";
+import { botsCpu, checkPinning, cpusOf, pinProcess, serverCpu } from "./runner/cpu-pinning.ts";
 import type { StoreCheck, StoreCheckResult } from "./runner/store-check.ts";
 
 /**
@@ -42,14 +43,19 @@ const arenaWorld = {
 
 async function main(): Promise<number> {
   const options = parseLoadtestOptions(process.argv.slice(2));
-  const thresholds = options.room === "arena" ? loadThresholds(options.definitions) : [];
+  // The bare room is measured on the same predicted events: its bots get an ack where the arena's get an unlock.
+  const thresholds = loadThresholds(options.definitions);
   const runId = randomBytes(4).toString("hex");
   const owned: OwnedProcess[] = [];
   let fleet: BotFleet | undefined;
   let check: StoreCheck | undefined;
   try {
+    if (options.pin) checkPinning();
     const target = await startTarget(options, owned, runId, thresholds);
     check = target.check;
+    // Before the bot workers start: they inherit this process's CPU.
+    const pinning = options.pin ? pinAll(target) : "none";
+    if (options.pin) log(`pinned: ${pinning}`);
     const subjects = Array.from({ length: options.clients }, (_, index) => `lt-${runId}-${index}`);
     const bots: ArenaBotSettings[] = subjects.map((subject, index) => ({
       endpoint: target.endpoint,
@@ -88,7 +94,7 @@ async function main(): Promise<number> {
     ]);
     const store = await check?.verify(drained.reports, 5_000);
     memory.stop();
-    const report = buildReport(options, joined, sent.sendingMs, drained.reports, applied, store, {
+    const report = buildReport(options, pinning, joined, sent.sendingMs, drained.reports, applied, store, {
       serverCpuPercent: percent(cpuBefore.server, cpuAfter.server, sent.sendingMs),
       redisCpuPercent: percent(cpuBefore.redis, cpuAfter.redis, sent.sendingMs),
       botsCpuPercent: percent(cpuBefore.bots, cpuAfter.bots, sent.sendingMs),
@@ -174,6 +180,21 @@ async function startTarget(options: LoadtestOptions, owned: OwnedProcess[], runI
   return { endpoint: `ws://127.0.0.1:${port}`, serverLog, server: server.pid, redis: redisPid, check };
 }
 
+/** Pins the bots (this process) and what this run started; returns what runs where. */
+function pinAll(target: Target): string {
+  pinProcess(process.pid, botsCpu);
+  const placed = [`bots: cpu ${cpusOf(process.pid)}`];
+  for (const [name, pid] of [["server", target.server], ["redis-server", target.redis]] as const) {
+    if (pid === undefined) {
+      placed.push(`${name}: not started by this run, not pinned`);
+      continue;
+    }
+    pinProcess(pid, serverCpu);
+    placed.push(`${name}: cpu ${cpusOf(pid)}`);
+  }
+  return placed.join("; ");
+}
+
 interface CpuSample {
   readonly at: number;
   readonly server: number | undefined;
@@ -219,6 +240,7 @@ function trackMemory(pid: number | undefined): { stop(): void; peak(): number | 
 
 function buildReport(
   options: LoadtestOptions,
+  pinning: string,
   joined: { joined: number; failed: number; errors: string[] },
   sendingMs: number,
   reports: readonly BotReport[],
@@ -281,7 +303,9 @@ function buildReport(
       appliedPerSecond: applied === undefined ? null : Math.round(applied.countedEvents / ((sendingMs + applied.settledMs) / 1000)),
       backlogSettledMs: applied?.settledMs ?? null,
     },
+    /** From the send of the event that crosses a threshold to its unlock push (arena) or the room's ack (bare). */
     latencyMs: summarizeLatencies(latencies),
+    latencyMeasures: options.room === "bare" ? "send -> ack (the reference: Colyseus alone)" : "send -> unlock",
     /** Server -> client messages the bots received, by kind: the push traffic each gameplay event causes. */
     pushes: {
       ...pushes,
@@ -297,6 +321,8 @@ function buildReport(
       cpu: cpus()[0]?.model ?? "unknown",
       memoryGb: Math.round(totalmem() / 2 ** 30),
       node: process.version,
+      /** Which CPUs the bots, the server and redis-server ran on (`--pin`), or "none". */
+      pinning,
       /** Other work on the machine skews every figure: the 1-minute load average when the run ended. */
       loadAverage1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
     },

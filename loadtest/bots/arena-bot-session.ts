@@ -1,11 +1,14 @@
 import { Client, type Room } from "@colyseus/sdk";
 import type { BotReport } from "./bot-report.ts";
+import { bareAckMessage } from "../reference/bare-ack.ts";
 import { ThresholdTracker, type PredictableThreshold, type RecordedEvent } from "./expected-unlocks.ts";
 
 /**
  * One bot: joins the arena as its own subject and, driven by `tick()`, sends kills, loot and the
  * occasional trade and shop purchase at its rate. It knows its own counts, so for every event that
- * crosses a threshold it starts a clock that the matching `progression:unlocked` push stops.
+ * crosses a threshold it starts a clock that the matching `progression:unlocked` push stops. Against the
+ * bare reference room the same event carries `acks: [codes]` and the room's `ack` reply stops the clock:
+ * the send -> ack latency of Colyseus alone, the reference for the arena's send -> unlock.
  * Hot-path messages (kill, loot) are fire-and-forget; ledger messages are requests whose rejections
  * are counted as outcomes.
  */
@@ -79,6 +82,11 @@ export class ArenaBot {
     const client = new Client(this.settings.endpoint);
     const room = await client.joinOrCreate(this.settings.roomName, { playerId: this.settings.subject });
     room.onMessage("progression:unlocked", (payload: unknown) => this.#onUnlocked(payload));
+    // The bare room's answer to a crossing event (see #send): the reference latency.
+    room.onMessage(bareAckMessage, (payload: unknown) => {
+      const codes = typeof payload === "object" && payload !== null ? (payload as { codes?: unknown }).codes : undefined;
+      if (Array.isArray(codes)) for (const code of codes) this.#onUnlocked({ code });
+    });
     room.onMessage("progression:progress", () => void this.#pushes.progress++);
     room.onMessage("progression:inventory", () => void this.#pushes.inventory++);
     room.onMessage("progression:snapshot", () => void this.#pushes.snapshot++);
@@ -196,7 +204,8 @@ export class ArenaBot {
     if (room === undefined) return;
     const crossed = this.#tracker.observe(recorded);
     const sentAt = performance.now();
-    room.send(type, payload);
+    // The bare room cannot know the thresholds: the crossing event names what it would unlock.
+    room.send(type, crossed.length > 0 && this.settings.roomName === "bare" ? { ...payload, acks: crossed } : payload);
     this.#sent[type] = (this.#sent[type] ?? 0) + 1;
     for (const code of crossed) {
       this.#expected.push(code);

@@ -30,6 +30,11 @@ export interface LoadtestOptions {
   readonly mix: EventMix;
   /** Write a V8 CPU profile of the started server into this directory. */
   readonly cpuProfileDir: string | undefined;
+  /**
+   * Pin the bots (this process and its workers) to CPU 0 and the started server and redis-server to CPU 1
+   * (`taskset`), so figures stop depending on who got the CPU. Default false.
+   */
+  readonly pin: boolean;
 }
 
 export const loadtestDefaults = {
@@ -45,7 +50,7 @@ export const loadtestDefaults = {
 const usage = `usage: npm run loadtest -- [--clients N] [--rate EVENTS_PER_BOT_PER_S] [--seconds S]
        [--room arena|bare] [--endpoint ws://127.0.0.1:PORT] [--redis-url redis://127.0.0.1:PORT]
        [--workers W] [--definitions FILE] [--drain-seconds S] [--cpu-prof DIR]
-       [--mix kill=0.6,loot=0.38,trade=0.01,buy=0.01]`;
+       [--mix kill=0.6,loot=0.38,trade=0.01,buy=0.01] [--pin]`;
 
 export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
   let values: Record<string, string | undefined>;
@@ -64,6 +69,7 @@ export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
         "drain-seconds": { type: "string" },
         "cpu-prof": { type: "string" },
         mix: { type: "string" },
+        pin: { type: "boolean" },
       },
       strict: true,
       allowPositionals: false,
@@ -93,6 +99,7 @@ export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
     drainSeconds: number(values, "drain-seconds", loadtestDefaults.drainSeconds, 0, 300),
     mix: parseMix(values["mix"]),
     cpuProfileDir: values["cpu-prof"],
+    pin: (values["pin"] as unknown) === true,
   };
 }
 

@@ -14,6 +14,7 @@ describe("parseLoadtestOptions", () => {
     const options = parseLoadtestOptions(["--clients", "7", "--rate", "2.5", "--seconds", "3", "--room", "bare", "--endpoint", "ws://127.0.0.1:2567", "--workers", "1"]);
     expect(options).toMatchObject({ clients: 7, rate: 2.5, seconds: 3, room: "bare", endpoint: "ws://127.0.0.1:2567", workers: 1 });
     expect(parseLoadtestOptions(["--mix", "kill=3,loot=1"]).mix).toEqual({ kill: 3, loot: 1, trade: 0, buy: 0 });
+    expect([parseLoadtestOptions(["--pin"]).pin, parseLoadtestOptions([]).pin]).toEqual([true, false]);
   });
 
   it.each([

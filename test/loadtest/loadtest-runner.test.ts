@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -19,6 +20,8 @@ interface RunResult {
     store: { ok?: boolean; mismatches?: string[]; expectedEvents?: number; countedEvents?: number };
     errors: { count: number; samples: string[] };
     latencyMs: { samples: number; p99: number | null };
+    latencyMeasures: string;
+    machine: { pinning: string };
   };
   readonly stderr: string;
 }
@@ -45,6 +48,20 @@ describe("npm run loadtest", () => {
     expect(report.events.gameplayCounted).toBe(report.events.gameplaySent);
     expect(report.store).toMatchObject({ ok: true, mismatches: [] });
     expect(report.store.countedEvents).toBe(report.events.sent);
+    // The latency reference: the same predicted events, answered by the room with an ack.
+    expect(report.latencyMeasures).toContain("send -> ack");
+    expect(report.unlocks.expected).toBeGreaterThanOrEqual(4);
+    expect(report.unlocks).toMatchObject({ received: report.unlocks.expected, duplicated: 0, missing: 0 });
+    expect(report.latencyMs.samples).toBe(report.unlocks.expected);
+    expect(report.machine.pinning).toBe("none");
+    expect(report.ok).toBe(true);
+    expect(exitCode).toBe(0);
+  }, 30_000);
+
+  it.runIf(availableParallelism() >= 2)("--pin puts the bots on CPU 0 and the server and redis-server on CPU 1, and says so", async () => {
+    const { exitCode, report, stderr } = await runLoadtest(["--room", "bare", "--clients", "2", "--rate", "20", "--seconds", "1", "--drain-seconds", "5", "--pin"]);
+    expect(report.errors, stderr).toEqual({ count: 0, samples: [] });
+    expect(report.machine.pinning).toBe("bots: cpu 0; server: cpu 1; redis-server: cpu 1");
     expect(report.ok).toBe(true);
     expect(exitCode).toBe(0);
   }, 30_000);
