@@ -3,14 +3,14 @@ import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 
 /**
- * `npm run loadtest:matrix -- [--clients 100,500,1000] [--total-rate 60000] [--seconds 10] [--pin]`
+ * `npm run loadtest:matrix -- [--clients 100,500,1000] [--total-rate 60000] [--seconds 10] [--pin] [--arrivals steady|burst]`
  *
  * The benchmark protocol of BENCHMARKS.md: for each client count, the same offered load (total
  * events/s split over the bots) against the bare reference room and then the arena, one run after
  * the other on the same machine, and a Markdown table with the arena/bare ratios: of the applied rate,
  * and of the latency (the arena's send -> unlock p99 against the bare room's send -> ack p99 for the same
  * predicted events, with the target 2 x bare p99 + 25 ms). Each run is a full `run-loadtest.ts` (own
- * redis-server and server process), so runs do not share state. `--pin` is passed on to every run.
+ * redis-server and server process), so runs do not share state. `--pin` and `--arrivals` are passed on to every run.
  */
 
 interface RunReport {
@@ -36,6 +36,7 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "10" },
     rooms: { type: "string", default: "bare,arena" },
     pin: { type: "boolean", default: false },
+    arrivals: { type: "string", default: "steady" },
   },
 });
 const clientCounts = values.clients.split(",").map(Number);
@@ -44,7 +45,7 @@ const rooms = values.rooms.split(",");
 const root = resolve(import.meta.dirname, "..");
 
 async function run(room: string, clients: number): Promise<RunReport> {
-  const args = ["loadtest/run-loadtest.ts", "--room", room, "--clients", String(clients), "--rate", String(totalRate / clients), "--seconds", values.seconds, ...(values.pin ? ["--pin"] : [])];
+  const args = ["loadtest/run-loadtest.ts", "--room", room, "--clients", String(clients), "--rate", String(totalRate / clients), "--seconds", values.seconds, "--arrivals", values.arrivals, ...(values.pin ? ["--pin"] : [])];
   process.stderr.write(`[matrix] node ${args.join(" ")}\n`);
   return await new Promise((done, fail) => {
     execFile(process.execPath, args, { cwd: root, timeout: 600_000, maxBuffer: 16 * 2 ** 20 }, (_error, stdout, stderr) => {

@@ -62,6 +62,7 @@ async function main(): Promise<number> {
       roomName: options.room,
       subject,
       ratePerSecond: options.rate,
+      arrivals: options.arrivals,
       mix: options.mix,
       ...arenaWorld,
       // Trade partners: the neighbours, so trades stay between running bots.
@@ -288,6 +289,8 @@ function buildReport(
     room: options.room,
     clients: { requested: options.clients, joined: joined.joined, failed: joined.failed },
     ratePerBot: options.rate,
+    /** "steady": bots at random phases; "burst": every bot in step. */
+    arrivals: options.arrivals,
     mix: options.mix,
     seconds: Math.round(seconds * 100) / 100,
     workers: options.workers,

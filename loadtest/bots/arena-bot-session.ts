@@ -32,6 +32,12 @@ export interface ArenaBotSettings {
   readonly subject: string;
   /** Events per second this bot sends. */
   readonly ratePerSecond: number;
+  /**
+   * "steady": each bot starts at a random point of its first send interval, so the fleet's events arrive
+   * spread out, as players' do; "burst": every bot starts together, so their events arrive in step (at 1
+   * event/s, 1,000 bots are a burst of 1,000 events once a second). Default "steady".
+   */
+  readonly arrivals?: "steady" | "burst";
   readonly mix: EventMix;
   readonly creatures: readonly string[];
   readonly lootItems: readonly string[];
@@ -126,7 +132,7 @@ export class ArenaBot {
   /** Restarts the rate clock (between the join phase and the timed phase). */
   resetClock(): void {
     this.#lastTick = 0;
-    this.#credit = 0;
+    this.#credit = this.settings.arrivals === "burst" ? 0 : Math.random();
   }
 
   async leave(): Promise<void> {

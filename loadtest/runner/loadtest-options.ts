@@ -35,6 +35,8 @@ export interface LoadtestOptions {
    * (`taskset`), so figures stop depending on who got the CPU. Default false.
    */
   readonly pin: boolean;
+  /** "steady" (default: bots start at random phases) or "burst" (every bot in step). */
+  readonly arrivals: "steady" | "burst";
 }
 
 export const loadtestDefaults = {
@@ -50,7 +52,7 @@ export const loadtestDefaults = {
 const usage = `usage: npm run loadtest -- [--clients N] [--rate EVENTS_PER_BOT_PER_S] [--seconds S]
        [--room arena|bare] [--endpoint ws://127.0.0.1:PORT] [--redis-url redis://127.0.0.1:PORT]
        [--workers W] [--definitions FILE] [--drain-seconds S] [--cpu-prof DIR]
-       [--mix kill=0.6,loot=0.38,trade=0.01,buy=0.01] [--pin]`;
+       [--mix kill=0.6,loot=0.38,trade=0.01,buy=0.01] [--pin] [--arrivals steady|burst]`;
 
 export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
   let values: Record<string, string | undefined>;
@@ -70,6 +72,7 @@ export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
         "cpu-prof": { type: "string" },
         mix: { type: "string" },
         pin: { type: "boolean" },
+        arrivals: { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -79,6 +82,8 @@ export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
   }
   const room = values["room"] ?? loadtestDefaults.room;
   if (room !== "arena" && room !== "bare") throw invalid(`--room must be "arena" or "bare", got ${JSON.stringify(room)}\n${usage}`, { room });
+  const arrivals = values["arrivals"] ?? "steady";
+  if (arrivals !== "steady" && arrivals !== "burst") throw invalid(`--arrivals must be "steady" or "burst", got ${JSON.stringify(arrivals)}\n${usage}`, { arrivals });
   const endpoint = values["endpoint"];
   if (endpoint !== undefined && !/^wss?:\/\/(127\.0\.0\.1|localhost)(:\d+)?\/?$/.test(endpoint)) {
     throw invalid(`--endpoint must be a loopback WebSocket URL such as ws://127.0.0.1:2567, got ${JSON.stringify(endpoint)}`, { endpoint });
@@ -100,6 +105,7 @@ export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
     mix: parseMix(values["mix"]),
     cpuProfileDir: values["cpu-prof"],
     pin: (values["pin"] as unknown) === true,
+    arrivals,
   };
 }
 

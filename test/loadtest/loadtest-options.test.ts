@@ -15,6 +15,7 @@ describe("parseLoadtestOptions", () => {
     expect(options).toMatchObject({ clients: 7, rate: 2.5, seconds: 3, room: "bare", endpoint: "ws://127.0.0.1:2567", workers: 1 });
     expect(parseLoadtestOptions(["--mix", "kill=3,loot=1"]).mix).toEqual({ kill: 3, loot: 1, trade: 0, buy: 0 });
     expect([parseLoadtestOptions(["--pin"]).pin, parseLoadtestOptions([]).pin]).toEqual([true, false]);
+    expect([parseLoadtestOptions(["--arrivals", "burst"]).arrivals, parseLoadtestOptions([]).arrivals]).toEqual(["burst", "steady"]);
   });
 
   it.each([
@@ -22,6 +23,7 @@ describe("parseLoadtestOptions", () => {
     [["--clients", "2.5"], /--clients must be a whole number/],
     [["--rate", "fast"], /--rate must be a number/],
     [["--room", "lobby"], /--room must be "arena" or "bare"/],
+    [["--arrivals", "random"], /--arrivals must be "steady" or "burst"/],
     [["--endpoint", "ws://example.com:2567"], /--endpoint must be a loopback WebSocket URL/],
     [["--redis-url", "redis://10.0.0.1:6379"], /--redis-url must be a loopback Redis URL/],
     [["--unknown", "1"], /Unknown option/],
