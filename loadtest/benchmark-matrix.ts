@@ -21,6 +21,7 @@ interface RunReport {
   events: { sentPerSecond: number; appliedPerSecond: number | null; backlogSettledMs: number | null };
   latencyMs: { p50: number | null; p95: number | null; p99: number | null; max: number | null };
   latencyMeasures: string;
+  requestLatencyMs: { p50: number | null; p99: number | null; samples: number };
   unlocks: { expected: number; received: number; duplicated: number };
   store: { ok?: boolean };
   errors: { count: number };
@@ -78,6 +79,7 @@ for (const clients of clientCounts) {
     rows.push(
       `| ${room} | ${report.clients.joined} | ${Math.round(report.ratePerBot)} | ${report.events.sentPerSecond} | ${applied ?? "-"} | ${ratio} | ` +
         `${report.events.backlogSettledMs ?? "-"} | ${report.latencyMeasures} | ${p50 ?? "-"} / ${p95 ?? "-"} / ${p99 ?? "-"} / ${max ?? "-"} | ${latencyRatio} | ` +
+        `${report.requestLatencyMs.p50 ?? "-"} / ${report.requestLatencyMs.p99 ?? "-"} (${report.requestLatencyMs.samples}) | ` +
         `${report.unlocks.expected} / ${report.unlocks.received} / ${report.unlocks.duplicated} | ${exact} | ` +
         `${report.resources.serverCpuPercent ?? "-"} / ${report.resources.redisCpuPercent ?? "-"} / ${report.resources.botsCpuPercent ?? "-"} | ` +
         `${report.resources.serverRssMbPeak ?? "-"} | ${report.machine.loadAverage1m} | ${report.machine.pinning} |`,
@@ -87,8 +89,8 @@ for (const clients of clientCounts) {
 process.stdout.write(
   [
     "",
-    "| room | clients | events/s per bot | sent/s | applied/s | arena/bare | backlog ms | latency of | p50 / p95 / p99 / max ms | p99 arena/bare | unlocks expected / received / duplicated | exact | CPU % server / redis / bots | server RSS MB | load avg | pinning |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| room | clients | events/s per bot | sent/s | applied/s | arena/bare | backlog ms | latency of | p50 / p95 / p99 / max ms | p99 arena/bare | ledger requests p50 / p99 ms (answered) | unlocks expected / received / duplicated | exact | CPU % server / redis / bots | server RSS MB | load avg | pinning |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ...rows,
     "",
   ].join("\n"),

@@ -258,6 +258,7 @@ function buildReport(
   const errors: string[] = [...joined.errors];
   const rejected: Record<string, number> = {};
   const latencies: number[] = [];
+  const requestLatencies: number[] = [];
   const pushes = { unlocked: 0, progress: 0, inventory: 0, snapshot: 0 };
   for (const report of reports) {
     pushes.unlocked += Object.values(report.received).reduce((a, b) => a + b, 0);
@@ -278,6 +279,7 @@ function buildReport(
     }
     errors.push(...report.errors);
     latencies.push(...report.latenciesMs);
+    requestLatencies.push(...report.requestLatenciesMs);
   }
   const sentEvents = Object.values(byType).reduce((a, b) => a + b, 0);
   const hotPathSent = hotPathMessages.reduce((sum, type) => sum + (byType[type] ?? 0), 0);
@@ -309,6 +311,8 @@ function buildReport(
     /** From the send of the event that crosses a threshold to its unlock push (arena) or the room's ack (bare). */
     latencyMs: summarizeLatencies(latencies),
     latencyMeasures: options.room === "bare" ? "send -> ack (the reference: Colyseus alone)" : "send -> unlock",
+    /** From sending a ledger request (trade, buy, confirm, cancel) to its answer or rejection. */
+    requestLatencyMs: summarizeLatencies(requestLatencies),
     /** Server -> client messages the bots received, by kind: the push traffic each gameplay event causes. */
     pushes: {
       ...pushes,

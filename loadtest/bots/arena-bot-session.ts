@@ -64,6 +64,7 @@ export class ArenaBot {
   readonly #expected: string[] = [];
   readonly #received: Record<string, number> = {};
   readonly #latencies: number[] = [];
+  readonly #requestLatencies: number[] = [];
   readonly #sent: Record<string, number> = {};
   readonly #rejected: Record<string, number> = {};
   readonly #pushes = { progress: 0, inventory: 0, snapshot: 0 };
@@ -155,6 +156,7 @@ export class ArenaBot {
       expected: [...this.#expected],
       received: { ...this.#received },
       latenciesMs: [...this.#latencies],
+      requestLatenciesMs: [...this.#requestLatencies],
       rejected: { ...this.#rejected },
       pushes: { ...this.#pushes },
       errors: [...this.#errors],
@@ -224,9 +226,11 @@ export class ArenaBot {
     if (room === undefined) return;
     this.#sent[type] = (this.#sent[type] ?? 0) + 1;
     this.#openRequests += 1;
+    const sentAt = performance.now();
     room.request(type, payload).then(
       (reply: unknown) => {
         this.#openRequests -= 1;
+        this.#requestLatencies.push(performance.now() - sentAt);
         onReply?.(reply);
       },
       (error: unknown) => {
@@ -235,6 +239,7 @@ export class ArenaBot {
         // Anything else (timeout, server fault, closed connection) is an error.
         const code = (error as { reason?: { code?: unknown } } | undefined)?.reason?.code;
         if (typeof code === "string") {
+          this.#requestLatencies.push(performance.now() - sentAt);
           const key = `${type}:${code}`;
           this.#rejected[key] = (this.#rejected[key] ?? 0) + 1;
         } else {

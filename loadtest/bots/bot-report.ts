@@ -12,6 +12,8 @@ export interface BotReport {
   readonly received: Record<string, number>;
   /** Send -> push time of each expected unlock, in ms, in arrival order. */
   readonly latenciesMs: readonly number[];
+  /** Send -> answer time of each ledger request (trade, buy, confirm, cancel) answered or rejected, in ms. */
+  readonly requestLatenciesMs: readonly number[];
   /** Ledger requests (trade, buy, confirm, cancel) the room rejected, by type: expected outcomes, not faults. */
   readonly rejected: Record<string, number>;
   readonly pushes: { readonly progress: number; readonly inventory: number; readonly snapshot: number };
@@ -28,6 +30,7 @@ export function emptyReport(subject: string): BotReport {
     expected: [],
     received: {},
     latenciesMs: [],
+    requestLatenciesMs: [],
     rejected: {},
     pushes: { progress: 0, inventory: 0, snapshot: 0 },
     errors: [],

@@ -21,6 +21,7 @@ interface RunResult {
     errors: { count: number; samples: string[] };
     latencyMs: { samples: number; p99: number | null };
     latencyMeasures: string;
+    requestLatencyMs: { samples: number; p99: number | null };
     machine: { pinning: string };
   };
   readonly stderr: string;
@@ -74,6 +75,9 @@ describe("npm run loadtest", () => {
     expect(report.unlocks.expected).toBeGreaterThanOrEqual(8);
     expect(report.unlocks).toMatchObject({ received: report.unlocks.expected, duplicated: 0, missing: 0 });
     expect(report.latencyMs.samples).toBe(report.unlocks.expected);
+    // Every ledger request was answered (or refused with a reason), and timed.
+    const requests = ["trade", "buy", "confirm", "cancel"].reduce((sum, type) => sum + (report.events.byType[type] ?? 0), 0);
+    expect(report.requestLatencyMs.samples).toBe(requests);
     expect(report.store).toMatchObject({ ok: true, mismatches: [] });
     expect(report.events.gameplayCounted).toBe(report.events.gameplaySent);
     expect(report.ok).toBe(true);
