@@ -5,6 +5,7 @@
  * kept in this tab's sessionStorage. Previews play with the client kit's presenter, as a player sees them.
  */
 import { createUnlockPresenter, type PreviewMessage, type UnlockPresenter } from "../../client/index.ts";
+import { create, elementOf } from "../../client/page-dom.ts";
 import type { MilestoneCatalog, MilestoneCatalogEntry } from "../../src/engine/milestone-catalog.ts";
 import type { SimulationReport } from "../../src/history/simulate.ts";
 import type { MilestoneProgress } from "../../src/model/progress.ts";
@@ -33,18 +34,7 @@ class AdminRequestError extends Error {
   }
 }
 
-function element<T extends HTMLElement>(id: string): T {
-  const found = document.getElementById(id);
-  if (found === null) throw new Error(`admin tab: no element #${id} in admin-tab.html`);
-  return found as T;
-}
-
-function create<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+const element = <T extends HTMLElement>(id: string): T => elementOf<T>("admin tab (admin-tab.html)", id);
 
 const tokenInput = element<HTMLInputElement>("token");
 const errorLine = element<HTMLParagraphElement>("error");

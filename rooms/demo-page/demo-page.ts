@@ -6,6 +6,7 @@
  */
 import { Client, type Room } from "@colyseus/sdk";
 import { attachProgression, createUnlockPresenter, rarityText, type ProgressionClient } from "../../client/index.ts";
+import { create, elementOf } from "../../client/page-dom.ts";
 import type { MilestoneProgress } from "../../src/model/progress.ts";
 import type { HoldView, RejectionReason } from "../../src/protocol/client-messages.ts";
 import type { PurchaseHold } from "../arena/arena-room.ts";
@@ -17,18 +18,7 @@ const lootQuantity = 25;
 /** What a series' targets count, for "next: 1000 kills" (the arena's one series counts kills). */
 const seriesUnits: Readonly<Record<string, string>> = { slayer: "kills" };
 
-function element<T extends HTMLElement>(id: string): T {
-  const found = document.getElementById(id);
-  if (found === null) throw new Error(`demo page: no element #${id} in index.html`);
-  return found as T;
-}
-
-function create<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Record<string, string> = {}, text?: string): HTMLElementTagNameMap[K] {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
+const element = <T extends HTMLElement>(id: string): T => elementOf<T>("demo page (index.html)", id);
 
 const joinForm = element<HTMLFormElement>("join-form");
 const playerInput = element<HTMLInputElement>("player-id");

@@ -318,12 +318,9 @@ export function createProgression(options: ProgressionOptions): Progression {
       ensureOpen();
       // One definition set and one translator for the whole answer, even if a reload lands meanwhile.
       const [current, texts, withCatalogs] = [compiled, translator, hasCatalogs];
-      const [stats, rarities] = await Promise.all([backend.milestoneStats().then((counts) => statsOf(current.definitions.values(), counts)), rarity.read()]);
-      // The admin sees the rarity read now, not the cached figure pushes carry.
-      return buildMilestoneCatalog(current.definitions.values(), texts, withCatalogs, stats, (code) => {
-        const found = rarities.get(code);
-        return found === undefined ? null : { ...found };
-      });
+      // The admin sees the rarity read now (it refreshes the cache pushes read from too).
+      const [counts] = await Promise.all([backend.milestoneStats(), rarity.read()]);
+      return buildMilestoneCatalog(current.definitions.values(), texts, withCatalogs, statsOf(current.definitions.values(), counts), presentation.rarity);
     },
 
     async erase(subject) {

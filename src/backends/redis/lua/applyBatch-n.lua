@@ -110,6 +110,7 @@ end
 local plan, planOrder = {}, {}
 -- Preconditions: required code -> { {counterId, check}, ... } in plan order; codes some check requires.
 local dependentsOf, isRequired = {}, {}
+local withPreconditions = false
 for i, row in ipairs(counterList) do
   if type(row) ~= "table" or type(row[1]) ~= "string" or not COUNTER_KINDS[row[2]] or not isInt(row[3]) or type(row[4]) ~= "table" then
     return fail(STATUS.INVALID_INPUT, "counter spec " .. i .. " must be [counterId, kind s|w|d|g, keepDays, checks]")
@@ -133,6 +134,7 @@ for i, row in ipairs(counterList) do
         local list = dependentsOf[code]
         if not list then list = {}; dependentsOf[code] = list end
         list[#list + 1] = {id, check}
+        withPreconditions = true
       end
       check.req = requires
     end
@@ -307,57 +309,60 @@ for si, entry in ipairs(subjects) do
     local grants = newGrants(balKey)
 
     -- Preconditions: checks that passed before their last precondition was awarded (code -> passedAt),
-    -- and what this call has read (award fields, counters), built when a precondition first lands.
-    local waiting, known, loaded = {}, nil, nil
+    -- and what this call has read (award fields, counters), built when a precondition first lands. A plan
+    -- without preconditions makes none of it (no table, no closure per subject).
+    local waiting, known, loaded = nil, nil, nil
     local award, resolveDependents
 
-    -- One HMGET of what resolving `deps` needs and this call has not read: their award fields, those of
-    -- their other preconditions, their counters.
-    local function readMissing(deps)
-      if not known then
-        known, loaded = {}, {}
-        for _, code in ipairs(codes) do known[code] = true end
-        for _, id in ipairs(counterIds) do loaded[id] = true end
-      end
-      local missing, names = {}, {}
-      for _, dep in ipairs(deps) do
-        local check = dep[2]
-        if not known[check[1]] then known[check[1]] = true; missing[#missing + 1] = check[5]; names[#names + 1] = check[1] end
-        for _, code in ipairs(check.req) do
-          if not known[code] then known[code] = true; missing[#missing + 1] = "!" .. code; names[#names + 1] = code end
+    if withPreconditions then
+      -- One HMGET of what resolving `deps` needs and this call has not read: their award fields, those of
+      -- their other preconditions, their counters.
+      local function readMissing(deps)
+        if not known then
+          known, loaded = {}, {}
+          for _, code in ipairs(codes) do known[code] = true end
+          for _, id in ipairs(counterIds) do loaded[id] = true end
+        end
+        local missing, names = {}, {}
+        for _, dep in ipairs(deps) do
+          local check = dep[2]
+          if not known[check[1]] then known[check[1]] = true; missing[#missing + 1] = check[5]; names[#names + 1] = check[1] end
+          for _, code in ipairs(check.req) do
+            if not known[code] then known[code] = true; missing[#missing + 1] = "!" .. code; names[#names + 1] = code end
+          end
+        end
+        local awardFields = #missing
+        for _, dep in ipairs(deps) do
+          local id = dep[1]
+          if not loaded[id] then loaded[id] = true; missing[#missing + 1] = id; names[#names + 1] = id end
+        end
+        if #missing == 0 then return end
+        local got = rcall("HMGET", stateKey, unpack(missing))
+        for i = 1, awardFields do
+          if got[i] then awards[names[i]] = decodeAward(got[i])[1] end
+        end
+        for i = awardFields + 1, #missing do
+          local id = names[i]
+          local st = decodeCounter(got[i])
+          if st and st.k == plan[id][1] then states[id] = st end
         end
       end
-      local awardFields = #missing
-      for _, dep in ipairs(deps) do
-        local id = dep[1]
-        if not loaded[id] then loaded[id] = true; missing[#missing + 1] = id; names[#names + 1] = id end
-      end
-      if #missing == 0 then return end
-      local got = rcall("HMGET", stateKey, unpack(missing))
-      for i = 1, awardFields do
-        if got[i] then awards[names[i]] = decodeAward(got[i])[1] end
-      end
-      for i = awardFields + 1, #missing do
-        local id = names[i]
-        local st = decodeCounter(got[i])
-        if st and st.k == plan[id][1] then states[id] = st end
-      end
-    end
 
-    -- A precondition landed: each dependent whose own check passes is awarded now (chains recurse through award).
-    function resolveDependents(deps, retroactive)
-      readMissing(deps)
-      for _, dep in ipairs(deps) do
-        local id, check = dep[1], dep[2]
-        if not awards[check[1]] then
-          local passedAt = waiting[check[1]]
-          if passedAt then
-            award(check, passedAt, retroactive)
-          elseif not (check.closes and now >= check.closes) then
-            local st = states[id]
-            if st then
-              local measured, at = COUNTER_KINDS[st.k].proven(st, check)
-              if measured >= check[2] then award(check, at, retroactive) end
+      -- A precondition landed: each dependent whose own check passes is awarded now (chains recurse through award).
+      function resolveDependents(deps, retroactive)
+        readMissing(deps)
+        for _, dep in ipairs(deps) do
+          local id, check = dep[1], dep[2]
+          if not awards[check[1]] then
+            local passedAt = waiting and waiting[check[1]]
+            if passedAt then
+              award(check, passedAt, retroactive)
+            elseif not (check.closes and now >= check.closes) then
+              local st = states[id]
+              if st then
+                local measured, at = COUNTER_KINDS[st.k].proven(st, check)
+                if measured >= check[2] then award(check, at, retroactive) end
+              end
             end
           end
         end
@@ -371,6 +376,7 @@ for si, entry in ipairs(subjects) do
         for ri = 1, #req do
           local at = awards[req[ri]]
           if not at then
+            waiting = waiting or {}
             if not waiting[check[1]] then waiting[check[1]] = passedAt end
             return
           end
