@@ -1,3 +1,4 @@
+import type { AwardProvenanceSource } from "../model/award-provenance.ts";
 import type { DomainEventBus } from "../events/domain-event-bus.ts";
 import { BullMQEventBus, type BullMQEventBusOptions } from "./events/bullmq-event-bus.ts";
 import { resolveSchedule, type AdaptiveSchedule } from "./jobs/adaptive-schedule.ts";
@@ -74,7 +75,11 @@ export interface DurabilityOptions {
   holdSweepLimit?: number;
   /** Hold expiry jobs processed at once. Default 4. */
   holdExpiryConcurrency?: number;
-  /** Record `inventory.changed` events in the PostgreSQL ledger journal. Default true (when PostgreSQL is on). */
+  /**
+   * Record `inventory.changed` events in the PostgreSQL ledger journal and awards' receipts
+   * (`milestone.reached`, with what made each award) in the award journal `explain` reads. Default true
+   * (when PostgreSQL is on).
+   */
   journal?: boolean;
   /**
    * UTC days (today included) whose history rollups stay in the backend once archived: older ones are
@@ -115,6 +120,8 @@ export interface DurableEngine {
   onClose(hook: () => Promise<void>): void;
   /** Where the engine reads history the backend no longer holds (durability's PostgreSQL archive). */
   useHistoryArchive?(archive: HistoryArchive): void;
+  /** Where `explain` reads awards' provenance (durability's PostgreSQL award journal). */
+  useAwardJournal?(journal: AwardProvenanceSource): void;
   /** `progression.erase` runs the hook first: durability deletes the subject's PostgreSQL rows there. */
   onErase?(hook: (subject: string) => Promise<void>): void;
   /** The walk `durability.backfill()` runs as a BullMQ job (`progression.backfill`). */
@@ -256,6 +263,7 @@ export function createDurability(options: DurabilityOptions): Durability {
         }
         if (applied.length > 0) logger.info(`durability: applied migrations ${applied.join(", ")} to schema ${store.schema}`);
         if (historyArchive !== undefined) engine.useHistoryArchive?.(historyArchive);
+        if (settings.journal) engine.useAwardJournal?.(store.awardJournal);
         engine.onErase?.(async (subject) => {
           await store.migrate();
           await eraseSubjectRows(store.pool, store.schema, subject);
@@ -294,9 +302,16 @@ export function createDurability(options: DurabilityOptions): Durability {
         await snapshots.start();
         if (settings.journal) {
           const journal = store.journal;
-          unsubscribeJournal = bus.on("inventory.changed", "progression.ledger-journal", async (envelope) => {
+          const ledgerListener = bus.on("inventory.changed", "progression.ledger-journal", async (envelope) => {
             await journal.append(journal.entriesOf(envelope));
           });
+          const awardListener = bus.on("milestone.reached", "progression.award-journal", async (envelope) => {
+            await store.awardJournal.append(envelope);
+          });
+          unsubscribeJournal = () => {
+            ledgerListener();
+            awardListener();
+          };
         }
       }
       if (engine.backfill !== undefined) {

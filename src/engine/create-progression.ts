@@ -14,6 +14,8 @@ import type { UnlockPayload } from "../model/unlock-payload.ts";
 import { requireKey, requireSubject, requireTime } from "../model/validate-input.ts";
 import type { CustomEvaluator } from "../rules/custom-evaluator.ts";
 import { CoalescingBuffer } from "../runtime/coalescing-buffer.ts";
+import { InProcessAwardJournal } from "./in-process-award-journal.ts";
+import type { AwardProvenanceSource } from "../model/award-provenance.ts";
 import { domainEventsOf } from "../runtime/domain-events.ts";
 import { EffectsStream } from "../runtime/effects-stream.ts";
 import type { PendingBatch } from "../runtime/event-buffer.ts";
@@ -75,6 +77,11 @@ export function createProgression(options: ProgressionOptions): Progression {
     });
   const effects = new EffectsStream((error) => logger.warn(`an effects listener failed: ${describeError(error)}`));
   effects.subscribe(domainEventsOf(events));
+  // Embedded, this process makes every award and can say which batch made each; with Redis, durability
+  // attaches its PostgreSQL award journal (`useAwardJournal`).
+  const embeddedJournal = backend.kind === "memory" ? new InProcessAwardJournal() : undefined;
+  if (embeddedJournal !== undefined) effects.subscribe(embeddedJournal.listener);
+  let awardJournal: AwardProvenanceSource | undefined = embeddedJournal;
   const holdExpiry = options.holdExpiry ?? timerHoldExpiry({ onError: (error) => logger.warn(`hold expiry sweep failed: ${describeError(error)}`) });
   const instruments = options.instruments ?? {};
   const statGuards = new StatGuardGate(guardOptions, { events, instruments, logger });
@@ -253,6 +260,7 @@ export function createProgression(options: ProgressionOptions): Progression {
         rule: definition.rule,
         active: definition.active,
         award: state.awards.get(definition.code) ?? null,
+        provenance: state.awards.has(definition.code) ? ((await awardJournal?.provenance(subject, definition.code)) ?? null) : null,
         counter: measure === undefined ? null : (state.counters.get(measure.counterId) ?? null),
         history: withCheck === undefined ? [] : countedRollups(current, withCheck, subject, history.rollups),
         historyMetAt: replayed?.met[0]?.earnedAt ?? null,
@@ -261,6 +269,10 @@ export function createProgression(options: ProgressionOptions): Progression {
 
     useHistoryArchive(archive) {
       backfill.useArchive(archive);
+    },
+
+    useAwardJournal(journal) {
+      awardJournal = journal;
     },
 
     async claim(subject, code, idempotencyKey, locale): Promise<ClaimOutcome> {
@@ -329,6 +341,7 @@ export function createProgression(options: ProgressionOptions): Progression {
       // The durable copies first: a backend that later misses the subject must find no snapshot to restore.
       for (const hook of eraseHooks) await hook(subject);
       await backend.eraseSubject(subject);
+      embeddedJournal?.erase(subject);
     },
 
     onErase(hook) {

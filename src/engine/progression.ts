@@ -5,6 +5,7 @@ import type { DomainEventBus } from "../events/domain-event-bus.ts";
 import type { HoldReceipt, MutationReceipt } from "../backends/contract/ledger-backend.ts";
 import type { HoldRecord } from "../model/hold.ts";
 import type { AwardRecord } from "../model/award.ts";
+import type { AwardProvenance, AwardProvenanceSource } from "../model/award-provenance.ts";
 import type { Balance } from "../model/balance.ts";
 import type { ClaimResult, ProgressionBackend } from "../backends/contract/progression-backend.ts";
 import type { TranslationCatalogs } from "../i18n/translation-catalogs.ts";
@@ -33,6 +34,12 @@ export interface MilestoneExplanation {
   readonly active: boolean;
   /** The award as stored (earnedAt, retroactive, claimedAt), or null. */
   readonly award: AwardRecord | null;
+  /**
+   * When the award was written and what made it: the recorded batch's id, or "history" for a backfill.
+   * From the award journal (durability's PostgreSQL table; the process itself when embedded); null when
+   * none keeps it (Redis without durability) or the award is older than the journal.
+   */
+  readonly provenance: AwardProvenance | null;
   /** The counter it is measured on, as stored, or null when nothing counted yet. */
   readonly counter: CounterState | null;
   /** The history rollups its counter counts (type, tags and UTC day), oldest first. */
@@ -142,6 +149,8 @@ export interface Progression {
   explain(subject: string, code: string): Promise<MilestoneExplanation>;
   /** Where the backend's rollups are archived (durability attaches PostgreSQL's table); read after the backend's. */
   useHistoryArchive(archive: HistoryArchive): void;
+  /** Where `explain` reads awards' provenance (durability attaches PostgreSQL's award journal). */
+  useAwardJournal(journal: AwardProvenanceSource): void;
   /** completed -> claimed, granting rewards into the ledger atomically. Retry-safe per key. */
   claim(subject: string, code: string, idempotencyKey: string, locale?: string): Promise<ClaimOutcome>;
   /** The unlock payload of a milestone, without awarding anything (admin preview). */

@@ -9,6 +9,9 @@ export interface DomainTopics {
     readonly code: string;
     readonly earnedAt: number;
     readonly retroactive: boolean;
+    /** When it was written and what made it (`AwardProvenance`); absent in receipts of older versions. */
+    readonly awardedAt?: number | undefined;
+    readonly awardedBy?: string | undefined;
   };
   "reward.claimed": {
     readonly subject: string;

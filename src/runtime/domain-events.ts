@@ -1,6 +1,7 @@
 import type { DomainEventBus } from "../events/domain-event-bus.ts";
 import type { DomainTopics } from "../events/domain-topics.ts";
 import type { Effects, EffectsCause } from "../model/effects.ts";
+import { AWARDED_FROM_HISTORY } from "../model/award-provenance.ts";
 import type { EffectsListener } from "./effects-stream.ts";
 
 type InventoryCause = DomainTopics["inventory.changed"]["cause"];
@@ -35,7 +36,7 @@ export function domainEventsOf(bus: DomainEventBus): EffectsListener {
         bus.emit(
           "milestone.reached",
           `milestone.reached:${subject.subject}:${award.code}`,
-          { subject: subject.subject, code: award.code, earnedAt: award.earnedAt, retroactive: award.retroactive },
+          { subject: subject.subject, code: award.code, earnedAt: award.earnedAt, retroactive: award.retroactive, ...awardProvenanceOf(effects) },
           award.earnedAt,
         );
       }
@@ -55,4 +56,9 @@ export function domainEventsOf(bus: DomainEventBus): EffectsListener {
       bus.emit("inventory.changed", `inventory.changed:${cause}:${effects.key}`, { cause, balances, ...(effects.detail === undefined ? {} : { detail: effects.detail }) }, effects.at);
     }
   };
+}
+
+/** What made the awards of a change (`AwardProvenance`): the recorded batch (its key), or a backfill from history. */
+export function awardProvenanceOf(effects: Effects): { readonly awardedAt: number; readonly awardedBy: string } {
+  return { awardedAt: effects.at, awardedBy: effects.cause === "backfill" ? AWARDED_FROM_HISTORY : effects.key };
 }

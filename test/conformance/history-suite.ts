@@ -266,6 +266,25 @@ export function historyConformance(factory: BackendFactory): void {
       ]);
       expect(explanation.counter).toMatchObject({ kind: "sum", value: 6 });
     });
+
+    it("names in each award's receipt what made it and when: the recorded batch, or a backfill from history", async () => {
+      const { progression, delivered, clock } = await engine(anyKill);
+      await progression.recordBatch(trollKills("p1", 3, 2));
+      const announced = (code: string) => delivered.get("milestone.reached")?.filter((e) => e.payload.code === code).map((e) => [e.payload.awardedBy, e.payload.awardedAt]);
+      const [[batchId, liveAt] = []] = announced("first_kill") ?? [];
+      expect(batchId).toMatch(/^[0-9a-f]{8}-[0-9a-z]+$/); // the batch id the recorder gave the apply
+      expect(liveAt).toBe(clock.now);
+      clock.advance(60_000);
+      progression.reload({ definitions: [...anyKill, kill5Trolls] });
+      await progression.catchUp("p1");
+      expect(announced("trolls")).toEqual([["history", clock.now]]);
+      // Embedded, the process keeps the journal explain reads; Redis needs durability's (tested there).
+      const expected = progression.backend.kind === "memory";
+      expect((await progression.explain("p1", "first_kill")).provenance).toEqual(expected ? { awardedBy: batchId, awardedAt: liveAt } : null);
+      expect((await progression.explain("p1", "trolls")).provenance).toEqual(expected ? { awardedBy: "history", awardedAt: clock.now } : null);
+      await progression.erase("p1");
+      expect((await progression.explain("p1", "first_kill")).provenance).toBeNull();
+    });
   });
 
   describe("erase", () => {

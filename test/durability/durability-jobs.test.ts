@@ -198,13 +198,43 @@ describe("createDurability", () => {
     }
   });
 
+  it("keeps each award's provenance in the award journal that explain reads: the batch that made it, or the backfill", async () => {
+    const fixture = await backendFactories[1]!.create();
+    const durability = newDurability("award_flow");
+    const progression = createProgression({ definitions, backend: fixture.backend, events: durability.bus, onMissingTranslations: () => {} });
+    try {
+      await durability.start(progression);
+      await progression.recordBatch([1, 2, 3].map((n) => ({ type: "kill", subject: "hero", tags: { creature: "troll" }, at: Date.now() - n })));
+      await durability.bus.drain();
+      const live = (await progression.explain("hero", "slayer_3")).provenance;
+      expect(live?.awardedBy).toMatch(/^[0-9a-f]{8}-[0-9a-z]+$/);
+      expect(Math.abs((live?.awardedAt ?? 0) - Date.now())).toBeLessThan(60_000);
+      // Added later: a milestone on a counter that exists is awarded by the catch-up's own batch, one with a
+      // new filter by a backfill from history.
+      const later = (code: string, where?: Record<string, string>) => ({ code, title: "t", description: "d", icon: "i", trigger: "kill", rule: { type: "count" as const, threshold: 2, ...(where ? { where } : {}) } });
+      progression.reload({ definitions: [...definitions, later("slayer_2"), later("troll_hunter", { creature: "troll" })] });
+      expect((await progression.catchUp("hero")).map((u) => u.code).sort()).toEqual(["slayer_2", "troll_hunter"]);
+      await durability.bus.drain();
+      expect((await progression.explain("hero", "troll_hunter")).provenance).toMatchObject({ awardedBy: "history" });
+      const byCatchUp = (await progression.explain("hero", "slayer_2")).provenance?.awardedBy;
+      expect([byCatchUp === live?.awardedBy, byCatchUp]).toEqual([false, expect.stringMatching(/^[0-9a-f]{8}-[0-9a-z]+$/)]);
+      const rows = await database.pool.query<{ code: string }>("SELECT code FROM award_flow.award_journal WHERE subject = 'hero' ORDER BY code");
+      expect(rows.rows.map((row) => row.code)).toEqual(["slayer_2", "slayer_3", "troll_hunter"]);
+      expect(await progression.explain("hero", "slayer_6")).toMatchObject({ award: null, provenance: null });
+    } finally {
+      await durability.close();
+      await progression.close();
+      await fixture.cleanup();
+    }
+  });
+
   it("erases a player's PostgreSQL rows with progression.erase, and only theirs; the journal stays append-only", async () => {
     const fixture = await backendFactories[1]!.create({ loader: (subject) => durability.loader(subject) });
     const durability = newDurability("erase_flow");
     const progression = createProgression({ definitions, backend: fixture.backend, events: durability.bus, onMissingTranslations: () => {} });
     const rowsOf = async (subject: string) => {
       const counts: Record<string, number> = {};
-      for (const table of ["subjects", "awards", "balances", "holds", "history", "ledger_journal"]) {
+      for (const table of ["subjects", "awards", "award_journal", "balances", "holds", "history", "ledger_journal"]) {
         const result = await database.pool.query<{ n: string }>(`SELECT count(*) AS n FROM erase_flow.${table} WHERE subject = $1`, [subject]);
         counts[table] = Number(result.rows[0]?.n);
       }
@@ -217,7 +247,7 @@ describe("createDurability", () => {
       await durability.bus.drain();
       expect(Object.values(await rowsOf("leaver")).every((n) => n > 0)).toBe(true);
       await progression.erase("leaver");
-      expect(await rowsOf("leaver")).toEqual({ subjects: 0, awards: 0, balances: 0, holds: 0, history: 0, ledger_journal: 0 });
+      expect(await rowsOf("leaver")).toEqual({ subjects: 0, awards: 0, award_journal: 0, balances: 0, holds: 0, history: 0, ledger_journal: 0 });
       expect(Object.values(await rowsOf("stayer")).every((n) => n > 0)).toBe(true);
       expect(await durability.loader("leaver")).toBeNull();
       expect((await progression.backend.readState("leaver")).counters.size).toBe(0);

@@ -31,7 +31,7 @@ const hold = z.object({
 });
 
 const payloadSchemas: { readonly [T in DomainTopic]: z.ZodType<DomainTopics[T]> } = {
-  "milestone.reached": z.object({ subject: z.string(), code: z.string(), earnedAt: time, retroactive: z.boolean() }),
+  "milestone.reached": z.object({ subject: z.string(), code: z.string(), earnedAt: time, retroactive: z.boolean(), awardedAt: time.optional(), awardedBy: z.string().optional() }),
   "reward.claimed": z.object({
     subject: z.string(),
     code: z.string(),

@@ -1,6 +1,7 @@
 import pg from "pg";
 import type { SubjectLoader } from "../../model/subject-state.ts";
 import { createLedgerJournal, type LedgerJournal } from "./ledger-journal.ts";
+import { createAwardJournal, type AwardJournal } from "./award-journal.ts";
 import { runMigrations } from "./run-migrations.ts";
 import { quoteSchemaName } from "./schema-name.ts";
 import { createSnapshotWriter, type SnapshotWriter } from "./snapshot-writer.ts";
@@ -34,6 +35,8 @@ export interface PostgresStore {
   /** Restore hook for a backend; waits for the migrations first. */
   readonly loader: SubjectLoader;
   readonly journal: LedgerJournal;
+  /** Awards' receipts with their provenance (`explain`). */
+  readonly awardJournal: AwardJournal;
   close(): Promise<void>;
 }
 
@@ -65,6 +68,7 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
   const writer = createSnapshotWriter({ pool, schema });
   const load = createSubjectLoader({ pool, schema });
   const journal = createLedgerJournal({ pool, schema });
+  const awardJournal = createAwardJournal({ pool, schema });
 
   return {
     pool,
@@ -86,6 +90,16 @@ export function createPostgresStore(options: PostgresStoreOptions): PostgresStor
         return journal.append(entries);
       },
       entriesOf: (envelope) => journal.entriesOf(envelope),
+    },
+    awardJournal: {
+      async append(envelope) {
+        await migrate();
+        return awardJournal.append(envelope);
+      },
+      async provenance(subject, code) {
+        await migrate();
+        return awardJournal.provenance(subject, code);
+      },
     },
     async close() {
       if (ownsPool) await pool.end();
