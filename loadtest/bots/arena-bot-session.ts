@@ -2,6 +2,7 @@ import { Client, type Room } from "@colyseus/sdk";
 import type { BotReport } from "./bot-report.ts";
 import { bareAckMessage } from "../reference/bare-ack.ts";
 import { ThresholdTracker, type PredictableThreshold, type RecordedEvent } from "./expected-unlocks.ts";
+import { leaveRoom } from "./leave-room.ts";
 
 /**
  * One bot: joins the arena as its own subject and, driven by `tick()`, sends kills, loot and the
@@ -141,7 +142,7 @@ export class ArenaBot {
     this.#room = undefined;
     if (room === undefined) return;
     try {
-      await room.leave(true);
+      await leaveRoom(room);
     } catch (error) {
       this.#error(`leave: ${describe(error)}`);
     }

@@ -1,4 +1,5 @@
 import { Client, type Room } from "@colyseus/sdk";
+import { leaveRoom } from "../bots/leave-room.ts";
 
 /**
  * A real @colyseus/sdk client for the crash attacks: its own subject in the arena, kills of one
@@ -118,7 +119,7 @@ export class FaultBot {
   async leave(): Promise<void> {
     const room = this.#room;
     this.#room = undefined;
-    await room?.leave(true).catch(() => undefined);
+    if (room !== undefined) await leaveRoom(room).catch(() => undefined);
   }
 
   report(): FaultBotReport {

@@ -4,6 +4,7 @@ import { checkStore, driveBots, joinBots, startArenaRig, type StoreFigures } fro
 import { startOwnedRedis } from "./owned-redis.ts";
 import { SeededRandom } from "./seeded-random.ts";
 import { summarizeLatencies, type LatencySummary } from "../runner/latency-summary.ts";
+import { leaveRoom } from "../bots/leave-room.ts";
 
 /**
  * Attack 4: hostile client messages and raw frames against the arena (demo server, Redis mode):
@@ -76,7 +77,7 @@ export async function hostileAttack(scale: { messages: number }, log: (line: str
     await sleep(1_000);
     drive.stop();
     await Promise.all(bystanders.map((bot) => bot.waitIdle(10_000)));
-    await room.leave(true).catch(() => undefined);
+    await leaveRoom(room).catch(() => undefined);
     const bystander = await checkStore(rig.reader(), bystanders.map((bot) => bot.report()), 30_000);
     const during = summarizeLatencies(bystanders.flatMap((bot, index) => bot.report().latenciesMs.slice(baselineSamples[index] ?? 0)));
 
@@ -89,7 +90,9 @@ export async function hostileAttack(scale: { messages: number }, log: (line: str
     const hostileState = await state(hostileSubject);
     const controlState = await state(control?.subject ?? "");
     if (hostileState !== controlState) breaks.push(`the hostile player's state moved: ${hostileState.slice(0, 300)} vs a control player's ${controlState.slice(0, 300)}`);
-    if (bystander.kills.lost > 0 || bystander.kills.countedTwice > 0) breaks.push(`bystander kills: sent ${bystander.kills.sent}, counted ${bystander.kills.counted}`);
+    if (bystander.kills.lost > 0 || bystander.kills.countedTwice > 0) {
+      breaks.push(`bystander kills: sent ${bystander.kills.sent}, counted ${bystander.kills.counted} (before the attack: sent ${before.kills.sent}, counted ${before.kills.counted}); server log: ${rig.serverTail().slice(-1_500)}`);
+    }
     if (bystander.loot.acknowledgedLost > 0 || bystander.loot.extra > 0) breaks.push(`bystander loot: ${JSON.stringify(bystander.loot)}`);
     if (bystander.unlocks.missing > 0 || bystander.unlocks.duplicates > 0) breaks.push(`bystander unlocks: ${JSON.stringify(bystander.unlocks)}`);
     await control?.leave();

@@ -64,6 +64,9 @@ async function main(): Promise<number> {
       log(`${name}: could not run: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
       results[name] = { ok: false, error: error instanceof Error ? error.message : String(error), seconds: Math.round((performance.now() - attackStarted) / 100) / 10 };
     }
+    // Each break on stderr too: CI keeps stderr, and a break must say what broke without the JSON report.
+    const breaks = results[name]?.["breaks"];
+    if (Array.isArray(breaks)) for (const line of breaks) log(`${name}: break: ${String(line)}`);
     log(`${name}: ${results[name]?.ok === true ? "no break" : "BROKE"} in ${results[name]?.seconds} s`);
   };
 
