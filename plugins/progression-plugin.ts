@@ -168,6 +168,7 @@ export class ProgressionPlugin extends RoomPlugin {
       locale,
       // Resolved at send time: after a reconnection the same session has a new Client object.
       send: (type, payload) => this.room.clients.get(sessionId)?.send(type, payload),
+      corked: (write) => corkedWrite(this.room.clients.get(sessionId), write),
     });
     const session: Session = { subject, locale, detach };
     this.sessions.set(sessionId, session);
@@ -222,4 +223,21 @@ export class ProgressionPlugin extends RoomPlugin {
 function rejectionOf(type: string, error: unknown): RejectionReason {
   if (isProgressionError(error)) return { type, code: error.code, message: error.message };
   return { type, code: ErrorCode.BackendUnavailable, message: `${type}: the progression store failed; rejoin to retry` };
+}
+
+/** The socket under a client of the `ws` transport (`WebSocketClient.ref` is the `ws` WebSocket); other transports have none. */
+function socketOf(client: Client | undefined): { cork(): void; uncork(): void } | undefined {
+  const socket = (client as { ref?: { _socket?: unknown } } | undefined)?.ref?._socket as { cork?: unknown; uncork?: unknown } | undefined;
+  return typeof socket?.cork === "function" && typeof socket.uncork === "function" ? (socket as { cork(): void; uncork(): void }) : undefined;
+}
+
+/** Runs `write` with the client's socket corked: its messages leave in one write when it is uncorked. */
+function corkedWrite(client: Client | undefined, write: () => void): void {
+  const socket = socketOf(client);
+  socket?.cork();
+  try {
+    write();
+  } finally {
+    socket?.uncork();
+  }
 }

@@ -12,6 +12,11 @@ import { previewMessageOf, unlockMessageOf } from "./unlock-message.ts";
 export interface PushTarget {
   readonly locale: string;
   send(type: string, payload: unknown): void;
+  /**
+   * Runs `write` (several `send`s) so that they leave in one socket write (the plugin corks the client's
+   * socket): a flush's unlocks, progress and inventory for one client are one syscall, not one per message.
+   */
+  corked?(write: () => void): void;
 }
 
 /**
@@ -221,13 +226,17 @@ export class PushFanout {
     const inventory = push.inventory.length > 0 || push.holds.length > 0 ? inventoryMessageOf(push) : undefined;
     const expired: HoldExpiredMessage[] = push.expiredHolds.map(({ holdId, item, quantity, expiresAt }) => ({ holdId, item, quantity, expiresAt }));
     for (const target of targets) {
-      try {
+      const write = (): void => {
         for (const unlock of this.unlocksIn(push, target.locale, unlocksByLocale)) {
           target.send(PushMessage.Unlocked, unlock);
         }
         for (const update of progress) target.send(PushMessage.Progress, update);
         if (inventory !== undefined) target.send(PushMessage.Inventory, inventory);
         for (const hold of expired) target.send(PushMessage.HoldExpired, hold);
+      };
+      try {
+        if (target.corked === undefined) write();
+        else target.corked(write);
       } catch (error) {
         this.options.onError({ stage: "push", error });
       }
@@ -262,8 +271,12 @@ export class PushFanout {
       const targets = this.targetsBySubject.get(subject);
       if (targets === undefined) continue;
       for (const target of targets) {
-        try {
+        const write = (): void => {
           for (const update of updates.values()) target.send(PushMessage.Progress, update);
+        };
+        try {
+          if (target.corked === undefined || updates.size === 1) write();
+          else target.corked(write);
         } catch (error) {
           this.options.onError({ stage: "push", error });
         }

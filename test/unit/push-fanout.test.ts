@@ -64,6 +64,25 @@ describe("push fan-out in one process", () => {
     expect(other.sent).toEqual([]);
   });
 
+  it("writes everything a push has for one client inside one corked write (one socket write per client and flush)", async () => {
+    const fanout = fanoutWith(new LocalPresence());
+    const writes: string[][] = [];
+    const client = new (class extends RecordingTarget {
+      corked(write: () => void): void {
+        const before = this.sent.length;
+        write();
+        writes.push(this.sent.slice(before).map((message) => message.type));
+      }
+    })("en");
+    await fanout.attach("p1", client);
+    const hold = { holdId: "h1:p1", subject: "p1", item: "gold", quantity: 5, createdAt: 1, expiresAt: 2, state: "expired" as const, settledAt: 3 };
+    fanout.publishAll([
+      push("p1", { reached: [award("first_blood")], progress: [{ code: "slayer_10", current: 1, target: 10 }], inventory: [{ subject: "p1", item: "gold", free: 5, held: 0 }], expiredHolds: [hold] }),
+    ]);
+    expect(writes).toEqual([[PushMessage.Unlocked, PushMessage.Progress, PushMessage.Inventory, PushMessage.HoldExpired]]);
+    expect(client.sent).toHaveLength(4);
+  });
+
   it("sends inventory and expired holds as their own messages", async () => {
     const fanout = fanoutWith(new LocalPresence());
     const client = new RecordingTarget("en");
