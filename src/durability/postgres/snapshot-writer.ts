@@ -260,7 +260,9 @@ export function createSnapshotWriter(options: SnapshotWriterOptions): SnapshotWr
       phase("merge awards");
       if (replaced > 0) {
         // Replace = delete what the snapshot lacks + upsert what differs (cheaper than delete-all +
-        // insert-all when most of a subject's items did not change).
+        // insert-all when most of a subject's items did not change). Temporary tables have no
+        // statistics until analyzed: without them the planner joins 100,000-row tables as if tiny.
+        await client.query("ANALYZE tmp_replace, tmp_balances, tmp_holds");
         await client.query(
           `DELETE FROM ${s}.balances b USING tmp_replace t
            WHERE b.subject = t.subject
