@@ -17,12 +17,14 @@ import { freePort, processCpuMs, processRssMb, startGameServer, startRedisServer
 import { parseLoadtestOptions, type LoadtestOptions } from "./runner/loadtest-options.ts";
 import { botsCpu, checkPinning, cpusOf, pinProcess, serverCpu } from "./runner/cpu-pinning.ts";
 import type { StoreCheck, StoreCheckResult } from "./runner/store-check.ts";
+import { historyLagSampler, type HistoryLagReport, type HistoryLagSampler } from "./runner/history-lag-sampler.ts";
 
 /**
- * `npm run loadtest -- --clients N --rate R --seconds S [--room arena|bare] [--endpoint URL]`
+ * `npm run loadtest -- --clients N --rate R --seconds S [--room arena|bare] [--endpoint URL] [--database-url URL]`
  *
  * Starts a private redis-server and the server under test (the demo server's arena, or the bare
  * reference room) unless `--endpoint` names a running one, spreads the bots over worker threads,
+ * (with `--database-url`, the arena snapshots into PostgreSQL and the report gives the archive's lag),
  * sends for S seconds, waits for the pushes, checks the counts, and prints one JSON report on
  * stdout (progress goes to stderr). Exit code 0 only when nothing was lost, duplicated or failed.
  */
@@ -49,10 +51,12 @@ async function main(): Promise<number> {
   const owned: OwnedProcess[] = [];
   let fleet: BotFleet | undefined;
   let check: StoreCheck | undefined;
+  let historyLag: HistoryLagSampler | undefined;
   try {
     if (options.pin) checkPinning();
     const target = await startTarget(options, owned, runId, thresholds);
     check = target.check;
+    historyLag = target.historyLag;
     // Before the bot workers start: they inherit this process's CPU.
     const pinning = options.pin ? pinAll(target) : "none";
     if (options.pin) log(`pinned: ${pinning}`);
@@ -79,9 +83,12 @@ async function main(): Promise<number> {
     const cpuBefore = sampleCpu(target.server, target.redis);
     const memory = trackMemory(target.server);
     fleet.start(options.seconds, options.drainSeconds);
+    historyLag?.start();
     const sent = await fleet.sent(options.seconds * 1000 + 30_000);
+    historyLag?.sendingEnded();
     const cpuAfter = sampleCpu(target.server, target.redis);
     let cpuApplied: CpuSample | undefined;
+    let appliedAt = Date.now();
     log(`sending done in ${Math.round(sent.sendingMs)} ms; checking counts`);
 
     // Kills and loot (fire-and-forget) are final when sending stops: the time until they are all
@@ -89,13 +96,16 @@ async function main(): Promise<number> {
     const [applied, drained] = await Promise.all([
       check?.verify(sent.reports, options.drainSeconds * 1000, hotPathMessages).then((result) => {
         cpuApplied = sampleCpu(target.server, target.redis);
+        appliedAt = Date.now();
         return result;
       }),
       fleet.reports(options.drainSeconds * 1000 + 30_000),
     ]);
     const store = await check?.verify(drained.reports, 5_000);
+    // The archive catches up within a snapshot interval or two of the last apply (30 s at most idle).
+    const archive = await historyLag?.report(appliedAt, 45_000);
     memory.stop();
-    const report = buildReport(options, pinning, joined, sent.sendingMs, drained.reports, applied, store, {
+    const report = buildReport(options, pinning, joined, sent.sendingMs, drained.reports, applied, store, archive, {
       serverCpuPercent: percent(cpuBefore.server, cpuAfter.server, sent.sendingMs),
       redisCpuPercent: percent(cpuBefore.redis, cpuAfter.redis, sent.sendingMs),
       botsCpuPercent: percent(cpuBefore.bots, cpuAfter.bots, sent.sendingMs),
@@ -112,6 +122,7 @@ async function main(): Promise<number> {
   } finally {
     await fleet?.close(10_000);
     await check?.close();
+    await historyLag?.close();
     for (const process of owned.reverse()) await process.stop();
     // A private redis-server is gone with its data; on a shared one (--redis-url) remove this run's keys.
     if (options.redisUrl !== undefined && options.endpoint === undefined) await removeKeys(options.redisUrl, `loadtest-${runId}`);
@@ -149,10 +160,14 @@ interface Target {
   readonly server: number | undefined;
   readonly redis: number | undefined;
   readonly check: StoreCheck | undefined;
+  /** With `--database-url`: the PostgreSQL archive's lag. */
+  readonly historyLag: HistoryLagSampler | undefined;
 }
 
 async function startTarget(options: LoadtestOptions, owned: OwnedProcess[], runId: string, thresholds: readonly PredictableThreshold[]): Promise<Target> {
-  if (options.endpoint !== undefined) return { endpoint: options.endpoint, serverLog: () => [], server: undefined, redis: undefined, check: undefined };
+  if (options.endpoint !== undefined) {
+    return { endpoint: options.endpoint, serverLog: () => [], server: undefined, redis: undefined, check: undefined, historyLag: undefined };
+  }
   let redisUrl = options.redisUrl;
   let redisPid: number | undefined;
   if (redisUrl === undefined) {
@@ -170,15 +185,16 @@ async function startTarget(options: LoadtestOptions, owned: OwnedProcess[], runI
   const script = options.room === "bare" ? "loadtest/reference/bare-server.ts" : "rooms/demo-server.ts";
   // A key prefix of its own, so a shared Redis (--redis-url) keeps runs apart.
   const prefix = `loadtest-${runId}`;
-  // Redis mode without PostgreSQL snapshots (the demo adds them when DATABASE_URL is set), so runs
-  // measure the same thing whatever the caller's environment holds.
-  const env = { REDIS_URL: redisUrl, REDIS_PREFIX: prefix, DATABASE_URL: undefined };
+  // Redis mode, with PostgreSQL snapshots only when asked (--database-url; the demo adds them when
+  // DATABASE_URL is set), so runs measure the same thing whatever the caller's environment holds.
+  const env = { REDIS_URL: redisUrl, REDIS_PREFIX: prefix, DATABASE_URL: options.databaseUrl };
   const server = await startGameServer({ script: resolve(repoRoot, script), port, env, execArgv, name: script });
   owned.push(server);
-  log(`started ${script} on port ${port} (pid ${server.pid}), redis ${redisUrl}`);
+  log(`started ${script} on port ${port} (pid ${server.pid}), redis ${redisUrl}${options.databaseUrl === undefined ? "" : `, PostgreSQL ${options.databaseUrl}`}`);
   const check = options.room === "bare" ? bareRoomCheck(server.child) : arenaStoreCheck({ redisUrl, prefix, thresholds });
   const serverLog = (): string[] => server.tail().split("\n").slice(-15);
-  return { endpoint: `ws://127.0.0.1:${port}`, serverLog, server: server.pid, redis: redisPid, check };
+  const historyLag = options.databaseUrl === undefined ? undefined : historyLagSampler(redisUrl, prefix);
+  return { endpoint: `ws://127.0.0.1:${port}`, serverLog, server: server.pid, redis: redisPid, check, historyLag };
 }
 
 /** Pins the bots (this process) and what this run started; returns what runs where. */
@@ -247,6 +263,7 @@ function buildReport(
   reports: readonly BotReport[],
   applied: StoreCheckResult | undefined,
   store: StoreCheckResult | undefined,
+  archive: HistoryLagReport | undefined,
   resources: Record<string, number | null>,
 ) {
   const byType: Record<string, number> = {};
@@ -320,6 +337,8 @@ function buildReport(
     },
     unlocks: { expected, received, duplicated, missing: expected - received, missingSamples, unpredicted },
     store: store ?? { method: "skipped: --endpoint targets a server this runner did not start" },
+    /** With --database-url: how far the PostgreSQL archive (snapshots, history rollups) was behind the applies. */
+    historyArchive: archive ?? { measures: "skipped: no --database-url (Redis only)" },
     rejected,
     errors: { count: errors.length, samples: errors.slice(0, 10) },
     resources,

@@ -84,7 +84,10 @@ await durability?.start(progression).catch(async (error: unknown) => {
 }); // progression.close() then closes durability first
 
 const host = createProgressionHost(progression);
-metrics.watch({ stats: () => host.stats, ...(durability === undefined ? {} : { queues: () => durability.jobCounts() }) });
+metrics.watch({
+  stats: () => host.stats,
+  ...(durability === undefined ? {} : { queues: () => durability.jobCounts(), historyArchiveLag: () => durability.historyArchiveLag() }),
+});
 
 const server = defineServer({
   rooms: { arena: defineRoom(createArenaRoom(host, holdTtlMs === undefined ? {} : { holdTtlMs })) },

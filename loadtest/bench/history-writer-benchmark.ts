@@ -6,11 +6,13 @@
  *   1. first write (every row new),
  *   2. the same snapshots again (a replay: nothing may change),
  *   3. every rollup grown by EVENTS more events (the steady state of the hot days);
- * and, as the reference measured in the same run, a plain COPY of the same rows into an UNLOGGED table
- * without key or merge (the fastest way PostgreSQL takes these rows). Prints rows/s, events/s (events =
- * the sum of the written counts) and the writer/reference ratio. Works in a throwaway schema on
- * DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), dropped at the end.
- * Target: the writer keeps up with >= 500,000 events/s of rollups.
+ * on the table as the migrations leave it, then the same three rounds on the layout before migration 007
+ * (fill factor 100, the database's collation for the key: every rewrite moves the row to another page and
+ * adds an index entry); and, as the reference measured in the same run, a plain COPY of the same rows into
+ * an UNLOGGED table without key or merge (the fastest way PostgreSQL takes these rows). Prints rows/s,
+ * events/s (events = the sum of the written counts) and the writer/reference ratio. Works in throwaway
+ * schemas on DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test), dropped at the end.
+ * Target: the writer keeps up with >= 500,000 new events/s of rollups in the steady state.
  *
  *   SUBJECTS=10000 DAYS=7 ROLLUPS=8 EVENTS=10 npm run bench:history
  */
@@ -19,6 +21,7 @@ import { cpus } from "node:os";
 import pg from "pg";
 import { copyInteger, copyRowsInto, copyText } from "../../src/durability/postgres/copy-text-format.ts";
 import { runMigrations } from "../../src/durability/postgres/run-migrations.ts";
+import { HISTORY_PARTITION_DAYS, partitionStart } from "../../src/durability/postgres/history-archive.ts";
 import { createSnapshotWriter } from "../../src/durability/postgres/snapshot-writer.ts";
 import type { HistoryPart } from "../../src/model/history.ts";
 import type { SubjectSnapshot } from "../../src/model/subject-state.ts";
@@ -95,19 +98,38 @@ function report(label: string, measured: Measured, reference?: Measured): void {
   );
 }
 
-async function main(): Promise<void> {
+/** The table as the migrations leave it, or as it was before migration 007 (rebuilt here for the comparison). */
+type Layout = "current" | "before 007";
+
+interface LayoutResult {
+  readonly first: Measured;
+  readonly replay: Measured;
+  readonly grown: Measured;
+  /** Seconds of history COPY + merge in the first and the grown round. */
+  readonly firstMerge: number;
+  readonly grownMerge: number;
+}
+
+async function measureLayout(pool: pg.Pool, layout: Layout): Promise<LayoutResult> {
   const schema = `bench_history_${randomBytes(4).toString("hex")}`;
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-  pool.on("error", () => undefined);
   const phases = new Map<string, number>();
   const writer = createSnapshotWriter({ pool, schema, onPhase: (name, ms) => phases.set(name, (phases.get(name) ?? 0) + ms) });
   try {
     await runMigrations(pool, schema);
-    const rows = SUBJECTS * DAYS * ROLLUPS;
-    console.log(
-      `history writer benchmark: ${SUBJECTS.toLocaleString("en")} subjects x ${DAYS} days x ${ROLLUPS} rollups = ${rows.toLocaleString("en")} rows ` +
-        `(${EVENTS} events each at first), ${CHUNK.toLocaleString("en")} subjects per transaction, node ${process.version}, ${cpus().length} cores`,
-    );
+    if (layout === "before 007") {
+      // Undo migration 007 and create the partitions as the writer did before it (fill factor 100): the
+      // writer's CREATE TABLE IF NOT EXISTS then keeps them.
+      await pool.query(
+        `ALTER TABLE "${schema}".history ALTER COLUMN subject TYPE text COLLATE "default", ALTER COLUMN type TYPE text COLLATE "default",
+           ALTER COLUMN tags TYPE text COLLATE "default", ALTER COLUMN part TYPE text COLLATE "default"`,
+      );
+      const starts = new Set(Array.from({ length: DAYS }, (_, d) => partitionStart(today - d)));
+      for (const start of starts) {
+        await pool.query(`CREATE TABLE "${schema}".history_p${start} PARTITION OF "${schema}".history FOR VALUES FROM (${start}) TO (${start + HISTORY_PARTITION_DAYS})`);
+      }
+    }
+    // Each layout starts from the same WAL state (superuser only; without it the figures are just noisier).
+    await pool.query("CHECKPOINT").catch(() => undefined);
 
     const writeAll = async (round: number): Promise<Measured> => {
       let seconds = 0;
@@ -125,55 +147,86 @@ async function main(): Promise<void> {
       return { seconds, rows: written, events };
     };
 
-    // The reference: the same rows (first round), plain COPY into an unlogged table, no key, no merge.
+    const firstWrite = await writeAll(1);
+    const first = { ...firstWrite, newEvents: firstWrite.events };
+    const firstMerge = (phases.get("merge history") ?? 0) / 1000;
+    const replay = { ...(await writeAll(1)), newEvents: 0 };
+    const grownWrite = await writeAll(2);
+    const grown = { ...grownWrite, newEvents: grownWrite.events - first.events };
+    const grownMerge = (phases.get("merge history") ?? 0) / 1000;
+
+    const check = await pool.query<{ rows: string; events: string }>(`SELECT count(*) AS rows, sum(count) AS events FROM "${schema}".history`);
+    const stored = check.rows[0];
+    if (Number(stored?.rows) !== SUBJECTS * DAYS * ROLLUPS || Number(stored?.events) !== grown.events) {
+      throw new Error(`the archive (${layout}) does not hold what was written: ${stored?.rows} rows, ${stored?.events} events`);
+    }
+    return { first, replay, grown, firstMerge, grownMerge };
+  } finally {
+    await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch((error: unknown) => console.error(`could not drop schema ${schema}:`, error));
+  }
+}
+
+/** The same rows (first round), plain COPY into an unlogged table, no key, no merge. */
+async function measureReference(pool: pg.Pool): Promise<Measured> {
+  const schema = `bench_history_${randomBytes(4).toString("hex")}`;
+  await pool.query(`CREATE SCHEMA "${schema}"`);
+  try {
     await pool.query(
       `CREATE UNLOGGED TABLE "${schema}".reference (subject text, type text, tags text, day int, part text, count bigint,
          sum bigint, first_at bigint, last_at bigint, max_amount bigint)`,
     );
-    let referenceSeconds = 0;
-    let referenceEvents = 0;
+    let seconds = 0;
+    let events = 0;
     const client = await pool.connect();
     try {
       for (let start = 0; start < SUBJECTS; start += CHUNK) {
         const chunk = Array.from({ length: Math.min(CHUNK, SUBJECTS - start) }, (_, i) => snapshotOf(start + i, 1));
-        referenceEvents += eventsOf(chunk);
+        events += eventsOf(chunk);
         const started = performance.now();
         await client.query("BEGIN");
         await copyRowsInto(client, `"${schema}".reference`, referenceRows(chunk));
         await client.query("COMMIT");
-        referenceSeconds += (performance.now() - started) / 1000;
+        seconds += (performance.now() - started) / 1000;
       }
     } finally {
       client.release();
     }
-    const reference: Measured = { seconds: referenceSeconds, rows, events: referenceEvents };
-
-    const first = { ...(await writeAll(1)), newEvents: referenceEvents };
-    const firstMerge = phases.get("merge history") ?? 0;
-    const replay = { ...(await writeAll(1)), newEvents: 0 };
-    const grownWrite = await writeAll(2);
-    const grown = { ...grownWrite, newEvents: grownWrite.events - first.events };
-    const grownMerge = phases.get("merge history") ?? 0;
-
-    report("reference: COPY into an unlogged table", reference);
-    report("writer, first write (all rows new)", first, reference);
-    report("writer, same snapshots again (a replay)", replay, reference);
-    report("writer, every rollup grown (steady state)", grown, reference);
-    console.log(
-      `  (of the writer's time, history COPY + merge: first ${(firstMerge / 1000).toFixed(2)} s, grown ${(grownMerge / 1000).toFixed(2)} s; ` +
-        "events/s counts every written count, new events/s only what the write added)",
-    );
-
-    const check = await pool.query<{ rows: string; events: string; partitions: string }>(
-      `SELECT count(*) AS rows, sum(count) AS events,
-         (SELECT count(*) FROM pg_inherits WHERE inhparent = '"${schema}".history'::regclass) AS partitions
-       FROM "${schema}".history`,
-    );
-    const stored = check.rows[0];
-    console.log(`  stored: ${Number(stored?.rows).toLocaleString("en")} rows in ${stored?.partitions} partitions, ${Number(stored?.events).toLocaleString("en")} events (the grown round's)`);
-    if (Number(stored?.rows) !== rows || Number(stored?.events) !== grown.events) throw new Error("the archive does not hold what was written");
+    return { seconds, rows: SUBJECTS * DAYS * ROLLUPS, events };
   } finally {
     await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch((error: unknown) => console.error(`could not drop schema ${schema}:`, error));
+  }
+}
+
+async function main(): Promise<void> {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  pool.on("error", () => undefined);
+  try {
+    const rows = SUBJECTS * DAYS * ROLLUPS;
+    console.log(
+      `history writer benchmark: ${SUBJECTS.toLocaleString("en")} subjects x ${DAYS} days x ${ROLLUPS} rollups = ${rows.toLocaleString("en")} rows ` +
+        `(${EVENTS} events each at first), ${CHUNK.toLocaleString("en")} subjects per transaction, node ${process.version}, ${cpus().length} cores`,
+    );
+    const reference = await measureReference(pool);
+    report("reference: COPY into an unlogged table", reference);
+    const results = new Map<Layout, LayoutResult>();
+    for (const layout of ["before 007", "current"] as const) {
+      const result = await measureLayout(pool, layout);
+      results.set(layout, result);
+      console.log(` ${layout === "current" ? "the table as the migrations leave it (fill factor 50, key in collation C)" : "the layout before migration 007 (fill factor 100, key in the database's collation)"}:`);
+      report("writer, first write (all rows new)", result.first, reference);
+      report("writer, same snapshots again (a replay)", result.replay, reference);
+      report("writer, every rollup grown (steady state)", result.grown, reference);
+      console.log(
+        `    (history COPY + merge: first ${result.firstMerge.toFixed(2)} s, grown ${result.grownMerge.toFixed(2)} s of the writer's time; ` +
+          "events/s counts every written count, new events/s only what the write added)",
+      );
+    }
+    const before = results.get("before 007");
+    const current = results.get("current");
+    if (before !== undefined && current !== undefined) {
+      console.log(`  steady state, current vs before 007: ${(before.grown.seconds / current.grown.seconds).toFixed(2)}x the events/s`);
+    }
+  } finally {
     await pool.end();
   }
 }

@@ -37,6 +37,12 @@ export interface LoadtestOptions {
   readonly pin: boolean;
   /** "steady" (default: bots start at random phases) or "burst" (every bot in step). */
   readonly arrivals: "steady" | "burst";
+  /**
+   * PostgreSQL for the started arena server (its DATABASE_URL: snapshots and the history archive on), and
+   * the report's `historyArchive` lag. Use a throwaway database: the run's players stay in its
+   * "progression" schema. Default: none (Redis only, whatever the environment's DATABASE_URL).
+   */
+  readonly databaseUrl: string | undefined;
 }
 
 export const loadtestDefaults = {
@@ -52,7 +58,8 @@ export const loadtestDefaults = {
 const usage = `usage: npm run loadtest -- [--clients N] [--rate EVENTS_PER_BOT_PER_S] [--seconds S]
        [--room arena|bare] [--endpoint ws://127.0.0.1:PORT] [--redis-url redis://127.0.0.1:PORT]
        [--workers W] [--definitions FILE] [--drain-seconds S] [--cpu-prof DIR]
-       [--mix kill=0.6,loot=0.38,trade=0.01,buy=0.01] [--pin] [--arrivals steady|burst]`;
+       [--mix kill=0.6,loot=0.38,trade=0.01,buy=0.01] [--pin] [--arrivals steady|burst]
+       [--database-url postgres://USER@127.0.0.1:5432/DATABASE]`;
 
 export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
   let values: Record<string, string | undefined>;
@@ -73,6 +80,7 @@ export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
         mix: { type: "string" },
         pin: { type: "boolean" },
         arrivals: { type: "string" },
+        "database-url": { type: "string" },
       },
       strict: true,
       allowPositionals: false,
@@ -92,6 +100,15 @@ export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
   if (redisUrl !== undefined && !/^redis:\/\/(127\.0\.0\.1|localhost)(:\d+)?(\/\d+)?$/.test(redisUrl)) {
     throw invalid(`--redis-url must be a loopback Redis URL such as redis://127.0.0.1:6379, got ${JSON.stringify(redisUrl)}`, { redisUrl });
   }
+  const databaseUrl = values["database-url"];
+  if (databaseUrl !== undefined) {
+    if (!/^postgres(ql)?:\/\/([A-Za-z0-9_.-]+@)?(127\.0\.0\.1|localhost)(:\d+)?\/[A-Za-z0-9_-]+$/.test(databaseUrl)) {
+      throw invalid(`--database-url must be a loopback PostgreSQL URL such as postgres://postgres@127.0.0.1:5432/loadtest, got ${JSON.stringify(databaseUrl)}`, { databaseUrl });
+    }
+    if (endpoint !== undefined || room !== "arena") {
+      throw invalid("--database-url is for the arena server this runner starts: leave out --endpoint and --room bare", { databaseUrl, endpoint, room });
+    }
+  }
   return {
     clients: integer(values, "clients", loadtestDefaults.clients, 1, 10_000),
     rate: number(values, "rate", loadtestDefaults.rate, 0.1, 100_000),
@@ -106,6 +123,7 @@ export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
     cpuProfileDir: values["cpu-prof"],
     pin: (values["pin"] as unknown) === true,
     arrivals,
+    databaseUrl,
   };
 }
 

@@ -9,6 +9,7 @@ import type { HoldExpiry } from "../runtime/hold-expiry.ts";
 import { queueConnection, requireQueueName, type QueueRedis } from "./jobs/queue-connection.ts";
 import type { SnapshotPassResult } from "./jobs/snapshot-dirty-subjects.ts";
 import { SnapshotJob } from "./jobs/snapshot-job.ts";
+import type { HistoryArchiveLag } from "./jobs/history-archive-lag.ts";
 import { ErrorCode } from "../errors/error-codes.ts";
 import { ProgressionError } from "../errors/progression-error.ts";
 import type { SnapshotSource } from "../backends/contract/progression-backend.ts";
@@ -154,6 +155,11 @@ export interface Durability {
   health(): Promise<Record<string, BackendHealth>>;
   /** Writes every dirty subject now. */
   snapshotNow(): Promise<SnapshotPassResult>;
+  /**
+   * How far PostgreSQL (snapshots and history rollups) is behind the applies: the snapshot job's watermark
+   * and its age (jobs/history-archive-lag.ts); both null without PostgreSQL or before the first pass.
+   */
+  historyArchiveLag(): Promise<HistoryArchiveLag>;
   /**
    * Backfills every player from history (after a deploy added milestones) as one BullMQ job for the
    * deployment, resumable: it continues from the last page it finished after a failure or a crash.
@@ -350,6 +356,8 @@ export function createDurability(options: DurabilityOptions): Durability {
     },
 
     backfillStatus: () => backfills.status(),
+
+    historyArchiveLag: async () => (snapshots === undefined ? { archivedThrough: null, lagMs: null } : snapshots.historyArchiveLag()),
 
     async snapshotNow() {
       if (snapshots === undefined) throw notStarted("snapshotNow (with PostgreSQL)");

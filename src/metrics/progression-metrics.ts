@@ -14,6 +14,11 @@ export interface MetricsSources {
   readonly stats?: () => RecorderStats;
   /** BullMQ queue depths: `() => durability.jobCounts()`. */
   readonly queues?: () => Promise<readonly QueueJobCounts[]>;
+  /**
+   * How far PostgreSQL is behind the applies: `() => durability.historyArchiveLag()` (the snapshot job's
+   * watermark, src/durability/jobs/history-archive-lag.ts); `lagMs` null before the first complete pass.
+   */
+  readonly historyArchiveLag?: () => Promise<{ readonly lagMs: number | null }>;
 }
 
 export interface ProgressionMetricsOptions {
@@ -118,6 +123,21 @@ export function createProgressionMetrics(options: ProgressionMetricsOptions = {}
     },
   });
 
+  // Registered once a source is watched: without durability there is no archive to be behind.
+  let archiveLagGauge: Gauge | undefined;
+  const watchArchiveLag = (): void => {
+    archiveLagGauge ??= new Gauge({
+      name: `${prefix}history_archive_lag_seconds`,
+      help: "Age of the oldest applied event that may not be in PostgreSQL yet (snapshots and history); NaN before the first snapshot pass.",
+      registers,
+      async collect() {
+        const lag = await sources.historyArchiveLag?.().catch(() => undefined);
+        // Unknown when it cannot be read: the last value would be a claim nobody checked.
+        this.set(lag === undefined || lag.lagMs === null ? Number.NaN : lag.lagMs / 1000);
+      },
+    });
+  };
+
   const instruments: ProgressionInstruments = {
     eventRejected: (code) => rejected.inc({ code }),
     flushFailed: () => flushFailures.inc(),
@@ -135,6 +155,7 @@ export function createProgressionMetrics(options: ProgressionMetricsOptions = {}
     instruments,
     watch(next) {
       sources = { ...sources, ...next };
+      if (sources.historyArchiveLag !== undefined) watchArchiveLag();
     },
     text: () => registry.metrics(),
     contentType: registry.contentType,

@@ -27,6 +27,11 @@ export interface SnapshotPassOptions {
   readonly onHistoryDropFailed?: (error: unknown) => void;
   /** Told when the backend dropped archived history parts (ends an outage the failures reported). */
   readonly onHistoryDropped?: () => void;
+  /**
+   * Told, and waited for, each time the pass has archived every event applied before `at` (after a chunk
+   * whose take emptied the dirty set). Must not throw. Default: nothing.
+   */
+  readonly onArchivedThrough?: (at: number) => Promise<void> | void;
 }
 
 export const snapshotPassDefaults = { historyHotDays: 2 } as const;
@@ -36,6 +41,11 @@ export interface SnapshotPassResult {
   readonly rows: number;
   /** Subjects still dirty when the pass ended. */
   readonly backlog: number;
+  /**
+   * Every event applied before this time is now in PostgreSQL (history-archive-lag.ts): the time of the
+   * pass's last take that emptied the dirty set. Absent when no take did (every one filled its chunk).
+   */
+  readonly archivedThrough?: number;
 }
 
 /**
@@ -56,14 +66,24 @@ export async function snapshotDirtySubjects(
   options: SnapshotPassOptions,
 ): Promise<SnapshotPassResult> {
   const hotDays = options.historyHotDays ?? snapshotPassDefaults.historyHotDays;
+  let archivedThrough: number | undefined;
   let written = 0;
   let rows = 0;
   // Subjects whose archived parts the backend failed to drop: dirty again once this pass is over (not
   // before, or the pass would take them straight back).
   const undropped: string[] = [];
   while (written < options.maxSubjects) {
-    const subjects = await source.takeDirtySubjects(Math.min(options.chunkSize, options.maxSubjects - written));
-    if (subjects.length === 0) break;
+    const limit = Math.min(options.chunkSize, options.maxSubjects - written);
+    // Read before the take. A take that empties the dirty set (fewer than asked) holds every subject an
+    // apply before it changed and no earlier chunk wrote since: once its chunk is written, every event
+    // applied before `takeAt` is in PostgreSQL (an apply marks its subject dirty in the same step).
+    const takeAt = options.clock();
+    const subjects = await source.takeDirtySubjects(limit);
+    if (subjects.length === 0) {
+      archivedThrough = takeAt;
+      await options.onArchivedThrough?.(takeAt);
+      break;
+    }
     let archived: ArchivedHistory[] = [];
     try {
       // Taken before the export: a later export of the same subject always carries a later time.
@@ -80,6 +100,10 @@ export async function snapshotDirtySubjects(
       throw error;
     }
     written += subjects.length;
+    if (subjects.length < limit) {
+      archivedThrough = takeAt;
+      await options.onArchivedThrough?.(takeAt);
+    }
     if (archived.length > 0) {
       try {
         await source.dropArchivedHistory(archived, dayOf(options.clock()) - (hotDays - 1));
@@ -93,5 +117,5 @@ export async function snapshotDirtySubjects(
   }
   // Exported and dropped again by the next pass (a no-op in the archive, which holds them already).
   if (undropped.length > 0) await source.markDirty(undropped).catch((error: unknown) => options.onHistoryDropFailed?.(error));
-  return { written, rows, backlog: await source.dirtyCount() };
+  return { written, rows, backlog: await source.dirtyCount(), ...(archivedThrough === undefined ? {} : { archivedThrough }) };
 }

@@ -5,6 +5,7 @@ import { initialScheduleState, nextScheduleState, type AdaptiveSchedule, type Sc
 import { queueConnection, requireQueueName, type QueueRedis } from "./queue-connection.ts";
 import { snapshotDirtySubjects, type SnapshotPassOptions, type SnapshotPassResult } from "./snapshot-dirty-subjects.ts";
 import { dayOf } from "../../model/utc-day.ts";
+import { historyArchivedThroughKey, readArchivedThrough, recordArchivedThrough, type HistoryArchiveLag } from "./history-archive-lag.ts";
 
 /**
  * The snapshot job: a BullMQ job scheduler (`upsertJobScheduler`) fires `snapshot` jobs; each one
@@ -12,7 +13,8 @@ import { dayOf } from "../../model/utc-day.ts";
  * picks. The schedule state travels in the scheduler's job template, so whichever process runs the
  * next job continues from it, and one scheduler means one snapshot run at a time across processes.
  * With `historyRetention`, a scheduled run also drops the archived history older than the retention,
- * at most once per `HISTORY_RETENTION_INTERVAL_MS` in each process.
+ * at most once per `HISTORY_RETENTION_INTERVAL_MS` in each process. Passes store the archive's watermark
+ * in Redis as they move it (`historyArchiveLag`, history-archive-lag.ts).
  */
 
 export interface SnapshotJobOptions {
@@ -72,6 +74,9 @@ export class SnapshotJob {
   private running: Promise<SnapshotPassResult> | undefined;
   /** When this process last applied the history retention (successfully or not). */
   private retentionAt = Number.NEGATIVE_INFINITY;
+  /** Passes of this process under way (scheduled runs and `snapshotAll`). */
+  private passesRunning = 0;
+  private readonly archivedThroughKey: string;
 
   constructor(options: SnapshotJobOptions) {
     this.options = options;
@@ -79,6 +84,7 @@ export class SnapshotJob {
     this.queue = new Queue<SnapshotJobData>(options.queueName, { connection: queueConnection(options.redis), prefix: options.prefix });
     this.queue.on("error", (error) => options.onError(error));
     this.lastState = initialScheduleState(options.schedule);
+    this.archivedThroughKey = historyArchivedThroughKey(options.prefix, options.queueName);
   }
 
   /** Current interval and streaks as last computed by this process. */
@@ -103,7 +109,18 @@ export class SnapshotJob {
    */
   async snapshotAll(): Promise<SnapshotPassResult> {
     await this.running?.catch(() => undefined);
-    return snapshotDirtySubjects(this.options.source, this.options.writer, this.passOptions(Number.POSITIVE_INFINITY));
+    return this.pass(Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * How far PostgreSQL is behind the applies (history-archive-lag.ts): the last watermark a pass stored
+   * (whichever process ran it), and its age now.
+   */
+  async historyArchiveLag(): Promise<HistoryArchiveLag> {
+    const archivedThrough = await readArchivedThrough(await this.queue.getBackend().client, this.archivedThroughKey);
+    if (archivedThrough === null) return { archivedThrough, lagMs: null };
+    const waiting = this.passesRunning > 0 || (await this.options.source.dirtyCount()) > 0;
+    return { archivedThrough, lagMs: waiting ? Math.max(0, this.options.clock() - archivedThrough) : 0 };
   }
 
   /** Jobs of this queue by state (for metrics). */
@@ -143,7 +160,7 @@ export class SnapshotJob {
     let result: SnapshotPassResult | undefined;
     let failure: unknown;
     try {
-      result = await snapshotDirtySubjects(this.options.source, this.options.writer, this.passOptions(this.options.maxSubjectsPerRun));
+      result = await this.pass(this.options.maxSubjectsPerRun);
     } catch (error) {
       failure = error;
     }
@@ -162,12 +179,31 @@ export class SnapshotJob {
     return result ?? { written: 0, rows: 0, backlog };
   }
 
+  private async pass(maxSubjects: number): Promise<SnapshotPassResult> {
+    this.passesRunning += 1;
+    try {
+      return await snapshotDirtySubjects(this.options.source, this.options.writer, this.passOptions(maxSubjects));
+    } finally {
+      this.passesRunning -= 1;
+    }
+  }
+
+  /** Stores the archive's watermark as a pass moves it (a failure there fails no pass). */
+  private async storeArchivedThrough(at: number): Promise<void> {
+    try {
+      await recordArchivedThrough(await this.queue.getBackend().client, this.archivedThroughKey, at);
+    } catch (error) {
+      this.options.onError(error);
+    }
+  }
+
   private passOptions(maxSubjects: number): SnapshotPassOptions {
     return {
       chunkSize: this.options.chunkSize,
       maxSubjects,
       clock: this.options.clock,
       onHistoryDropFailed: this.options.onHistoryDropFailed ?? this.options.onError,
+      onArchivedThrough: (at) => this.storeArchivedThrough(at),
       ...(this.options.onHistoryDropped === undefined ? {} : { onHistoryDropped: this.options.onHistoryDropped }),
       ...(this.options.historyHotDays === undefined ? {} : { historyHotDays: this.options.historyHotDays }),
     };
