@@ -24,6 +24,10 @@ export interface RedisServerOptions {
   readonly binary?: string;
   /** Run with AOF (`appendonly yes`, `appendfsync everysec`). False: no persistence at all (volatile). Default: true. */
   readonly appendOnly?: boolean;
+  /** More `redis-server` arguments (e.g. `--cluster-enabled yes`). */
+  readonly extraArgs?: readonly string[];
+  /** The port. Default: a free one. */
+  readonly port?: number;
 }
 
 export async function freePort(): Promise<number> {
@@ -80,13 +84,13 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     await requireAppendOnly(fromEnv);
     return { url: fromEnv, owned: false, stop: async () => undefined };
   }
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   // Its own dir: the AOF files of one server never meet another's (nor the working tree).
   const dir = mkdtempSync(join(tmpdir(), "progression-redis-"));
   const persistence = (options.appendOnly ?? true) ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"];
   const child = spawn(
     options.binary ?? "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...persistence, "--protected-mode", "no"],
+    ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", "", ...persistence, "--protected-mode", "no", ...(options.extraArgs ?? [])],
     { stdio: "ignore" },
   );
   const url = `redis://127.0.0.1:${port}`;
