@@ -18,6 +18,7 @@ import { parseLoadtestOptions, type LoadtestOptions } from "./runner/loadtest-op
 import { botsCpu, checkPinning, cpusOf, pinProcess, serverCpu } from "./runner/cpu-pinning.ts";
 import type { StoreCheck, StoreCheckResult } from "./runner/store-check.ts";
 import { historyLagSampler, type HistoryLagReport, type HistoryLagSampler } from "./runner/history-lag-sampler.ts";
+import { serverNodeFlags } from "./runner/server-node-flags.ts";
 
 /**
  * `npm run loadtest -- --clients N --rate R --seconds S [--room arena|bare] [--endpoint URL] [--database-url URL]`
@@ -177,7 +178,7 @@ async function startTarget(options: LoadtestOptions, owned: OwnedProcess[], runI
     redisPid = redis.process.pid;
   }
   const port = await freePort();
-  const execArgv: string[] = [];
+  const execArgv: string[] = serverNodeFlags(repoRoot);
   if (options.cpuProfileDir !== undefined) {
     mkdirSync(options.cpuProfileDir, { recursive: true });
     execArgv.push("--cpu-prof", `--cpu-prof-dir=${resolve(options.cpuProfileDir)}`);
