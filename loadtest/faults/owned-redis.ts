@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePort, waitForPort } from "../runner/local-processes.ts";
+import { isRedisProcess } from "../../test/support/redis-server.ts";
+
+class PortTakenError extends Error {}
 
 /**
  * A redis-server the fault suite owns: loopback, a free port, AOF on (`always` or `everysec`) in a
@@ -25,7 +28,7 @@ export interface OwnedRedis {
 
 export async function startOwnedRedis(initialFsync: "always" | "everysec" = "everysec"): Promise<OwnedRedis> {
   let fsync = initialFsync;
-  const port = await freePort();
+  let port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "faults-redis-"));
   let child: ChildProcess | undefined;
   let exited: Promise<void> = Promise.resolve();
@@ -49,7 +52,14 @@ export async function startOwnedRedis(initialFsync: "always" | "everysec" = "eve
         resolve();
       });
     });
-    await waitForPort(port, 15_000, () => exit);
+    try {
+      await waitForPort(port, 15_000, () => exit);
+    } catch (error) {
+      // It exited before serving: most often the port was bound by another run meanwhile.
+      const reason = exit as string | null; // set by the exit listener meanwhile
+      if (reason !== null && !reason.startsWith("could not start")) throw new PortTakenError(reason);
+      throw error;
+    }
     // Loading a large AOF answers LOADING for a moment: wait until it serves.
     const probe = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on("error", () => undefined);
@@ -68,6 +78,23 @@ export async function startOwnedRedis(initialFsync: "always" | "everysec" = "eve
     } finally {
       probe.disconnect();
     }
+    // Another run may have bound the port between the probe and this bind: then its Redis answers here,
+    // and killing or restarting "ours" would hit theirs.
+    if (!(await isRedisProcess(`redis://127.0.0.1:${port}`, child?.pid))) {
+      child?.kill("SIGKILL");
+      await exited;
+      throw new PortTakenError(`port ${port} is served by another redis-server`);
+    }
+  };
+  const firstLaunch = async (): Promise<void> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await launch();
+      } catch (error) {
+        if (!(error instanceof PortTakenError) || attempt >= 5) throw error;
+        port = await freePort();
+      }
+    }
   };
   const signal = async (name: NodeJS.Signals): Promise<void> => {
     if (child === undefined || exit !== null) return;
@@ -78,7 +105,7 @@ export async function startOwnedRedis(initialFsync: "always" | "everysec" = "eve
   const onExit = (): void => void child?.kill("SIGKILL");
   process.once("exit", onExit);
 
-  await launch();
+  await firstLaunch();
   return {
     url: `redis://127.0.0.1:${port}`,
     port,

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isRedisProcess } from "../../test/support/redis-server.ts";
 import { setTimeout as sleep } from "node:timers/promises";
 
 /**
@@ -94,15 +95,27 @@ function own(child: ChildProcess, name: string, hint = ""): OwnedProcess {
  * runs it (the ledger refuses a Redis without AOF) in a temporary folder removed when it exits.
  */
 export async function startRedisServer(): Promise<{ url: string; process: OwnedProcess }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "loadtest-redis-"));
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child.once("exit", () => rmSync(dir, { recursive: true, force: true }));
-  const owned = own(child, "redis-server", " (install Redis so redis-server is on PATH, or pass --redis-url redis://127.0.0.1:6379)");
-  await waitForPort(port, 10_000, owned.exited);
-  return { url: `redis://127.0.0.1:${port}`, process: owned };
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "loadtest-redis-"));
+    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    const owned = own(child, "redis-server", " (install Redis so redis-server is on PATH, or pass --redis-url redis://127.0.0.1:6379)");
+    const url = `redis://127.0.0.1:${port}`;
+    // Another run may have bound the port between the probe and this bind: then its Redis answers here.
+    const ours = await waitForPort(port, 10_000, owned.exited).then(
+      () => isRedisProcess(url, child.pid),
+      (error: unknown) => {
+        if (attempt >= 5) throw error;
+        return false;
+      },
+    );
+    if (ours) return { url, process: owned };
+    child.kill("SIGKILL");
+    if (attempt >= 5) throw new Error(`redis-server: port ${port} is served by another process (5 tries)`);
+  }
 }
 
 /** A game server script (TypeScript, run by this Node) with an IPC channel, on `port`. */

@@ -46,7 +46,8 @@ export async function freePort(): Promise<number> {
 async function waitUntilReady(url: string, child: ChildProcess, deadlineMs: number): Promise<void> {
   const started = Date.now();
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited early with code ${child.exitCode}`);
+    // Most often the port was taken between the probe and the bind (the caller tries another one).
+    if (child.exitCode !== null) throw new PortTakenError(`redis-server exited early with code ${child.exitCode}`);
     const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     client.on("error", () => undefined);
     try {
@@ -59,6 +60,23 @@ async function waitUntilReady(url: string, child: ChildProcess, deadlineMs: numb
     } finally {
       client.disconnect();
     }
+  }
+}
+
+/**
+ * Whether the Redis answering at `url` is the process `pid` (INFO server's process_id). Two runs that pick
+ * the same free port at once (the port is probed free, then bound) would otherwise share one Redis: a
+ * redis-server that could not bind exits, and the other run's server answers in its place.
+ */
+export async function isRedisProcess(url: string, pid: number | undefined): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    const info = await client.info("server");
+    return Number(/^process_id:(\d+)\r?$/m.exec(info)?.[1]) === pid;
+  } finally {
+    client.disconnect();
   }
 }
 
@@ -84,7 +102,19 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     await requireAppendOnly(fromEnv);
     return { url: fromEnv, owned: false, stop: async () => undefined };
   }
-  const port = options.port ?? (await freePort());
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startOwnRedisServer(options, options.port ?? (await freePort()));
+    } catch (error) {
+      // Another run took the port between the probe and the bind: try another one.
+      if (!(error instanceof PortTakenError) || options.port !== undefined || attempt >= 5) throw error;
+    }
+  }
+}
+
+class PortTakenError extends Error {}
+
+async function startOwnRedisServer(options: RedisServerOptions, port: number): Promise<TestRedisServer> {
   // Its own dir: the AOF files of one server never meet another's (nor the working tree).
   const dir = mkdtempSync(join(tmpdir(), "progression-redis-"));
   const persistence = (options.appendOnly ?? true) ? ["--appendonly", "yes", "--appendfsync", "everysec"] : ["--appendonly", "no"];
@@ -104,6 +134,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   child.once("exit", () => process.off("exit", killOnExit));
   try {
     await waitUntilReady(url, child, 10_000);
+    if (!(await isRedisProcess(url, child.pid))) throw new PortTakenError(`port ${port} is served by another redis-server`);
   } catch (error) {
     child.kill("SIGKILL");
     removeDir();
