@@ -11,11 +11,16 @@
  * - PORT (default 2567) sets the port; the monitor is at /monitor, Prometheus metrics at /metrics, the
  *   health check at /health (200 or 503).
  * - ADMIN_TOKEN (16+ characters) mounts the admin routes and the admin tab under /progression/admin (Bearer token).
+ * - Several demo processes on one Redis (same REDIS_URL and REDIS_PREFIX): give each PUBLIC_ADDRESS (the
+ *   host:port its clients reach it at, e.g. localhost:2568). They then share matchmaking (RedisDriver: a
+ *   join through any process finds a room on any other, and the client connects to that room's process)
+ *   besides the presence that carries pushes between them (docs/deployment.md).
  * - The playable demo page is at / (rooms/demo-page/, bundled with esbuild at start), the arena's icons
  *   and animations at /assets/<folder>/<file>. HOLD_TTL_MS sets how long a shop purchase holds the gold.
  */
 import { createEndpoint, createRouter, defineRoom, defineServer, matchMaker } from "@colyseus/core";
 import { monitor } from "@colyseus/monitor";
+import { RedisDriver } from "@colyseus/redis-driver";
 import { RedisPresence } from "@colyseus/redis-presence";
 import { progressionAdminRoutes } from "../plugins/admin-routes.ts";
 import { createProgressionHost } from "../plugins/progression-host.ts";
@@ -38,6 +43,8 @@ const adminToken = process.env["ADMIN_TOKEN"];
 const prefix = process.env["REDIS_PREFIX"] ?? "progression-demo";
 const redisMode = redisUrl !== undefined && redisUrl !== "";
 const holdTtlMs = positiveIntegerEnv("HOLD_TTL_MS");
+// Where clients reach this process: with it, processes on one Redis share matchmaking (RedisDriver).
+const publicAddress = process.env["PUBLIC_ADDRESS"] || undefined;
 
 function positiveIntegerEnv(name: string): number | undefined {
   const text = process.env[name];
@@ -92,8 +99,10 @@ metrics.watch({
 const server = defineServer({
   rooms: { arena: defineRoom(createArenaRoom(host, holdTtlMs === undefined ? {} : { holdTtlMs })) },
   // Redis mode: pushes also reach players connected to other demo processes on the same Redis. Each
-  // process hosts the rooms its own clients ask for (no shared matchmaking driver in the demo).
+  // process creates the rooms its own clients ask for; with PUBLIC_ADDRESS, the processes share one
+  // room list (RedisDriver), so a join may land in a room of another process (its client goes there).
   ...(redisMode ? { presence: new RedisPresence(redisUrl), selectProcessIdToCreateRoom: async () => matchMaker.processId } : {}),
+  ...(redisMode && publicAddress !== undefined ? { driver: new RedisDriver(redisUrl), publicAddress } : {}),
   routes: createRouter({
     ...monitor(),
     metrics: createEndpoint("/metrics", { method: "GET" }, async () => new Response(await metrics.text(), { headers: { "content-type": metrics.contentType } })),
