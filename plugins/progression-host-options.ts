@@ -3,8 +3,12 @@ import type { RecorderOptions } from "../src/runtime/recorder-options.ts";
 import { describeError, type ProgressionLogger } from "../src/logging/logger.ts";
 import { describeSuspicious, type SuspiciousEvent } from "../src/runtime/stat-guards.ts";
 
-/** The narrow slice of Colyseus presence the host uses to reach a subject's clients in every process. */
-export type PushPresence = Pick<Presence, "subscribe" | "unsubscribe" | "publish">;
+/**
+ * The narrow slice of Colyseus presence the host uses to reach a subject's clients in every process: its
+ * channels (subscribe, publish) and, to know when no other process has a subject's clients, a holders set
+ * per subject and an inbox list per process (sadd, srem, smembers, rpush, lpop, del).
+ */
+export type PushPresence = Pick<Presence, "subscribe" | "unsubscribe" | "publish" | "sadd" | "srem" | "smembers" | "rpush" | "lpop" | "del">;
 
 /** Why a background step failed; passed to `onError` (the host never throws from a timer). */
 export interface HostErrorReport {
@@ -43,8 +47,10 @@ export interface ProgressionHostOptions extends Omit<RecorderOptions, "onError" 
   readonly progressIntervalMs?: number;
   /**
    * How pushes reach clients connected to other processes. With `LocalPresence` (one process) pushes are
-   * delivered in process only; with a cross-process presence such as `RedisPresence`, each flush's pushes
-   * are also published as one message that every other process delivers to its own clients.
+   * delivered in process only; with a cross-process presence such as `RedisPresence`, a subject's pushes of
+   * one event-loop turn are also published as one message on that subject's channel, which only the
+   * processes with its clients hear (none is published when no other process has them); see
+   * docs/deployment.md, "Push routing".
    * @default the Colyseus server's presence (`matchMaker.presence`), read when first needed
    */
   readonly presence?: PushPresence;

@@ -1,12 +1,14 @@
-import { randomUUID } from "node:crypto";
 import { LocalPresence } from "@colyseus/core";
 import type { Progression } from "../src/engine/progression.ts";
 import type { ProgressUpdate } from "../src/model/progress.ts";
 import { PushMessage, type HoldExpiredMessage, type InventoryMessage, type PreviewMessage, type RejectionReason, type UnlockedMessage } from "../src/protocol/client-messages.ts";
 import { holdViewOf } from "./hold-view.ts";
 import type { HostErrorReport, PushPresence } from "./progression-host-options.ts";
-import { isEmptyPush, lastProgressPerCode, type SubjectPush } from "./subject-push.ts";
+import { PushRouting, type SubjectEnvelope } from "./push-routing.ts";
+import { isEmptyPush, lastProgressPerCode, type PreviewPush, type RejectionPush, type SubjectPush } from "./subject-push.ts";
 import { previewMessageOf, unlockMessageOf } from "./unlock-message.ts";
+
+export type { PreviewPush, RejectionPush } from "./subject-push.ts";
 
 /** Where pushes for one connected client go: its locale, and how to send to it (if still connected). */
 export interface PushTarget {
@@ -19,25 +21,6 @@ export interface PushTarget {
   corked?(write: () => void): void;
 }
 
-/**
- * An admin's preview of `code` for every client of `subject` (nothing is awarded). Like a subject push it
- * carries no texts: each process resolves them for its own clients.
- */
-export interface PreviewPush {
-  readonly subject: string;
-  readonly code: string;
-  /** Texts in this locale for every client; absent: each client's own locale. */
-  readonly locale?: string;
-  /** The preview's `earnedAt`, the same on every process. */
-  readonly at: number;
-}
-
-/** A `progression:rejected` for every client of `subject` (e.g. a stat guard refused its events). */
-export interface RejectionPush {
-  readonly subject: string;
-  readonly reason: RejectionReason;
-}
-
 /** A subject with clients connected to this process, and their locales. */
 export interface ConnectedSubject {
   readonly subject: string;
@@ -46,17 +29,7 @@ export interface ConnectedSubject {
   readonly locales: readonly string[];
 }
 
-/** What crosses processes: every push of one event-loop turn in one message, tagged with its origin. */
-interface PushEnvelope {
-  readonly origin: string;
-  readonly pushes: readonly SubjectPush[];
-  /** Previews sent during the turn (absent when there were none). */
-  readonly previews?: readonly PreviewPush[];
-  /** Rejections sent during the turn (absent when there were none). */
-  readonly rejections?: readonly RejectionPush[];
-}
-
-/** One topic for the whole cluster: one publish per flush, not one per player. */
+/** The default prefix of the per-subject channels and registry keys (see PushRouting). */
 const PUSH_TOPIC = "progression:pushes";
 
 export interface PushFanoutOptions {
@@ -65,12 +38,18 @@ export interface PushFanoutOptions {
   /** 0: progress goes out with every flush; otherwise at most this often per player. */
   readonly progressIntervalMs: number;
   readonly onError: (report: HostErrorReport) => void;
+  /**
+   * Prefix of the per-subject channels and registry keys in presence; processes that share pushes use the same.
+   * @default "progression:pushes"
+   */
+  readonly topic?: string;
 }
 
 /**
- * Turns subject pushes into client messages: to this process's clients at once (texts in each
- * client's locale), and, with a cross-process presence such as RedisPresence, to every other process
- * in one message per event-loop turn (each delivers to its own clients). Admin previews travel the same
+ * Turns subject pushes into client messages: to this process's clients at once (texts in each client's
+ * locale), and, with a cross-process presence such as RedisPresence, to the other processes that have
+ * clients of the same subject (PushRouting: one publish per subject and event-loop turn, on the subject's
+ * own channel, none when no other process has its clients). Admin previews and rejections travel the same
  * way. In-process presence reaches nobody else, so nothing is published then.
  */
 export class PushFanout {
@@ -78,33 +57,32 @@ export class PushFanout {
   private readonly options: PushFanoutOptions;
   /** Connected clients of this process, by subject. */
   private readonly targetsBySubject = new Map<string, Set<PushTarget>>();
-  private readonly processId = randomUUID();
-  private remoteSubscription: Promise<unknown> | null = null;
-  /** Pushes for other processes, sent together at the end of the event-loop turn. */
-  private remoteQueue: SubjectPush[] = [];
-  private remotePreviews: PreviewPush[] = [];
-  private remoteRejections: RejectionPush[] = [];
-  private remoteScheduled = false;
+  private readonly routing: PushRouting;
   /** Progress waiting for the next progress tick, by subject and code. */
   private heldProgress = new Map<string, Map<string, ProgressUpdate>>();
   private readonly progressTimer: NodeJS.Timeout | undefined;
 
-  private readonly onRemotePushes = (envelope: PushEnvelope): void => {
-    if (envelope.origin === this.processId) return; // delivered locally already
-    for (const push of envelope.pushes) this.deliver(push);
-    for (const preview of envelope.previews ?? []) this.deliverPreview(preview);
-    for (const rejection of envelope.rejections ?? []) this.deliverRejection(rejection);
-  };
-
   constructor(progression: Progression, options: PushFanoutOptions) {
     this.progression = progression;
     this.options = options;
+    this.routing = new PushRouting({
+      presence: options.presence,
+      topic: options.topic ?? PUSH_TOPIC,
+      hasClients: (subject) => this.targetsBySubject.has(subject),
+      deliver: (envelope) => this.deliverEnvelope(envelope),
+      onError: options.onError,
+    });
     if (options.progressIntervalMs > 0) {
       this.progressTimer = setInterval(() => this.sendHeldProgress(), options.progressIntervalMs);
       this.progressTimer.unref();
     }
   }
 
+  /**
+   * Starts delivering `subject`'s pushes to `target`. With a cross-process presence it resolves once this
+   * process hears the subject's channel and the processes that send to it know so: every push sent after
+   * it resolved (e.g. for a change the snapshot read next does not show yet) reaches `target`.
+   */
   async attach(subject: string, target: PushTarget): Promise<() => void> {
     let targets = this.targetsBySubject.get(subject);
     if (targets === undefined) {
@@ -112,15 +90,25 @@ export class PushFanout {
       this.targetsBySubject.set(subject, targets);
     }
     targets.add(target);
-    if (this.isCrossProcess()) {
-      this.remoteSubscription ??= Promise.resolve(this.options.presence().subscribe(PUSH_TOPIC, this.onRemotePushes));
-      await this.remoteSubscription;
-    }
-    return () => {
+    let attached = true;
+    const detach = (): void => {
+      if (!attached) return;
+      attached = false;
       const current = this.targetsBySubject.get(subject);
       current?.delete(target);
-      if (current?.size === 0) this.targetsBySubject.delete(subject);
+      if (current?.size !== 0) return;
+      this.targetsBySubject.delete(subject);
+      if (this.isCrossProcess()) void this.routing.sync(subject).catch((error: unknown) => this.options.onError({ stage: "push", error }));
     };
+    if (this.isCrossProcess()) {
+      try {
+        await this.routing.sync(subject);
+      } catch (error) {
+        detach();
+        throw error;
+      }
+    }
+    return detach;
   }
 
   publishAll(pushes: readonly SubjectPush[]): void {
@@ -128,41 +116,38 @@ export class PushFanout {
     if (nonEmpty.length === 0) return;
     for (const push of nonEmpty) this.deliver(push);
     if (!this.isCrossProcess()) return;
-    // Everything published during one turn of the event loop (a flush, a burst of ledger calls)
-    // leaves as one message: per-mutation publishes cost more than the mutations themselves.
-    for (const push of nonEmpty) this.remoteQueue.push(push);
-    this.scheduleRemotePublish();
+    for (const push of nonEmpty) this.routing.sendPush(push);
   }
 
   /**
    * Sends how `code`'s unlock looks, marked as a preview, to every client of `subject`: in this process
-   * now, in every other one through presence. Nothing is stored or counted. Throws UNKNOWN_MILESTONE
-   * (and sends nothing) for a code the engine does not have. Returns how many clients it reached here.
+   * now, in the other ones with its clients through presence. Nothing is stored or counted. Throws
+   * UNKNOWN_MILESTONE (and sends nothing) for a code the engine does not have. Returns how many clients it
+   * reached here.
    */
   preview(subject: string, code: string, locale?: string): number {
     // Resolved once up front: an unknown code fails here, before anything is sent anywhere.
     const at = this.progression.preview(code, locale).earnedAt;
     const preview: PreviewPush = { subject, code, at, ...(locale === undefined ? {} : { locale }) };
     const reached = this.deliverPreview(preview);
-    if (this.isCrossProcess()) {
-      this.remotePreviews.push(preview);
-      this.scheduleRemotePublish();
-    }
+    if (this.isCrossProcess()) this.routing.sendPreview(preview);
     return reached;
   }
 
   /**
-   * Sends `progression:rejected` with `reason` to every client of `subject`: in this process now, in every
-   * other one through presence. Returns how many clients it reached here.
+   * Sends `progression:rejected` with `reason` to every client of `subject`: in this process now, in the
+   * other ones with its clients through presence. Returns how many clients it reached here.
    */
   reject(subject: string, reason: RejectionReason): number {
     const rejection: RejectionPush = { subject, reason };
     const reached = this.deliverRejection(rejection);
-    if (this.isCrossProcess()) {
-      this.remoteRejections.push(rejection);
-      this.scheduleRemotePublish();
-    }
+    if (this.isCrossProcess()) this.routing.sendRejection(rejection);
     return reached;
+  }
+
+  /** Resolves once everything sent so far has been published to the other processes that need it. */
+  async published(): Promise<void> {
+    if (this.isCrossProcess()) await this.routing.published();
   }
 
   /** The subjects with clients in this process, by subject id. */
@@ -172,17 +157,15 @@ export class PushFanout {
       .sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
   }
 
-  /** Sends what is held, stops the progress timer and leaves the cluster topic (resolves once it has). */
+  /** Sends what is held, stops the progress timer and leaves every subject's channel (resolves once it has). */
   async close(): Promise<void> {
     if (this.progressTimer !== undefined) clearInterval(this.progressTimer);
     this.sendHeldProgress();
-    this.publishRemoteQueue();
-    this.targetsBySubject.clear();
-    if (this.remoteSubscription === null) return;
+    const crossProcess = this.isCrossProcess();
     try {
-      await this.options.presence().unsubscribe(PUSH_TOPIC, this.onRemotePushes);
-    } catch (error) {
-      this.options.onError({ stage: "push", error });
+      if (crossProcess) await this.routing.close();
+    } finally {
+      this.targetsBySubject.clear();
     }
   }
 
@@ -190,31 +173,11 @@ export class PushFanout {
     return !(this.options.presence() instanceof LocalPresence);
   }
 
-  private scheduleRemotePublish(): void {
-    if (this.remoteScheduled) return;
-    this.remoteScheduled = true;
-    setImmediate(() => this.publishRemoteQueue());
-  }
-
-  private publishRemoteQueue(): void {
-    this.remoteScheduled = false;
-    if (this.remoteQueue.length === 0 && this.remotePreviews.length === 0 && this.remoteRejections.length === 0) return;
-    const envelope: PushEnvelope = {
-      origin: this.processId,
-      pushes: this.remoteQueue,
-      ...(this.remotePreviews.length === 0 ? {} : { previews: this.remotePreviews }),
-      ...(this.remoteRejections.length === 0 ? {} : { rejections: this.remoteRejections }),
-    };
-    this.remoteQueue = [];
-    this.remotePreviews = [];
-    this.remoteRejections = [];
-    try {
-      void Promise.resolve(this.options.presence().publish(PUSH_TOPIC, envelope)).catch((error: unknown) =>
-        this.options.onError({ stage: "push", error }),
-      );
-    } catch (error) {
-      this.options.onError({ stage: "push", error });
-    }
+  /** What another process sent for a subject with clients here. */
+  private deliverEnvelope(envelope: SubjectEnvelope): void {
+    for (const push of envelope.pushes ?? []) this.deliver(push);
+    for (const preview of envelope.previews ?? []) this.deliverPreview(preview);
+    for (const rejection of envelope.rejections ?? []) this.deliverRejection(rejection);
   }
 
   private deliver(push: SubjectPush): void {

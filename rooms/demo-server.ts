@@ -46,6 +46,24 @@ const holdTtlMs = positiveIntegerEnv("HOLD_TTL_MS");
 // Where clients reach this process: with it, processes on one Redis share matchmaking (RedisDriver).
 const publicAddress = process.env["PUBLIC_ADDRESS"] || undefined;
 
+/**
+ * RedisPresence's connection, auto-pipelined: a turn's pushes to players held on other processes leave as
+ * one write instead of one per player (docs/deployment.md, "Push routing"). Options, not a client:
+ * RedisPresence bundles its own ioredis.
+ */
+function presenceOptions(url: string): ConstructorParameters<typeof RedisPresence>[0] {
+  const { hostname, port, username, password, pathname } = new URL(url);
+  const db = Number(pathname.slice(1) || 0);
+  return {
+    host: hostname,
+    port: Number(port || 6379),
+    ...(username === "" ? {} : { username: decodeURIComponent(username) }),
+    ...(password === "" ? {} : { password: decodeURIComponent(password) }),
+    ...(Number.isInteger(db) && db > 0 ? { db } : {}),
+    enableAutoPipelining: true,
+  };
+}
+
 function positiveIntegerEnv(name: string): number | undefined {
   const text = process.env[name];
   if (text === undefined || text === "") return undefined;
@@ -101,7 +119,7 @@ const server = defineServer({
   // Redis mode: pushes also reach players connected to other demo processes on the same Redis. Each
   // process creates the rooms its own clients ask for; with PUBLIC_ADDRESS, the processes share one
   // room list (RedisDriver), so a join may land in a room of another process (its client goes there).
-  ...(redisMode ? { presence: new RedisPresence(redisUrl), selectProcessIdToCreateRoom: async () => matchMaker.processId } : {}),
+  ...(redisMode ? { presence: new RedisPresence(presenceOptions(redisUrl)), selectProcessIdToCreateRoom: async () => matchMaker.processId } : {}),
   ...(redisMode && publicAddress !== undefined ? { driver: new RedisDriver(redisUrl), publicAddress } : {}),
   routes: createRouter({
     ...monitor(),

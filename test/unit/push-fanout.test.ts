@@ -8,7 +8,8 @@ import { PushFanout, type PushTarget } from "../../plugins/push-fanout.ts";
 import type { SubjectPush } from "../../plugins/subject-push.ts";
 import { createArenaProgression } from "../../rooms/arena/arena-progression.ts";
 import type { Progression } from "../../src/engine/progression.ts";
-import { testRedisUrl } from "../support/redis-prefix.ts";
+import { countingPresence } from "../support/counting-presence.ts";
+import { randomPrefix, testRedisUrl } from "../support/redis-prefix.ts";
 
 /** A connected client as the fan-out sees it: everything sent to it, in order. */
 class RecordingTarget implements PushTarget {
@@ -39,9 +40,12 @@ afterEach(async () => {
   for (const presence of open.presences.splice(0)) presence.shutdown();
 });
 
+/** This file's own channels and keys in the shared test Redis. */
+const topic = randomPrefix("push");
+
 function fanoutWith(presence: PushPresence, progressIntervalMs = 0, reports: HostErrorReport[] = []): PushFanout {
   const progression = createArenaProgression({ onMissingTranslations: () => {} });
-  const fanout = new PushFanout(progression, { presence: () => presence, progressIntervalMs, onError: (report) => reports.push(report) });
+  const fanout = new PushFanout(progression, { presence: () => presence, progressIntervalMs, topic, onError: (report) => reports.push(report) });
   open.engines.push(progression);
   open.fanouts.push(fanout);
   return fanout;
@@ -209,16 +213,7 @@ describe("push fan-out across processes (RedisPresence)", () => {
   it("reaches the subject's clients on another process once, delivers locally once, and publishes one message per turn", async () => {
     const presences = [new RedisPresence(testRedisUrl()), new RedisPresence(testRedisUrl())];
     open.presences.push(...presences);
-    const publishes: unknown[] = [];
-    const counted = presences[0] as RedisPresence;
-    const counting: PushPresence = {
-      subscribe: (topic, callback) => counted.subscribe(topic, callback as (...args: unknown[]) => void),
-      unsubscribe: (topic, callback) => counted.unsubscribe(topic, callback as ((...args: unknown[]) => void) | undefined),
-      publish: (topic, data) => {
-        publishes.push(data);
-        return counted.publish(topic, data);
-      },
-    };
+    const { presence: counting, counts } = countingPresence(presences[0] as RedisPresence);
     const here = fanoutWith(counting);
     const there = fanoutWith(presences[1] as RedisPresence);
     const local = new RecordingTarget("en");
@@ -242,6 +237,6 @@ describe("push fan-out across processes (RedisPresence)", () => {
     expect(remotePreview?.earnedAt).toBe(local.of<PreviewMessage>(PushMessage.Preview)[0]?.earnedAt);
     expect(local.of(PushMessage.Unlocked)).toHaveLength(1); // not again through its own published copy
     expect(local.of(PushMessage.Preview)).toHaveLength(1);
-    expect(publishes).toHaveLength(1); // every push and preview of this turn in one message
+    expect(counts.publishes).toBe(1); // every push and preview of this turn for p1 in one message
   });
 });
