@@ -18,6 +18,13 @@ describe("parseLoadtestOptions", () => {
     expect([parseLoadtestOptions(["--arrivals", "burst"]).arrivals, parseLoadtestOptions([]).arrivals]).toEqual(["burst", "steady"]);
   });
 
+  // --database-url: the started arena snapshots into PostgreSQL and the report gives the archive's lag.
+  it("reads a loopback PostgreSQL URL for --database-url, off by default", () => {
+    expect(parseLoadtestOptions([]).databaseUrl).toBeUndefined();
+    expect(parseLoadtestOptions(["--database-url", "postgres://postgres@127.0.0.1:5432/loadtest"]).databaseUrl).toBe("postgres://postgres@127.0.0.1:5432/loadtest");
+    expect(parseLoadtestOptions(["--database-url", "postgresql://localhost/lt_1"]).databaseUrl).toBe("postgresql://localhost/lt_1");
+  });
+
   it.each([
     [["--clients", "0"], /--clients must be a number from 1/],
     [["--clients", "2.5"], /--clients must be a whole number/],
@@ -29,6 +36,10 @@ describe("parseLoadtestOptions", () => {
     [["--unknown", "1"], /Unknown option/],
     [["--mix", "kill=1,dance=2"], /--mix must list weights/],
     [["--mix", "kill=0"], /--mix needs at least one positive weight/],
+    [["--database-url", "postgres://postgres@10.0.0.5:5432/prod"], /--database-url must be a loopback PostgreSQL URL/],
+    [["--database-url", "postgres://127.0.0.1:5432"], /--database-url must be a loopback PostgreSQL URL/],
+    [["--database-url", "postgres://127.0.0.1/lt", "--endpoint", "ws://127.0.0.1:2567"], /leave out --endpoint and --room bare/],
+    [["--database-url", "postgres://127.0.0.1/lt", "--room", "bare"], /leave out --endpoint and --room bare/],
   ])("rejects %j with a message naming the option", (argv, message) => {
     let caught: unknown;
     try {
