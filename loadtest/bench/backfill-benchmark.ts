@@ -7,17 +7,32 @@
  * player's history (the walk and the reads, no replay and no writes), and the ratio.
  *
  * Options (env): BENCH_SUBJECTS (default 100,000), BENCH_DAYS (30), BENCH_CHUNK (subjects per page, 1,000),
- * BENCH_BACKENDS ("memory,redis").
+ * BENCH_BACKENDS ("memory,redis"; "redis-durable" is the durability layout: only today and yesterday in
+ * Redis, the older days in the PostgreSQL archive at DATABASE_URL, read per page as the engine does).
+ *
+ * BENCH_COMMANDSTATS=1 prints Redis' per-command calls and time after each phase.
+ *
+ * Each phase reports its wall time and, on Redis, the CPU seconds of Node and of redis-server (the machine
+ * may be shared: CPU time is what the phase cost, wall time also counts waiting for a core).
  */
+import { randomBytes } from "node:crypto";
 import { cpus, loadavg } from "node:os";
 import { Redis } from "ioredis";
+import pg from "pg";
 import { createMemoryBackend } from "../../src/backends/memory/memory-backend.ts";
 import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
+import { createRedisKeys } from "../../src/backends/redis/redis-keys.ts";
 import type { ProgressionBackend, SubjectApply } from "../../src/backends/contract/progression-backend.ts";
 import type { MilestoneDefinitionInput } from "../../src/definitions/milestone-schema.ts";
+import { copyInteger, copyRowsInto, copyText } from "../../src/durability/postgres/copy-text-format.ts";
+import { createHistoryPartWriter, createPostgresHistoryArchive } from "../../src/durability/postgres/history-archive.ts";
+import { runMigrations } from "../../src/durability/postgres/run-migrations.ts";
 import { createProgression } from "../../src/engine/create-progression.ts";
+import type { HistoryArchive } from "../../src/history/history-archive.ts";
 import type { HistoryEntry } from "../../src/model/history.ts";
+import type { SubjectSnapshot } from "../../src/model/subject-state.ts";
 import { DAY_MS } from "../../src/model/utc-day.ts";
+import { createTestDatabase } from "../../test/support/postgres.ts";
 import { startRedisServer } from "../../test/support/redis-server.ts";
 
 const SUBJECTS = Number(process.env.BENCH_SUBJECTS ?? 100_000);
@@ -25,6 +40,11 @@ const DAYS = Number(process.env.BENCH_DAYS ?? 30);
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 1_000);
 const BACKENDS = (process.env.BENCH_BACKENDS ?? "memory,redis").split(",");
 const NOW = Date.UTC(2026, 11, 1, 12);
+const TODAY = Math.floor(NOW / DAY_MS);
+/** The durability layout: days from this one on stay in Redis (today and yesterday, `historyHotDays` 2). */
+const FIRST_HOT_DAY = TODAY - 1;
+/** BENCH_COMMANDSTATS=1: Redis' per-command calls and time after each phase. */
+const COMMANDSTATS = process.env.BENCH_COMMANDSTATS === "1";
 
 /** The engines here place no holds; the loading one is not closed (that would close the backend). */
 const noHoldExpiry = { attach: () => {}, holdPlaced: () => {}, close: async () => {} };
@@ -54,49 +74,129 @@ function historyOf(index: number): HistoryEntry[] {
   return rows;
 }
 
-/** Loads the history straight through `apply` (no increments): what months of play would have written. */
-async function loadHistory(backend: ProgressionBackend): Promise<void> {
+/** Where the older days of the durability layout live: a PostgreSQL archive of its own. */
+interface Archive {
+  readonly pool: pg.Pool;
+  readonly schema: string;
+  readonly reader: HistoryArchive;
+}
+
+/**
+ * Loads the history straight through `apply` (no increments): what months of play would have written,
+ * then folds every player's history log into its hash (play folds every few applies; reading a log of
+ * 80 rollups for the first time is not what a backfill meets). With `archive`, only the hot days go
+ * to Redis and the older ones are COPYed into the archive under the player's part (as the snapshot job
+ * would have exported them, and the backend dropped them).
+ */
+async function loadHistory(backend: ProgressionBackend, client: Redis | undefined, archive: Archive | undefined): Promise<void> {
   // One real event first: the engine registers the "before" counter set and player-0 is complete for it.
   const progression = createProgression({ definitions: before, backend, clock: () => NOW, holdExpiry: noHoldExpiry, onMissingTranslations: () => undefined });
   await progression.recordBatch([{ type: "login", subject: "player-0", at: NOW - DAY_MS }]);
   const counterSet = (await backend.historyStatus("player-0")).completeFor ?? "";
   const plan = { version: "load", counterSet, counters: new Map() };
   const page = 500;
+  const nothing = [{ type: "-", fragments: [] }];
   for (let start = 0; start < SUBJECTS; start += page) {
     const subjects: SubjectApply[] = [];
-    for (let i = start; i < Math.min(SUBJECTS, start + page); i += 1) subjects.push({ subject: `player-${i}`, catchUp: false, increments: [], history: historyOf(i) });
+    for (let i = start; i < Math.min(SUBJECTS, start + page); i += 1) {
+      const history = historyOf(i);
+      subjects.push({ subject: `player-${i}`, catchUp: false, increments: [], history: archive === undefined ? history : history.filter((row) => row.day >= FIRST_HOT_DAY) });
+    }
     await backend.apply({ batchId: `load-${start}`, now: NOW, plan, subjects });
+    // A read folds the log (a selector of no type returns next to nothing).
+    await backend.readHistories(subjects.map(({ subject }) => subject), nothing);
+    if (archive !== undefined && client !== undefined) await archiveOlderDays(archive, client, subjects.map(({ subject }) => subject), start);
+  }
+  // Statistics, as autovacuum keeps them on a live archive (a freshly COPYed table has none: the planner
+  // would scan every row of a partition for each page of players).
+  if (archive !== undefined) await archive.pool.query(`ANALYZE "${archive.schema}".history`);
+}
+
+async function archiveOlderDays(archive: Archive, client: Redis, subjects: readonly string[], first: number): Promise<void> {
+  const keys = createRedisKeys("bench-backfill");
+  const parts = await Promise.all(subjects.map((subject) => client.hget(keys.subject(subject).history, "~e")));
+  const rows: string[] = [];
+  const snapshots: SubjectSnapshot[] = [];
+  subjects.forEach((subject, i) => {
+    const part = parts[i] ?? "lost";
+    const older = historyOf(first + i).filter((row) => row.day < FIRST_HOT_DAY);
+    for (const row of older) {
+      rows.push(
+        [copyText(subject), copyText(row.type), copyText(row.tags), copyInteger(row.day, "day"), copyText(part), copyInteger(row.count, "count"), copyInteger(row.sum, "sum"), copyInteger(row.firstAt, "first_at"), copyInteger(row.lastAt, "last_at"), copyInteger(row.maxAmount, "max_amount")].join("\t"),
+      );
+    }
+    if (i === 0) snapshots.push({ subject, counters: new Map(), awards: new Map(), balances: [], holds: [], history: older.map((row) => ({ ...row, part })) });
+  });
+  const client2 = await archive.pool.connect();
+  try {
+    await createHistoryPartWriter({ pool: archive.pool, schema: archive.schema }).preparePartitions(client2, snapshots);
+    await copyRowsInto(client2, `"${archive.schema}".history (subject, type, tags, day, part, count, sum, first_at, last_at, max_amount)`, rows);
+  } finally {
+    client2.release();
   }
 }
 
-async function run(name: string, backend: ProgressionBackend): Promise<void> {
-  const loadStarted = performance.now();
-  await loadHistory(backend);
-  const loadSeconds = (performance.now() - loadStarted) / 1000;
+/** Wall time and CPU seconds of one phase: Node's, and redis-server's when there is one. */
+async function measured<T>(client: Redis | undefined, phase: () => Promise<T>): Promise<{ result: T; seconds: number; nodeCpu: number; redisCpu: number | undefined }> {
+  if (COMMANDSTATS && client !== undefined) await client.config("RESETSTAT");
+  const redisBefore = client === undefined ? 0 : await redisCpuSeconds(client);
+  const nodeBefore = process.cpuUsage();
+  const started = performance.now();
+  const result = await phase();
+  const seconds = (performance.now() - started) / 1000;
+  const node = process.cpuUsage(nodeBefore);
+  const redisCpu = client === undefined ? undefined : (await redisCpuSeconds(client)) - redisBefore;
+  if (COMMANDSTATS && client !== undefined) console.log(await commandStats(client));
+  return { result, seconds, nodeCpu: (node.user + node.system) / 1e6, redisCpu };
+}
 
-  // Reference: walk every subject and read its history, nothing else.
-  const readStarted = performance.now();
-  let read = 0;
-  let cursor = "0";
-  do {
-    const pageResult = await backend.historySubjects(cursor, CHUNK);
-    const histories = await Promise.all(pageResult.subjects.map((subject) => backend.readHistory(subject)));
-    read += histories.length;
-    cursor = pageResult.cursor;
-  } while (cursor !== "0");
-  const readSeconds = (performance.now() - readStarted) / 1000;
+/** INFO commandstats, busiest first (commands called by Lua count too, and within their script's time). */
+async function commandStats(client: Redis): Promise<string> {
+  const info = await client.info("commandstats");
+  const rows = [...info.matchAll(/cmdstat_([a-z|]+):calls=(\d+),usec=(\d+)/g)].map(([, name, calls, usec]) => ({ name, calls: Number(calls), usec: Number(usec) }));
+  return rows
+    .sort((a, b) => b.usec - a.usec)
+    .slice(0, 8)
+    .map((row) => `    ${row.name}: ${row.calls} calls, ${(row.usec / 1e6).toFixed(2)} s, ${(row.usec / Math.max(1, row.calls)).toFixed(2)} us/call`)
+    .join("\n");
+}
+
+async function redisCpuSeconds(client: Redis): Promise<number> {
+  const info = await client.info("cpu");
+  const field = (name: string): number => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
+  return field("used_cpu_user") + field("used_cpu_sys");
+}
+
+const cpuText = (m: { nodeCpu: number; redisCpu: number | undefined }): string =>
+  `(CPU: Node ${m.nodeCpu.toFixed(2)} s${m.redisCpu === undefined ? "" : `, Redis ${m.redisCpu.toFixed(2)} s`})`;
+
+async function run(name: string, backend: ProgressionBackend, client?: Redis, archive?: Archive): Promise<void> {
+  const load = await measured(client, () => loadHistory(backend, client, archive));
+
+  // Reference: walk every subject and read its history (and its archived days, a page at a time), nothing else.
+  const reference = await measured(client, async () => {
+    let read = 0;
+    let cursor = "0";
+    do {
+      const pageResult = await backend.historySubjects(cursor, CHUNK);
+      const [histories] = await Promise.all([backend.readHistories(pageResult.subjects), archive?.reader.read(pageResult.subjects)]);
+      read += histories.length;
+      cursor = pageResult.cursor;
+    } while (cursor !== "0");
+    return read;
+  });
 
   // What-if first (reads everything, writes nothing), then the backfill itself.
   const current = createProgression({ definitions: before, backend, clock: () => NOW, holdExpiry: noHoldExpiry, onMissingTranslations: () => undefined });
-  const simulateStarted = performance.now();
-  const report = await current.simulate(after);
-  const simulateSeconds = (performance.now() - simulateStarted) / 1000;
-  const simulated = report.milestones.find((milestone) => milestone.code === "troll_hunter");
+  if (archive !== undefined) current.useHistoryArchive(archive.reader);
+  const simulated = await measured(client, () => current.simulate(after));
+  const report = simulated.result;
+  const troll = report.milestones.find((milestone) => milestone.code === "troll_hunter");
 
   const progression = createProgression({ definitions: after, backend, clock: () => NOW, onMissingTranslations: () => undefined });
-  const started = performance.now();
-  const result = await progression.backfill({ chunk: CHUNK });
-  const seconds = (performance.now() - started) / 1000;
+  if (archive !== undefined) progression.useHistoryArchive(archive.reader);
+  const backfilled = await measured(client, () => progression.backfill({ chunk: CHUNK }));
+  const result = backfilled.result;
   // Players with r trolls a day (i % 3 = r) qualify when r x DAYS >= 40.
   let expected = 0;
   let rollups = 0;
@@ -105,14 +205,16 @@ async function run(name: string, backend: ProgressionBackend): Promise<void> {
     if (r > 0 && r * DAYS >= 40) expected += players;
     rollups += players * DAYS * (r > 0 ? 3 : 2);
   }
-  console.log(`${name}: history of ${SUBJECTS.toLocaleString("en")} players x ${DAYS} days (${rollups.toLocaleString("en")} rollups) loaded in ${loadSeconds.toFixed(1)} s`);
-  console.log(`  reference, walk + read every history: ${read.toLocaleString("en")} players in ${readSeconds.toFixed(2)} s`);
+  const layout = archive === undefined ? "" : ` (days before ${FIRST_HOT_DAY} in the PostgreSQL archive)`;
+  console.log(`${name}: history of ${SUBJECTS.toLocaleString("en")} players x ${DAYS} days (${rollups.toLocaleString("en")} rollups)${layout} loaded and folded in ${load.seconds.toFixed(1)} s`);
+  console.log(`  reference, walk + read every history: ${reference.result.toLocaleString("en")} players in ${reference.seconds.toFixed(2)} s ${cpuText(reference)}`);
   console.log(
-    `  simulate(after): ${report.subjects.toLocaleString("en")} players, "troll_hunter" would award ${simulated?.wouldAward.toLocaleString("en")} in ${simulateSeconds.toFixed(2)} s; ratio to the reference ${(simulateSeconds / readSeconds).toFixed(2)}`,
+    `  simulate(after): ${report.subjects.toLocaleString("en")} players, "troll_hunter" would award ${troll?.wouldAward.toLocaleString("en")} in ${simulated.seconds.toFixed(2)} s ${cpuText(simulated)}; ratio to the reference ${(simulated.seconds / reference.seconds).toFixed(2)}`,
   );
   console.log(
-    `  backfill of "troll_hunter": ${result.visited.toLocaleString("en")} players visited, ${result.seeded.toLocaleString("en")} seeded, ${result.awarded.toLocaleString("en")} awarded (expected ${expected.toLocaleString("en")}) in ${seconds.toFixed(2)} s (${Math.round(result.visited / seconds).toLocaleString("en")} players/s); ratio to the reference ${(seconds / readSeconds).toFixed(2)}`,
+    `  backfill of "troll_hunter": ${result.visited.toLocaleString("en")} players visited, ${result.seeded.toLocaleString("en")} seeded, ${result.awarded.toLocaleString("en")} awarded (expected ${expected.toLocaleString("en")}) in ${backfilled.seconds.toFixed(2)} s (${Math.round(result.visited / backfilled.seconds).toLocaleString("en")} players/s) ${cpuText(backfilled)}; ratio to the reference ${(backfilled.seconds / reference.seconds).toFixed(2)}`,
   );
+  if (result.awarded !== expected || troll?.wouldAward !== expected) throw new Error(`${name}: expected ${expected} awards, simulate said ${troll?.wouldAward}, backfill made ${result.awarded}`);
   await progression.close();
 }
 
@@ -120,16 +222,26 @@ console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, node ${pr
 for (const name of BACKENDS) {
   if (name === "memory") {
     await run("memory", createMemoryBackend());
-  } else {
-    // No AOF: the figures measure the scripts and the engine, not the disk (and stay comparable across runs).
-    const server = await startRedisServer({ useEnv: false, appendOnly: false });
-    const client = new Redis(server.url);
-    try {
-      await run("redis", createRedisBackend({ redis: client, prefix: "bench-backfill", useServerTime: false, allowVolatileRedis: true }));
-    } finally {
-      client.disconnect();
-      await server.stop();
+    continue;
+  }
+  // No AOF: the figures measure the scripts and the engine, not the disk (and stay comparable across runs).
+  const server = await startRedisServer({ useEnv: false, appendOnly: false });
+  const client = new Redis(server.url);
+  const database = name === "redis-durable" ? await createTestDatabase() : undefined;
+  const pool = database === undefined ? undefined : new pg.Pool({ connectionString: database.url, max: 4 });
+  try {
+    let archive: Archive | undefined;
+    if (pool !== undefined) {
+      const schema = `bench_backfill_${randomBytes(4).toString("hex")}`;
+      await runMigrations(pool, schema);
+      archive = { pool, schema, reader: createPostgresHistoryArchive({ pool, schema }) };
     }
+    await run(name, createRedisBackend({ redis: client, prefix: "bench-backfill", useServerTime: false, allowVolatileRedis: true }), client, archive);
+  } finally {
+    client.disconnect();
+    await server.stop();
+    await pool?.end();
+    await database?.drop();
   }
 }
 process.exit(0);

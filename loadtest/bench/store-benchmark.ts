@@ -9,7 +9,8 @@
  * BENCH_IN_FLIGHT (flushes applying at once, 2), BENCH_SUBJECTS_PER_CALL (subjects per script call, 64),
  * BENCH_ENGINE_ONLY=1 (skip the references and the memory probe, e.g. under `node --cpu-prof`),
  * BENCH_ARRIVAL_RATE (events/s the event timestamps simulate, 500,000; 0 = the real clock),
- * BENCH_HISTORY_REFERENCE=0 (skip the run with the event history off that each run is compared with).
+ * BENCH_HISTORY_REFERENCE=0 (skip the run with the event history off that each run is compared with),
+ * BENCH_COMMANDSTATS=1 (after each engine run, Redis' per-command calls and time: where the Lua time goes).
  *
  * Event times: by default the engine's clock advances 1/BENCH_ARRIVAL_RATE s per event, as if the
  * events arrived at the target rate. Coalescing (per subject, counter and 1 s slot) then sees the
@@ -38,6 +39,7 @@ const SUBJECTS = 10_000;
 const HINCRBY_OPS = 2_000_000;
 /** BENCH_HISTORY_REFERENCE=0 skips the history-off run measured next to each history-on run. */
 const HISTORY_REFERENCE = process.env.BENCH_HISTORY_REFERENCE !== "0" && process.env.BENCH_ENGINE_ONLY !== "1";
+const COMMANDSTATS = process.env.BENCH_COMMANDSTATS === "1";
 
 /** 50 milestones: count tiers sharing counters, window and daily rules, a return-after-gap. */
 function definitions(): MilestoneDefinitionInput[] {
@@ -104,7 +106,10 @@ async function engineRun(url: string, batchEvents: number, history: boolean): Pr
   const client = new Redis(url);
   const prefix = "bench";
   const backend = createRedisBackend({ redis: client, prefix, subjectsPerCall: SUBJECTS_PER_CALL, allowVolatileRedis: true });
-  const epoch = Date.now();
+  // Half way through a second: the 1 s coalescing slots then start at the same events in every run (a run
+  // otherwise coalesces differently depending on when it started: a 1 s flush that falls inside one slot
+  // makes half the increments of one that spans two, which this offset makes every flush of 1 s do).
+  const epoch = Math.ceil(Date.now() / 1000) * 1000 + 500;
   let simulatedEvents = 0;
   const clock = ARRIVAL_RATE > 0 ? (): number => epoch + Math.floor((simulatedEvents * 1000) / ARRIVAL_RATE) : Date.now;
   const progression = createProgression({ definitions: definitions(), backend, clock, history, onMissingTranslations: () => undefined });
@@ -123,6 +128,7 @@ async function engineRun(url: string, batchEvents: number, history: boolean): Pr
     flushes += 1;
     subjectApplies += outcomes.length;
   };
+  if (COMMANDSTATS) await client.config("RESETSTAT");
   const redisCpuBefore = await redisCpuSeconds(client);
   const nodeCpuBefore = nodeCpuSeconds();
   const started = performance.now();
@@ -142,6 +148,7 @@ async function engineRun(url: string, batchEvents: number, history: boolean): Pr
   const seconds = (performance.now() - started) / 1000;
   const nodeCpu = nodeCpuSeconds() - nodeCpuBefore;
   const redisCpu = (await redisCpuSeconds(client)) - redisCpuBefore;
+  if (COMMANDSTATS) console.log(`  commands, history ${history ? "on" : "off"}, ${batchEvents} events per flush:\n${await commandStats(client, added)}`);
   await progression.close();
   await deleteByPrefix(client, prefix);
   client.disconnect();
@@ -156,6 +163,16 @@ async function redisCpuSeconds(client: Redis): Promise<number> {
   const info = await client.info("cpu");
   const field = (name: string): number => Number(new RegExp(`${name}:([0-9.]+)`).exec(info)?.[1] ?? 0);
   return field("used_cpu_user") + field("used_cpu_sys");
+}
+/** INFO commandstats, busiest first: calls and microseconds per event (commands called by Lua count too). */
+async function commandStats(client: Redis, events: number): Promise<string> {
+  const info = await client.info("commandstats");
+  const rows = [...info.matchAll(/cmdstat_([a-z|]+):calls=(\d+),usec=(\d+)/g)].map(([, name, calls, usec]) => ({ name, calls: Number(calls), usec: Number(usec) }));
+  return rows
+    .sort((a, b) => b.usec - a.usec)
+    .slice(0, 14)
+    .map((row) => `    ${row.name}: ${row.calls} calls (${(row.calls / events).toFixed(3)}/event), ${(row.usec / events).toFixed(3)} us/event, ${(row.usec / Math.max(1, row.calls)).toFixed(2)} us/call`)
+    .join("\n");
 }
 const nodeCpuSeconds = (): number => {
   const usage = process.cpuUsage();

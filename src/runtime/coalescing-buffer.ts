@@ -49,6 +49,9 @@ interface MutableRollup {
   readonly type: string;
   /** A copy of the first event's tags (the caller may reuse its object), and their canonical text. */
   readonly tagValues: Readonly<Record<string, string>>;
+  /** One of those tags (undefined: none), checked first: it tells most other events' tags apart in one read. */
+  readonly firstTag: string | undefined;
+  readonly firstValue: string | undefined;
   readonly tags: string;
   readonly day: number;
   count: number;
@@ -167,7 +170,13 @@ export class CoalescingBuffer implements EventBuffer {
     let rollup: MutableRollup | undefined;
     if (history.length <= ROLLUP_SCAN_LIMIT) {
       for (const candidate of history) {
-        if (candidate.day === day && candidate.type === type && candidate.eventId === id && sameTags(candidate.tagValues, tags)) {
+        if (
+          candidate.day === day &&
+          candidate.type === type &&
+          candidate.eventId === id &&
+          (candidate.firstTag === undefined || tags[candidate.firstTag] === candidate.firstValue) &&
+          sameTags(candidate.tagValues, tags)
+        ) {
           rollup = candidate;
           break;
         }
@@ -178,7 +187,13 @@ export class CoalescingBuffer implements EventBuffer {
     }
     if (rollup === undefined) {
       const text = tagsText(tags);
-      const created: MutableRollup = { type, tagValues: { ...tags }, tags: text, day, count: 1, sum: amount, firstAt: at, lastAt: at, maxAmount: amount, eventId: id };
+      let firstTag: string | undefined;
+      for (const name in tags) {
+        firstTag = name;
+        break;
+      }
+      const firstValue = firstTag === undefined ? undefined : tags[firstTag];
+      const created: MutableRollup = { type, tagValues: { ...tags }, firstTag, firstValue, tags: text, day, count: 1, sum: amount, firstAt: at, lastAt: at, maxAmount: amount, eventId: id };
       history.push(created);
       slots.rollupsByKey?.set(rollupKeyOf(day, type, text, id), created);
     } else if (id === undefined) {

@@ -26,31 +26,122 @@ export function decodeHistoryHash(fields: Readonly<Record<string, string>>, sele
 }
 
 /**
- * The text readHistory-1.lua returns: fields and values, one per line. Decoded in one pass over the
- * lines (backfill reads every player's history: this is its hot path).
+ * The text readHistory-2.lua returns: fields and values, one per line. Decoded in one pass over the
+ * text without splitting it (backfill and simulate read every player's history: this is their hot
+ * path): numbers are read digit by digit where they stand, and a rollup's type and tags are the same
+ * string objects as those of an earlier rollup with the same ones (a player has few).
  */
 export function decodeHistoryLines(text: string, selection?: readonly HistorySelector[]): SubjectHistory {
   if (text === "") return { status: statusOf(undefined, undefined), parts: [] };
-  const lines = text.split("\n");
   let part: string | null = null;
   let version: string | undefined;
   let completeFor: string | undefined;
-  for (let i = 0; i + 1 < lines.length; i += 2) {
-    const field = lines[i] as string;
-    if (field === "~e") part = lines[i + 1] as string;
-    else if (field === "~q") version = lines[i + 1];
-    else if (field === "~h") completeFor = lines[i + 1];
+  // Status fields first (the part name names every rollup): "~x" lines, wherever they are (a hash
+  // lists them first, being its oldest fields, so this stops after three lines as a rule).
+  for (let at = 0, found = 0; at < text.length && found < 3; ) {
+    const fieldEnd = text.indexOf("\n", at);
+    if (fieldEnd < 0) break;
+    const valueEnd = endOfLine(text, fieldEnd + 1);
+    if (text.charCodeAt(at) === TILDE && fieldEnd - at === 2) {
+      const name = text.charCodeAt(at + 1);
+      if (name === 101) part = text.slice(fieldEnd + 1, valueEnd); // ~e
+      else if (name === 113) version = text.slice(fieldEnd + 1, valueEnd); // ~q
+      else if (name === 104) completeFor = text.slice(fieldEnd + 1, valueEnd); // ~h
+      if (name === 101 || name === 113 || name === 104) found += 1;
+    }
+    at = valueEnd + 1;
   }
+  const ownPart = part ?? "";
+  const keys = new KeyCache(selection);
   const parts: HistoryPart[] = [];
-  for (let i = 0; i + 1 < lines.length; i += 2) {
-    const field = lines[i] as string;
-    if (field.charCodeAt(0) === TILDE) continue;
-    const rollup = decodeRollup(field, lines[i + 1] as string, part ?? "", selection);
-    if (rollup !== null) parts.push(rollup);
+  for (let at = 0; at < text.length; ) {
+    const fieldEnd = text.indexOf("\n", at);
+    if (fieldEnd < 0) break;
+    const valueEnd = endOfLine(text, fieldEnd + 1);
+    const first = text.charCodeAt(at);
+    if (first !== TILDE) {
+      let name = ownPart;
+      let start = at;
+      if (first === PLUS) {
+        start = text.indexOf("|", at) + 1;
+        name = `${ownPart}+${text.slice(at + 1, start - 1)}`;
+      }
+      const bar = text.indexOf("|", start);
+      const key = keys.of(text, bar + 1, fieldEnd);
+      if (key !== null) {
+        const v = fieldEnd + 1;
+        const c1 = text.indexOf(",", v);
+        const c2 = text.indexOf(",", c1 + 1);
+        const c3 = text.indexOf(",", c2 + 1);
+        const c4 = text.indexOf(",", c3 + 1);
+        parts.push({
+          part: name,
+          type: key.type,
+          tags: key.tags,
+          day: dec36Between(text, start, bar),
+          count: dec36Between(text, v, c1),
+          sum: dec36Between(text, c1 + 1, c2),
+          firstAt: dec36Between(text, c2 + 1, c3),
+          lastAt: dec36Between(text, c3 + 1, c4),
+          maxAmount: dec36Between(text, c4 + 1, valueEnd),
+        });
+      }
+    }
+    at = valueEnd + 1;
   }
   return { status: statusOf(version, completeFor), parts };
 }
 
+function endOfLine(text: string, from: number): number {
+  const end = text.indexOf("\n", from);
+  return end < 0 ? text.length : end;
+}
+
+/** A base-36 number (digits and lower-case letters) of text[start, end), read where it stands. */
+function dec36Between(text: string, start: number, end: number): number {
+  let n = 0;
+  for (let i = start; i < end; i += 1) {
+    const c = text.charCodeAt(i);
+    n = n * 36 + (c < 58 ? c - 48 : c - 87);
+  }
+  return n;
+}
+
+interface RollupKey {
+  readonly type: string;
+  readonly tags: string;
+  /** Whether the reader's selection selects it. */
+  readonly selected: boolean;
+}
+
+/** The (type, tags) of rollup fields seen so far in one reply: "<type>|<tags>" found again without slicing it. */
+class KeyCache {
+  readonly #known: RollupKey[] = [];
+  readonly #selection: readonly HistorySelector[] | undefined;
+
+  constructor(selection: readonly HistorySelector[] | undefined) {
+    this.#selection = selection;
+  }
+
+  /** The key of text[start, end) ("<type>|<tags>"), or null when the selection does not select it. */
+  of(text: string, start: number, end: number): RollupKey | null {
+    for (const key of this.#known) {
+      if (end - start === key.type.length + 1 + key.tags.length && text.startsWith(key.type, start) && text.charCodeAt(start + key.type.length) === BAR && text.startsWith(key.tags, start + key.type.length + 1)) {
+        return key.selected ? key : null;
+      }
+    }
+    const bar = text.indexOf("|", start);
+    const type = text.slice(start, bar);
+    const tags = text.slice(bar + 1, end);
+    const key = { type, tags, selected: selects(this.#selection, type, tags) };
+    // A player has a few keys; past a few dozen, a scan would cost more than slicing.
+    if (this.#known.length < KEY_CACHE_SIZE) this.#known.push(key);
+    return key.selected ? key : null;
+  }
+}
+
+const KEY_CACHE_SIZE = 32;
+const BAR = 124;
 const TILDE = 126;
 const PLUS = 43;
 
@@ -86,7 +177,33 @@ function decodeRollup(field: string, value: string, ownPart: string, selection: 
 
 /** One rollup as a history log line (lua/includes/history.lua). */
 export function historyLogLine(r: HistoryRollup): string {
-  return `${enc36(r.day)}|${r.type}|${r.tags}\t${enc36(r.count)},${enc36(r.sum)},${enc36(r.firstAt)},${enc36(r.lastAt)},${enc36(r.maxAmount)}`;
+  return `${base36(r.day)}|${r.type}|${r.tags}\t${base36(r.count)},${base36(r.sum)},${base36(r.firstAt)},${base36(r.lastAt)},${base36(r.maxAmount)}`;
+}
+
+/** Base-36 digits of every number below 36^3, and the same padded to three digits. */
+const DIGITS3 = Array.from({ length: 46_656 }, (_, n) => n.toString(36));
+const PADDED3 = DIGITS3.map((digits) => digits.padStart(3, "0"));
+const B3 = 46_656;
+const B6 = B3 * B3;
+const B9 = B6 * B3;
+
+/**
+ * `n.toString(36)` for a non-negative safe integer, by table (three digits a look-up): the log lines of
+ * every flush carry five or six numbers per rollup, timestamps among them, and V8's radix conversion
+ * of a large number costs several times more.
+ */
+export function base36(n: number): string {
+  if (!(n >= 0 && n < B9 && Number.isInteger(n))) return n.toString(36);
+  if (n < B3) return DIGITS3[n] as string;
+  if (n < B6) {
+    // Below 2^32: integer arithmetic.
+    const high = (n / B3) | 0;
+    return (DIGITS3[high] as string) + (PADDED3[n - high * B3] as string);
+  }
+  const high = Math.floor(n / B6);
+  const rest = n - high * B6;
+  const mid = (rest / B3) | 0;
+  return (DIGITS3[high] as string) + (PADDED3[mid] as string) + (PADDED3[rest - mid * B3] as string);
 }
 
 /** The field and value of an exported part in the hash it came from (`part`: the hash's `~e`). */

@@ -193,9 +193,13 @@ if checkRestore == 1 then
 end
 
 -- A history the archive has not emptied for a long time (PostgreSQL down) stops the apply before it grows on.
-local full = {}
+-- Its length also tells appendHistory whether the hash still needs its part name and counter set.
+local full, historyFields = {}, {}
 for i, entry in ipairs(subjects) do
-  if entry[4] ~= 0 and rcall("HLEN", KEYS[7 + 6 * (i - 1)]) >= maxRollups then full[#full + 1] = entry[1] end
+  if entry[4] ~= 0 then
+    historyFields[i] = rcall("HLEN", KEYS[7 + 6 * (i - 1)])
+    if historyFields[i] >= maxRollups then full[#full + 1] = entry[1] end
+  end
 end
 if #full > 0 then return fail(STATUS.HISTORY_FULL, #full .. " players hold " .. maxRollups .. " history rollups not archived yet", full) end
 
@@ -481,7 +485,7 @@ for si, entry in ipairs(subjects) do
     rcall("HSET", stateKey, unpack(changed))
     if history ~= 0 then
       part = part or partName(digest, now)
-      appendHistory(histKey, logKey, history[1], history[2], counterSet, part, isNewEvent)
+      appendHistory(histKey, logKey, history[1], history[2], counterSet, part, isNewEvent, historyFields[si])
     end
     if eventsPruned then rcall("PEXPIRE", eventsKey, fmtInt(eventRetention)) end
     dirtySubjects[#dirtySubjects + 1] = subject

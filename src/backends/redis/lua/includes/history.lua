@@ -20,8 +20,9 @@
 
 local HISTORY_ROW = 9 -- an event with its own id: type, tags, day, count, sum, firstAt, lastAt, maxAmount, eventId
 local LOG_FOLD_AT = 8
-local LOG_ROLLUP = "([0-9a-z]+)|([^|\n]*)|([^\t\n]*)\t([0-9a-z]+),([0-9a-z]+),([0-9a-z]+),([0-9a-z]+),([0-9a-z]+)"
-local LOG_LINE = "^" .. LOG_ROLLUP .. "$"
+-- A log line without captures (validation), and split in two at its tab: the field and the value.
+local LOG_LINE_AND_END = "[0-9a-z]+|[^|\n]*|[^\t\n]*\t[0-9a-z]+,[0-9a-z]+,[0-9a-z]+,[0-9a-z]+,[0-9a-z]+\n"
+local LOG_FIELD_VALUE = "([^\t\n]+)\t([^\n]+)"
 
 local function decodeRollup(raw)
   local c, s, f, l, m = string.match(raw, "^([^,]+),([^,]+),([^,]+),([^,]+),([^,]+)$")
@@ -38,65 +39,81 @@ local function partName(digest, now)
   return enc36(now) .. table.concat(hex)
 end
 
--- Whether a log text from the caller is made of well-formed lines only ("" is).
+-- Whether a log text from the caller is made of well-formed lines only ("" is). One gsub in C removes
+-- every well-formed line; anything left over (a stray byte, a line cut short) was not one.
 local function validHistoryText(text)
   if type(text) ~= "string" then return false end
-  for line in string.gmatch(text, "[^\n]+") do
-    if not string.find(line, LOG_LINE) then return false end
-  end
-  return true
+  if text == "" then return true end
+  return string.gsub(text .. "\n", LOG_LINE_AND_END, "") == ""
+end
+
+-- Adds rollup value `v` into r = {count, sum, firstAt, lastAt, maxAmount}.
+local function addRollupValue(r, v)
+  local c, s, f, l, m = string.match(v, "^([^,]+),([^,]+),([^,]+),([^,]+),([^,]+)$")
+  r[1], r[2] = r[1] + tonumber(c, 36), r[2] + tonumber(s, 36)
+  f, l, m = tonumber(f, 36), tonumber(l, 36), tonumber(m, 36)
+  if f < r[3] then r[3] = f end
+  if l > r[4] then r[4] = l end
+  if m > r[5] then r[5] = m end
 end
 
 -- Folds the log into the hash's rollups (a late part for days already archived), then empties it.
+-- A line's field and value are kept as text until a second one of the same field (or the stored
+-- rollup) needs adding: a rollup met once is written as it came, never parsed.
 local function foldHistory(histKey, logKey)
   local entries = redis.call("LRANGE", logKey, 0, -1)
   if #entries == 0 then return end
   redis.call("DEL", logKey)
   local archivedThrough = tonumber(redis.call("HGET", histKey, "~t")) or -1
-  local deltas, order, late = {}, {}, nil
+  local deltas, order = {}, {}
   for _, entry in ipairs(entries) do
-    for day36, kind, tags, c, s, f, l, m in string.gmatch(entry, LOG_ROLLUP) do
-      local field
-      if tonumber(day36, 36) > archivedThrough then
-        field = day36 .. "|" .. kind .. "|" .. tags
-      else
-        late = late or enc36(redis.call("HINCRBY", histKey, "~c", 1))
-        field = "+" .. late .. "|" .. day36 .. "|" .. kind .. "|" .. tags
-      end
-      local cc, ss, ff, ll, mm = tonumber(c, 36), tonumber(s, 36), tonumber(f, 36), tonumber(l, 36), tonumber(m, 36)
+    for field, value in string.gmatch(entry, LOG_FIELD_VALUE) do
       local d = deltas[field]
       if not d then
-        deltas[field] = {cc, ss, ff, ll, mm}
+        deltas[field] = value
         order[#order + 1] = field
       else
-        d[1], d[2] = d[1] + cc, d[2] + ss
-        if ff < d[3] then d[3] = ff end
-        if ll > d[4] then d[4] = ll end
-        if mm > d[5] then d[5] = mm end
+        if type(d) == "string" then
+          d = decodeRollup(d)
+          deltas[field] = d
+        end
+        addRollupValue(d, value)
       end
     end
   end
   if #order == 0 then return end
+  -- Days already archived go to a late part of their own (named once per fold).
+  if archivedThrough >= 0 then
+    local late
+    for i, field in ipairs(order) do
+      if tonumber(string.match(field, "^[0-9a-z]+"), 36) <= archivedThrough then
+        late = late or enc36(redis.call("HINCRBY", histKey, "~c", 1))
+        local moved = "+" .. late .. "|" .. field
+        deltas[moved] = deltas[field]
+        order[i] = moved
+      end
+    end
+  end
   local stored = redis.call("HMGET", histKey, unpack(order))
   local changed = {}
   for i, field in ipairs(order) do
     local r = deltas[field]
     if stored[i] then
-      local o = decodeRollup(stored[i])
-      r[1], r[2] = r[1] + o[1], r[2] + o[2]
-      if o[3] < r[3] then r[3] = o[3] end
-      if o[4] > r[4] then r[4] = o[4] end
-      if o[5] > r[5] then r[5] = o[5] end
+      if type(r) == "string" then r = decodeRollup(r) end
+      addRollupValue(r, stored[i])
     end
     changed[#changed + 1] = field
-    changed[#changed + 1] = encodeRollup(r)
+    changed[#changed + 1] = type(r) == "string" and r or encodeRollup(r)
   end
   redis.call("HSET", histKey, unpack(changed))
 end
 
 -- The hot path: one apply's rollups appended as one log entry (events with ids only if new), the
--- version moved on, the hash's part name and first counter set set once.
-local function appendHistory(histKey, logKey, text, idRows, counterSet, part, isNewEvent)
+-- version moved on, the hash's part name and first counter set set once. `fields`: the hash's length
+-- read before this apply (the bound's HLEN). A hash of three fields or more has its part name and
+-- counter set already: only an apply makes a hash reach three fields, and it sets both (a seed or a
+-- restore leaves at most ~q and ~h; an apply that kept no rollup, ~q and ~e).
+local function appendHistory(histKey, logKey, text, idRows, counterSet, part, isNewEvent, fields)
   local entry = text
   for i = 1, #idRows, HISTORY_ROW do
     if isNewEvent("h/" .. idRows[i + 8]) then
@@ -106,9 +123,9 @@ local function appendHistory(histKey, logKey, text, idRows, counterSet, part, is
     end
   end
   redis.call("HINCRBY", histKey, "~q", 1)
-  redis.call("HSETNX", histKey, "~e", part)
+  if fields < 3 then redis.call("HSETNX", histKey, "~e", part) end
   if entry == "" then return end
-  redis.call("HSETNX", histKey, "~h", counterSet)
+  if fields < 3 then redis.call("HSETNX", histKey, "~h", counterSet) end
   if redis.call("RPUSH", logKey, entry) >= LOG_FOLD_AT then foldHistory(histKey, logKey) end
 end
 
