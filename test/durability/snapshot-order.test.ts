@@ -112,3 +112,57 @@ describe("snapshotNow while a scheduled run is writing", () => {
     }
   });
 });
+
+describe("a pass that takes the next chunk while it writes one", () => {
+  const subjects = ["s1", "s2", "s3", "s4", "s5"];
+  const dirtyBackend = async () => {
+    const backend = createMemoryBackend();
+    for (const subject of subjects) await backend.acquire({ subject, item: "gem", quantity: 1, idempotencyKey: `g-${subject}`, now: Date.now() });
+    return backend;
+  };
+
+  it("exports the next chunk before the current one is written, and writes them in the order taken", async () => {
+    const backend = await dirtyBackend();
+    const events: string[] = [];
+    const exporting: typeof backend.exportSubjects = backend.exportSubjects.bind(backend);
+    backend.exportSubjects = async (chunk) => {
+      events.push(`export ${chunk.join(",")}`);
+      return exporting(chunk);
+    };
+    const writer: SnapshotWriter = {
+      write: async (snapshots) => {
+        const names = snapshots.map((s) => s.subject).join(",");
+        events.push(`write ${names}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        events.push(`written ${names}`);
+        return { subjects: snapshots.length, rows: snapshots.length, staleSubjects: 0 };
+      },
+    };
+    const result = await snapshotDirtySubjects(backend, writer, { chunkSize: 2, maxSubjects: Number.POSITIVE_INFINITY, clock: Date.now });
+    expect(result).toMatchObject({ written: 5, backlog: 0 });
+    const chunks = events.filter((event) => event.startsWith("write ")).map((event) => event.slice("write ".length));
+    expect(chunks).toHaveLength(3);
+    // Each next chunk was exported while the one before it was still being written, and written after it.
+    for (let i = 1; i < chunks.length; i += 1) {
+      expect(events.indexOf(`export ${chunks[i]}`)).toBeLessThan(events.indexOf(`written ${chunks[i - 1]}`));
+      expect(events.indexOf(`write ${chunks[i]}`)).toBeGreaterThan(events.indexOf(`written ${chunks[i - 1]}`));
+    }
+  });
+
+  it("puts back the chunk being written and the one taken ahead of it when a write fails: nothing is lost", async () => {
+    for (const failOn of [1, 2]) {
+      const backend = await dirtyBackend();
+      let writes = 0;
+      const writer: SnapshotWriter = {
+        write: async (snapshots) => {
+          writes += 1;
+          if (writes === failOn) throw new Error("connection refused");
+          return { subjects: snapshots.length, rows: snapshots.length, staleSubjects: 0 };
+        },
+      };
+      await expect(snapshotDirtySubjects(backend, writer, { chunkSize: 2, maxSubjects: Number.POSITIVE_INFINITY, clock: Date.now })).rejects.toThrow("connection refused");
+      // Written before the failure: 2 subjects per successful write; every other subject is dirty again.
+      expect(await backend.dirtyCount()).toBe(subjects.length - 2 * (failOn - 1));
+    }
+  });
+});
