@@ -15,7 +15,7 @@ import { requireKey, requireSubject, requireTime } from "../model/validate-input
 import type { CustomEvaluator } from "../rules/custom-evaluator.ts";
 import { CoalescingBuffer } from "../runtime/coalescing-buffer.ts";
 import { InProcessAwardJournal } from "./in-process-award-journal.ts";
-import type { AwardProvenanceSource } from "../model/award-provenance.ts";
+import type { AwardProvenance, AwardProvenanceSource } from "../model/award-provenance.ts";
 import { domainEventsOf } from "../runtime/domain-events.ts";
 import { EffectsStream } from "../runtime/effects-stream.ts";
 import type { PendingBatch } from "../runtime/event-buffer.ts";
@@ -105,6 +105,15 @@ export function createProgression(options: ProgressionOptions): Progression {
       subjects: [{ ...noEffectsFor(seeded.subject), reached: seeded.reached, claimed, inventory: seeded.balances }],
       ...(claimed.length > 0 ? { detail: `autoClaim of ${claimed.map((c) => c.code).join(", ")} (backfill from history)` } : {}),
     });
+  };
+  /** An award's provenance from the journal; a journal that cannot answer (PostgreSQL down) leaves it unknown. */
+  const provenanceOf = async (subject: string, code: string): Promise<AwardProvenance | null> => {
+    try {
+      return (await awardJournal?.provenance(subject, code)) ?? null;
+    } catch (error) {
+      logger.warn(`explain: the award journal could not say what made ${JSON.stringify(code)} of ${JSON.stringify(subject)}: ${describeError(error)}`);
+      return null;
+    }
   };
   const closeHooks: (() => Promise<void> | void)[] = [];
   const eraseHooks: ((subject: string) => Promise<void> | void)[] = [];
@@ -260,7 +269,7 @@ export function createProgression(options: ProgressionOptions): Progression {
         rule: definition.rule,
         active: definition.active,
         award: state.awards.get(definition.code) ?? null,
-        provenance: state.awards.has(definition.code) ? ((await awardJournal?.provenance(subject, definition.code)) ?? null) : null,
+        provenance: state.awards.has(definition.code) ? await provenanceOf(subject, definition.code) : null,
         counter: measure === undefined ? null : (state.counters.get(measure.counterId) ?? null),
         history: withCheck === undefined ? [] : countedRollups(current, withCheck, subject, history.rollups),
         historyMetAt: replayed?.met[0]?.earnedAt ?? null,

@@ -282,6 +282,9 @@ export function historyConformance(factory: BackendFactory): void {
       const expected = progression.backend.kind === "memory";
       expect((await progression.explain("p1", "first_kill")).provenance).toEqual(expected ? { awardedBy: batchId, awardedAt: liveAt } : null);
       expect((await progression.explain("p1", "trolls")).provenance).toEqual(expected ? { awardedBy: "history", awardedAt: clock.now } : null);
+      // A journal that cannot answer (durability's PostgreSQL down) leaves the provenance unknown, not explain broken.
+      progression.useAwardJournal({ provenance: () => Promise.reject(new Error("connection refused")) });
+      expect(await progression.explain("p1", "first_kill")).toMatchObject({ code: "first_kill", award: { retroactive: false }, provenance: null });
       await progression.erase("p1");
       expect((await progression.explain("p1", "first_kill")).provenance).toBeNull();
     });
