@@ -1,60 +1,16 @@
-import { randomBytes } from "node:crypto";
-import { ColyseusSDK } from "@colyseus/sdk";
-import { RedisPresence } from "@colyseus/redis-presence";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
+import { describe, expect, it } from "vitest";
 import type { MilestoneProgress, ProgressUpdate } from "../../src/model/progress.ts";
 import type { InventoryMessage, SnapshotMessage, UnlockedMessage } from "../../src/protocol/client-messages.ts";
-import { isolatedRedis, testRedisUrl } from "../support/redis-prefix.ts";
-import { freePort, newPlayerId, settle, startArena, TestClient, type ArenaServer } from "./support/arena-server.ts";
-import { runScript, type SpawnedScript } from "./support/spawned-process.ts";
+import { newPlayerId, settle, type TestClient } from "./support/arena-server.ts";
+import { useTwoProcesses } from "./support/two-processes.ts";
 
 /**
  * Push routing per player between two server processes on one Redis (store and presence): this test's
  * process and a spawned one. The pushes of a player held by one process only are not published; they must
  * still reach a client that joins on the other process, and a player whose only client is elsewhere.
  */
-const token = randomBytes(24).toString("hex");
-let redis: Awaited<ReturnType<typeof isolatedRedis>>;
-let presence: RedisPresence;
-let here: ArenaServer;
-let other: SpawnedScript;
-let otherPort: number;
-
-beforeAll(async () => {
-  redis = await isolatedRedis("xroute");
-  presence = new RedisPresence(testRedisUrl());
-  otherPort = await freePort();
-  other = runScript("test/e2e/support/arena-process.ts", { PORT: String(otherPort), REDIS_URL: testRedisUrl(), REDIS_PREFIX: redis.prefix, ADMIN_TOKEN: token });
-  here = await startArena("redis", {
-    host: { presence, progressIntervalMs: 0 },
-    wrapBackend: () => createRedisBackend({ url: testRedisUrl(), prefix: redis.prefix }),
-  });
-  await other.waitForOutput("arena process ready");
-});
-
-afterAll(async () => {
-  if (other.process.exitCode === null) {
-    other.process.kill("SIGTERM");
-    await other.exited;
-  }
-  await here.close();
-  presence.shutdown();
-  await redis.cleanup();
-});
-
-async function joinedOther(playerId: string): Promise<TestClient> {
-  const client = new TestClient(await new ColyseusSDK(`ws://127.0.0.1:${otherPort}`).joinOrCreate("arena", { playerId, locale: "en" }));
-  client.room.reconnection.enabled = false;
-  await client.waitFor("progression:snapshot");
-  return client;
-}
-
-async function joinedHere(playerId: string): Promise<TestClient> {
-  const client = await here.join(playerId, { locale: "en" });
-  await client.waitFor("progression:snapshot");
-  return client;
-}
+const two = useTwoProcesses("xroute", { progressIntervalMs: 0 });
+const { joinedOther, joinedHere } = two;
 
 /** What a client last learned of `code`'s count: its snapshot, then the progress pushes after it, in order. */
 function knownCount(client: TestClient, code: string): number | undefined {
@@ -80,7 +36,7 @@ describe("push routing per player across two processes", () => {
     const snapshot = second.messages<SnapshotMessage>("progression:snapshot")[0];
     expect(snapshot?.milestones.find((milestone) => milestone.code === "slayer_10")?.status).toBe("in_progress");
     for (let kill = 9; kill <= 30; kill += 1) first.send("kill", { creature: "goblin" });
-    await settle(here.host, first);
+    await settle(two.here.host, first);
 
     // Only this process recorded: the other one's client hears it through routing (this process holds
     // the player too, so it had to learn that the other one joined).
