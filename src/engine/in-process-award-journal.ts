@@ -1,4 +1,4 @@
-import { awardProvenanceOf } from "../runtime/domain-events.ts";
+import { awardedByOf } from "../runtime/domain-events.ts";
 import type { EffectsListener } from "../runtime/effects-stream.ts";
 import type { AwardProvenance, AwardProvenanceSource } from "../model/award-provenance.ts";
 
@@ -17,7 +17,7 @@ export class InProcessAwardJournal implements AwardProvenanceSource {
       if (subject.reached.length === 0) continue;
       let awards = this.#bySubject.get(subject.subject);
       if (awards === undefined) this.#bySubject.set(subject.subject, (awards = new Map()));
-      const provenance = awardProvenanceOf(effects);
+      const provenance: AwardProvenance = { awardedAt: effects.at, awardedBy: awardedByOf(effects) };
       // An award is made once; the first receipt is the one that made it.
       for (const award of subject.reached) if (!awards.has(award.code)) awards.set(award.code, provenance);
     }

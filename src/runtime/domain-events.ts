@@ -36,7 +36,7 @@ export function domainEventsOf(bus: DomainEventBus): EffectsListener {
         bus.emit(
           "milestone.reached",
           `milestone.reached:${subject.subject}:${award.code}`,
-          { subject: subject.subject, code: award.code, earnedAt: award.earnedAt, retroactive: award.retroactive, ...awardProvenanceOf(effects) },
+          { subject: subject.subject, code: award.code, earnedAt: award.earnedAt, retroactive: award.retroactive, awardedAt: effects.at, awardedBy: awardedByOf(effects) },
           award.earnedAt,
         );
       }
@@ -58,7 +58,7 @@ export function domainEventsOf(bus: DomainEventBus): EffectsListener {
   };
 }
 
-/** What made the awards of a change (`AwardProvenance`): the recorded batch (its key), or a backfill from history. */
-export function awardProvenanceOf(effects: Effects): { readonly awardedAt: number; readonly awardedBy: string } {
-  return { awardedAt: effects.at, awardedBy: effects.cause === "backfill" ? AWARDED_FROM_HISTORY : effects.key };
+/** What made the awards of a change (`AwardProvenance.awardedBy`): the recorded batch (its key), or a backfill from history. */
+export function awardedByOf(effects: Effects): string {
+  return effects.cause === "backfill" ? AWARDED_FROM_HISTORY : effects.key;
 }
