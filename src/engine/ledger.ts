@@ -88,6 +88,21 @@ export function createLedger(
     if (receipt.expiredHolds.length > 0) await announce("expire", expiryKey(receipt.expiredHolds), { ...receipt, replayed: false }, expiryDetail(receipt.expiredHolds));
   };
 
+  /**
+   * The sweep also finishes transfers a caller left between the steps of a cross-shard saga (Redis
+   * Cluster), announced as the transfer they are (its key, its cause): the caller's retry then replays it.
+   */
+  const completeTransfers = async (): Promise<void> => {
+    const completed = (await backend.completeTransfers?.(clock())) ?? [];
+    for (const { request, receipt, refused } of completed) {
+      if (receipt !== undefined) {
+        await announce("transfer", `${request.from}:${request.idempotencyKey}`, receipt, `transfer of ${request.quantity} ${request.item} from ${request.from} to ${request.to}`);
+      } else {
+        await announceRefusal(refused);
+      }
+    }
+  };
+
   /** A refused call still announces the expiries its atomic step performed before it failed. */
   const announceRefusal = async (error: unknown): Promise<void> => {
     if (error instanceof ProgressionError && Array.isArray(error.details.expiredHolds)) {
@@ -182,6 +197,7 @@ export function createLedger(
     list: async (subject) => (await listOf(subject)).balances,
     holds: async (subject) => (await listOf(subject)).openHolds,
     expireHolds: async (limit = settings.expireHoldsBatch) => {
+      await completeTransfers();
       const expired = await backend.expireHolds(clock(), limit);
       await announceExpiries(expired);
       return expired.expiredHolds;

@@ -70,10 +70,12 @@ async function play(progression: Progression, subjects: readonly string[], base:
 }
 
 for (const factory of backendFactories) {
+  // The schema names carry the backend's name as a plain SQL identifier.
+  const label = factory.name.replace(/\W/g, "_");
   describe(`snapshot job on the ${factory.name} backend`, () => {
     it("writes what the backend holds: the snapshot in PostgreSQL equals the backend's export", async () => {
       const fixture: BackendFixture = await factory.create();
-      const durability = newDurability(`snap_equal_${factory.name}`, { schedule: { minIntervalMs: 60_000, maxIntervalMs: 60_000 } });
+      const durability = newDurability(`snap_equal_${label}`, { schedule: { minIntervalMs: 60_000, maxIntervalMs: 60_000 } });
       const progression = createProgression({ definitions, backend: fixture.backend, events: durability.bus, onMissingTranslations: () => {} });
       try {
         await durability.start(progression);
@@ -104,7 +106,7 @@ for (const factory of backendFactories) {
 
     it("runs on its scheduler without being asked, and a final snapshot at close catches the rest", async () => {
       const fixture = await factory.create();
-      const durability = newDurability(`snap_sched_${factory.name}`);
+      const durability = newDurability(`snap_sched_${label}`);
       const progression = createProgression({ definitions, backend: fixture.backend, events: durability.bus, onMissingTranslations: () => {} });
       await durability.start(progression);
       try {
@@ -116,7 +118,7 @@ for (const factory of backendFactories) {
         await progression.close();
         await fixture.cleanup();
       }
-      const late = await createPostgresStore({ pool: database.pool, schema: `snap_sched_${factory.name}` }).loader("late");
+      const late = await createPostgresStore({ pool: database.pool, schema: `snap_sched_${label}` }).loader("late");
       expect([...(late?.counters.values() ?? [])]).toEqual([expect.objectContaining({ kind: "sum", value: 5 })]);
     });
 
@@ -139,7 +141,7 @@ for (const factory of backendFactories) {
     });
 
     it("restores a subject the backend lost from the snapshot: counting continues and no award repeats", async () => {
-      const schema = `snap_restore_${factory.name}`;
+      const schema = `snap_restore_${label}`;
       const first = await factory.create();
       const durability = newDurability(schema, { schedule: { minIntervalMs: 60_000, maxIntervalMs: 60_000 } });
       const before = createProgression({ definitions, backend: first.backend, events: durability.bus, onMissingTranslations: () => {} });

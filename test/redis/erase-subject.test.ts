@@ -32,11 +32,11 @@ describe("redis backend: erase", () => {
     expect((await ofSubject()).length).toBeGreaterThanOrEqual(6);
     await progression.erase(subject);
     expect(await ofSubject()).toEqual([]);
-    expect(await client.sismember(keys.dirty, subject)).toBe(0);
-    expect(await client.zcard(keys.holdExpiryIndex)).toBe(0);
+    expect(await client.sismember(keys.shardOf(subject).dirty, subject)).toBe(0);
+    expect(await client.zcard(keys.shardOf(subject).holdExpiryIndex)).toBe(0);
     expect(await client.exists(keys.subject("other").state)).toBe(1);
     // Only the other player's award is still counted in the (global) milestone stats.
-    expect(await client.hgetall(keys.milestoneStats)).toEqual({ "r:k": "1" });
+    expect(await client.hgetall(keys.shardOf(subject).milestoneStats)).toEqual({ "r:k": "1" });
     await progression.close();
   });
 });

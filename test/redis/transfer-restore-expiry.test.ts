@@ -67,7 +67,7 @@ describe("redis backend: transfer to a subject that needs a restore", () => {
     const { hold } = await backend.hold({ idempotencyKey: "h1", subject: "a", item: "gem", quantity: 3, ttlMs: 1000, now: T0 });
     const keys = createRedisKeys(prefix);
     const settings = { keys, useServerTime: false, idempotencyRetentionMs: 60_000, checkRestore: true };
-    const snapshotOfA = async () => [await client.hgetall(keys.subject("a").holds), await client.hgetall(keys.subject("a").balances), await client.zscore(keys.holdExpiryIndex, hold.holdId)];
+    const snapshotOfA = async () => [await client.hgetall(keys.subject("a").holds), await client.hgetall(keys.subject("a").balances), await client.zscore(keys.shardOf("a").holdExpiryIndex, hold.holdId)];
     const before = await snapshotOfA();
 
     const transfer = (from: string, to: string) => transferArgs(settings, { from, to, item: "gem", quantity: 1, idempotencyKey: "t", now: T0 + 5000, allowNewReceiver: false });

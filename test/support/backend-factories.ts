@@ -1,7 +1,8 @@
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
+import { inject } from "vitest";
 import { createMemoryBackend } from "../../src/backends/memory/memory-backend.ts";
 import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
-import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "./redis-prefix.ts";
+import { deleteClusterKeysWithPrefix, deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "./redis-prefix.ts";
 import type { ProgressionBackend } from "../../src/backends/contract/progression-backend.ts";
 import type { SubjectLoader } from "../../src/model/subject-state.ts";
 
@@ -46,4 +47,25 @@ export const redisFactory: BackendFactory = {
   },
 };
 
-export const backendFactories: BackendFactory[] = [memoryFactory, redisFactory];
+/**
+ * The run's own 3-master Redis Cluster (global-setup.ts), a random prefix per fixture. Four shards, so
+ * the subjects of one test often share a shard (several subjects in one script call) and as often not.
+ */
+export const redisClusterFactory: BackendFactory = {
+  name: "redis-cluster",
+  async create(options = {}) {
+    const client = new Cluster(inject("redisClusterNodes"), { redisOptions: { maxRetriesPerRequest: 1 } });
+    const prefix = randomPrefix("conf");
+    const backend = createRedisBackend({ redis: client, prefix, useServerTime: false, clusterShards: 4, ...options });
+    return {
+      backend,
+      cleanup: async () => {
+        await backend.close();
+        await deleteClusterKeysWithPrefix(client, prefix);
+        client.disconnect();
+      },
+    };
+  },
+};
+
+export const backendFactories: BackendFactory[] = [memoryFactory, redisFactory, redisClusterFactory];

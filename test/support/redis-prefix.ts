@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { Cluster } from "ioredis";
 import { Redis } from "ioredis";
 import { inject } from "vitest";
 
@@ -22,6 +23,24 @@ export async function deleteKeysWithPrefix(client: Redis, prefix: string): Promi
     if (keys.length > 0) deleted += await client.unlink(...keys);
   } while (cursor !== "0");
   return deleted;
+}
+
+/** Deletes every key under `prefix` on every master of a Cluster (SCAN + UNLINK per node). */
+export async function deleteClusterKeysWithPrefix(cluster: Cluster, prefix: string): Promise<number> {
+  const deleted = await Promise.all(
+    cluster.nodes("master").map(async (node) => {
+      let cursor = "0";
+      let count = 0;
+      do {
+        const [next, keys] = await node.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
+        cursor = next;
+        // One UNLINK per key: a node refuses a multi-key command across slots.
+        for (const key of keys) count += await node.unlink(key);
+      } while (cursor !== "0");
+      return count;
+    }),
+  );
+  return deleted.reduce((sum, count) => sum + count, 0);
 }
 
 /** A client plus a fresh prefix; `cleanup()` removes the prefix's keys and disconnects. */

@@ -107,4 +107,17 @@ export interface LedgerBackend {
    * with the balances of their items after the release (so the caller reads nothing that could expire more).
    */
   expireHolds(now: number, limit: number): Promise<LedgerEffects>;
+  /**
+   * Finishes transfers whose caller stopped between the steps of a cross-shard saga (Redis Cluster only;
+   * a backend whose transfers are one atomic step has none): each is credited, or given back to the
+   * sender when the receiver refuses it now. The ledger's sweep calls it. Default: absent (nothing to do).
+   */
+  completeTransfers?(now: number): Promise<readonly CompletedTransfer[]>;
+}
+
+/** A transfer `completeTransfers` finished: its receipt, or (given back to the sender) the refusal. */
+export interface CompletedTransfer {
+  readonly request: Pick<TransferRequest, "from" | "to" | "item" | "quantity" | "idempotencyKey">;
+  readonly receipt?: MutationReceipt;
+  readonly refused?: unknown;
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
+import { Cluster, Redis } from "ioredis";
 import { addressOf, connectionReason, unreachable, withTimeout } from "../../errors/unreachable.ts";
 import { consoleLogger } from "../../logging/logger.ts";
 import { OutageLog } from "../../logging/outage-log.ts";
@@ -15,13 +15,17 @@ import { PlanCache, batchDigest, packApplyGroup, packr, unpackSubjectResult, val
 import { requirePositiveInteger, requireQuantity, requireText, requireTime } from "./boundary-validation.ts";
 import { registerScripts, runScript, type ProgressionRedisClient, type ScriptCall } from "./redis-commands.ts";
 import { REDIS_BACKEND_DEFAULTS, type RedisBackend, type RedisBackendOptions } from "./redis-backend-options.ts";
-import { createRedisKeys, type RedisKeys } from "./redis-keys.ts";
+import { createRedisKeys, type RedisKeys, type ShardKeys } from "./redis-keys.ts";
+import { recordedCalls, redisTopology, type Send } from "./redis-topology.ts";
+import { createLayoutCheck } from "./layout-check.ts";
+import { MAX_SHARDS } from "./shard-tags.ts";
 import { applyBatchArgs, balanceArgs, changeFreeArgs, claimArgs, dropHistoryArgs, expireHoldsArgs, getHoldArgs, holdArgs, importSubjectArgs, listArgs, seedArgs, eraseSubjectArgs, readHistoryArgs, foldHistoryArgs, settleHoldArgs, transferArgs, type ScriptSettings } from "./script-args.ts";
 import { decodeHistoryHash, decodeHistoryLines, historyField, statusOf } from "./history-codec.ts";
 import type { AwardRecord } from "../../model/award.ts";
 import { ScriptStatus, backendUnavailable, scriptError } from "./script-errors.ts";
 import { decodeBalancesHash, decodeHold, decodeMilestoneStats, decodeRarityCounts, rarityWindowDays, decodeStateHash, encodeSnapshotForImport } from "./state-codec.ts";
 import { checkedBackend, createPersistenceCheck } from "./persistence-check.ts";
+import { createTransferSaga } from "./transfer-saga.ts";
 import { packSeedRequest } from "./seed-request-codec.ts";
 
 /**
@@ -52,11 +56,17 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   const settings = { ...REDIS_BACKEND_DEFAULTS, ...withoutUndefined(options) };
   const ownsClient = options.redis === undefined;
   const url = options.url ?? process.env.REDIS_URL ?? REDIS_BACKEND_DEFAULTS.url;
-  const address = addressOf(url, 6379);
+  const clusterNodes = options.redis === undefined ? clusterNodeList(options.clusterNodes) : undefined;
+  const address = clusterNodes === undefined ? addressOf(url, 6379) : `the Redis Cluster at ${clusterNodes.map((node) => `${node.host}:${node.port}`).join(",")}`;
   // During an outage a call fails within about a second (one reconnection attempt, at most 1 s apart),
   // so rooms and the recorder learn it quickly, and the first reconnection after Redis is back is at most 1 s late.
+  const retryStrategy = (attempt: number): number => Math.min(attempt * 100, 1_000);
   const client: ProgressionRedisClient =
-    options.redis ?? new Redis(url, { maxRetriesPerRequest: 1, retryStrategy: (attempt) => Math.min(attempt * 100, 1_000) });
+    options.redis ??
+    (clusterNodes === undefined
+      ? new Redis(url, { maxRetriesPerRequest: 1, retryStrategy })
+      : // Auto-pipelining: the calls a flush sends at once to one master leave as one write.
+        (new Cluster(clusterNodes, { enableAutoPipelining: true, clusterRetryStrategy: retryStrategy, redisOptions: { maxRetriesPerRequest: 1 } }) as unknown as ProgressionRedisClient));
   const logger = options.logger ?? consoleLogger;
   // One line per outage (ioredis retries, and reports every failed attempt).
   const outage = new OutageLog(logger, `Redis at ${address}`);
@@ -65,7 +75,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   /** While `ready()` waits, a failure is its to report (as one error), not the outage log's. */
   let awaitingReady = false;
   let inOutage = false;
-  if (ownsClient && client instanceof Redis) {
+  if (ownsClient && (client instanceof Redis || client instanceof Cluster)) {
     client.on("error", (error: Error) => {
       lastConnectionError = error;
       if (awaitingReady) return;
@@ -83,16 +93,29 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     });
   }
   registerScripts(client);
+  const isCluster = client.isCluster === true;
   // The Redis an injected client talks to, for the persistence check's message.
   const clientAddress = options.redis instanceof Redis ? `${options.redis.options.host ?? "127.0.0.1"}:${options.redis.options.port ?? 6379}` : address;
-  const persistence = createPersistenceCheck(client, clientAddress, settings.allowVolatileRedis);
-  const keys: RedisKeys = createRedisKeys(requireText(settings.prefix, "prefix", 200));
+  const topology = redisTopology(client, clientAddress);
+  const shardCount = isCluster ? requireShardCount(settings.clusterShards) : 1;
+  const keys: RedisKeys = createRedisKeys(requireText(settings.prefix, "prefix", 200), shardCount);
+  const persistence = createPersistenceCheck(topology, settings.allowVolatileRedis);
+  const layout = createLayoutCheck(client, keys);
+  // Every data call first: a Redis that keeps its writes, and data laid out as this backend reads it.
+  const dataChecks = {
+    async require(operation?: string): Promise<void> {
+      await persistence.require(operation);
+      await layout.require(operation);
+    },
+  };
   const idempotencyRetentionMs = requirePositiveInteger(settings.idempotencyRetentionMs, "idempotencyRetentionMs");
   const eventIdRetentionMs = requirePositiveInteger(settings.eventIdRetentionMs, "eventIdRetentionMs");
   const historyMaxRollups = requirePositiveInteger(settings.historyMaxRollups, "historyMaxRollups");
-  const isCluster = client.isCluster === true;
-  // On a Cluster each call must stay in one slot: one subject per call (see docs/semantics.md).
-  const subjectsPerCall = isCluster ? 1 : requirePositiveInteger(settings.subjectsPerCall, "subjectsPerCall");
+  // On a Cluster a call holds subjects of one shard (one slot); each shard's subjects are chunked alike.
+  const subjectsPerCall = requirePositiveInteger(settings.subjectsPerCall, "subjectsPerCall");
+  const transferCompletionMs = requirePositiveInteger(settings.transferCompletionMs, "transferCompletionMs");
+  /** Where the next `takeDirtySubjects` starts on a Cluster: the shards take turns being drained first. */
+  let nextDirtyShard = 0;
   const loader = options.loader;
   const scriptSettings: ScriptSettings = { keys, useServerTime: settings.useServerTime, idempotencyRetentionMs, checkRestore: loader !== undefined };
   const planCache = new PlanCache();
@@ -196,14 +219,14 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     const results = new Map<string, SubjectApplyResult>();
     let pending = groups;
     for (let attempt = 0; pending.length > 0; attempt += 1) {
-      const pipeline = client.pipeline();
-      for (const group of pending) {
+      const calls = pending.map((group): Send => {
         const subjects = group.map((entry) => entry.subject);
-        runScript(pipeline, applyBatchArgs(keys, subjects, packApplyGroup(group, rows, header), digest, callId));
-      }
+        const script = applyBatchArgs(keys, subjects, packApplyGroup(group, rows, header), digest, callId);
+        return (target) => runScript(target, script);
+      });
       let replies: Array<[Error | null, unknown]> | null;
       try {
-        replies = await pipeline.exec();
+        replies = await topology.sendAll(calls);
       } catch (error) {
         throw backendUnavailable("apply", error);
       }
@@ -241,7 +264,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
 
   /** Resolves once the client is connected; rejects after `timeoutMs` with one line naming the address. */
   async function connected(timeoutMs: number): Promise<void> {
-    if (!(client instanceof Redis) || client.status === "ready") return;
+    if (!(client instanceof Redis || client instanceof Cluster) || client.status === "ready") return;
     const ready = new Promise<void>((resolve) => client.once("ready", () => resolve()));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<"timeout">((resolve) => {
@@ -258,13 +281,11 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     }
   }
 
-  /** Runs the commands `build` queues on one pipeline (one round trip); returns each reply, throwing the first error. */
+  /** Runs the commands `build` queues in one round trip (topology.sendAll); returns each reply, throwing the first error. */
   async function pipelined(operation: string, build: (pipeline: ReturnType<ProgressionRedisClient["pipeline"]>) => void): Promise<unknown[]> {
-    const pipeline = client.pipeline();
-    build(pipeline);
     let replies: Array<[Error | null, unknown]> | null;
     try {
-      replies = await pipeline.exec();
+      replies = await topology.sendAll(recordedCalls(build));
     } catch (error) {
       throw backendUnavailable(operation, error);
     }
@@ -274,13 +295,79 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     });
   }
 
+  const allShards: readonly ShardKeys[] = Array.from({ length: shardCount }, (_, index) => keys.shard(index));
+
+  /** Items grouped by their subject's shard (one group on a single Redis), each in request order. */
+  function byShard<T>(items: readonly T[], subjectOf: (item: T) => string): Map<number, T[]> {
+    const groups = new Map<number, T[]>();
+    for (const item of items) {
+      const shard = keys.shardOf(subjectOf(item)).index;
+      const group = groups.get(shard);
+      if (group) group.push(item);
+      else groups.set(shard, [item]);
+    }
+    return groups;
+  }
+
+  /** Releases due holds of one shard's index into `expired` / `balances` until `limit` holds are expired. */
+  async function expireShardHolds(shard: ShardKeys, now: number, limit: number, expired: HoldRecord[], balances: Balance[]): Promise<void> {
+    // Due holds at the head of the index that stay held (their quantity would not fit in free): passed
+    // over, so they never keep the job from the holds behind them.
+    let passedOver = 0;
+    while (expired.length < limit) {
+      const due = await client.zrangebyscore(shard.holdExpiryIndex, "-inf", now, "LIMIT", passedOver, limit - expired.length).catch((error: unknown) => {
+        throw backendUnavailable("expireHolds", error);
+      });
+      if (due.length === 0) break;
+      const perSubject = new Map<string, number>();
+      for (const holdId of due) {
+        const subject = subjectOfHoldId(holdId);
+        perSubject.set(subject, (perSubject.get(subject) ?? 0) + 1);
+      }
+      const window = new Set(due);
+      let releasedInWindow = 0;
+      for (const [subject, count] of perSubject) {
+        // Each subject's script releases at most `count`, so the run releases at most `limit` in all.
+        const reply = await call("expireHolds", expireHoldsArgs(scriptSettings, subject, count, now));
+        if (reply[0] < 0) ledgerFailure(reply, "expireHolds", { subject });
+        for (const balance of asArray<RawBalance>(reply[2]).map(toBalance)) {
+          // A later window's read of the same item is newer.
+          const at = balances.findIndex((known) => known.subject === balance.subject && known.item === balance.item);
+          if (at === -1) balances.push(balance);
+          else balances[at] = balance;
+        }
+        for (const hold of asArray<RawHold>(reply[1]).map(toHold)) {
+          expired.push(hold);
+          if (window.has(hold.holdId)) releasedInWindow += 1;
+        }
+      }
+      passedOver += due.length - releasedInWindow;
+    }
+  }
+
+  const saga = createTransferSaga({
+    settings: scriptSettings,
+    shards: allShards,
+    run: withRestore,
+    refusal: (reply, details) => ledgerFailure(reply, "transfer", details),
+    toBalance,
+    toHolds: (raw) => asArray<RawHold>(raw).map(toHold),
+    readEscrows: async () =>
+      (await pipelined("completeTransfers", (pipeline) => {
+        for (const shard of allShards) pipeline.hgetallBuffer(shard.escrow);
+      })) as Record<string, Buffer>[],
+  });
+  /** When the sweep last looked for stale escrows: at most once per `transferCompletionMs`. */
+  let escrowsCheckedAt = Number.NEGATIVE_INFINITY;
+
   const backend: RedisBackend = {
     kind: "redis",
 
     async ready(timeoutMs = settings.connectTimeoutMs) {
       await connected(timeoutMs);
-      // Connected is not enough: a Redis that would lose acknowledged writes is refused at start.
-      await persistence.require();
+      // Connected is not enough: a Redis that would lose acknowledged writes is refused at start, and so is
+      // data laid out for another topology.
+      await dataChecks.require();
     },
 
     async health() {
@@ -296,7 +383,9 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     async apply(request) {
       const subjects = validateApplyRequest(request);
       const groups: SubjectApply[][] = [];
-      for (let i = 0; i < subjects.length; i += subjectsPerCall) groups.push(subjects.slice(i, i + subjectsPerCall));
+      for (const shard of byShard(subjects, (entry) => entry.subject).values()) {
+        for (let i = 0; i < shard.length; i += subjectsPerCall) groups.push(shard.slice(i, i + subjectsPerCall));
+      }
       const results = await applyGroups(groups, request);
       // One result per request entry, like the memory backend: a subject listed twice was applied
       // once (merged), so its later entries report `duplicate` with nothing new.
@@ -357,18 +446,12 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
           to,
         });
       }
-      if (isCluster) {
-        // The two subjects' keys hash to different slots: one atomic script cannot touch both.
-        throw new ProgressionError(
-          ErrorCode.Unsupported,
-          "transfer: atomic transfers between two subjects need a single Redis (not a Redis Cluster); nothing was changed",
-          { from, to },
-        );
-      }
       const allowNewReceiver = request.allowNewReceiver ?? false;
       if (typeof allowNewReceiver !== "boolean") {
         throw new ProgressionError(ErrorCode.InvalidInput, `transfer: allowNewReceiver must be true or false, got ${JSON.stringify(allowNewReceiver)}`, { from, to });
       }
+      // Two shards (a Cluster): no one script may touch both, so the transfer runs as a saga of one-shard steps.
+      if (keys.shardOf(from) !== keys.shardOf(to)) return saga.run({ from, to, item, quantity, idempotencyKey: key, now, allowNewReceiver });
       const reply = await withRestore("transfer", transferArgs(scriptSettings, { from, to, item, quantity, idempotencyKey: key, now, allowNewReceiver }));
       if (reply[0] < 0) ledgerFailure(reply, "transfer", { from, to, item, quantity, idempotencyKey: key });
       return mutationReceipt(reply);
@@ -422,74 +505,92 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       requirePositiveInteger(limit, "limit");
       const expired: HoldRecord[] = [];
       const balances: Balance[] = [];
-      // Due holds at the head of the index that stay held (their quantity would not fit in free): passed
-      // over, so they never keep the job from the holds behind them.
-      let passedOver = 0;
-      while (expired.length < limit) {
-        const due = await client.zrangebyscore(keys.holdExpiryIndex, "-inf", now, "LIMIT", passedOver, limit - expired.length).catch((error: unknown) => {
-          throw backendUnavailable("expireHolds", error);
-        });
-        if (due.length === 0) break;
-        const perSubject = new Map<string, number>();
-        for (const holdId of due) {
-          const subject = subjectOfHoldId(holdId);
-          perSubject.set(subject, (perSubject.get(subject) ?? 0) + 1);
-        }
-        const window = new Set(due);
-        let releasedInWindow = 0;
-        for (const [subject, count] of perSubject) {
-          // Each subject's script releases at most `count`, so the run releases at most `limit` in all.
-          const reply = await call("expireHolds", expireHoldsArgs(scriptSettings, subject, count, now));
-          if (reply[0] < 0) ledgerFailure(reply, "expireHolds", { subject });
-          for (const balance of asArray<RawBalance>(reply[2]).map(toBalance)) {
-            // A later window's read of the same item is newer.
-            const at = balances.findIndex((known) => known.subject === balance.subject && known.item === balance.item);
-            if (at === -1) balances.push(balance);
-            else balances[at] = balance;
-          }
-          for (const hold of asArray<RawHold>(reply[1]).map(toHold)) {
-            expired.push(hold);
-            if (window.has(hold.holdId)) releasedInWindow += 1;
-          }
-        }
-        passedOver += due.length - releasedInWindow;
+      // Only the shards whose index has a due hold are visited (one ZCOUNT each, sent at once).
+      const dueCounts = await pipelined("expireHolds", (pipeline) => {
+        for (const shard of allShards) pipeline.zcount(shard.holdExpiryIndex, "-inf", now);
+      });
+      for (const shard of allShards) {
+        if (expired.length >= limit) break;
+        if (Number(dueCounts[shard.index]) === 0) continue;
+        await expireShardHolds(shard, now, limit, expired, balances);
       }
       return { expiredHolds: expired.sort((a, b) => a.expiresAt - b.expiresAt), balances };
     },
 
+    async completeTransfers(now) {
+      requireTime(now);
+      // Only a Cluster's transfers have steps to be left between; and a sweep looks at most this often.
+      if (shardCount === 1 || now - escrowsCheckedAt < transferCompletionMs) return [];
+      escrowsCheckedAt = now;
+      return saga.completeStale(now, transferCompletionMs);
+    },
+
     async takeDirtySubjects(limit) {
       requirePositiveInteger(limit, "limit");
-      return client.spop(keys.dirty, limit).catch((error: unknown) => {
-        throw backendUnavailable("takeDirtySubjects", error);
+      if (shardCount === 1) {
+        return client.spop(keys.shard(0).dirty, limit).catch((error: unknown) => {
+          throw backendUnavailable("takeDirtySubjects", error);
+        });
+      }
+      // One SCARD per shard, then SPOPs from the shards that have some, starting where the last call
+      // stopped, so no shard waits behind the others.
+      const sizes = (await pipelined("takeDirtySubjects", (pipeline) => {
+        for (const shard of allShards) pipeline.scard(shard.dirty);
+      })) as number[];
+      const pops: [ShardKeys, number][] = [];
+      let wanted = limit;
+      for (let turn = 0; turn < shardCount && wanted > 0; turn += 1) {
+        const shard = allShards[(nextDirtyShard + turn) % shardCount] as ShardKeys;
+        const size = sizes[shard.index] ?? 0;
+        if (size === 0) continue;
+        const count = Math.min(size, wanted);
+        pops.push([shard, count]);
+        wanted -= count;
+        nextDirtyShard = (shard.index + 1) % shardCount;
+      }
+      const taken = await pipelined("takeDirtySubjects", (pipeline) => {
+        for (const [shard, count] of pops) pipeline.spop(shard.dirty, count);
       });
+      return taken.flatMap((subjects) => subjects as string[]);
     },
 
     async markDirty(subjects) {
       if (subjects.length === 0) return;
-      await client.sadd(keys.dirty, ...subjects).catch((error: unknown) => {
-        throw backendUnavailable("markDirty", error);
+      await pipelined("markDirty", (pipeline) => {
+        for (const [shard, members] of byShard(subjects, (subject) => subject)) pipeline.sadd(keys.shard(shard).dirty, ...members);
       });
     },
 
     async dirtyCount() {
-      return client.scard(keys.dirty).catch((error: unknown) => {
-        throw backendUnavailable("dirtyCount", error);
+      const sizes = await pipelined("dirtyCount", (pipeline) => {
+        for (const shard of allShards) pipeline.scard(shard.dirty);
       });
+      return sizes.reduce((sum: number, size) => sum + Number(size), 0);
     },
 
     async exportSubjects(subjects): Promise<readonly SubjectSnapshot[]> {
       if (subjects.length === 0) return [];
-      // One MULTI: every subject is read at one instant, consistent across its keys; its history log is
-      // folded into the history hash first, so the export holds every rollup.
-      const transaction = client.multi();
-      for (const subject of subjects) {
-        const k = keys.subject(subject);
-        runScript(transaction, foldHistoryArgs(keys, subject));
-        transaction.hgetall(k.state).hgetall(k.balances).hgetall(k.holds).hgetall(k.history);
-      }
-      const replies = await transaction.exec().catch((error: unknown) => {
-        throw backendUnavailable("exportSubjects", error);
-      });
+      // One MULTI per shard (a transaction stays on one slot): every subject is read at one instant,
+      // consistent across its keys; its history log is folded into the history hash first, so the export
+      // holds every rollup. `replies` holds each subject's five replies at its place in `subjects`.
+      const replies = new Array<[Error | null, unknown]>(subjects.length * 5);
+      const groups = byShard([...subjects.entries()], ([, subject]) => subject);
+      await Promise.all(
+        [...groups.values()].map(async (group) => {
+          const transaction = client.multi();
+          for (const [, subject] of group) {
+            const k = keys.subject(subject);
+            runScript(transaction, foldHistoryArgs(keys, subject));
+            transaction.hgetall(k.state).hgetall(k.balances).hgetall(k.holds).hgetall(k.history);
+          }
+          const shardReplies = await transaction.exec().catch((error: unknown) => {
+            throw backendUnavailable("exportSubjects", error);
+          });
+          group.forEach(([i], j) => {
+            for (let offset = 0; offset < 5; offset += 1) replies[i * 5 + offset] = shardReplies?.[j * 5 + offset] ?? [null, null];
+          });
+        }),
+      );
       return subjects.map((subject, i) => {
         const field = (offset: number): Record<string, string> => {
           const [error, value] = replies?.[i * 5 + 1 + offset] ?? [null, {}];
@@ -586,16 +687,15 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
 
     async historySubjects(cursor, limit) {
       requirePositiveInteger(limit, "limit");
-      const [next, found] = await client.scan(cursor, "MATCH", keys.historyPattern, "COUNT", limit).catch((error: unknown) => {
+      const page = await topology.scan(cursor, keys.historyPattern, limit).catch((error: unknown) => {
         throw backendUnavailable("historySubjects", error);
       });
-      return { subjects: [...new Set(found.map((key) => keys.subjectOfHistoryKey(key)))], cursor: next };
+      return { subjects: [...new Set(page.keys.map((key) => keys.subjectOfHistoryKey(key)))], cursor: page.cursor };
     },
 
     async dropArchivedHistory(archived, beforeDay) {
       if (archived.length === 0) return;
-      const pipeline = client.pipeline();
-      let calls = 0;
+      const calls: Send[] = [];
       for (const { subject, parts } of archived) {
         // The part every non-late rollup of the export carries: the hash's own part at export time.
         const own = parts.find((part) => !part.part.includes("+"))?.part ?? parts[0]?.part.split("+")[0];
@@ -606,11 +706,11 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
           if (part.part !== own && !part.part.startsWith(`${own}+`)) continue;
           fields.push(...historyField(part, own));
         }
-        runScript(pipeline, dropHistoryArgs(keys, subject, packr.pack([own, beforeDay, fields])));
-        calls += 1;
+        const script = dropHistoryArgs(keys, subject, packr.pack([own, beforeDay, fields]));
+        calls.push((target) => runScript(target, script));
       }
-      if (calls === 0) return;
-      const replies = await pipeline.exec().catch((error: unknown) => {
+      if (calls.length === 0) return;
+      const replies = await topology.sendAll(calls).catch((error: unknown) => {
         throw backendUnavailable("dropArchivedHistory", error);
       });
       for (const [error] of replies ?? []) if (error) throw backendUnavailable("dropArchivedHistory", error);
@@ -623,9 +723,10 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       try {
         let cursor = "0";
         do {
-          const [next, found] = await client.scan(cursor, "MATCH", keys.idempotencyPattern(subject), "COUNT", 1000);
-          if (found.length > 0) await client.unlink(...found);
-          cursor = next;
+          // On a Cluster every record of the subject is on its shard's slot: one UNLINK per page holds.
+          const page = await topology.scan(cursor, keys.idempotencyPattern(subject), 1000);
+          if (page.keys.length > 0) await client.unlink(...page.keys);
+          cursor = page.cursor;
         } while (cursor !== "0");
       } catch (error) {
         throw backendUnavailable("eraseSubject (idempotency records)", error);
@@ -640,16 +741,21 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
         fields.push(`a:${day}`);
         for (const code of request.codes) fields.push(`${day}:${code}`);
       }
-      const values = fields.length === 0 ? [] : await client.hmget(keys.rarity, ...fields).catch((error: unknown) => {
-        throw backendUnavailable("rarityCounts", error);
-      });
-      return decodeRarityCounts(request.codes, days.length, values);
+      if (fields.length === 0) return decodeRarityCounts(request.codes, days.length, []);
+      const perShard = (await pipelined("rarityCounts", (pipeline) => {
+        for (const shard of allShards) pipeline.hmget(shard.rarity, ...fields);
+      })) as (string | null)[][];
+      return decodeRarityCounts(request.codes, days.length, summedFields(perShard, fields.length));
     },
 
     async milestoneStats() {
-      const fields = await client.hgetall(keys.milestoneStats).catch((error: unknown) => {
-        throw backendUnavailable("milestoneStats", error);
-      });
+      const perShard = (await pipelined("milestoneStats", (pipeline) => {
+        for (const shard of allShards) pipeline.hgetall(shard.milestoneStats);
+      })) as Record<string, string>[];
+      const fields: Record<string, string> = {};
+      for (const shardFields of perShard) {
+        for (const [field, value] of Object.entries(shardFields)) fields[field] = String(Number(fields[field] ?? 0) + Number(value));
+      }
       return decodeMilestoneStats(fields);
     },
 
@@ -660,7 +766,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       else await client.quit().catch(() => undefined);
     },
   };
-  return checkedBackend(backend, persistence);
+  return checkedBackend(backend, dataChecks);
 }
 
 /**
@@ -676,6 +782,41 @@ export async function connectRedisBackend(options: RedisBackendOptions = {}): Pr
     throw error;
   }
   return backend;
+}
+
+/** Per field, the sum of the shards' values (null where no shard has one). */
+function summedFields(perShard: readonly (readonly (string | null)[])[], fieldCount: number): (string | null)[] {
+  const sums: (string | null)[] = new Array<string | null>(fieldCount).fill(null);
+  for (const values of perShard) {
+    values.forEach((value, i) => {
+      if (value !== null) sums[i] = String(Number(sums[i] ?? 0) + Number(value));
+    });
+  }
+  return sums;
+}
+
+function requireShardCount(value: unknown): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 1 || (value as number) > MAX_SHARDS) {
+    throw new ProgressionError(ErrorCode.InvalidInput, `clusterShards must be an integer from 1 to ${MAX_SHARDS}, got ${JSON.stringify(value)}; leave it out for 256`, { clusterShards: value });
+  }
+  return value as number;
+}
+
+/** `clusterNodes` as ioredis takes them, or undefined for none; a malformed entry is refused naming it. */
+function clusterNodeList(nodes: RedisBackendOptions["clusterNodes"]): { host: string; port: number }[] | undefined {
+  if (nodes === undefined) return undefined;
+  if (!Array.isArray(nodes) || nodes.length === 0) {
+    throw new ProgressionError(ErrorCode.InvalidInput, `clusterNodes must be a non-empty list of "host:port" or { host, port }, got ${JSON.stringify(nodes)}`, { clusterNodes: nodes });
+  }
+  return nodes.map((node: unknown) => {
+    const parsed = typeof node === "string" ? /^(.+):(\d{1,5})$/.exec(node) : null;
+    const host = parsed ? parsed[1] : (node as { host?: unknown } | null)?.host;
+    const port = parsed ? Number(parsed[2]) : (node as { port?: unknown } | null)?.port;
+    if (typeof host !== "string" || host === "" || !Number.isInteger(port) || (port as number) < 1 || (port as number) > 65_535) {
+      throw new ProgressionError(ErrorCode.InvalidInput, `clusterNodes: ${JSON.stringify(node)} is not "host:port" or { host, port } with a port from 1 to 65535`, { clusterNodes: nodes });
+    }
+    return { host, port: port as number };
+  });
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {

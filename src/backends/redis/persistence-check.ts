@@ -1,12 +1,13 @@
 import type { Redis } from "ioredis";
+import type { RedisTopology } from "./redis-topology.ts";
 import { ErrorCode } from "../../errors/error-codes.ts";
 import { ProgressionError } from "../../errors/progression-error.ts";
 import { backendUnavailable } from "./script-errors.ts";
 
 /**
- * No AOF, no ledger: the backend reads `INFO persistence` once and refuses a Redis that would lose
- * acknowledged writes on a restart (`aof_enabled:0`) with VOLATILE_STORE, unless the game opted in
- * (`allowVolatileRedis`). docs/durability.md says what each configuration can lose.
+ * No AOF, no ledger: the backend reads `INFO persistence` once (of every master, on a Cluster) and refuses
+ * a Redis that would lose acknowledged writes on a restart (`aof_enabled:0`) with VOLATILE_STORE, unless the
+ * game opted in (`allowVolatileRedis`). docs/durability.md says what each configuration can lose.
  */
 export interface PersistenceCheck {
   /**
@@ -18,13 +19,26 @@ export interface PersistenceCheck {
   require(operation?: string): Promise<void>;
 }
 
-export function createPersistenceCheck(client: Pick<Redis, "info">, address: string, allowVolatile: boolean): PersistenceCheck {
+/** Where the check asks: one Redis, or every master of a Cluster. */
+export type PersistenceTargets = Pick<RedisTopology, "masters">;
+
+export function createPersistenceCheck(targets: PersistenceTargets, allowVolatile: boolean): PersistenceCheck {
   let confirmed = allowVolatile;
   // Calls arriving together share one INFO.
-  let asking: Promise<string | null> | undefined;
+  let asking: Promise<{ address: string; reason: string } | null> | undefined;
+
+  /** The first Redis that is volatile and why, or null when every one keeps its writes (AOF on). */
+  async function ask(): Promise<{ address: string; reason: string } | null> {
+    const masters = targets.masters();
+    // A Cluster client learns its masters when it connects: until then there is nothing to confirm.
+    if (masters.length === 0) throw new Error("no Redis Cluster master known yet (not connected)");
+    const reasons = await Promise.all(masters.map(({ node }) => volatility(node)));
+    const at = reasons.findIndex((reason) => reason !== null);
+    return at === -1 ? null : { address: masters[at]?.address ?? "?", reason: reasons[at] as string };
+  }
 
   /** Why this Redis is volatile, or null when it keeps its writes (AOF on). */
-  async function ask(): Promise<string | null> {
+  async function volatility(client: Pick<Redis, "info">): Promise<string | null> {
     let info: string;
     try {
       info = await client.info("persistence");
@@ -44,16 +58,17 @@ export function createPersistenceCheck(client: Pick<Redis, "info">, address: str
       asking ??= ask().finally(() => {
         asking = undefined;
       });
-      let reason: string | null;
+      let volatile: { address: string; reason: string } | null;
       try {
-        reason = await asking;
+        volatile = await asking;
       } catch (error) {
         throw backendUnavailable(operation ?? "checking Redis persistence", error);
       }
-      if (reason === null) {
+      if (volatile === null) {
         confirmed = true;
         return;
       }
+      const { address, reason } = volatile;
       throw new ProgressionError(
         ErrorCode.VolatileStore,
         `${operation === undefined ? "" : `${operation}: `}Redis at ${address} ${reason}: a restart or crash of it loses every change since each ` +

@@ -12,6 +12,26 @@ export interface RedisBackendOptions {
   readonly redis?: ProgressionRedisClient;
   /** Redis URL used when no `redis` client is given. Default: `process.env.REDIS_URL`, else `redis://127.0.0.1:6379`. */
   readonly url?: string;
+  /**
+   * A Redis Cluster to use instead of `url`: some of its nodes, as `"host:port"` or `{ host, port }` (the
+   * client discovers the rest). The backend creates an ioredis `Cluster` and closes it in `close()`. To bring
+   * your own, pass an ioredis `Cluster` as `redis`. Default: none (a single Redis).
+   */
+  readonly clusterNodes?: readonly (string | { readonly host: string; readonly port: number })[];
+  /**
+   * On a Redis Cluster: how many shards the data is laid out in (docs/deployment.md, "Redis Cluster"). A
+   * subject's keys and the structures its scripts change (dirty set, hold expiry index, stats, rarity,
+   * escrow) share the hash tag of its shard, so every script stays on one slot; the jobs walk every shard.
+   * More shards spread hot spots over more masters, fewer make the walks cheaper. Fixed for a prefix once
+   * written (a different count is refused at start). 1..1024. Default: 256.
+   */
+  readonly clusterShards?: number;
+  /**
+   * On a Redis Cluster, a transfer between subjects of two shards runs in steps (docs/semantics.md,
+   * "Transfers across shards"); one whose caller stopped between them (a crash) is finished by the ledger's
+   * sweep once it is this old, and the sweep looks for such transfers at most this often. Default: 10,000 ms.
+   */
+  readonly transferCompletionMs?: number;
   /** Prefix of every key (`<prefix>:<kind>:{subject}`). Default: `"progression"`. */
   readonly prefix?: string;
   /**
@@ -46,7 +66,8 @@ export interface RedisBackendOptions {
   readonly source?: string;
   /**
    * Subjects per apply script call (all their keys in one call); calls are pipelined. More subjects
-   * per call cost less Redis CPU per subject but block Redis longer per call. Default: 64.
+   * per call cost less Redis CPU per subject but block Redis longer per call. On a Cluster a call holds
+   * subjects of one shard only. Default: 64.
    */
   readonly subjectsPerCall?: number;
   /**
@@ -77,6 +98,8 @@ export const REDIS_BACKEND_DEFAULTS = {
   idempotencyRetentionMs: 24 * 60 * 60 * 1000,
   eventIdRetentionMs: 7 * 24 * 60 * 60 * 1000,
   subjectsPerCall: 64,
+  clusterShards: 256,
+  transferCompletionMs: 10_000,
   historyMaxRollups: 10_000,
   connectTimeoutMs: 5_000,
   allowVolatileRedis: false,

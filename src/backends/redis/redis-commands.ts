@@ -26,6 +26,10 @@ export const SCRIPT_FILES = [
   "seed-6",
   "settleHold-6",
   "transfer-12",
+  "transferCredit-8",
+  "transferDebit-8",
+  "transferPrepare-7",
+  "transferSettle-8",
 ] as const;
 
 type ScriptFile = (typeof SCRIPT_FILES)[number];
@@ -54,11 +58,11 @@ declare module "ioredis" {
   interface RedisCommander<Context> extends ScriptCommands<Context> {}
 }
 
-/** The part of an ioredis client the backend uses (depend on the narrowest type). */
+/** The part of an ioredis client (a `Redis`, or a `Cluster`) the backend uses (depend on the narrowest type). */
 export type ProgressionRedisClient = Pick<
   Redis,
-  "defineCommand" | "script" | "pipeline" | "multi" | "ping" | "info" | "hgetall" | "hget" | "hmget" | "hsetnx" | "scan" | "unlink" | "sadd" | "spop" | "scard" | "zrangebyscore" | "quit" | "status" | ScriptCommandName
-> & { readonly isCluster?: boolean };
+  "defineCommand" | "script" | "pipeline" | "multi" | "ping" | "info" | "get" | "set" | "hgetall" | "hget" | "hmget" | "hsetnx" | "scan" | "unlink" | "sadd" | "spop" | "scard" | "zrangebyscore" | "quit" | ScriptCommandName
+> & { readonly isCluster?: boolean; readonly status: string };
 
 /** The table read from the file names: each script's name and KEYS count (undefined: variable). */
 const SCRIPTS = SCRIPT_FILES.map((file: ScriptFile) => {

@@ -1,7 +1,17 @@
+import { shardOfSlot, shardTags } from "./shard-tags.ts";
+import calculateSlot from "cluster-key-slot";
+
 /**
- * Every key the backend touches, built in one place: `<prefix>:<kind>:{<subject>}`. Per-subject keys
- * carry the subject as hash tag (`{subject}`), so each per-subject script stays on one Redis Cluster slot. The dirty set, the
- * global hold expiry index and the milestone stats are single keys (fine on a single Redis; see docs/semantics.md).
+ * Every key the backend touches, built in one place. A script may only touch keys of one Redis Cluster
+ * slot, so keys come in **shards**: a subject's keys and the shared structures its scripts change (dirty
+ * set, hold expiry index, milestone stats, rarity counts, transfer escrow) carry one hash tag.
+ *
+ * - Single Redis (one shard): `<prefix>:<kind>:{<subject>}` for a subject, `<prefix>:dirty` etc. for the
+ *   shared structures (the layout every single-Redis deployment already has).
+ * - Redis Cluster (`shardCount` shards): `<prefix>:<kind>:{<shard tag>}<subject>` and
+ *   `<prefix>:dirty:{<shard tag>}`; a subject belongs to the shard whose slot range holds its own slot, and
+ *   each shard's tag hashes into that range (shard-tags.ts), so the shards spread over the masters as the
+ *   slots do. Readers of the shared structures walk every shard.
  */
 export interface SubjectKeys {
   /** Hash: counters, awards (`!code`), batch ring (`~b`, `~c`), outbox slot mask (`~p`), restore marker (`~`). */
@@ -26,61 +36,118 @@ export interface SubjectKeys {
   readonly historyLog: string;
 }
 
-export interface RedisKeys {
-  readonly prefix: string;
+/** The shared structures of one shard; every subject of the shard changes them in its own scripts. */
+export interface ShardKeys {
+  readonly index: number;
+  /** Set: subjects changed since their last snapshot. */
   readonly dirty: string;
-  /**
-   * Hash: `r:<code>` players who reached a milestone, `c:<code>` who claimed it, changed by the scripts
-   * that award, claim and erase. Global like the dirty set: scale-out (Cluster) shards it as it shards the dirty set.
-   */
+  /** Zset: hold id -> expiry, for the expiry job. */
+  readonly holdExpiryIndex: string;
+  /** Hash: `r:<code>` players who reached a milestone, `c:<code>` who claimed it (summed over shards). */
   readonly milestoneStats: string;
   /**
    * Hash: rarity counts per UTC day (`a:<day36>` players last active that day, `<day36>:<code>` of them
-   * holding an award; lua/includes/rarity.lua), changed by the apply, seed and erase. Global like the stats.
+   * holding an award; lua/includes/rarity.lua), summed over shards.
    */
   readonly rarity: string;
-  readonly holdExpiryIndex: string;
+  /** Hash: transfer key -> a cross-shard transfer's escrow, while its saga runs (transfer-saga.ts). */
+  readonly escrow: string;
+}
+
+export interface RedisKeys {
+  readonly prefix: string;
+  /** 1 on a single Redis; the Cluster layout's shard count otherwise. */
+  readonly shardCount: number;
   /** Hash: counter set id -> its counter ids (comma-separated), as the engine registered them. */
   readonly counterSets: string;
+  /** String: the layout this prefix's data was written in (`shards=<n>`), checked at start on a Cluster. */
+  readonly layout: string;
   /** SCAN pattern of every subject's history hash, and the subject a matched key names. */
   readonly historyPattern: string;
   subjectOfHistoryKey(key: string): string;
   subject(subject: string): SubjectKeys;
+  shardOf(subject: string): ShardKeys;
+  shard(index: number): ShardKeys;
   /** Idempotency record of a key, scoped to the subject the request names first. */
   idempotency(subject: string, idempotencyKey: string): string;
   /** SCAN pattern of every idempotency record of one subject. */
   idempotencyPattern(subject: string): string;
+  /** The outcome of one cross-shard transfer saga's credit, on the receiver's shard (transferCredit). */
+  transferCredit(to: string, sagaId: string): string;
 }
 
-export function createRedisKeys(prefix: string): RedisKeys {
-  return {
-    prefix,
+/** One shard: today's single-Redis layout. More: the Cluster layout with that many shards. */
+export function createRedisKeys(prefix: string, shardCount = 1): RedisKeys {
+  return shardCount === 1 ? singleLayout(prefix) : clusterLayout(prefix, shardCount);
+}
+
+function singleLayout(prefix: string): RedisKeys {
+  const shard: ShardKeys = {
+    index: 0,
     dirty: `${prefix}:dirty`,
+    holdExpiryIndex: `${prefix}:holds-by-expiry`,
     milestoneStats: `${prefix}:milestone-stats`,
     rarity: `${prefix}:rarity`,
-    holdExpiryIndex: `${prefix}:holds-by-expiry`,
+    escrow: `${prefix}:escrow`,
+  };
+  return {
+    prefix,
+    shardCount: 1,
     counterSets: `${prefix}:counter-sets`,
+    layout: `${prefix}:layout`,
     // Glob characters of the prefix are escaped so the pattern matches it literally.
     historyPattern: `${globEscaped(prefix)}:r:{*}`,
     subjectOfHistoryKey: (key) => key.slice(prefix.length + 4, -1),
-    subject(subject) {
-      const tag = `{${subject}}`;
-      return {
-        state: `${prefix}:s:${tag}`,
-        outbox: `${prefix}:o:${tag}`,
-        eventIds: `${prefix}:e:${tag}`,
-        balances: `${prefix}:l:${tag}`,
-        holds: `${prefix}:h:${tag}`,
-        holdTimers: `${prefix}:t:${tag}`,
-        history: `${prefix}:r:${tag}`,
-        historyLog: `${prefix}:rl:${tag}`,
-      };
-    },
-    idempotency(subject, idempotencyKey) {
-      // The subject's length pins where it ends, so no (subject, key) pair can collide with another.
-      return `${prefix}:k:{${subject}}${subject.length}:${idempotencyKey}`;
-    },
+    subject: (subject) => subjectKeys(prefix, `{${subject}}`),
+    shardOf: () => shard,
+    shard: () => shard,
+    // The subject's length pins where it ends, so no (subject, key) pair can collide with another.
+    idempotency: (subject, idempotencyKey) => `${prefix}:k:{${subject}}${subject.length}:${idempotencyKey}`,
     idempotencyPattern: (subject) => `${globEscaped(`${prefix}:k:{${subject}}${subject.length}:`)}*`,
+    transferCredit: (to, sagaId) => `${prefix}:x:{${to}}${sagaId}`,
+  };
+}
+
+function clusterLayout(prefix: string, shardCount: number): RedisKeys {
+  const tags = shardTags(shardCount);
+  const shards: ShardKeys[] = tags.map((tag, index) => ({
+    index,
+    dirty: `${prefix}:dirty:{${tag}}`,
+    holdExpiryIndex: `${prefix}:holds-by-expiry:{${tag}}`,
+    milestoneStats: `${prefix}:milestone-stats:{${tag}}`,
+    rarity: `${prefix}:rarity:{${tag}}`,
+    escrow: `${prefix}:escrow:{${tag}}`,
+  }));
+  const shardOf = (subject: string): ShardKeys => shards[shardOfSlot(calculateSlot(subject), shardCount)] as ShardKeys;
+  /** The subject after its shard's tag: `{<tag>}<subject>`. */
+  const tagged = (subject: string): string => `{${tags[shardOf(subject).index]}}${subject}`;
+  return {
+    prefix,
+    shardCount,
+    counterSets: `${prefix}:counter-sets`,
+    layout: `${prefix}:layout`,
+    historyPattern: `${globEscaped(prefix)}:r:{*}*`,
+    // A tag never holds "}", so the first one after the kind ends it.
+    subjectOfHistoryKey: (key) => key.slice(key.indexOf("}", prefix.length + 4) + 1),
+    subject: (subject) => subjectKeys(prefix, tagged(subject)),
+    shardOf,
+    shard: (index) => shards[index] as ShardKeys,
+    idempotency: (subject, idempotencyKey) => `${prefix}:k:${tagged(subject)}${subject.length}:${idempotencyKey}`,
+    idempotencyPattern: (subject) => `${globEscaped(`${prefix}:k:${tagged(subject)}${subject.length}:`)}*`,
+    transferCredit: (to, sagaId) => `${prefix}:x:${tagged(to)}${sagaId}`,
+  };
+}
+
+function subjectKeys(prefix: string, tagged: string): SubjectKeys {
+  return {
+    state: `${prefix}:s:${tagged}`,
+    outbox: `${prefix}:o:${tagged}`,
+    eventIds: `${prefix}:e:${tagged}`,
+    balances: `${prefix}:l:${tagged}`,
+    holds: `${prefix}:h:${tagged}`,
+    holdTimers: `${prefix}:t:${tagged}`,
+    history: `${prefix}:r:${tagged}`,
+    historyLog: `${prefix}:rl:${tagged}`,
   };
 }
 

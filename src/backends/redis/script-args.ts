@@ -24,7 +24,8 @@ const flag = (on: boolean): string => (on ? "1" : "0");
 /** KEYS[1..6] of a one-subject ledger script. */
 function ledgerKeys(keys: RedisKeys, subject: string): string[] {
   const k = keys.subject(subject);
-  return [k.state, k.balances, k.holds, k.holdTimers, keys.dirty, keys.holdExpiryIndex];
+  const shard = keys.shardOf(subject);
+  return [k.state, k.balances, k.holds, k.holdTimers, shard.dirty, shard.holdExpiryIndex];
 }
 
 /** ARGV[1..4] of a one-subject ledger script. */
@@ -32,9 +33,10 @@ function ledgerArgv(settings: ScriptSettings, subject: string, now: number): Scr
   return [subject, String(now), flag(settings.useServerTime), String(settings.idempotencyRetentionMs)];
 }
 
-/** A group of subjects' increments, packed by apply-request-codec.ts. */
+/** A group of subjects' increments, packed by apply-request-codec.ts; the subjects are of one shard. */
 export function applyBatchArgs(keys: RedisKeys, subjects: readonly string[], request: Buffer, batchDigest: Buffer, callId: string): ScriptCall {
-  const groupKeys = [keys.dirty, keys.milestoneStats, keys.rarity];
+  const shard = keys.shardOf(subjects[0] ?? "");
+  const groupKeys = [shard.dirty, shard.milestoneStats, shard.rarity];
   for (const subject of subjects) {
     const k = keys.subject(subject);
     groupKeys.push(k.state, k.eventIds, k.balances, k.history, k.historyLog, k.outbox);
@@ -45,13 +47,15 @@ export function applyBatchArgs(keys: RedisKeys, subjects: readonly string[], req
 /** A subject's snapshot, encoded by state-codec.ts. */
 export function importSubjectArgs(keys: RedisKeys, subject: string, snapshot: Buffer): ScriptCall {
   const k = keys.subject(subject);
-  return { script: "importSubject", keys: [k.state, k.balances, k.holds, k.holdTimers, keys.holdExpiryIndex, k.history, keys.milestoneStats], argv: [snapshot] };
+  const shard = keys.shardOf(subject);
+  return { script: "importSubject", keys: [k.state, k.balances, k.holds, k.holdTimers, shard.holdExpiryIndex, k.history, shard.milestoneStats], argv: [snapshot] };
 }
 
 /** A backfill of one subject, packed by history-codec.ts. */
 export function seedArgs(keys: RedisKeys, subject: string, request: Buffer): ScriptCall {
   const k = keys.subject(subject);
-  return { script: "seed", keys: [k.state, k.balances, k.history, keys.dirty, keys.milestoneStats, keys.rarity], argv: [subject, request] };
+  const shard = keys.shardOf(subject);
+  return { script: "seed", keys: [k.state, k.balances, k.history, shard.dirty, shard.milestoneStats, shard.rarity], argv: [subject, request] };
 }
 
 /** One subject's history hash as text, only the rollups `selection` selects (all without one). */
@@ -135,7 +139,7 @@ export interface Transfer {
 export function transferArgs(settings: ScriptSettings, transfer: Transfer): ScriptCall {
   const { from, to, item, quantity } = transfer;
   const toKeys = settings.keys.subject(to);
-  const fingerprint = JSON.stringify(["transfer", from, to, item, quantity]);
+  const fingerprint = transferFingerprint({ from, to, item, quantity });
   return {
     script: "transfer",
     keys: [
@@ -180,11 +184,12 @@ export interface Claim {
 export function claimArgs(settings: ScriptSettings, claim: Claim): ScriptCall {
   const { subject, code, now } = claim;
   const k = settings.keys.subject(subject);
+  const shard = settings.keys.shardOf(subject);
   const fingerprint = JSON.stringify(["claim", subject, code]);
   const rewards = claim.rewards.flatMap((reward): ScriptArg[] => [reward.item, reward.quantity]);
   return {
     script: "claim",
-    keys: [k.state, k.balances, settings.keys.idempotency(subject, claim.idempotencyKey), settings.keys.dirty, settings.keys.milestoneStats],
+    keys: [k.state, k.balances, settings.keys.idempotency(subject, claim.idempotencyKey), shard.dirty, shard.milestoneStats],
     argv: [subject, code, fingerprint, now, settings.idempotencyRetentionMs, flag(settings.checkRestore), ...rewards],
   };
 }
@@ -192,5 +197,65 @@ export function claimArgs(settings: ScriptSettings, claim: Claim): ScriptCall {
 /** Every key of one subject but its idempotency records (the caller deletes those by pattern). */
 export function eraseSubjectArgs(keys: RedisKeys, subject: string): ScriptCall {
   const k = keys.subject(subject);
-  return { script: "eraseSubject", keys: [k.state, k.eventIds, k.balances, k.holds, k.holdTimers, k.history, keys.dirty, keys.holdExpiryIndex, k.historyLog, keys.milestoneStats, k.outbox, keys.rarity], argv: [subject] };
+  const shard = keys.shardOf(subject);
+  return { script: "eraseSubject", keys: [k.state, k.eventIds, k.balances, k.holds, k.holdTimers, k.history, shard.dirty, shard.holdExpiryIndex, k.historyLog, shard.milestoneStats, k.outbox, shard.rarity], argv: [subject] };
+}
+
+/** The steps of a transfer between two shards (transfer-saga.ts), each on one shard. */
+export interface TransferSagaStep {
+  readonly transfer: Transfer;
+  readonly fingerprint: string;
+  readonly escrowField: string;
+}
+
+/** The fingerprint a transfer's idempotency record keeps, one-shard or saga alike. */
+export function transferFingerprint(transfer: Pick<Transfer, "from" | "to" | "item" | "quantity">): string {
+  return JSON.stringify(["transfer", transfer.from, transfer.to, transfer.item, transfer.quantity]);
+}
+
+export function transferPrepareArgs(settings: ScriptSettings, transfer: Transfer): ScriptCall {
+  return {
+    script: "transferPrepare",
+    keys: [...ledgerKeys(settings.keys, transfer.to), settings.keys.subject(transfer.to).history],
+    argv: [...ledgerArgv(settings, transfer.to, transfer.now), flag(settings.checkRestore), transfer.item],
+  };
+}
+
+export function transferDebitArgs(settings: ScriptSettings, step: TransferSagaStep, receiver: { known: boolean; total: number }, sagaId: string): ScriptCall {
+  const { from, to, item, quantity } = step.transfer;
+  return {
+    script: "transferDebit",
+    keys: [...ledgerKeys(settings.keys, from), settings.keys.idempotency(from, step.transfer.idempotencyKey), settings.keys.shardOf(from).escrow],
+    argv: [
+      ...ledgerArgv(settings, from, step.transfer.now),
+      flag(settings.checkRestore),
+      to,
+      item,
+      quantity,
+      step.fingerprint,
+      flag(step.transfer.allowNewReceiver),
+      flag(receiver.known),
+      receiver.total,
+      sagaId,
+      step.escrowField,
+    ],
+  };
+}
+
+export function transferCreditArgs(settings: ScriptSettings, step: TransferSagaStep, sagaId: string): ScriptCall {
+  const { to, item, quantity, now } = step.transfer;
+  return {
+    script: "transferCredit",
+    keys: [...ledgerKeys(settings.keys, to), settings.keys.subject(to).history, settings.keys.transferCredit(to, sagaId)],
+    argv: [...ledgerArgv(settings, to, now), flag(settings.checkRestore), item, quantity, flag(step.transfer.allowNewReceiver)],
+  };
+}
+
+export function transferSettleArgs(settings: ScriptSettings, step: TransferSagaStep, sagaId: string, outcome: number, detail: Buffer): ScriptCall {
+  const { from, now } = step.transfer;
+  return {
+    script: "transferSettle",
+    keys: [...ledgerKeys(settings.keys, from), settings.keys.idempotency(from, step.transfer.idempotencyKey), settings.keys.shardOf(from).escrow],
+    argv: [...ledgerArgv(settings, from, now), step.escrowField, sagaId, outcome, detail, step.fingerprint],
+  };
 }

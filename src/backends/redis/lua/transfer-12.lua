@@ -3,17 +3,17 @@
   scoped to `from`). Both subjects' restore markers are checked before anything is written, then
   both subjects' due holds are expired lazily. A receiver this store has never seen (none of its
   balances, holds, history or state but the restore marker) is refused with UNKNOWN_SUBJECT unless
-  the caller allows a new receiver (a gift to a new player). Both subjects' keys are in KEYS, so on a Redis
-  Cluster they would span two slots: the TypeScript side refuses that with UNSUPPORTED before
-  calling (see docs/semantics.md, "Redis Cluster").
+  the caller allows a new receiver (a gift to a new player). Both subjects' keys are in KEYS: the two
+  must be of one shard (always, on a single Redis); between two shards of a Cluster the transfer runs
+  as a saga instead (transferPrepare, transferDebit, transferCredit, transferSettle).
 
   Input:
     KEYS[1]  from: state hash (restore marker)
     KEYS[2]  from: balances hash
     KEYS[3]  from: holds hash
     KEYS[4]  from: hold timers zset
-    KEYS[5]  dirty set
-    KEYS[6]  global hold expiry index
+    KEYS[5]  dirty set of the shard
+    KEYS[6]  hold expiry index of the shard
     KEYS[7]  idempotency record of (from, key)
     KEYS[8]  to: state hash (restore marker)
     KEYS[9]  to: balances hash
@@ -38,14 +38,7 @@
 ]]
 --- @include "includes/ledger"
 --- @include "includes/idempotency"
-
--- Whether this store has seen the subject: a balance, a hold, history, or state (counters, awards,
--- batch ring) other than the restore marker alone (a restore that found no snapshot writes just that).
-local function subjectKnown(ledger, historyKey)
-  if redis.call("EXISTS", ledger.balKey, ledger.holdsKey, historyKey) > 0 then return true end
-  local fields = redis.call("HLEN", ledger.stateKey)
-  return fields > 1 or (fields == 1 and redis.call("HEXISTS", ledger.stateKey, "~") == 0)
-end
+--- @include "includes/transfer"
 
 local from, refusal = openLedger(KEYS, ARGV)
 if not from then return refusal end
@@ -67,7 +60,7 @@ if stored == false then return fail(STATUS.IDEMPOTENCY_CONFLICT, "idempotency ke
 if stored then return cmsgpack.pack({STATUS.REPLAYED, stored[1], expired}) end
 
 if allowNew == "0" and not subjectKnown(to, KEYS[12]) then
-  return fail(STATUS.UNKNOWN_SUBJECT, "receiver \"" .. to.subject .. "\" is unknown to this store (no balance, hold, award, counter or history); nothing was transferred", expired)
+  return fail(STATUS.UNKNOWN_SUBJECT, unknownReceiverMessage(to.subject), expired)
 end
 
 local free, held = readBalance(from.balKey, item)
@@ -76,7 +69,7 @@ if free < quantity then
 end
 local toFree, toHeld = readBalance(to.balKey, item)
 if toFree + toHeld + quantity > MAX_SAFE then
-  return fail(STATUS.INVALID_QUANTITY, "the transfer would exceed the largest safe integer balance of " .. to.subject, expired)
+  return fail(STATUS.INVALID_QUANTITY, overflowMessage(to.subject), expired)
 end
 writeBalance(from.balKey, item, free - quantity, held)
 writeBalance(to.balKey, item, toFree + quantity, toHeld)

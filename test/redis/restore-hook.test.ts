@@ -1,10 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Redis } from "ioredis";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
 import type { SubjectSnapshot } from "../../src/model/subject-state.ts";
 import { createRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
-import type { ProgressionRedisClient } from "../../src/backends/redis/redis-commands.ts";
-import { deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "../support/redis-prefix.ts";
 import { DAY, T0, check, counter, planOf, redisBackendForTest } from "./redis-backend-fixtures.ts";
 
 describe("redis backend: restore hook", () => {
@@ -100,26 +97,6 @@ describe("redis backend: restore hook failing", () => {
       expect(result?.reached.map((a) => a.code)).toEqual(["k1"]);
     } finally {
       await fixture.cleanup();
-    }
-  });
-});
-
-describe("redis backend: Redis Cluster", () => {
-  it("refuses a transfer between two subjects with UNSUPPORTED before touching anything", async () => {
-    const client = new Redis(testRedisUrl(), { maxRetriesPerRequest: 1 });
-    const prefix = randomPrefix("cluster");
-    // A real connection flagged as a cluster client: the check must happen before any command.
-    const asCluster = Object.assign(Object.create(client) as ProgressionRedisClient, { isCluster: true });
-    const backend = createRedisBackend({ redis: asCluster, prefix, useServerTime: false });
-    try {
-      await expect(backend.transfer({ idempotencyKey: "t", from: "a", to: "b", item: "gold", quantity: 1, now: T0 })).rejects.toMatchObject({
-        code: ErrorCode.Unsupported,
-        message: expect.stringContaining("single Redis"),
-      });
-      expect(await client.keys(`${prefix}:*`)).toEqual([]);
-    } finally {
-      await deleteKeysWithPrefix(client, prefix);
-      client.disconnect();
     }
   });
 });
