@@ -54,7 +54,7 @@ export class RarityCache {
   /** The cached rarity of `code` (null before the first read finished, or for an unknown code). */
   rarityOf(code: string): Rarity | null {
     if (this.clock() - this.readAt >= this.settings.refreshMs && this.reading === null) {
-      this.read().catch((error: unknown) => this.logger.warn(`rarity refresh failed (the last figures stay shown): ${describeError(error)}`));
+      this.readOnce().catch((error: unknown) => this.logger.warn(`rarity refresh failed (the last figures stay shown): ${describeError(error)}`));
     }
     const rarity = this.table.get(code);
     return rarity === undefined ? null : { ...rarity }; // a copy: one message may carry several
@@ -63,11 +63,20 @@ export class RarityCache {
   /** Waits for a first read if none was made yet (a failed one leaves the figures unknown: null). */
   async warm(): Promise<void> {
     if (this.readAt !== Number.NEGATIVE_INFINITY) return;
-    await this.read().catch((error: unknown) => this.logger.warn(`rarity read failed (shown as unknown): ${describeError(error)}`));
+    await this.readOnce().catch((error: unknown) => this.logger.warn(`rarity read failed (shown as unknown): ${describeError(error)}`));
   }
 
-  /** Reads the counts from the backend now (one read at a time) and caches them. */
-  read(): Promise<ReadonlyMap<string, Rarity>> {
+  /**
+   * Reads the counts from the backend now and caches them. One read at a time: a read already under way
+   * began before this call (before writes the caller just made, at an earlier clock), so it is waited for
+   * and a new one made after it.
+   */
+  async read(): Promise<ReadonlyMap<string, Rarity>> {
+    if (this.reading !== null) await this.reading.catch(() => undefined);
+    return this.readOnce();
+  }
+
+  private readOnce(): Promise<ReadonlyMap<string, Rarity>> {
     this.reading ??= (async () => {
       try {
         const now = this.clock();
