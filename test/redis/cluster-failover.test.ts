@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
+import { connectRedisBackend } from "../../src/backends/redis/create-redis-backend.ts";
+import type { RedisBackend } from "../../src/backends/redis/redis-backend-options.ts";
+import { createRedisKeys } from "../../src/backends/redis/redis-keys.ts";
+import { isProgressionError } from "../../src/errors/progression-error.ts";
+import { ErrorCode } from "../../src/errors/error-codes.ts";
+import { startRedisCluster, type TestRedisCluster } from "../support/redis-cluster.ts";
+import { T0, check, counter, planOf } from "./redis-backend-fixtures.ts";
+
+/**
+ * A master of the backend's Cluster fails over (a replica takes its slots) while writes flow: every write
+ * acknowledged before, during or after is there afterwards, and a write that failed in the window, retried
+ * with its idempotency key, takes effect once. The scripts also survive a node that forgot them.
+ */
+describe("redis backend on a Redis Cluster: failover and a node without scripts", () => {
+  let cluster: TestRedisCluster;
+  let backend: RedisBackend;
+  const prefix = "failover";
+  const players = Array.from({ length: 24 }, (_, i) => `fo-${i}`);
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
+    backend = await connectRedisBackend({ clusterNodes: cluster.nodes.slice(0, 3).map((node) => `${node.host}:${node.port}`), prefix, useServerTime: false, clusterShards: 16 });
+  }, 60_000);
+  afterAll(async () => {
+    await backend?.close();
+    await cluster?.stop();
+  });
+
+  /** The replica (a node of its own) of the master serving `key`'s slot, once the master lists it. */
+  async function replicaOf(key: string): Promise<Redis> {
+    const probe = cluster.client();
+    try {
+      const slot = Number(await probe.cluster("KEYSLOT", key));
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        const ranges = (await probe.cluster("SLOTS")) as [number, number, ...[string, number, string][]][];
+        const replica = ranges.find(([start, end]) => slot >= start && slot <= end)?.[3];
+        if (replica) return new Redis(replica[1], replica[0], { maxRetriesPerRequest: 1 });
+        if (Date.now() > deadline) throw new Error(`no replica serves slot ${slot}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      probe.disconnect();
+    }
+  }
+
+  async function untilRole(node: Redis, role: "master" | "slave", timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const info = await node.info("replication");
+      if (info.includes(`role:${role}`)) return;
+      if (Date.now() > deadline) throw new Error(`node did not become ${role} within ${timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  it("loses nothing acknowledged while a master fails over, and a retried write counts once", async () => {
+    const plan = planOf(counter("kills001", "sum", [check("k100", 100)]));
+    const acquired = new Map<string, number>(); // idempotency key -> quantity (acknowledged)
+    const failed: { key: string; subject: string; quantity: number }[] = [];
+    let kills = 0; // acknowledged kill increments
+    let stop = false;
+    const writer = (async () => {
+      for (let round = 0; !stop && round < 10_000; round += 1) {
+        const subject = players[round % players.length] as string;
+        const key = `acq-${round}`;
+        const quantity = 1 + (round % 3);
+        try {
+          await backend.acquire({ idempotencyKey: key, subject, item: "gold", quantity, now: T0 });
+          acquired.set(key, quantity);
+        } catch (error) {
+          if (!isProgressionError(error) || error.code !== ErrorCode.BackendUnavailable) throw error;
+          failed.push({ key, subject, quantity });
+        }
+        try {
+          await backend.apply({ batchId: `b-${round}`, now: T0, plan, subjects: [{ subject, catchUp: false, increments: [{ counter: "kills001", amount: 1, at: T0 }] }] });
+          kills += 1;
+        } catch (error) {
+          if (!isProgressionError(error) || error.code !== ErrorCode.BackendUnavailable) throw error;
+          // Retried as the recorder retries a flush: the same batch id, so it counts at most once.
+          for (;;) {
+            try {
+              await backend.apply({ batchId: `b-${round}`, now: T0, plan, subjects: [{ subject, catchUp: false, increments: [{ counter: "kills001", amount: 1, at: T0 }] }] });
+              kills += 1;
+              break;
+            } catch {
+              await new Promise((resolve) => setTimeout(resolve, 100));
+            }
+          }
+        }
+      }
+    })();
+    // Let writes flow, then fail over the master of the first player's shard.
+    while (acquired.size < 100) await new Promise((resolve) => setTimeout(resolve, 10));
+    let replica: Redis | undefined;
+    try {
+      replica = await replicaOf(createRedisKeys(prefix, 16).subject(players[0] as string).state);
+      await replica.cluster("FAILOVER");
+      await untilRole(replica, "master", 15_000);
+      const before = acquired.size;
+      // Writes continue on the new master.
+      while (acquired.size < before + 100) await new Promise((resolve) => setTimeout(resolve, 10));
+    } finally {
+      stop = true;
+      await writer;
+      replica?.disconnect();
+    }
+    for (const { key, subject, quantity } of failed) {
+      await backend.acquire({ idempotencyKey: key, subject, item: "gold", quantity, now: T0 });
+      acquired.set(key, quantity);
+    }
+    const perSubject = new Map<string, number>();
+    for (const [key, quantity] of acquired) {
+      const subject = players[Number(key.slice(4)) % players.length] as string;
+      perSubject.set(subject, (perSubject.get(subject) ?? 0) + quantity);
+    }
+    for (const subject of players) expect((await backend.balance(subject, "gold", T0)).balance.free, subject).toBe(perSubject.get(subject) ?? 0);
+    const counted = await Promise.all(players.map(async (subject) => (await backend.readState(subject)).counters.get("kills001")?.value ?? 0));
+    expect(counted.reduce((sum, value) => sum + value, 0)).toBe(kills);
+  }, 60_000);
+
+  it("runs its scripts on a node that forgot them (SCRIPT FLUSH)", async () => {
+    const subject = players[1] as string;
+    const before = (await backend.balance(subject, "gold", T0)).balance.free;
+    const masters = cluster.client();
+    try {
+      await masters.ping(); // connected: it knows the masters
+      for (const node of masters.nodes("master")) await node.script("FLUSH");
+    } finally {
+      masters.disconnect();
+    }
+    await backend.acquire({ idempotencyKey: "after-flush", subject, item: "gold", quantity: 5, now: T0 });
+    expect((await backend.balance(subject, "gold", T0)).balance.free).toBe(before + 5);
+  }, 30_000);
+});
