@@ -42,7 +42,7 @@ export const ErrorCode = {
   IdempotencyConflict: "IDEMPOTENCY_CONFLICT",
   /** The backend could not be reached or failed; the call had no effect or is safe to retry. */
   BackendUnavailable: "BACKEND_UNAVAILABLE",
-  /** The operation needs something the backend's deployment cannot do (e.g. cross-slot transfer on a cluster). */
+  /** The operation needs something this deployment cannot do (e.g. a second progression host in one process, two copies of @colyseus/core). */
   Unsupported: "UNSUPPORTED",
   /**
    * An event passed one of its trigger's stat guards (the most per event, or per subject within a window):
