@@ -8,6 +8,7 @@ import { registerScripts, runScript } from "../../src/backends/redis/redis-comma
 import { transferDebitArgs, transferFingerprint, transferPrepareArgs, type ScriptSettings, type Transfer } from "../../src/backends/redis/script-args.ts";
 import { packr } from "../../src/backends/redis/apply-request-codec.ts";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
+import type { CounterState } from "../../src/model/counter-state.ts";
 import { deleteClusterKeysWithPrefix, deleteKeysWithPrefix, randomPrefix, testRedisUrl } from "../support/redis-prefix.ts";
 import { T0, check, counter, planOf } from "./redis-backend-fixtures.ts";
 
@@ -91,7 +92,8 @@ describe("redis backend on a Redis Cluster", () => {
     const subjects = Array.from({ length: 24 }, (_, i) => `exported-${i}`);
     await backend.apply({ batchId: "e1", now: T0, plan, subjects: subjects.map((subject, i) => ({ subject, catchUp: false, increments: [{ counter: "kills001", amount: i + 1, at: T0 }] })) });
     const exported = await backend.exportSubjects(subjects);
-    expect(exported.map((snapshot) => [snapshot.subject, snapshot.counters.get("kills001")?.value])).toEqual(subjects.map((subject, i) => [subject, i + 1]));
+    const sumOf = (state: CounterState | undefined): number | undefined => (state?.kind === "sum" ? state.value : undefined);
+    expect(exported.map((snapshot) => [snapshot.subject, sumOf(snapshot.counters.get("kills001"))])).toEqual(subjects.map((subject, i) => [subject, i + 1]));
   });
 
   it("walks every master for the history's subjects, page by page", async () => {
@@ -134,6 +136,32 @@ describe("redis backend on a Redis Cluster", () => {
     await expect(backend.transfer({ ...request, quantity: 5 })).rejects.toMatchObject({ code: ErrorCode.IdempotencyConflict });
     expect((await backend.balance(from, "gold", T0)).balance.free).toBe(6);
     expect((await backend.balance(to, "gold", T0)).balance.free).toBe(5);
+  });
+
+  it("erases a receiver of cross-shard transfers everywhere, its credit records too", async () => {
+    const { backend, client, prefix } = await clusterBackend();
+    const [from, to] = subjectsOnDistinctShards(SHARDS, 2, "e");
+    if (from === undefined || to === undefined) throw new Error("two shards");
+    await backend.acquire({ idempotencyKey: "a1", subject: from, item: "gold", quantity: 5, now: T0 });
+    await backend.transfer({ idempotencyKey: "t1", from, to, item: "gold", quantity: 2, now: T0, allowNewReceiver: true });
+    const keys = createRedisKeys(prefix, SHARDS);
+    const keysOf = async (pattern: string): Promise<string[]> => {
+      const found: string[] = [];
+      for (const node of client.nodes("master")) {
+        let cursor = "0";
+        do {
+          const [next, page] = await node.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+          found.push(...page);
+          cursor = next;
+        } while (cursor !== "0");
+      }
+      return found;
+    };
+    expect(await keysOf(keys.transferCreditPattern(to))).toHaveLength(1);
+    await backend.eraseSubject(to);
+    expect(await keysOf(keys.transferCreditPattern(to))).toEqual([]);
+    expect((await keysOf(`${prefix}:*`)).filter((key) => key.endsWith(`}${to}`))).toEqual([]);
+    expect((await backend.balance(from, "gold", T0)).balance.free).toBe(3);
   });
 
   it("refuses across shards as on one Redis, changing nothing: overdraft, unknown receiver, a receiver past the largest safe balance", async () => {

@@ -721,13 +721,16 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       const reply = await call("eraseSubject", eraseSubjectArgs(keys, subject));
       if (reply[0] !== ScriptStatus.Ok) throw scriptError(reply[0], String(reply[1]), "eraseSubject", { subject });
       try {
-        let cursor = "0";
-        do {
-          // On a Cluster every record of the subject is on its shard's slot: one UNLINK per page holds.
-          const page = await topology.scan(cursor, keys.idempotencyPattern(subject), 1000);
-          if (page.keys.length > 0) await client.unlink(...page.keys);
-          cursor = page.cursor;
-        } while (cursor !== "0");
+        // Its idempotency records, and the credit outcomes of transfers it received across shards.
+        for (const pattern of [keys.idempotencyPattern(subject), keys.transferCreditPattern(subject)]) {
+          let cursor = "0";
+          do {
+            // On a Cluster every record of the subject is on its shard's slot: one UNLINK per page holds.
+            const page = await topology.scan(cursor, pattern, 1000);
+            if (page.keys.length > 0) await client.unlink(...page.keys);
+            cursor = page.cursor;
+          } while (cursor !== "0");
+        }
       } catch (error) {
         throw backendUnavailable("eraseSubject (idempotency records)", error);
       }

@@ -74,6 +74,8 @@ export interface RedisKeys {
   idempotencyPattern(subject: string): string;
   /** The outcome of one cross-shard transfer saga's credit, on the receiver's shard (transferCredit). */
   transferCredit(to: string, sagaId: string): string;
+  /** SCAN pattern of every credit outcome kept for one receiver. */
+  transferCreditPattern(to: string): string;
 }
 
 /** One shard: today's single-Redis layout. More: the Cluster layout with that many shards. */
@@ -104,7 +106,8 @@ function singleLayout(prefix: string): RedisKeys {
     // The subject's length pins where it ends, so no (subject, key) pair can collide with another.
     idempotency: (subject, idempotencyKey) => `${prefix}:k:{${subject}}${subject.length}:${idempotencyKey}`,
     idempotencyPattern: (subject) => `${globEscaped(`${prefix}:k:{${subject}}${subject.length}:`)}*`,
-    transferCredit: (to, sagaId) => `${prefix}:x:{${to}}${sagaId}`,
+    transferCredit: (to, sagaId) => `${prefix}:x:{${to}}${to.length}:${sagaId}`,
+    transferCreditPattern: (to) => `${globEscaped(`${prefix}:x:{${to}}${to.length}:`)}*`,
   };
 }
 
@@ -134,7 +137,8 @@ function clusterLayout(prefix: string, shardCount: number): RedisKeys {
     shard: (index) => shards[index] as ShardKeys,
     idempotency: (subject, idempotencyKey) => `${prefix}:k:${tagged(subject)}${subject.length}:${idempotencyKey}`,
     idempotencyPattern: (subject) => `${globEscaped(`${prefix}:k:${tagged(subject)}${subject.length}:`)}*`,
-    transferCredit: (to, sagaId) => `${prefix}:x:${tagged(to)}${sagaId}`,
+    transferCredit: (to, sagaId) => `${prefix}:x:${tagged(to)}${to.length}:${sagaId}`,
+    transferCreditPattern: (to) => `${globEscaped(`${prefix}:x:${tagged(to)}${to.length}:`)}*`,
   };
 }
 
