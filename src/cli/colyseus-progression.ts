@@ -5,6 +5,8 @@
  *   validate <definitions>            every invalid definition, named (exit 1), or "valid"
  *   simulate <definitions> [options]  what deploying them would award from the players' event history
  *     --redis-url <url>      the game's Redis (default: REDIS_URL, else redis://127.0.0.1:6379)
+ *     --redis-cluster <nodes> the game's Redis Cluster instead: host:port,host:port,... (default: REDIS_CLUSTER_NODES)
+ *     --cluster-shards <n>   its shard count (default: the Redis backend's, 256)
  *     --prefix <prefix>      its key prefix (default: the Redis backend's, "progression")
  *     --database-url <url>   PostgreSQL with the archived history (default: DATABASE_URL; none: Redis only)
  *     --schema <name>        its schema (default: the durability's, "progression")
@@ -20,7 +22,7 @@ import { isProgressionError } from "../errors/progression-error.ts";
 import type { SimulationReport } from "../history/simulate.ts";
 
 const USAGE = `usage: colyseus-progression validate <definitions.json|dir>
-       colyseus-progression simulate <definitions.json|dir> [--redis-url URL] [--prefix P] [--database-url URL] [--schema S] [--current PATH] [--json]`;
+       colyseus-progression simulate <definitions.json|dir> [--redis-url URL | --redis-cluster HOST:PORT,...] [--cluster-shards N] [--prefix P] [--database-url URL] [--schema S] [--current PATH] [--json]`;
 
 async function main(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -28,6 +30,8 @@ async function main(argv: readonly string[]): Promise<number> {
     allowPositionals: true,
     options: {
       "redis-url": { type: "string" },
+      "redis-cluster": { type: "string" },
+      "cluster-shards": { type: "string" },
       prefix: { type: "string" },
       "database-url": { type: "string" },
       schema: { type: "string" },
@@ -48,7 +52,14 @@ async function main(argv: readonly string[]): Promise<number> {
 
   const { createRedisBackend } = await import("../backends/redis/create-redis-backend.ts");
   // simulate only reads: it runs against any Redis, durable or not.
-  const backend = createRedisBackend({ url: values["redis-url"] ?? process.env.REDIS_URL, allowVolatileRedis: true, ...(values.prefix === undefined ? {} : { prefix: values.prefix }) });
+  const clusterNodes = (values["redis-cluster"] ?? process.env.REDIS_CLUSTER_NODES ?? "").split(",").filter((node) => node !== "");
+  const backend = createRedisBackend({
+    url: values["redis-url"] ?? process.env.REDIS_URL,
+    allowVolatileRedis: true,
+    ...(clusterNodes.length === 0 ? {} : { clusterNodes }),
+    ...(values["cluster-shards"] === undefined ? {} : { clusterShards: Number(values["cluster-shards"]) }),
+    ...(values.prefix === undefined ? {} : { prefix: values.prefix }),
+  });
   await backend.ready();
   const progression = createProgression({ definitions: values.current ?? [], backend, onMissingTranslations: () => {} });
   const databaseUrl = values["database-url"] ?? process.env.DATABASE_URL;

@@ -8,7 +8,9 @@ import { createRedisBackend } from "../../src/backends/redis/create-redis-backen
 import { createProgression } from "../../src/engine/create-progression.ts";
 import type { SimulationReport } from "../../src/history/simulate.ts";
 import type { MilestoneDefinitionInput } from "../../src/definitions/milestone-schema.ts";
-import { isolatedRedis, testRedisUrl } from "../support/redis-prefix.ts";
+import { Cluster } from "ioredis";
+import { inject } from "vitest";
+import { deleteClusterKeysWithPrefix, isolatedRedis, randomPrefix, testRedisUrl } from "../support/redis-prefix.ts";
 
 const run = promisify(execFile);
 const cli = join(import.meta.dirname, "../../src/cli/colyseus-progression.ts");
@@ -60,6 +62,30 @@ describe("colyseus-progression CLI", () => {
       await progression.close();
     } finally {
       await cleanup();
+    }
+  });
+
+  it("simulate reads a Redis Cluster given its nodes and shard count", async () => {
+    const nodes = inject("redisClusterNodes");
+    const client = new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 1 } });
+    const prefix = randomPrefix("cli");
+    try {
+      const current = [milestone("first_kill", { type: "count", threshold: 1 })];
+      const progression = createProgression({ definitions: current, backend: createRedisBackend({ redis: client, prefix, clusterShards: 4 }), onMissingTranslations: () => {} });
+      await progression.recordBatch(Array.from({ length: 12 }, (_, i) => ({ type: "kill", subject: `p${i % 4}`, tags: { creature: i % 2 === 0 ? "troll" : "goblin" } })));
+      await progression.close();
+      const next = file("next-cluster.json", [...current, milestone("troll_hunter", { type: "count", threshold: 3, where: { creature: "troll" } })]);
+      const nodeList = nodes.map((node) => `${node.host}:${node.port}`).join(",");
+      const { stdout } = await run(process.execPath, [cli, "simulate", next, "--redis-cluster", nodeList, "--cluster-shards", "4", "--prefix", prefix, "--current", file("current-cluster.json", current), "--json"], {
+        env: { ...process.env, DATABASE_URL: "" },
+      });
+      const report = JSON.parse(stdout) as SimulationReport;
+      expect(report.subjects).toBe(4);
+      // p0 and p2 each killed three trolls.
+      expect(report.milestones.find((m) => m.code === "troll_hunter")).toMatchObject({ change: "new", qualifying: 2, wouldAward: 2 });
+    } finally {
+      await deleteClusterKeysWithPrefix(client, prefix);
+      client.disconnect();
     }
   });
 });

@@ -104,6 +104,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   // Every data call first: a Redis that keeps its writes, and data laid out as this backend reads it.
   const dataChecks = {
     async require(operation?: string): Promise<void> {
+      // A Cluster client knows its masters (whose persistence is checked) once connected: the first calls wait for it.
+      if (isCluster && client.status !== "ready") await connected(settings.connectTimeoutMs);
       await persistence.require(operation);
       await layout.require(operation);
     },
