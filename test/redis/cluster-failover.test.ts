@@ -140,3 +140,95 @@ describe("redis backend on a Redis Cluster: failover and a node without scripts"
     expect((await backend.balance(subject, "gold", T0)).balance.free).toBe(before + 5);
   }, 30_000);
 });
+
+/**
+ * A master is killed (kill -9) under writes and its replica takes over: with `replicaAcks: 1` every write
+ * acknowledged is on the replica before its reply, so nothing acknowledged is lost; writes that failed in
+ * the window, retried with their keys, take effect once.
+ */
+describe("redis backend on a Redis Cluster: a master killed, with replicaAcks", () => {
+  let cluster: TestRedisCluster;
+  let backend: RedisBackend;
+  const prefix = "killed";
+  const players = Array.from({ length: 24 }, (_, i) => `kd-${i}`);
+
+  beforeAll(async () => {
+    cluster = await startRedisCluster({ masters: 3, replicasPerMaster: 1 });
+    backend = await connectRedisBackend({ clusterNodes: cluster.nodes.map((node) => `${node.host}:${node.port}`), prefix, useServerTime: false, clusterShards: 16, replicaAcks: 1, replicaAckTimeoutMs: 200 });
+  }, 60_000);
+  afterAll(async () => {
+    await backend?.close();
+    await cluster?.stop();
+  });
+
+  it("loses no acknowledged write when a master dies and its replica takes over", async () => {
+    const acquired = new Map<string, { subject: string; quantity: number }>();
+    const failed: { key: string; subject: string; quantity: number }[] = [];
+    let stop = false;
+    const writer = (async () => {
+      for (let round = 0; !stop && round < 20_000; round += 1) {
+        const subject = players[round % players.length] as string;
+        const key = `acq-${round}`;
+        const quantity = 1 + (round % 3);
+        try {
+          await backend.acquire({ idempotencyKey: key, subject, item: "gold", quantity, now: T0 });
+          acquired.set(key, { subject, quantity });
+        } catch (error) {
+          if (!isProgressionError(error) || error.code !== ErrorCode.BackendUnavailable) throw error;
+          failed.push({ key, subject, quantity });
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+    })();
+    try {
+      while (acquired.size < 200) await new Promise((resolve) => setTimeout(resolve, 10));
+      // The master of the first player's shard, by its port among the nodes this test started.
+      const probe = cluster.client();
+      let masterPort: number;
+      try {
+        const slot = Number(await probe.cluster("KEYSLOT", createRedisKeys(prefix, 16).subject(players[0] as string).state));
+        const range = (await probe.cluster("SLOTS")).find(([start, end]) => slot >= start && slot <= end);
+        masterPort = Number(range?.[2]?.[1]);
+      } finally {
+        probe.disconnect();
+      }
+      const victim = cluster.processes[cluster.nodes.findIndex((node) => node.port === masterPort)];
+      if (victim === undefined) throw new Error(`no process of this test serves port ${masterPort}`);
+      victim.child.kill("SIGKILL");
+      // Writes to its slots fail: first while the replica is promoted, then while the new master has no
+      // replica of its own to confirm them (replicaAcks: 1). Writes to the other masters go on.
+      const failedBefore = failed.length;
+      const deadline = Date.now() + 30_000;
+      while (failed.length === failedBefore && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      const ackedAfterKill = acquired.size;
+      while (acquired.size < ackedAfterKill + 100 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(acquired.size).toBeGreaterThanOrEqual(ackedAfterKill + 100);
+    } finally {
+      stop = true;
+      await writer;
+    }
+    expect(failed.length).toBeGreaterThan(0); // the kill was felt
+    // The new master has no replica: retries and the check go through a backend that waits for none.
+    const plain = await connectRedisBackend({ clusterNodes: cluster.nodes.map((node) => `${node.host}:${node.port}`), prefix, useServerTime: false, clusterShards: 16 });
+    for (const { key, subject, quantity } of failed) {
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          await plain.acquire({ idempotencyKey: key, subject, item: "gold", quantity, now: T0 });
+          break;
+        } catch (error) {
+          if (attempt > 100) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      acquired.set(key, { subject, quantity });
+    }
+    const perSubject = new Map<string, number>();
+    for (const { subject, quantity } of acquired.values()) perSubject.set(subject, (perSubject.get(subject) ?? 0) + quantity);
+    try {
+      for (const subject of players) expect((await plain.balance(subject, "gold", T0)).balance.free, subject).toBe(perSubject.get(subject) ?? 0);
+    } finally {
+      await plain.close();
+    }
+  }, 90_000);
+});
+

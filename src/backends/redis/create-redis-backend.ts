@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { Cluster, Redis } from "ioredis";
+import { Cluster, Redis, type ChainableCommander } from "ioredis";
 import { addressOf, connectionReason, unreachable, withTimeout } from "../../errors/unreachable.ts";
 import { consoleLogger } from "../../logging/logger.ts";
 import { OutageLog } from "../../logging/outage-log.ts";
@@ -16,7 +16,7 @@ import { requirePositiveInteger, requireQuantity, requireText, requireTime } fro
 import { registerScripts, runScript, type ProgressionRedisClient, type ScriptCall } from "./redis-commands.ts";
 import { REDIS_BACKEND_DEFAULTS, type RedisBackend, type RedisBackendOptions } from "./redis-backend-options.ts";
 import { createRedisKeys, type RedisKeys, type ShardKeys } from "./redis-keys.ts";
-import { recordedCalls, redisTopology, type Send } from "./redis-topology.ts";
+import { recordedCalls, redisTopology, sendScript, type ReplicaAcks, type Send } from "./redis-topology.ts";
 import { createLayoutCheck } from "./layout-check.ts";
 import { MAX_SHARDS } from "./shard-tags.ts";
 import { applyBatchArgs, balanceArgs, changeFreeArgs, claimArgs, dropHistoryArgs, expireHoldsArgs, getHoldArgs, holdArgs, importSubjectArgs, listArgs, seedArgs, eraseSubjectArgs, readHistoryArgs, foldHistoryArgs, settleHoldArgs, transferArgs, type ScriptSettings } from "./script-args.ts";
@@ -55,6 +55,10 @@ const RESTORE_CONCURRENCY = 16;
 export function createRedisBackend(options: RedisBackendOptions = {}): RedisBackend {
   const settings = { ...REDIS_BACKEND_DEFAULTS, ...withoutUndefined(options) };
   const ownsClient = options.redis === undefined;
+  // Options first, before a connection is opened for a backend that is then refused.
+  const replicaAckCount = requireReplicaAcks(settings.replicaAcks);
+  // Writes are acknowledged once that many replicas have them (WAIT), so a master lost right after keeps them.
+  const replicas: ReplicaAcks | undefined = replicaAckCount === 0 ? undefined : { count: replicaAckCount, timeoutMs: requirePositiveInteger(settings.replicaAckTimeoutMs, "replicaAckTimeoutMs") };
   const url = options.url ?? process.env.REDIS_URL ?? REDIS_BACKEND_DEFAULTS.url;
   const clusterNodes = options.redis === undefined ? clusterNodeList(options.clusterNodes) : undefined;
   const address = clusterNodes === undefined ? addressOf(url, 6379) : `the Redis Cluster at ${clusterNodes.map((node) => `${node.host}:${node.port}`).join(",")}`;
@@ -125,7 +129,13 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
   async function call(operation: string, script: ScriptCall): Promise<RawReply> {
     let raw: Buffer;
     try {
-      raw = await runScript(client, script);
+      if (replicas === undefined) {
+        raw = await runScript(client, script);
+      } else {
+        const [[error, reply] = [new Error("no reply"), null]] = await topology.sendAll([sendScript(script)], replicas);
+        if (error) throw error;
+        raw = reply as Buffer;
+      }
     } catch (error) {
       throw backendUnavailable(operation, error);
     }
@@ -223,12 +233,11 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     for (let attempt = 0; pending.length > 0; attempt += 1) {
       const calls = pending.map((group): Send => {
         const subjects = group.map((entry) => entry.subject);
-        const script = applyBatchArgs(keys, subjects, packApplyGroup(group, rows, header), digest, callId);
-        return (target) => runScript(target, script);
+        return sendScript(applyBatchArgs(keys, subjects, packApplyGroup(group, rows, header), digest, callId));
       });
       let replies: Array<[Error | null, unknown]> | null;
       try {
-        replies = await topology.sendAll(calls);
+        replies = await topology.sendAll(calls, replicas);
       } catch (error) {
         throw backendUnavailable("apply", error);
       }
@@ -285,9 +294,14 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
 
   /** Runs the commands `build` queues in one round trip (topology.sendAll); returns each reply, throwing the first error. */
   async function pipelined(operation: string, build: (pipeline: ReturnType<ProgressionRedisClient["pipeline"]>) => void): Promise<unknown[]> {
+    return sent(operation, recordedCalls(build), false);
+  }
+
+  /** Sends `calls` in one round trip; `writes`: they change state players were told about, so they wait for `replicaAcks`. */
+  async function sent(operation: string, calls: readonly Send[], writes: boolean): Promise<unknown[]> {
     let replies: Array<[Error | null, unknown]> | null;
     try {
-      replies = await topology.sendAll(recordedCalls(build));
+      replies = await topology.sendAll(calls, writes ? replicas : undefined);
     } catch (error) {
       throw backendUnavailable(operation, error);
     }
@@ -558,9 +572,11 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
 
     async markDirty(subjects) {
       if (subjects.length === 0) return;
-      await pipelined("markDirty", (pipeline) => {
-        for (const [shard, members] of byShard(subjects, (subject) => subject)) pipeline.sadd(keys.shard(shard).dirty, ...members);
+      const adds = [...byShard(subjects, (subject) => subject)].map(([shard, members]) => {
+        const dirty = keys.shard(shard).dirty;
+        return Object.assign((target: ChainableCommander) => target.sadd(dirty, ...members), { key: dirty });
       });
+      await sent("markDirty", adds, true);
     },
 
     async dirtyCount() {
@@ -662,9 +678,7 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
         const subject = requireText(request.subject, "subject", 200);
         return { subject, script: seedArgs(keys, subject, packSeedRequest(request)) };
       });
-      const replies = await pipelined("seed", (pipeline) => {
-        for (const { script } of calls) runScript(pipeline, script);
-      });
+      const replies = await sent("seed", calls.map(({ script }) => sendScript(script)), true);
       return replies.map((raw, i) => {
         const subject = calls[i]?.subject ?? "";
         const reply = packr.unpack(raw as Buffer) as RawReply;
@@ -798,6 +812,13 @@ function summedFields(perShard: readonly (readonly (string | null)[])[], fieldCo
     });
   }
   return sums;
+}
+
+function requireReplicaAcks(value: unknown): number {
+  if (!Number.isSafeInteger(value) || (value as number) < 0 || (value as number) > 16) {
+    throw new ProgressionError(ErrorCode.InvalidInput, `replicaAcks must be a whole number of replicas from 0 to 16, got ${JSON.stringify(value)}; 0 (the default) does not wait for replicas`, { replicaAcks: value });
+  }
+  return value as number;
 }
 
 function requireShardCount(value: unknown): number {

@@ -32,6 +32,18 @@ export interface RedisBackendOptions {
    * sweep once it is this old, and the sweep looks for such transfers at most this often. Default: 10,000 ms.
    */
   readonly transferCompletionMs?: number;
+  /**
+   * Replicas that must have a write before it is acknowledged: every script call that changes state is
+   * followed by `WAIT <replicaAcks> <replicaAckTimeoutMs>` on its node. Redis replicates asynchronously, so
+   * without it a master that crashes (and is replaced by its replica) loses the writes of its last moments
+   * that had not reached the replica, though players were told they succeeded; with it, a call whose
+   * replicas did not confirm in time fails with BACKEND_UNAVAILABLE (it may have been written: every call is
+   * idempotent, the recorder and a retry with the same key are safe). Costs one replication round trip per
+   * call. 0..16. Default: 0 (do not wait; docs/deployment.md says what a failover can lose then).
+   */
+  readonly replicaAcks?: number;
+  /** How long a write waits for `replicaAcks` replicas, in ms. Default: 1000. */
+  readonly replicaAckTimeoutMs?: number;
   /** Prefix of every key (`<prefix>:<kind>:{subject}`). Default: `"progression"`. */
   readonly prefix?: string;
   /**
@@ -100,6 +112,8 @@ export const REDIS_BACKEND_DEFAULTS = {
   subjectsPerCall: 64,
   clusterShards: 256,
   transferCompletionMs: 10_000,
+  replicaAcks: 0,
+  replicaAckTimeoutMs: 1_000,
   historyMaxRollups: 10_000,
   connectTimeoutMs: 5_000,
   allowVolatileRedis: false,
