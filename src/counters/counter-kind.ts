@@ -24,7 +24,13 @@ export interface ProvenMeasure {
 }
 
 /** One UTC day of the history events a counter counts (docs/semantics.md, "History"): its rollups added up. */
-export type HistoryDay = Omit<HistoryRollup, "type" | "tags">;
+export interface HistoryDay extends Omit<HistoryRollup, "type" | "tags" | "rawEvents"> {
+  /**
+   * Every event the counter counts that day, `[at, amount, at, amount, ...]` sorted by `at`, when the raw
+   * events of all of the day's rollups are kept (`historyRawEvents`); absent otherwise: the day rule.
+   */
+  readonly events?: readonly number[] | undefined;
+}
 
 /** Told each check a replay meets, once, with the time it was met. */
 export type MetCheck = (check: ThresholdCheck, at: number) => void;
@@ -104,20 +110,41 @@ export function awardCrossedTiers(
 
 /**
  * Replay of a counter whose measure only grows (sum, days): the tiers met as `measure` of each day
- * passes them, stamped with `stamp` of that day.
+ * (the running value after it) passes them, stamped with `stamp` of that day, told the value before it.
  */
 export function replayTiers(
   days: readonly HistoryDay[],
   checks: readonly ThresholdCheck[],
   met: MetCheck,
   measure: (day: HistoryDay) => number,
-  stamp: (day: HistoryDay) => number,
+  stamp: (day: HistoryDay, before: number, target: number) => number,
 ): void {
   let next = 0;
+  let value = 0;
   for (const day of days) {
-    const value = measure(day);
-    while (next < checks.length && value >= (checks[next] as ThresholdCheck).target) met(checks[next++] as ThresholdCheck, stamp(day));
+    const before = value;
+    value = measure(day);
+    while (next < checks.length && value >= (checks[next] as ThresholdCheck).target) {
+      const check = checks[next++] as ThresholdCheck;
+      met(check, stamp(day, before, check.target));
+    }
   }
+}
+
+/**
+ * When a running sum that stood at `before` as `day` began first reached `target` during it: the time of
+ * the event that took it there when the day's raw events are kept (exact to the event), else `dayRule`.
+ */
+export function crossedAt(day: HistoryDay, before: number, target: number, dayRule: number): number {
+  const events = day.events;
+  if (events === undefined) return dayRule;
+  let running = before;
+  for (let i = 0; i + 1 < events.length; i += 2) {
+    running += events[i + 1] as number;
+    if (running >= target) return events[i] as number;
+  }
+  // Raw events that do not add up to the day's sum (not written by this package): the day rule.
+  return dayRule;
 }
 
 /** A counter value stored or snapshotted must be a safe integer; anything else is a corrupt state. */

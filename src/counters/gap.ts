@@ -54,13 +54,26 @@ export const gapCounter: CounterBehaviour<"gap", LiveGap, StoredGap> = {
   measureState: (state) => state.maxGap,
 
   // Gaps between days are exact (a day's first event after the previous day's last); a rollup does not
-  // keep the gaps inside one day, which are shorter than a day.
+  // keep the gaps inside one day, which are shorter than a day: the day's raw events do, when kept.
   replay(days, spec, met) {
     let last = Number.NaN;
     let maxGap = 0;
     let maxGapAt = 0;
     let next = 0;
     for (const day of days) {
+      const events = day.events;
+      if (events !== undefined) {
+        for (let i = 0; i < events.length; i += 2) {
+          const at = events[i] as number;
+          if (!Number.isNaN(last) && at - last > maxGap) {
+            maxGap = at - last;
+            maxGapAt = at;
+          }
+          while (next < spec.checks.length && maxGap >= (spec.checks[next] as ThresholdCheck).target) met(spec.checks[next++] as ThresholdCheck, maxGapAt);
+          last = Number.isNaN(last) ? at : Math.max(last, at);
+        }
+        continue;
+      }
       if (!Number.isNaN(last)) {
         const gap = day.firstAt - last;
         if (gap > maxGap) {

@@ -1,5 +1,5 @@
 import type { CounterBehaviour } from "./counter-kind.ts";
-import { awardCrossedTiers, dec36, enc36, replayTiers, storedInteger } from "./counter-kind.ts";
+import { awardCrossedTiers, crossedAt, dec36, enc36, replayTiers, storedInteger } from "./counter-kind.ts";
 
 /** `sum`: the lifetime sum of amounts (count and custom rules). Lua twin: includes/counters/sum.lua. */
 export interface LiveSum {
@@ -36,11 +36,12 @@ export const sumCounter: CounterBehaviour<"sum", LiveSum, StoredSum> = {
   proven: (live) => ({ measure: live.value, at: live.at }),
   measureState: (state) => state.value,
 
-  // The threshold is crossed during the day; its last event is the latest time it can have been.
+  // The threshold is crossed during the day: at the event that crossed it when the day's raw events are
+  // kept, else at its last event (the latest time it can have been).
   replay(days, spec, met) {
     let value = 0;
     let at = 0;
-    replayTiers(days, spec.checks, met, (day) => (value += day.sum), (day) => day.lastAt);
+    replayTiers(days, spec.checks, met, (day) => (value += day.sum), (day, before, target) => crossedAt(day, before, target, day.lastAt));
     for (const day of days) at = Math.max(at, day.lastAt);
     return { kind: "sum", value, at };
   },

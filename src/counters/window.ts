@@ -1,6 +1,6 @@
 import { dayOf } from "../model/utc-day.ts";
 import type { CounterBehaviour } from "./counter-kind.ts";
-import { dec36, enc36, storedInteger } from "./counter-kind.ts";
+import { crossedAt, dec36, enc36, storedInteger } from "./counter-kind.ts";
 
 /**
  * `window`: amounts bucketed by UTC day (window rules). A check sums the buckets of the `windowDays`
@@ -65,7 +65,8 @@ export const windowCounter: CounterBehaviour<"window", LiveWindow, StoredWindow>
   },
   measureState: (state, check, day) => windowSum(state.buckets, day, check.windowDays),
 
-  // Each check compares the window ending on each day with events, as it stood after that day.
+  // Each check compares the window ending on each day with events, as it stood after that day; met at
+  // the event that took it there when the day's raw events are kept, else at the day's last event.
   replay(days, spec, met) {
     const all = new Map<number, number>();
     const open = new Set(spec.checks);
@@ -74,8 +75,9 @@ export const windowCounter: CounterBehaviour<"window", LiveWindow, StoredWindow>
       all.set(day.day, (all.get(day.day) ?? 0) + day.sum);
       at = Math.max(at, day.lastAt);
       for (const check of open) {
-        if (windowSum(all, day.day, check.windowDays) < check.target) continue;
-        met(check, day.lastAt);
+        const total = windowSum(all, day.day, check.windowDays);
+        if (total < check.target) continue;
+        met(check, crossedAt(day, total - day.sum, check.target, day.lastAt));
         open.delete(check);
       }
     }

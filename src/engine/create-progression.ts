@@ -29,6 +29,8 @@ import { describeError } from "../logging/logger.ts";
 import { Backfill, type SeededSubject } from "../history/backfill.ts";
 import { countedRollups, replayCounters, selectorsOf } from "../history/replay-counters.ts";
 import { Simulation } from "../history/simulate.ts";
+import { RawEventCapture, type TouchableBuffer } from "../runtime/raw-event-capture.ts";
+import { resolveRawEvents } from "../history/raw-events.ts";
 import { buildMilestoneCatalog, statsOf } from "./milestone-catalog.ts";
 import { RarityCache, raritySettings } from "./rarity-cache.ts";
 
@@ -50,6 +52,7 @@ export function createProgression(options: ProgressionOptions): Progression {
 
   let compiled: CompiledMilestones = compileMilestones(loadDefinitions(options.definitions), evaluators);
   const guardOptions = compileStatGuards(options.statGuards);
+  const rawEvents = resolveRawEvents(options.historyRawEvents, settings.history);
   let translator = new Translator(
     options.catalogs === undefined
       ? { defaultLocale: settings.defaultLocale, locales: { [settings.defaultLocale]: {} } }
@@ -89,7 +92,7 @@ export function createProgression(options: ProgressionOptions): Progression {
   const presentation = new Presentation(() => compiled, () => translator, settings.hiddenIcon, (code) => rarity.rarityOf(code));
   const ledger = createLedger(backend, effects, holdExpiry, clock, { ...settings, instruments });
   holdExpiry.attach({ expireHolds: (limit) => ledger.expireHolds(limit) });
-  const backfill = new Backfill(backend, () => compiled, clock);
+  const backfill = new Backfill(backend, () => compiled, clock, rawEvents);
   const announceSeeded = (seeded: SeededSubject): void => {
     const claimed: ClaimedMilestone[] = [];
     for (const award of seeded.reached) {
@@ -157,7 +160,10 @@ export function createProgression(options: ProgressionOptions): Progression {
     return outcomes;
   };
 
-  const newBuffer = (): CoalescingBuffer => new CoalescingBuffer(() => compiled, clock, settings.coalesceMs, settings.history, statGuards);
+  const newBuffer = (): TouchableBuffer => {
+    const buffer = new CoalescingBuffer(() => compiled, clock, settings.coalesceMs, settings.history, statGuards);
+    return rawEvents === undefined ? buffer : new RawEventCapture(buffer, clock, rawEvents);
+  };
 
   const recordBatch = async (input: readonly GameplayEvent[], locale?: string): Promise<readonly UnlockPayload[]> => {
     ensureOpen();

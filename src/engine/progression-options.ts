@@ -8,6 +8,7 @@ import type { HoldExpiry } from "../runtime/hold-expiry.ts";
 import type { ProgressionInstruments } from "../runtime/instruments.ts";
 import { consoleLogger, type ProgressionLogger } from "../logging/logger.ts";
 import type { StatGuards } from "../runtime/stat-guards.ts";
+import type { RawEventsOption } from "../history/raw-events.ts";
 
 export interface ProgressionOptions {
   /** Milestone definitions: objects, or a path to a JSON file or a directory of JSON files. Required. */
@@ -54,6 +55,14 @@ export interface ProgressionOptions {
    * UTC day), written with the counters, so milestones added later are backfilled from it. Default: true.
    */
   history?: boolean;
+  /**
+   * Also keep each event's own time and amount next to its rollup (raw events, docs/semantics.md
+   * "History"), for `retentionDays` UTC days (today included), so a backfill, catch-up, rebuild or
+   * simulation stamps an award with the event that met it instead of its day's rule. `maxPerRollup`
+   * (default 1,000): a player's events of one type and tags on one UTC day beyond it keep no raw events
+   * (that day falls back to the day rule). Costs about 8 bytes of Redis memory per event. Default: off.
+   */
+  historyRawEvents?: RawEventsOption;
   /** Metrics hooks, e.g. `createProgressionMetrics().instruments` from `colyseus-progression/metrics`. Default: none. */
   instruments?: ProgressionInstruments;
   /**

@@ -2,9 +2,10 @@ import type { ProgressionBackend } from "../backends/contract/progression-backen
 import type { SeedDependent, SeedRequest, SeedResult } from "../backends/contract/history-backend.ts";
 import type { CompiledMilestones } from "../definitions/compile-milestones.ts";
 import { dependentsOf, type CounterPlan, type CounterSpec, type ThresholdCheck } from "../model/counter-plan.ts";
-import type { HistoryRollup, HistorySelector, HistoryStatus } from "../model/history.ts";
+import type { HistoryRollup, HistorySelector, HistoryStatus, RawEventsSettings } from "../model/history.ts";
 import { mergeParts } from "../model/history.ts";
 import type { HistoryArchive } from "./history-archive.ts";
+import { rawEventsFromDay, usableRawEvents } from "./raw-events.ts";
 import { replayCounters, selectorsOf } from "./replay-counters.ts";
 
 /** How many times a subject that keeps changing while it is replayed is read again before giving up. */
@@ -12,7 +13,10 @@ const SEED_ATTEMPTS = 5;
 
 export interface SubjectHistoryRead {
   readonly status: HistoryStatus;
-  /** Every rollup of the subject, from the backend and the archive, sorted by day. */
+  /**
+   * Every rollup of the subject, from the backend and the archive, sorted by day; with the raw events a
+   * replay may use (none past the retention, none when raw events are off).
+   */
   readonly rollups: readonly HistoryRollup[];
 }
 
@@ -43,18 +47,22 @@ export class Backfill {
   readonly #backend: ProgressionBackend;
   readonly #compiled: () => CompiledMilestones;
   readonly #clock: () => number;
+  readonly #rawEvents: RawEventsSettings | undefined;
   readonly #registered = new Map<string, Promise<void>>();
   /** Counter sets read back from the backend (a set never changes once registered). */
   readonly #counterSets = new Map<string, readonly string[]>();
 
-  constructor(backend: ProgressionBackend, compiled: () => CompiledMilestones, clock: () => number) {
+  /** `rawEvents`: the engine's `historyRawEvents` (undefined: off), which raw events a replay uses. */
+  constructor(backend: ProgressionBackend, compiled: () => CompiledMilestones, clock: () => number, rawEvents?: RawEventsSettings) {
     this.#backend = backend;
     this.#compiled = compiled;
     this.#clock = clock;
+    this.#rawEvents = rawEvents;
   }
 
   useArchive(archive: HistoryArchive): void {
     this.#archive = archive;
+    archive.useRawEventRetention?.(this.#rawEvents?.retentionDays);
   }
 
   /** Registers the plan's counter set with the backend, once per set and process (before it is applied). */
@@ -78,10 +86,16 @@ export class Backfill {
   /** The histories of many subjects: the backend's copies, then one archive query for them all. */
   async readMany(subjects: readonly string[], selection?: readonly HistorySelector[]): Promise<Map<string, SubjectHistoryRead>> {
     if (subjects.length === 0) return new Map();
+    const fromDay = rawEventsFromDay(this.#rawEvents, this.#clock());
     const own = await this.#backend.readHistories(subjects, selection);
     const types = selection === undefined ? undefined : new Set(selection.map((selector) => selector.type));
-    const archived = this.#archive === undefined ? new Map() : await this.#archive.read(subjects, types);
-    return new Map(subjects.map((subject, i) => [subject, { status: own[i]?.status ?? { completeFor: null, version: 0 }, rollups: mergeParts([own[i]?.parts ?? [], archived.get(subject) ?? []], types) }]));
+    const archived = this.#archive === undefined ? new Map() : await this.#archive.read(subjects, types, fromDay);
+    return new Map(
+      subjects.map((subject, i) => [
+        subject,
+        { status: own[i]?.status ?? { completeFor: null, version: 0 }, rollups: usableRawEvents(mergeParts([own[i]?.parts ?? [], archived.get(subject) ?? []], types), fromDay) },
+      ]),
+    );
   }
 
   /**
@@ -162,12 +176,13 @@ export class Backfill {
     // One read for the page: the triggers of every counter any of them lacks.
     const selection = selectorsOf(compiled, needing.flatMap(({ specs }) => specs));
     const types = new Set(selection.map((selector) => selector.type));
+    const fromDay = rawEventsFromDay(this.#rawEvents, this.#clock());
     const own = await this.#backend.readHistories(needing.map(({ subject }) => subject), selection);
-    const archived = this.#archive === undefined ? new Map() : await this.#archive.read(needing.map(({ subject }) => subject), types);
+    const archived = this.#archive === undefined ? new Map() : await this.#archive.read(needing.map(({ subject }) => subject), types, fromDay);
     const writes = needing.map(({ subject, status, specs }, i) => {
       const read = own[i];
       if (read === undefined || read.status.completeFor !== status.completeFor) return null;
-      return { subject, specs, history: { status: read.status, rollups: mergeParts([read.parts, archived.get(subject) ?? []], types) } };
+      return { subject, specs, history: { status: read.status, rollups: usableRawEvents(mergeParts([read.parts, archived.get(subject) ?? []], types), fromDay) } };
     });
     const requests = writes.flatMap((write) => (write === null ? [] : [this.#seedRequest(write.subject, compiled, write.specs, write.history)]));
     const written = await this.#backend.seedMany(requests);

@@ -6,6 +6,14 @@ import type { HistoryPart } from "../model/history.ts";
  * one or both, never in neither; copies merge by maximum (`mergeParts`).
  */
 export interface HistoryArchive {
-  /** The archived parts of each subject (subjects without any are absent), only of `types` when given. */
-  read(subjects: readonly string[], types?: ReadonlySet<string>): Promise<ReadonlyMap<string, readonly HistoryPart[]>>;
+  /**
+   * The archived parts of each subject (subjects without any are absent), only of `types` when given.
+   * With `rawEventsFromDay`, the parts of that UTC day and later carry the raw events the archive keeps.
+   */
+  read(subjects: readonly string[], types?: ReadonlySet<string>, rawEventsFromDay?: number): Promise<ReadonlyMap<string, readonly HistoryPart[]>>;
+  /**
+   * The engine says for how many UTC days (today included) it uses raw events (`historyRawEvents`), or
+   * undefined when it keeps none: the archive's owner drops older ones (durability: its retention pass).
+   */
+  useRawEventRetention?(retentionDays: number | undefined): void;
 }

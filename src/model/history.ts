@@ -1,7 +1,8 @@
 /**
  * The event history (docs/semantics.md, "History"): every applied gameplay event, rolled up per
  * (subject, trigger type, tags, UTC day). A rollup keeps what every built-in rule needs to be replayed:
- * the sum of amounts, the count, the first and last time and the largest single amount.
+ * the sum of amounts, the count, the first and last time and the largest single amount; with the engine
+ * option `historyRawEvents`, also each event's own time and amount (its raw events).
  */
 export interface HistoryRollup {
   readonly type: string;
@@ -14,12 +15,29 @@ export interface HistoryRollup {
   readonly firstAt: number;
   readonly lastAt: number;
   readonly maxAmount: number;
+  /**
+   * The raw events kept with the rollup: `[at, amount, at, amount, ...]` in the order they were recorded.
+   * Complete (every event of the rollup) only when it holds `count` events or more, and then its first
+   * `count` events are the rollup's (`completeRawEvents`); fewer: some were not kept, and the rollup's
+   * day is replayed by the day rule. Absent: none kept.
+   */
+  readonly rawEvents?: readonly number[] | undefined;
+}
+
+/** What a backend keeps of raw events (`historyRawEvents`, src/history/raw-events.ts). */
+export interface RawEventsSettings {
+  /** UTC days (today included) raw events are used and kept for. */
+  readonly retentionDays: number;
+  /** Most events a rollup keeps raw: a rollup that counts more keeps none. */
+  readonly maxPerRollup: number;
 }
 
 /** A rollup as a recorded event contributes it: events with their own id are deduped like counters. */
 export interface HistoryEntry extends HistoryRollup {
   /** Set for one event with its own id: kept once per subject within the event-id retention. */
   readonly eventId?: string | undefined;
+  /** Set when the engine keeps raw events: then `rawEvents` holds every event of the entry. */
+  readonly rawKept?: RawEventsSettings | undefined;
 }
 
 /**
@@ -67,9 +85,9 @@ export function rollupKey(rollup: Pick<HistoryRollup, "type" | "tags" | "day">):
   return `${rollup.day}|${rollup.type}|${rollup.tags}`;
 }
 
-/** Two copies of the same part: the larger of each value (parts only grow). */
+/** Two copies of the same part: the larger of each value (parts only grow, raw events too). */
 export function mergeCopies(a: HistoryPart, b: HistoryPart): HistoryPart {
-  return {
+  const merged: HistoryPart = {
     ...a,
     count: Math.max(a.count, b.count),
     sum: Math.max(a.sum, b.sum),
@@ -77,11 +95,17 @@ export function mergeCopies(a: HistoryPart, b: HistoryPart): HistoryPart {
     lastAt: Math.max(a.lastAt, b.lastAt),
     maxAmount: Math.max(a.maxAmount, b.maxAmount),
   };
+  if (a.rawEvents === undefined && b.rawEvents === undefined) return merged;
+  // A part's raw events only grow by appending, so the longer copy holds the shorter one.
+  return { ...merged, rawEvents: (b.rawEvents?.length ?? 0) > (a.rawEvents?.length ?? 0) ? b.rawEvents : a.rawEvents };
 }
 
-/** Adds one rollup into another of the same key (two parts, or two events of one flush). */
+/**
+ * Adds one rollup into another of the same key (two parts, or two events of one flush). Their raw events
+ * add up only when both are complete; otherwise the sum keeps none (it would be incomplete).
+ */
 export function addRollup<T extends HistoryRollup>(a: T, b: HistoryRollup): T {
-  return {
+  const sum: T = {
     ...a,
     count: a.count + b.count,
     sum: a.sum + b.sum,
@@ -89,6 +113,27 @@ export function addRollup<T extends HistoryRollup>(a: T, b: HistoryRollup): T {
     lastAt: Math.max(a.lastAt, b.lastAt),
     maxAmount: Math.max(a.maxAmount, b.maxAmount),
   };
+  if (a.rawEvents === undefined && b.rawEvents === undefined) return sum;
+  const first = completeRawEvents(a);
+  const second = completeRawEvents(b);
+  return first === undefined || second === undefined ? withoutRawEvents(sum) : { ...sum, rawEvents: [...first, ...second] };
+}
+
+/**
+ * The rollup's raw events when they are complete (one `[at, amount]` pair per event it counts, in the
+ * order recorded), else undefined.
+ */
+export function completeRawEvents(rollup: HistoryRollup): readonly number[] | undefined {
+  const raw = rollup.rawEvents;
+  if (raw === undefined || raw.length < 2 * rollup.count) return undefined;
+  return raw.length === 2 * rollup.count ? raw : raw.slice(0, 2 * rollup.count);
+}
+
+/** The rollup without its raw events (the same object when it has none). */
+export function withoutRawEvents<T extends HistoryRollup>(rollup: T): T {
+  if (rollup.rawEvents === undefined) return rollup;
+  const { rawEvents: _dropped, ...rest } = rollup;
+  return rest as T;
 }
 
 /**

@@ -9,6 +9,7 @@ import { progressionConformance } from "./progression-suite.ts";
 import { propertyConformance } from "./property-suite.ts";
 import { seasonalConformance } from "./seasonal-suite.ts";
 import { rarityConformance } from "./rarity-suite.ts";
+import { rawEventsConformance } from "./raw-events-suite.ts";
 
 // One suite, every backend: semantics never differ between memory and Redis.
 for (const factory of backendFactories) {
@@ -22,5 +23,6 @@ for (const factory of backendFactories) {
     describe("seasonal", () => seasonalConformance(factory));
     describe("stat guards", () => guardsConformance(factory));
     describe("rarity", () => rarityConformance(factory));
+    describe("raw events", () => rawEventsConformance(factory));
   });
 }

@@ -9,7 +9,7 @@ import type { ArchivedHistory, SeedRequest, SeedResult, SubjectHistory } from ".
 import type { HistorySelector, HistoryStatus } from "../../model/history.ts";
 import { selects } from "../../model/history.ts";
 import type { AwardRecord } from "../../model/award.ts";
-import { dropArchived, historyStatusOf } from "./memory-history.ts";
+import { dropArchived, dropExpiredRawEvents, historyStatusOf } from "./memory-history.ts";
 import type { Balance } from "../../model/balance.ts";
 import type { SubjectLoader, SubjectSnapshot, SubjectState } from "../../model/subject-state.ts";
 import { applyIncrements } from "./apply-increments.ts";
@@ -114,6 +114,7 @@ class MemoryBackend implements MemoryProgressionBackend {
       // Rarity: this subject is active today (before commit: its new awards are counted once, below).
       const activeDay = this.rarity.noteActivity(state, dayOf(request.now));
       applied.commit();
+      dropExpiredRawEvents(state.history, request.now);
       for (const [item, free] of credits) state.free.set(item, free);
       for (const award of applied.reached) {
         this.countAward(award, 1);

@@ -8,7 +8,8 @@ import type { ApplyRequest, CheckProgress, GuardBreach, GuardCheck, SubjectApply
 import type { AwardRecord } from "../../model/award.ts";
 import type { Balance } from "../../model/balance.ts";
 import { requireQuantity, requireText, requireTime } from "./boundary-validation.ts";
-import { historyLogLine } from "./history-codec.ts";
+import { historyLogLine, rawEventsLogLine } from "./history-codec.ts";
+import { dayOf } from "../../model/utc-day.ts";
 
 /**
  * Packs apply requests for applyBatch-n.lua (msgpack, plain arrays) and unpacks its replies.
@@ -134,6 +135,7 @@ export function validateApplyRequest(request: ApplyRequest): SubjectApply[] {
       requireQuantity(rollup.sum, "history sum");
       requireTime(rollup.firstAt, "history firstAt");
       requireTime(rollup.lastAt, "history lastAt");
+      if (rollup.rawEvents !== undefined) requireRawEvents(rollup.rawEvents, rollup.day);
     }
     const earlier = bySubject.get(subject);
     // The common case keeps the caller's objects; a subject listed twice is merged (one script step).
@@ -151,6 +153,18 @@ export function validateApplyRequest(request: ApplyRequest): SubjectApply[] {
     );
   }
   return [...bySubject.values()];
+}
+
+/** Raw events as the script stores them: pairs of a time on the rollup's day and a positive amount. */
+function requireRawEvents(raw: readonly number[], day: number): void {
+  if (raw.length % 2 !== 0) throw new ProgressionError(ErrorCode.InvalidInput, "apply: history rawEvents must be [at, amount] pairs (an even length)", { length: raw.length });
+  for (let i = 0; i < raw.length; i += 2) {
+    const at = requireTime(raw[i], "history raw event at");
+    requireQuantity(raw[i + 1], "history raw event amount");
+    if (dayOf(at) !== day) {
+      throw new ProgressionError(ErrorCode.InvalidInput, `apply: a raw event at ${at} is not on its rollup's UTC day ${day}; raw events go with the rollup of their own day`, { at, day });
+    }
+  }
 }
 
 /** One guard per trigger: a subject listed twice checks the sum of both parts' amounts. */
@@ -224,14 +238,27 @@ export function packApplyGroup(
     const guards = packGuards(entry.guards);
     if (entry.history === undefined) return [entry.subject, entry.catchUp ? 1 : 0, flat, 0, guards];
     // Rollups go as history log lines (the script appends them as they are); those of events with their
-    // own id as rows, which the script keeps only if the id is new.
+    // own id as rows, which the script keeps only if the id is new. Raw events (when the engine keeps
+    // them) as lines of their own; an event with its own id gets its raw line from its row in the script.
     const lines: string[] = [];
     const idRows: Array<string | number> = [];
+    let rawLines: string[] | undefined;
+    let rawCap = 0;
     for (const r of entry.history) {
-      if (r.eventId === undefined) lines.push(historyLogLine(r));
-      else idRows.push(r.type, r.tags, r.day, r.count, r.sum, r.firstAt, r.lastAt, r.maxAmount, r.eventId);
+      if (r.rawKept !== undefined) {
+        rawLines ??= [];
+        rawCap = r.rawKept.maxPerRollup;
+      }
+      if (r.eventId === undefined) {
+        lines.push(historyLogLine(r));
+        const rawLine = r.rawKept === undefined ? null : rawEventsLogLine(r);
+        if (rawLine !== null) rawLines?.push(rawLine);
+      } else {
+        idRows.push(r.type, r.tags, r.day, r.count, r.sum, r.firstAt, r.lastAt, r.maxAmount, r.eventId);
+      }
     }
-    return [entry.subject, entry.catchUp ? 1 : 0, flat, [lines.join("\n"), idRows], guards];
+    const history = rawLines === undefined ? [lines.join("\n"), idRows] : [lines.join("\n"), idRows, rawLines.join("\n"), rawCap];
+    return [entry.subject, entry.catchUp ? 1 : 0, flat, history, guards];
   });
   return packr.pack([header.now, header.checkRestore ? 1 : 0, header.eventIdRetentionMs, counters, subjects, header.counterSet, header.historyMaxRollups]);
 }

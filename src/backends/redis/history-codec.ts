@@ -2,11 +2,14 @@ import type { HistoryPart, HistoryRollup, HistorySelector, HistoryStatus } from 
 import { selects } from "../../model/history.ts";
 import type { SubjectHistory } from "../contract/history-backend.ts";
 import { enc36 } from "../../counters/counter-kind.ts";
+import { DAY_MS } from "../../model/utc-day.ts";
 
 /**
- * A subject's history hash as lua/includes/history.lua writes it: status fields `~q ~h ~e ~t`, rollups of
- * the hash's own part under `<day36>|<type>|<tags>`, late parts under `+<version36>|<day36>|<type>|<tags>`,
- * each valued `<count>,<sum>,<firstAt>,<lastAt>,<maxAmount>` in base 36.
+ * A subject's history hash as lua/includes/history.lua writes it: status fields `~q ~h ~e ~t ~c ~x`, rollups
+ * of the hash's own part under `<day36>|<type>|<tags>`, late parts under `+<version36>|<day36>|<type>|<tags>`,
+ * each valued `<count>,<sum>,<firstAt>,<lastAt>,<maxAmount>` in base 36; a rollup's raw events under its
+ * field with a leading `*`, valued `<event>,<event>,...` in the order recorded, an event being
+ * `<at - day start>` or `<at - day start>:<amount>` (amount 1 is left out), base 36.
  */
 
 export function statusOf(version: string | null | undefined, completeFor: string | null | undefined): HistoryStatus {
@@ -18,9 +21,12 @@ export function decodeHistoryHash(fields: Readonly<Record<string, string>>, sele
   const part = fields["~e"] ?? null;
   const parts: HistoryPart[] = [];
   for (const field in fields) {
-    if (field.charCodeAt(0) === TILDE) continue;
+    const first = field.charCodeAt(0);
+    if (first === TILDE || first === STAR) continue;
     const rollup = decodeRollup(field, fields[field] as string, part ?? "", selection);
-    if (rollup !== null) parts.push(rollup);
+    if (rollup === null) continue;
+    const raw = fields[`*${field}`];
+    parts.push(raw === undefined ? rollup : { ...rollup, rawEvents: decodeRawEvents(raw, 0, raw.length, rollup.day) });
   }
   return { status: statusOf(fields["~q"], fields["~h"]), parts };
 }
@@ -54,12 +60,18 @@ export function decodeHistoryLines(text: string, selection?: readonly HistorySel
   const ownPart = part ?? "";
   const keys = new KeyCache(selection);
   const parts: HistoryPart[] = [];
+  // Raw events (fields "*<rollup field>"), by their rollup's field, and each part's field: only when the
+  // reply holds any (a field follows a newline, so this finds every one of them).
+  const raw = text.charCodeAt(0) === STAR || text.includes("\n*") ? new Map<string, [start: number, end: number]>() : undefined;
+  const partFields: string[] = [];
   for (let at = 0; at < text.length; ) {
     const fieldEnd = text.indexOf("\n", at);
     if (fieldEnd < 0) break;
     const valueEnd = endOfLine(text, fieldEnd + 1);
     const first = text.charCodeAt(at);
-    if (first !== TILDE) {
+    if (first === STAR) {
+      raw?.set(text.slice(at + 1, fieldEnd), [fieldEnd + 1, valueEnd]);
+    } else if (first !== TILDE) {
       let name = ownPart;
       let start = at;
       if (first === PLUS) {
@@ -85,11 +97,70 @@ export function decodeHistoryLines(text: string, selection?: readonly HistorySel
           lastAt: dec36Between(text, c3 + 1, c4),
           maxAmount: dec36Between(text, c4 + 1, valueEnd),
         });
+        if (raw !== undefined) partFields.push(text.slice(at, fieldEnd));
       }
     }
     at = valueEnd + 1;
   }
+  if (raw !== undefined && raw.size > 0) {
+    for (const [i, rollup] of parts.entries()) {
+      const value = raw.get(partFields[i] as string);
+      if (value !== undefined) parts[i] = { ...rollup, rawEvents: decodeRawEvents(text, value[0], value[1], rollup.day) };
+    }
+  }
   return { status: statusOf(version, completeFor), parts };
+}
+
+/** The raw events of text[start, end) (a raw-events value) of a rollup of `day`: `[at, amount, ...]`. */
+function decodeRawEvents(text: string, start: number, end: number, day: number): number[] {
+  const events: number[] = [];
+  if (start >= end) return events;
+  const dayStart = day * DAY_MS;
+  let offset = 0;
+  let amount = 0;
+  let inAmount = false;
+  for (let i = start; i <= end; i += 1) {
+    const c = i === end ? COMMA : text.charCodeAt(i);
+    if (c === COMMA) {
+      events.push(dayStart + offset, inAmount ? amount : 1);
+      offset = 0;
+      amount = 0;
+      inAmount = false;
+    } else if (c === COLON) {
+      inAmount = true;
+    } else {
+      const digit = c < 58 ? c - 48 : c - 87;
+      if (inAmount) amount = amount * 36 + digit;
+      else offset = offset * 36 + digit;
+    }
+  }
+  return events;
+}
+
+/** One event of a raw-events value (see the hash layout above). */
+function rawEvent(at: number, amount: number, dayStart: number): string {
+  return amount === 1 ? base36(at - dayStart) : `${base36(at - dayStart)}:${base36(amount)}`;
+}
+
+/** The value of a rollup's raw-events field: its events as `rawEvents` holds them. */
+export function rawEventsValue(rawEvents: readonly number[], day: number): string {
+  const dayStart = day * DAY_MS;
+  let value = "";
+  for (let i = 0; i + 1 < rawEvents.length; i += 2) {
+    if (i > 0) value += ",";
+    value += rawEvent(rawEvents[i] as number, rawEvents[i + 1] as number, dayStart);
+  }
+  return value;
+}
+
+/**
+ * The raw-events log line of a rollup of one apply (lua/includes/history.lua), or null when it does not
+ * carry every one of its events (the script then keeps none for it).
+ */
+export function rawEventsLogLine(r: HistoryRollup): string | null {
+  const raw = r.rawEvents;
+  if (raw === undefined || raw.length !== 2 * r.count || r.count === 0) return null;
+  return `*${base36(r.day)}|${r.type}|${r.tags}\t${rawEventsValue(raw, r.day)}`;
 }
 
 function endOfLine(text: string, from: number): number {
@@ -144,6 +215,9 @@ const KEY_CACHE_SIZE = 32;
 const BAR = 124;
 const TILDE = 126;
 const PLUS = 43;
+const STAR = 42;
+const COMMA = 44;
+const COLON = 58;
 
 /** One rollup field and value; null when the selection does not select it. */
 function decodeRollup(field: string, value: string, ownPart: string, selection: readonly HistorySelector[] | undefined): HistoryPart | null {
@@ -206,10 +280,13 @@ export function base36(n: number): string {
   return (DIGITS3[high] as string) + (PADDED3[mid] as string) + (PADDED3[rest - mid * B3] as string);
 }
 
-/** The field and value of an exported part in the hash it came from (`part`: the hash's `~e`). */
-export function historyField(rollup: HistoryPart, part: string): [field: string, value: string] {
+/**
+ * The fields and values of an exported part in the hash it came from (`part`: the hash's `~e`): its
+ * rollup, then its raw events' when it carries any (flat: field, value, field, value).
+ */
+export function historyField(rollup: HistoryPart, part: string): string[] {
   const value = [rollup.count, rollup.sum, rollup.firstAt, rollup.lastAt, rollup.maxAmount].map(enc36).join(",");
   const key = `${enc36(rollup.day)}|${rollup.type}|${rollup.tags}`;
-  if (rollup.part === part) return [key, value];
-  return [`+${rollup.part.slice(part.length + 1)}|${key}`, value];
+  const field = rollup.part === part ? key : `+${rollup.part.slice(part.length + 1)}|${key}`;
+  return rollup.rawEvents === undefined ? [field, value] : [field, value, `*${field}`, rawEventsValue(rollup.rawEvents, rollup.day)];
 }

@@ -6,7 +6,7 @@ import { loadLuaScripts } from "./script-loader.ts";
  * versions of this package can share one Redis; `scriptCommand` is the one place that name is made.
  * Bump SCRIPTS_VERSION whenever a script's keys, arguments or stored encodings change.
  */
-export const SCRIPTS_VERSION = "11";
+export const SCRIPTS_VERSION = "12";
 
 /** Every script of lua/, by file name without `.lua`: `<name>-<key count>` (`n`: the caller says). */
 export const SCRIPT_FILES = [

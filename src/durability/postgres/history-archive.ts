@@ -2,7 +2,7 @@ import type { Pool, PoolClient } from "pg";
 import { ErrorCode } from "../../errors/error-codes.ts";
 import { ProgressionError } from "../../errors/progression-error.ts";
 import type { HistoryArchive } from "../../history/history-archive.ts";
-import { mergeCopies, rollupKey, type HistoryPart } from "../../model/history.ts";
+import { completeRawEvents, mergeCopies, rollupKey, type HistoryPart } from "../../model/history.ts";
 import type { SubjectSnapshot } from "../../model/subject-state.ts";
 import { copyInteger, copyRowsInto, copyText } from "./copy-text-format.ts";
 import { quoteSchemaName } from "./schema-name.ts";
@@ -26,6 +26,11 @@ import { checkOut } from "./checked-out-client.ts";
  *   so partitions leave half of each page free (`HISTORY_FILL_FACTOR`) for the new versions (HOT updates:
  *   no index entry per rewrite, dead versions pruned by the next one), and the key's text columns compare
  *   bytes (collation "C"), the primary key being probed once per written row.
+ * - Raw events (`<schema>.history_raw_events`, migration 008): a part whose raw events are all kept has
+ *   them written in the same transaction as its rollup, one row per rollup row, replaced only by a longer
+ *   copy (a part's raw events only grow). One partition per UTC day, created like the history's; the
+ *   engine's `historyRawEvents.retentionDays` is their retention (`dropRawEventsBefore`), independent of
+ *   the history's. Read back only for the days a reader asks for (`rawEventsFromDay`).
  */
 
 /** UTC days per partition of `<schema>.history`. */
@@ -38,6 +43,9 @@ export const HISTORY_PARTITION_DAYS = 32;
  * that are never rewritten. Migration 007 sets the same on partitions created before it.
  */
 export const HISTORY_FILL_FACTOR = 50;
+
+/** UTC days per partition of `<schema>.history_raw_events`: a retention of days drops whole days. */
+export const RAW_EVENTS_PARTITION_DAYS = 1;
 
 /** One partition of the history table: days `fromDay` (included) to `toDay` (excluded). */
 export interface HistoryPartition {
@@ -55,6 +63,13 @@ export interface PostgresHistoryArchive extends HistoryArchive {
   dropHistoryBefore(day: number): Promise<readonly HistoryPartition[]>;
   /** The partitions that exist, by first day. */
   partitions(): Promise<readonly HistoryPartition[]>;
+  /** `dropHistoryBefore` for raw events: drops every raw-event partition (one UTC day each) before `day`. */
+  dropRawEventsBefore(day: number): Promise<readonly HistoryPartition[]>;
+  /** The raw-event partitions that exist, by day. */
+  rawEventPartitions(): Promise<readonly HistoryPartition[]>;
+  /** For how many UTC days the engine uses raw events (`useRawEventRetention`), undefined: it keeps none. */
+  rawEventRetentionDays(): number | undefined;
+  useRawEventRetention(retentionDays: number | undefined): void;
 }
 
 export interface HistoryArchiveOptions {
@@ -83,19 +98,28 @@ export function partitionStart(day: number): number {
   return Math.floor(day / HISTORY_PARTITION_DAYS) * HISTORY_PARTITION_DAYS;
 }
 
+/** The two partitioned tables: the rollups, and their raw events. */
+const HISTORY_TABLE = { table: "history", days: HISTORY_PARTITION_DAYS } as const;
+const RAW_EVENTS_TABLE = { table: "history_raw_events", days: RAW_EVENTS_PARTITION_DAYS } as const;
+type PartitionedTable = typeof HISTORY_TABLE | typeof RAW_EVENTS_TABLE;
+
 export function createPostgresHistoryArchive(options: HistoryArchiveOptions): PostgresHistoryArchive {
   const { pool } = options;
   const s = quoteSchemaName(options.schema);
-  const known = knownPartitions(pool, options.schema);
+  const known = knownPartitions(pool, options.schema, HISTORY_TABLE);
+  const knownRaw = knownPartitions(pool, options.schema, RAW_EVENTS_TABLE);
+  let rawRetentionDays: number | undefined;
   const readSql = `SELECT subject, part, type, tags, day, count, sum, first_at, last_at, max_amount
     FROM ${s}.history WHERE subject = ANY($1::text[])`;
+  const readRawSql = `SELECT subject, part, type, tags, day, at, amount
+    FROM ${s}.history_raw_events WHERE subject = ANY($1::text[]) AND day >= $2`;
 
-  const listPartitions = async (client: Pool | PoolClient): Promise<HistoryPartition[]> => {
+  const listPartitions = async (client: Pool | PoolClient, table: PartitionedTable = HISTORY_TABLE): Promise<HistoryPartition[]> => {
     const result = await client.query<{ name: string; bound: string }>(
       `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
        WHERE i.inhparent = to_regclass($1)`,
-      [`${s}.history`],
+      [`${s}.${table.table}`],
     );
     const partitions: HistoryPartition[] = [];
     for (const row of result.rows) {
@@ -108,14 +132,54 @@ export function createPostgresHistoryArchive(options: HistoryArchiveOptions): Po
     return partitions.sort((a, b) => a.fromDay - b.fromDay);
   };
 
+  /** The raw events of the subjects' parts of `fromDay` on, by subject and `<part>#<day>|<type>|<tags>`. */
+  const readRawEvents = async (subjects: readonly string[], types: ReadonlySet<string> | undefined, fromDay: number): Promise<Map<string, Map<string, number[]>>> => {
+    requireDay(fromDay, "rawEventsFromDay");
+    const result = await pool.query<RawEventsRow>(
+      types === undefined ? readRawSql : `${readRawSql} AND type = ANY($3::text[])`,
+      types === undefined ? [subjects, fromDay] : [subjects, fromDay, [...types]],
+    );
+    const bySubject = new Map<string, Map<string, number[]>>();
+    for (const row of result.rows) {
+      let byKey = bySubject.get(row.subject);
+      if (byKey === undefined) bySubject.set(row.subject, (byKey = new Map()));
+      const events: number[] = [];
+      // bigint arrays arrive as text elements; every value was a safe integer when written.
+      for (const [i, at] of row.at.entries()) events.push(Number(at), Number(row.amount[i]));
+      byKey.set(`${row.part}#${rollupKey(row)}`, events);
+    }
+    return bySubject;
+  };
+
+  const dropPartitionsBefore = async (day: number, table: PartitionedTable, knownStarts: Set<number>): Promise<HistoryPartition[]> => {
+    const { client, release } = await checkOut(pool);
+    try {
+      await client.query("BEGIN");
+      await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [partitionLockKey(options.schema)]);
+      const dropped = (await listPartitions(client, table)).filter((partition) => partition.toDay <= day);
+      for (const partition of dropped) {
+        await client.query(`DROP TABLE IF EXISTS ${s}.${quoteIdentifier(partition.name)}`);
+      }
+      await client.query("COMMIT");
+      for (const partition of dropped) knownStarts.delete(partition.fromDay);
+      return dropped;
+    } catch (error) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw error;
+    } finally {
+      release();
+    }
+  };
+
   return {
-    async read(subjects, types) {
+    async read(subjects, types, rawEventsFromDay) {
       const bySubject = new Map<string, HistoryPart[]>();
       if (subjects.length === 0) return bySubject;
-      const result = await pool.query<HistoryRow>(
-        types === undefined ? readSql : `${readSql} AND type = ANY($2::text[])`,
-        types === undefined ? [[...new Set(subjects)]] : [[...new Set(subjects)], [...types]],
-      );
+      const unique = [...new Set(subjects)];
+      const [result, raw] = await Promise.all([
+        pool.query<HistoryRow>(types === undefined ? readSql : `${readSql} AND type = ANY($2::text[])`, types === undefined ? [unique] : [unique, [...types]]),
+        rawEventsFromDay === undefined ? undefined : readRawEvents(unique, types, rawEventsFromDay),
+      ]);
       for (const row of result.rows) {
         let parts = bySubject.get(row.subject);
         if (parts === undefined) bySubject.set(row.subject, (parts = []));
@@ -132,70 +196,74 @@ export function createPostgresHistoryArchive(options: HistoryArchiveOptions): Po
           maxAmount: Number(row.max_amount),
         });
       }
+      if (raw !== undefined && raw.size > 0) {
+        for (const [subject, parts] of bySubject) {
+          const byKey = raw.get(subject);
+          if (byKey === undefined) continue;
+          for (const [i, part] of parts.entries()) {
+            const rawEvents = byKey.get(`${part.part}#${rollupKey(part)}`);
+            if (rawEvents !== undefined) parts[i] = { ...part, rawEvents };
+          }
+        }
+      }
       return bySubject;
     },
 
     async dropHistoryBefore(day) {
       requireDay(day, "dropHistoryBefore day");
-      const { client, release } = await checkOut(pool);
-      try {
-        await client.query("BEGIN");
-        await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [partitionLockKey(options.schema)]);
-        const dropped = (await listPartitions(client)).filter((partition) => partition.toDay <= day);
-        for (const partition of dropped) {
-          await client.query(`DROP TABLE IF EXISTS ${s}.${quoteIdentifier(partition.name)}`);
-        }
-        await client.query("COMMIT");
-        for (const partition of dropped) known.delete(partition.fromDay);
-        return dropped;
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => undefined);
-        throw error;
-      } finally {
-        release();
-      }
+      return dropPartitionsBefore(day, HISTORY_TABLE, known);
+    },
+
+    async dropRawEventsBefore(day) {
+      requireDay(day, "dropRawEventsBefore day");
+      return dropPartitionsBefore(day, RAW_EVENTS_TABLE, knownRaw);
     },
 
     partitions: () => listPartitions(pool),
+    rawEventPartitions: () => listPartitions(pool, RAW_EVENTS_TABLE),
+    rawEventRetentionDays: () => rawRetentionDays,
+    useRawEventRetention(retentionDays) {
+      rawRetentionDays = retentionDays;
+    },
   };
 }
 
 export function createHistoryPartWriter(options: HistoryArchiveOptions): HistoryPartWriter {
   const s = quoteSchemaName(options.schema);
-  const known = knownPartitions(options.pool, options.schema);
+  const known = knownPartitions(options.pool, options.schema, HISTORY_TABLE);
+  const knownRaw = knownPartitions(options.pool, options.schema, RAW_EVENTS_TABLE);
   const lockKey = partitionLockKey(options.schema);
 
   return {
     async preparePartitions(client, snapshots) {
       const missing = new Set<number>();
+      const missingRaw = new Set<number>();
       for (const snapshot of snapshots) {
         for (const part of snapshot.history ?? []) {
           requireDay(part.day, "history day");
           const start = partitionStart(part.day);
           if (!known.has(start)) missing.add(start);
+          if (part.rawEvents !== undefined && !knownRaw.has(part.day) && completeRawEvents(part) !== undefined) missingRaw.add(part.day);
         }
       }
-      if (missing.size === 0) return;
+      if (missing.size === 0 && missingRaw.size === 0) return;
       const starts = [...missing].sort((a, b) => a - b);
+      const rawDays = [...missingRaw].sort((a, b) => a - b);
+      const create = (table: PartitionedTable, start: number): string =>
+        `CREATE TABLE IF NOT EXISTS ${s}.${quoteIdentifier(partitionName(start, table))} PARTITION OF ${s}.${table.table} ` +
+        `FOR VALUES FROM (${start}) TO (${start + table.days}) WITH (fillfactor = ${HISTORY_FILL_FACTOR})`;
       try {
         await client.query("BEGIN");
         await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [lockKey]);
         // IF NOT EXISTS: another process (or this one, before a restart) may have created it already.
-        await client.query(
-          starts
-            .map(
-              (start) =>
-                `CREATE TABLE IF NOT EXISTS ${s}.${quoteIdentifier(partitionName(start))} PARTITION OF ${s}.history ` +
-                `FOR VALUES FROM (${start}) TO (${start + HISTORY_PARTITION_DAYS}) WITH (fillfactor = ${HISTORY_FILL_FACTOR})`,
-            )
-            .join(";\n"),
-        );
+        await client.query([...starts.map((start) => create(HISTORY_TABLE, start)), ...rawDays.map((day) => create(RAW_EVENTS_TABLE, day))].join(";\n"));
         await client.query("COMMIT");
       } catch (error) {
         await client.query("ROLLBACK").catch(() => undefined);
         throw error;
       }
       for (const start of starts) known.add(start);
+      for (const day of rawDays) knownRaw.add(day);
     },
 
     async writeParts(client, snapshots) {
@@ -219,13 +287,55 @@ export function createHistoryPartWriter(options: HistoryArchiveOptions): History
          WHERE h.count < EXCLUDED.count OR h.sum < EXCLUDED.sum OR h.first_at > EXCLUDED.first_at
            OR h.last_at < EXCLUDED.last_at OR h.max_amount < EXCLUDED.max_amount`,
       );
+      await writeRawEvents(client, s, snapshots);
       return rows;
     },
 
     forgetPartitions() {
       known.clear();
+      knownRaw.clear();
     },
   };
+}
+
+/**
+ * The raw events of the snapshots' parts that keep all of theirs, in the caller's transaction: COPY into
+ * a temporary table, one merge statement that replaces a row only by a longer copy. Returns the rows sent.
+ */
+async function writeRawEvents(client: PoolClient, s: string, snapshots: readonly SubjectSnapshot[]): Promise<number> {
+  const rows = [...rawEventRows(snapshots)];
+  if (rows.length === 0) return 0;
+  await client.query(
+    `CREATE TEMP TABLE tmp_history_raw_events (subject text, type text, tags text, day int, part text, at bigint[], amount bigint[]) ON COMMIT DROP`,
+  );
+  await copyRowsInto(client, "tmp_history_raw_events", rows);
+  await client.query(
+    `INSERT INTO ${s}.history_raw_events AS r (subject, type, tags, day, part, at, amount)
+     SELECT subject, type, tags, day, part, at, amount FROM tmp_history_raw_events
+     ON CONFLICT (subject, day, type, tags, part) DO UPDATE SET at = EXCLUDED.at, amount = EXCLUDED.amount
+     WHERE cardinality(r.at) < cardinality(EXCLUDED.at)`,
+  );
+  return rows.length;
+}
+
+/** COPY rows of raw events: one per part (merged as `historyRows` merges them) whose raw events are all kept. */
+function* rawEventRows(snapshots: readonly SubjectSnapshot[]): Generator<string> {
+  for (const snapshot of snapshots) {
+    const parts = snapshot.history;
+    if (parts === undefined || !parts.some((part) => part.rawEvents !== undefined)) continue;
+    const subject = copyText(snapshot.subject);
+    for (const part of uniqueParts(parts)) {
+      const raw = completeRawEvents(part);
+      if (raw === undefined || raw.length === 0) continue;
+      const at: string[] = [];
+      const amount: string[] = [];
+      for (let i = 0; i + 1 < raw.length; i += 2) {
+        at.push(copyInteger(raw[i] as number, "raw event at"));
+        amount.push(copyInteger(raw[i + 1] as number, "raw event amount"));
+      }
+      yield `${subject}\t${copyText(part.type)}\t${copyText(part.tags)}\t${copyInteger(part.day, "history day")}\t${copyText(part.part)}\t{${at.join(",")}}\t{${amount.join(",")}}`;
+    }
+  }
 }
 
 /**
@@ -262,6 +372,16 @@ function uniqueParts(parts: readonly HistoryPart[]): Iterable<HistoryPart> {
   return byKey.size === parts.length ? parts : byKey.values();
 }
 
+interface RawEventsRow {
+  subject: string;
+  part: string;
+  type: string;
+  tags: string;
+  day: number;
+  at: string[];
+  amount: string[];
+}
+
 interface HistoryRow {
   subject: string;
   part: string;
@@ -275,14 +395,15 @@ interface HistoryRow {
   max_amount: string;
 }
 
-/** Partition starts known to exist, per pool and schema (the writer and the archive of one pool share it). */
+/** Partition starts known to exist, per pool, schema and table (the writer and the archive of one pool share it). */
 const knownByPool = new WeakMap<Pool, Map<string, Set<number>>>();
 
-function knownPartitions(pool: Pool, schema: string): Set<number> {
+function knownPartitions(pool: Pool, schema: string, table: PartitionedTable): Set<number> {
   let bySchema = knownByPool.get(pool);
   if (bySchema === undefined) knownByPool.set(pool, (bySchema = new Map()));
-  let known = bySchema.get(schema);
-  if (known === undefined) bySchema.set(schema, (known = new Set()));
+  const key = `${schema}\u0000${table.table}`;
+  let known = bySchema.get(key);
+  if (known === undefined) bySchema.set(key, (known = new Set()));
   return known;
 }
 
@@ -290,9 +411,9 @@ function partitionLockKey(schema: string): string {
   return `colyseus-progression:history-partitions:${schema}`;
 }
 
-/** `history_p<first day>` (`history_pm<n>` for a negative first day). */
-function partitionName(start: number): string {
-  return start < 0 ? `history_pm${-start}` : `history_p${start}`;
+/** `history_p<first day>` (`history_pm<n>` for a negative first day), `history_raw_events_p<day>` likewise. */
+function partitionName(start: number, table: PartitionedTable = HISTORY_TABLE): string {
+  return start < 0 ? `${table.table}_pm${-start}` : `${table.table}_p${start}`;
 }
 
 function quoteIdentifier(name: string): string {

@@ -26,10 +26,12 @@
                        [5] subjects: { {subject, catchUp 0|1, increments, history, guards}, ... },
                            increments = { counterId, amount, at, eventId or "", ... } (flat: one
                            Lua table per subject, not per increment)
-                           history = { log text, idRows } or 0 when the engine keeps no history:
+                           history = { log text, idRows[, raw text, raw cap] } or 0 when the engine keeps no history:
                            log text = the rollups as history log lines (includes/history.lua), "" for none;
                            idRows = rollups of events with their own id (kept only if new), flat:
-                           { type, tags, day, count, sum, firstAt, lastAt, maxAmount, eventId, ... }
+                           { type, tags, day, count, sum, firstAt, lastAt, maxAmount, eventId, ... };
+                           raw text (only when the engine keeps raw events) = the raw-event lines of the
+                           log text's rollups, "" for none; raw cap = the most events a rollup keeps raw
                            guards = 0, or the subject's window guards (includes/guards.lua)
                        [6] the plan's counter set (the history's "~h" of a subject's first rollup)
                        [7] most rollups a subject's history hash may hold: past it, nothing is applied
@@ -169,6 +171,9 @@ for i, entry in ipairs(subjects) do
     local rows = type(history) == "table" and history[2]
     if type(rows) ~= "table" or #rows % HISTORY_ROW ~= 0 or not validHistoryText(history[1]) then
       return fail(STATUS.INVALID_INPUT, "the history of " .. entry[1] .. " must be 0 or [log lines, flat list of " .. HISTORY_ROW .. "-tuples]")
+    end
+    if history[3] ~= nil and (not validRawText(history[3]) or not isInt(history[4]) or history[4] < 1) then
+      return fail(STATUS.INVALID_INPUT, "the raw events of " .. entry[1] .. " must be [raw-event lines, most events a rollup keeps >= 1]")
     end
     for j = 1, #rows, HISTORY_ROW do
       if type(rows[j]) ~= "string" or type(rows[j + 1]) ~= "string" or not isInt(rows[j + 2]) or rows[j + 2] < 0
@@ -485,7 +490,7 @@ for si, entry in ipairs(subjects) do
     rcall("HSET", stateKey, unpack(changed))
     if history ~= 0 then
       part = part or partName(digest, now)
-      appendHistory(histKey, logKey, history[1], history[2], counterSet, part, isNewEvent, historyFields[si])
+      appendHistory(histKey, logKey, history[1], history[2], counterSet, part, isNewEvent, historyFields[si], history[3], history[4])
     end
     if eventsPruned then rcall("PEXPIRE", eventsKey, fmtInt(eventRetention)) end
     dirtySubjects[#dirtySubjects + 1] = subject
