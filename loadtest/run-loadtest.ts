@@ -15,19 +15,26 @@ import { BotFleet } from "./runner/bot-fleet.ts";
 import { summarizeLatencies } from "./runner/latency-summary.ts";
 import { freePort, processCpuMs, processRssMb, startGameServer, startRedisServer, type OwnedProcess } from "./runner/local-processes.ts";
 import { parseLoadtestOptions, type LoadtestOptions } from "./runner/loadtest-options.ts";
+import { startRedisCluster } from "./runner/redis-cluster.ts";
+import { describeRedis, serverRedisEnv, type RunRedis } from "./runner/run-redis.ts";
 import { botsCpu, checkPinning, cpusOf, pinProcess, serverCpu } from "./runner/cpu-pinning.ts";
 import type { StoreCheck, StoreCheckResult } from "./runner/store-check.ts";
 import { historyLagSampler, type HistoryLagReport, type HistoryLagSampler } from "./runner/history-lag-sampler.ts";
 import { serverNodeFlags } from "./runner/server-node-flags.ts";
 
 /**
- * `npm run loadtest -- --clients N --rate R --seconds S [--room arena|bare] [--endpoint URL] [--database-url URL]`
+ * `npm run loadtest -- --clients N --rate R --seconds S [--room arena|bare] [--endpoint URL] [--database-url URL]
+ *                      [--processes P] [--redis-cluster MASTERS] [--compare-single]`
  *
- * Starts a private redis-server and the server under test (the demo server's arena, or the bare
- * reference room) unless `--endpoint` names a running one, spreads the bots over worker threads,
- * (with `--database-url`, the arena snapshots into PostgreSQL and the report gives the archive's lag),
- * sends for S seconds, waits for the pushes, checks the counts, and prints one JSON report on
- * stdout (progress goes to stderr). Exit code 0 only when nothing was lost, duplicated or failed.
+ * Starts a private redis-server (or, with `--redis-cluster`, a Redis Cluster of that many masters on
+ * loopback ports) and the server under test (the demo server's arena, or the bare reference room) unless
+ * `--endpoint` names a running one; with `--processes P`, P arena processes sharing matchmaking
+ * (RedisDriver, each with its PUBLIC_ADDRESS) and presence, the bots dealt round-robin over them. It
+ * spreads the bots over worker threads (with `--database-url`, the arena snapshots into PostgreSQL and the
+ * report gives the archive's lag), sends for S seconds, waits for the pushes, checks the counts through
+ * the same Redis or Cluster, and prints one JSON report on stdout (progress goes to stderr). With
+ * `--compare-single`, the same bots then run against 1 process on one redis-server, and the report holds
+ * that `reference` and the ratios. Exit code 0 only when nothing was lost, duplicated or failed.
  */
 
 const repoRoot = resolve(import.meta.dirname, "..");
@@ -44,18 +51,49 @@ const arenaWorld = {
   shopItems: [shopItems.reduce((cheapest, item) => (shopPrices[item] < shopPrices[cheapest] ? item : cheapest))],
 };
 
+/** Where a measurement runs: how many server processes, on one redis-server or a Cluster, and the room size. */
+interface Topology {
+  readonly processes: number;
+  /** Masters of the run's own Redis Cluster, or undefined for one redis-server. */
+  readonly clusterMasters: number | undefined;
+  /** Seats per arena room (ARENA_MAX_CLIENTS), or undefined for one room for everybody. */
+  readonly roomSize: number | undefined;
+}
+
 async function main(): Promise<number> {
   const options = parseLoadtestOptions(process.argv.slice(2));
   // The bare room is measured on the same predicted events: its bots get an ack where the arena's get an unlock.
   const thresholds = loadThresholds(options.definitions);
+  if (options.pin) checkPinning();
+  // Several processes: rooms of a size that gives each process about two, so the bots spread over them.
+  const roomSize = options.processes > 1 ? Math.ceil(options.clients / (options.processes * 2)) : undefined;
+  const topology: Topology = { processes: options.processes, clusterMasters: options.redisCluster, roomSize };
+  const run = await measure(options, topology, thresholds);
+  let output: Record<string, unknown> = run;
+  let ok = run.ok;
+  if (options.compareSingle) {
+    // Right after, on the same machine: the reference shares the run's conditions as far as one invocation can.
+    log("reference: the same bots against 1 process on one redis-server");
+    const reference = await measure({ ...options, redisUrl: undefined }, { processes: 1, clusterMasters: undefined, roomSize }, thresholds);
+    ok = ok && reference.ok;
+    const { machine: _machine, ...referenceReport } = reference;
+    output = { ...run, ok, reference: referenceReport, comparison: compareRuns(run, reference) };
+  }
+  process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
+  return ok ? 0 : 1;
+}
+
+type Report = ReturnType<typeof buildReport> & { serverLogTail?: string[] };
+
+/** One measurement on its own Redis (or Cluster) and servers, stopped when it ends. */
+async function measure(options: LoadtestOptions, topology: Topology, thresholds: readonly PredictableThreshold[]): Promise<Report> {
   const runId = randomBytes(4).toString("hex");
   const owned: OwnedProcess[] = [];
   let fleet: BotFleet | undefined;
   let check: StoreCheck | undefined;
   let historyLag: HistoryLagSampler | undefined;
   try {
-    if (options.pin) checkPinning();
-    const target = await startTarget(options, owned, runId, thresholds);
+    const target = await startTarget(options, topology, owned, runId, thresholds);
     check = target.check;
     historyLag = target.historyLag;
     // Before the bot workers start: they inherit this process's CPU.
@@ -63,31 +101,32 @@ async function main(): Promise<number> {
     if (options.pin) log(`pinned: ${pinning}`);
     const subjects = Array.from({ length: options.clients }, (_, index) => `lt-${runId}-${index}`);
     const bots: ArenaBotSettings[] = subjects.map((subject, index) => ({
-      endpoint: target.endpoint,
+      // Dealt round-robin over the processes; with shared matchmaking a bot may be seated on another one.
+      endpoint: target.endpoints[index % target.endpoints.length] as string,
       roomName: options.room,
       subject,
       ratePerSecond: options.rate,
       arrivals: options.arrivals,
       mix: options.mix,
       ...arenaWorld,
-      // Trade partners: the neighbours, so trades stay between running bots.
+      // Trade partners: the neighbours, so trades stay between running bots (and cross processes).
       peers: subjects.length > 1 ? [subjects[(index + 1) % subjects.length] as string] : [],
       thresholds,
     }));
 
-    log(`${options.clients} bots -> ${target.endpoint} (${options.room}), ${options.rate} events/s each, ${options.seconds} s, ${options.workers} workers`);
+    log(`${options.clients} bots -> ${target.endpoints.join(", ")} (${options.room}), ${options.rate} events/s each, ${options.seconds} s, ${options.workers} workers`);
     fleet = new BotFleet(bots, options.workers);
     const joinStarted = performance.now();
     const joined = await fleet.joined(60_000 + options.clients * 100);
     log(`joined ${joined.joined}/${options.clients} in ${Math.round(performance.now() - joinStarted)} ms`);
 
-    const cpuBefore = sampleCpu(target.server, target.redis);
-    const memory = trackMemory(target.server);
+    const cpuBefore = sampleCpu(target.servers, target.redis);
+    const memory = trackMemory(target.servers);
     fleet.start(options.seconds, options.drainSeconds);
     historyLag?.start();
     const sent = await fleet.sent(options.seconds * 1000 + 30_000);
     historyLag?.sendingEnded();
-    const cpuAfter = sampleCpu(target.server, target.redis);
+    const cpuAfter = sampleCpu(target.servers, target.redis);
     let cpuApplied: CpuSample | undefined;
     let appliedAt = Date.now();
     log(`sending done in ${Math.round(sent.sendingMs)} ms; checking counts`);
@@ -96,7 +135,7 @@ async function main(): Promise<number> {
     // counted is the server's backlog. Ledger requests are final once their replies are in.
     const [applied, drained] = await Promise.all([
       check?.verify(sent.reports, options.drainSeconds * 1000, hotPathMessages).then((result) => {
-        cpuApplied = sampleCpu(target.server, target.redis);
+        cpuApplied = sampleCpu(target.servers, target.redis);
         appliedAt = Date.now();
         return result;
       }),
@@ -106,7 +145,8 @@ async function main(): Promise<number> {
     // The archive catches up within a snapshot interval or two of the last apply (30 s at most idle).
     const archive = await historyLag?.report(appliedAt, 45_000);
     memory.stop();
-    const report = buildReport(options, pinning, joined, sent.sendingMs, drained.reports, applied, store, archive, {
+    const report = buildReport(options, target.topology, pinning, joined, sent.sendingMs, drained.reports, applied, store, archive, {
+      // Sums over the server processes (and over the Cluster's redis-servers); 100 means one core fully busy.
       serverCpuPercent: percent(cpuBefore.server, cpuAfter.server, sent.sendingMs),
       redisCpuPercent: percent(cpuBefore.redis, cpuAfter.redis, sent.sendingMs),
       botsCpuPercent: percent(cpuBefore.bots, cpuAfter.bots, sent.sendingMs),
@@ -116,10 +156,11 @@ async function main(): Promise<number> {
       redisCpuUsPerEvent: perEvent(cpuBefore.redis, cpuApplied?.redis, applied?.countedEvents),
       botsCpuUsPerEvent: perEvent(cpuBefore.bots, cpuAfter.bots, sent.reports.reduce((sum, r) => sum + Object.values(r.sent).reduce((a, b) => a + b, 0), 0)),
       serverRssMbPeak: memory.peak(),
+      // How the work spread over the server processes (and what each held at most).
+      serverCpuPercentByProcess: cpuBefore.perServer.map((before, index) => percent(before, cpuAfter.perServer[index], sent.sendingMs)),
+      serverRssMbPeakByProcess: memory.peaks(),
     });
-    const output = report.ok ? report : { ...report, serverLogTail: target.serverLog() };
-    process.stdout.write(`${JSON.stringify(output, null, 2)}\n`);
-    return report.ok ? 0 : 1;
+    return report.ok ? report : { ...report, serverLogTail: target.serverLog() };
   } finally {
     await fleet?.close(10_000);
     await check?.close();
@@ -128,6 +169,23 @@ async function main(): Promise<number> {
     // A private redis-server is gone with its data; on a shared one (--redis-url) remove this run's keys.
     if (options.redisUrl !== undefined && options.endpoint === undefined) await removeKeys(options.redisUrl, `loadtest-${runId}`);
   }
+}
+
+/** This run's figures over the reference's (1 process on one redis-server, same bots, run right after). */
+function compareRuns(run: Report, reference: Report): Record<string, unknown> {
+  const pair = (ours: number | null | undefined, theirs: number | null | undefined) => ({
+    run: ours ?? null,
+    reference: theirs ?? null,
+    ratio: ours === null || ours === undefined || theirs === null || theirs === undefined || theirs === 0 ? null : Math.round((ours / theirs) * 100) / 100,
+  });
+  return {
+    measures: "this run / the reference (1 process on one redis-server, the same bots, started right after this run on the same machine)",
+    appliedPerSecond: pair(run.events.appliedPerSecond, reference.events.appliedPerSecond),
+    serverCpuUsPerEvent: pair(run.resources.serverCpuUsPerEvent, reference.resources.serverCpuUsPerEvent),
+    redisCpuUsPerEvent: pair(run.resources.redisCpuUsPerEvent, reference.resources.redisCpuUsPerEvent),
+    pushLatencyP50Ms: pair(run.latencyMs.p50, reference.latencyMs.p50),
+    pushLatencyP99Ms: pair(run.latencyMs.p99, reference.latencyMs.p99),
+  };
 }
 
 async function removeKeys(url: string, prefix: string): Promise<void> {
@@ -155,29 +213,39 @@ function loadThresholds(path: string): PredictableThreshold[] {
 }
 
 interface Target {
-  readonly endpoint: string;
-  /** Last lines the started server printed (for the report when something went wrong). */
+  /** Where the bots connect, one per server process. */
+  readonly endpoints: readonly string[];
+  /** Last lines the started servers printed (for the report when something went wrong). */
   readonly serverLog: () => string[];
-  readonly server: number | undefined;
-  readonly redis: number | undefined;
+  /** Pids of the server processes this run started (empty with --endpoint). */
+  readonly servers: readonly number[];
+  /** Pids of the redis-servers this run started (empty with --redis-url or --endpoint). */
+  readonly redis: readonly number[];
   readonly check: StoreCheck | undefined;
   /** With `--database-url`: the PostgreSQL archive's lag. */
   readonly historyLag: HistoryLagSampler | undefined;
+  readonly topology: Record<string, unknown>;
 }
 
-async function startTarget(options: LoadtestOptions, owned: OwnedProcess[], runId: string, thresholds: readonly PredictableThreshold[]): Promise<Target> {
+async function startTarget(options: LoadtestOptions, topology: Topology, owned: OwnedProcess[], runId: string, thresholds: readonly PredictableThreshold[]): Promise<Target> {
   if (options.endpoint !== undefined) {
-    return { endpoint: options.endpoint, serverLog: () => [], server: undefined, redis: undefined, check: undefined, historyLag: undefined };
+    return { endpoints: [options.endpoint], serverLog: () => [], servers: [], redis: [], check: undefined, historyLag: undefined, topology: { processes: "not started by this run (--endpoint)" } };
   }
-  let redisUrl = options.redisUrl;
-  let redisPid: number | undefined;
-  if (redisUrl === undefined) {
-    const redis = await startRedisServer();
-    owned.push(redis.process);
-    redisUrl = redis.url;
-    redisPid = redis.process.pid;
+  let redis: RunRedis;
+  const redisPids: number[] = [];
+  if (topology.clusterMasters !== undefined) {
+    const cluster = await startRedisCluster({ masters: topology.clusterMasters });
+    owned.push(...cluster.processes);
+    redisPids.push(...cluster.processes.map((node) => node.pid));
+    redis = { kind: "cluster", nodes: cluster.nodes };
+  } else if (options.redisUrl !== undefined) {
+    redis = { kind: "single", url: options.redisUrl };
+  } else {
+    const server = await startRedisServer();
+    owned.push(server.process);
+    redisPids.push(server.process.pid);
+    redis = { kind: "single", url: server.url };
   }
-  const port = await freePort();
   const execArgv: string[] = serverNodeFlags(repoRoot);
   if (options.cpuProfileDir !== undefined) {
     mkdirSync(options.cpuProfileDir, { recursive: true });
@@ -186,46 +254,105 @@ async function startTarget(options: LoadtestOptions, owned: OwnedProcess[], runI
   const script = options.room === "bare" ? "loadtest/reference/bare-server.ts" : "rooms/demo-server.ts";
   // A key prefix of its own, so a shared Redis (--redis-url) keeps runs apart.
   const prefix = `loadtest-${runId}`;
-  // Redis mode, with PostgreSQL snapshots only when asked (--database-url; the demo adds them when
-  // DATABASE_URL is set), so runs measure the same thing whatever the caller's environment holds.
-  const env = { REDIS_URL: redisUrl, REDIS_PREFIX: prefix, DATABASE_URL: options.databaseUrl };
-  const server = await startGameServer({ script: resolve(repoRoot, script), port, env, execArgv, name: script });
-  owned.push(server);
-  log(`started ${script} on port ${port} (pid ${server.pid}), redis ${redisUrl}${options.databaseUrl === undefined ? "" : `, PostgreSQL ${options.databaseUrl}`}`);
-  const check = options.room === "bare" ? bareRoomCheck(server.child) : arenaStoreCheck({ redisUrl, prefix, thresholds });
-  const serverLog = (): string[] => server.tail().split("\n").slice(-15);
-  const historyLag = options.databaseUrl === undefined ? undefined : historyLagSampler(redisUrl, prefix);
-  return { endpoint: `ws://127.0.0.1:${port}`, serverLog, server: server.pid, redis: redisPid, check, historyLag };
+  const shared = topology.processes > 1;
+  const ports: number[] = [];
+  while (ports.length < topology.processes) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
+  // Started side by side; each is owned as soon as it runs, so a failed start stops the others too.
+  const started = await Promise.allSettled(
+    ports.map(async (port) => {
+      // Redis mode, with PostgreSQL snapshots only when asked (--database-url; the demo adds them when
+      // DATABASE_URL is set), so runs measure the same thing whatever the caller's environment holds.
+      const env = {
+        ...serverRedisEnv(redis),
+        REDIS_PREFIX: prefix,
+        DATABASE_URL: options.databaseUrl,
+        REDIS_CLUSTER_SHARDS: undefined,
+        // Several processes: shared matchmaking (RedisDriver), new rooms on the processes in turn.
+        PUBLIC_ADDRESS: shared ? `127.0.0.1:${port}` : undefined,
+        ROOM_PLACEMENT: shared ? "round-robin" : undefined,
+        ARENA_MAX_CLIENTS: topology.roomSize === undefined ? undefined : String(topology.roomSize),
+      };
+      return await startGameServer({ script: resolve(repoRoot, script), port, env, execArgv, name: `${script} :${port}`, onStart: (child) => owned.push(child) });
+    }),
+  );
+  const failed = started.find((result) => result.status === "rejected");
+  if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+  const servers = started.map((result) => (result as PromiseFulfilledResult<OwnedProcess>).value);
+  log(
+    `started ${servers.length} x ${script} on port${servers.length > 1 ? "s" : ""} ${ports.join(", ")} (pid ${servers.map((server) => server.pid).join(", ")}), ` +
+      `${describeRedis(redis)}${redisPids.length === 0 ? "" : ` (redis-server pid ${redisPids.join(", ")})`}${options.databaseUrl === undefined ? "" : `, PostgreSQL ${options.databaseUrl}`}`,
+  );
+  const check = options.room === "bare" ? bareRoomCheck((servers[0] as OwnedProcess).child) : arenaStoreCheck({ redis, prefix, thresholds });
+  const serverLog = (): string[] => servers.flatMap((server, index) => server.tail().split("\n").slice(-15).map((line) => (servers.length > 1 ? `[${index + 1}] ${line}` : line)));
+  const historyLag = options.databaseUrl === undefined ? undefined : historyLagSampler(redis, prefix);
+  return {
+    endpoints: ports.map((port) => `ws://127.0.0.1:${port}`),
+    serverLog,
+    servers: servers.map((server) => server.pid),
+    redis: redisPids,
+    check,
+    historyLag,
+    topology: {
+      processes: topology.processes,
+      redis: redis.kind === "single" ? (options.redisUrl === undefined ? "one redis-server of its own" : "one redis-server (--redis-url)") : `a Redis Cluster of its own, ${topology.clusterMasters} masters`,
+      matchmaking: shared ? "shared (RedisDriver), new rooms on the processes in turn (ROOM_PLACEMENT=round-robin)" : "one process",
+      roomSize: topology.roomSize ?? "unlimited (one room)",
+    },
+  };
 }
 
 /** Pins the bots (this process) and what this run started; returns what runs where. */
 function pinAll(target: Target): string {
   pinProcess(process.pid, botsCpu);
   const placed = [`bots: cpu ${cpusOf(process.pid)}`];
-  for (const [name, pid] of [["server", target.server], ["redis-server", target.redis]] as const) {
-    if (pid === undefined) {
+  const groups = [["server", target.servers], ["redis-server", target.redis]] as const;
+  for (const [name, pids] of groups) {
+    if (pids.length === 0) {
       placed.push(`${name}: not started by this run, not pinned`);
       continue;
     }
-    pinProcess(pid, serverCpu);
-    placed.push(`${name}: cpu ${cpusOf(pid)}`);
+    pids.forEach((pid, index) => {
+      pinProcess(pid, serverCpu);
+      placed.push(`${pids.length > 1 ? `${name} ${index + 1}` : name}: cpu ${cpusOf(pid)}`);
+    });
   }
   return placed.join("; ");
 }
 
+/** CPU and memory of what the run started; null where it started nothing to measure. */
+interface ResourceFigures {
+  readonly serverCpuPercent: number | null;
+  readonly redisCpuPercent: number | null;
+  readonly botsCpuPercent: number | null;
+  readonly serverCpuUsPerEvent: number | null;
+  readonly redisCpuUsPerEvent: number | null;
+  readonly botsCpuUsPerEvent: number | null;
+  readonly serverRssMbPeak: number | null;
+  readonly serverCpuPercentByProcess: readonly (number | null)[];
+  readonly serverRssMbPeakByProcess: readonly (number | null)[];
+}
+
 interface CpuSample {
   readonly at: number;
+  /** Sums over the processes (undefined when this run started none). */
   readonly server: number | undefined;
   readonly redis: number | undefined;
+  readonly perServer: readonly number[];
   readonly bots: number;
 }
 
-function sampleCpu(server: number | undefined, redis: number | undefined): CpuSample {
+function sampleCpu(servers: readonly number[], redis: readonly number[]): CpuSample {
   const usage = process.cpuUsage();
+  const perServer = servers.map((pid) => processCpuMs(pid));
+  const sum = (values: readonly number[]): number | undefined => (values.length === 0 ? undefined : values.reduce((a, b) => a + b, 0));
   return {
     at: performance.now(),
-    server: server === undefined ? undefined : processCpuMs(server),
-    redis: redis === undefined ? undefined : processCpuMs(redis),
+    server: sum(perServer),
+    redis: sum(redis.map((pid) => processCpuMs(pid))),
+    perServer,
     bots: (usage.user + usage.system) / 1000,
   };
 }
@@ -241,23 +368,30 @@ function percent(before: number | undefined, after: number | undefined, elapsedM
   return Math.round(((after - before) / elapsedMs) * 1000) / 10;
 }
 
-function trackMemory(pid: number | undefined): { stop(): void; peak(): number | null } {
-  let peak: number | null = null;
+/** Peak resident memory of each server process: the largest (`peak`) and each one's (`peaks`). */
+function trackMemory(pids: readonly number[]): { stop(): void; peak(): number | null; peaks(): (number | null)[] } {
+  const peaks: (number | null)[] = pids.map(() => null);
   const sample = (): void => {
-    if (pid === undefined) return;
-    try {
-      peak = Math.max(peak ?? 0, Math.round(processRssMb(pid)));
-    } catch {
-      // The process is gone; keep the last peak.
-    }
+    pids.forEach((pid, index) => {
+      try {
+        peaks[index] = Math.max(peaks[index] ?? 0, Math.round(processRssMb(pid)));
+      } catch {
+        // The process is gone; keep the last peak.
+      }
+    });
   };
   sample();
   const timer = setInterval(sample, 250);
-  return { stop: () => clearInterval(timer), peak: () => peak };
+  return {
+    stop: () => clearInterval(timer),
+    peak: () => (pids.length === 0 ? null : Math.max(...peaks.map((value) => value ?? 0))),
+    peaks: () => [...peaks],
+  };
 }
 
 function buildReport(
   options: LoadtestOptions,
+  topology: Record<string, unknown>,
   pinning: string,
   joined: { joined: number; failed: number; errors: string[] },
   sendingMs: number,
@@ -265,7 +399,7 @@ function buildReport(
   applied: StoreCheckResult | undefined,
   store: StoreCheckResult | undefined,
   archive: HistoryLagReport | undefined,
-  resources: Record<string, number | null>,
+  resources: ResourceFigures,
 ) {
   const byType: Record<string, number> = {};
   let expected = 0;
@@ -307,6 +441,8 @@ function buildReport(
   return {
     ok,
     room: options.room,
+    /** Server processes, the Redis they share, matchmaking and room size. */
+    topology,
     clients: { requested: options.clients, joined: joined.joined, failed: joined.failed },
     ratePerBot: options.rate,
     /** "steady": bots at random phases; "burst": every bot in step. */
@@ -348,7 +484,7 @@ function buildReport(
       cpu: cpus()[0]?.model ?? "unknown",
       memoryGb: Math.round(totalmem() / 2 ** 30),
       node: process.version,
-      /** Which CPUs the bots, the server and redis-server ran on (`--pin`), or "none". */
+      /** Which CPUs the bots, the server(s) and redis-server(s) ran on (`--pin`), or "none". */
       pinning,
       /** Other work on the machine skews every figure: the 1-minute load average when the run ended. */
       loadAverage1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,

@@ -4,17 +4,20 @@ import { createRedisBackend } from "../../src/backends/redis/create-redis-backen
 import type { BotReport } from "../bots/bot-report.ts";
 import type { PredictableThreshold } from "../bots/expected-unlocks.ts";
 import type { StoreCheck, StoreCheckResult } from "./store-check.ts";
+import { backendRedisOptions, type RunRedis } from "./run-redis.ts";
 
 /**
- * Reads the store the demo server wrote (same Redis, same key prefix) through the engine, for every
+ * Reads the store the demo server wrote (same Redis or Cluster, same key prefix) through the engine, for every
  * bot's subject: each predictable milestone's `current` must equal the sum the bot's own events add
  * up to (so every kill and loot was counted once), and the awarded milestones must be exactly the
  * ones the bot's events crossed (none missing, none extra).
  */
-export function arenaStoreCheck(options: { redisUrl: string; prefix: string; thresholds: readonly PredictableThreshold[] }): StoreCheck {
+export function arenaStoreCheck(options: { redis: RunRedis; prefix: string; thresholds: readonly PredictableThreshold[] }): StoreCheck {
   // Only reads: whether that Redis keeps its data durably is the game server's concern.
-  const backend = createRedisBackend({ url: options.redisUrl, prefix: options.prefix, allowVolatileRedis: true });
+  const backend = createRedisBackend({ ...backendRedisOptions(options.redis), prefix: options.prefix, allowVolatileRedis: true });
   const progression = createArenaProgression({ backend });
+  // A Cluster client learns its masters when it connects: the first read waits for that.
+  let ready: Promise<void> | undefined;
   const predictable = new Set(options.thresholds.map((threshold) => threshold.code));
   // The unfiltered kill counter counts kill events one by one: a count of what was applied even when
   // a subject's figures do not match yet.
@@ -44,6 +47,8 @@ export function arenaStoreCheck(options: { redisUrl: string; prefix: string; thr
 
   return {
     async verify(reports: readonly BotReport[], timeoutMs: number, only?: readonly string[]): Promise<StoreCheckResult> {
+      ready ??= backend.ready();
+      await ready;
       // The store counts gameplay events (kill, loot); trades and purchases only move ledger balances.
       const eventsOf = (report: BotReport): number =>
         Object.entries(report.sent).reduce(
@@ -78,7 +83,7 @@ export function arenaStoreCheck(options: { redisUrl: string; prefix: string; thr
         const elapsed = performance.now() - started;
         if (pending.length === 0 || elapsed >= timeoutMs) {
           return {
-            method: "engine progress read from the demo server's Redis (same prefix)",
+            method: `engine progress read from the demo server's ${options.redis.kind === "single" ? "Redis" : "Redis Cluster"} (same prefix)`,
             ok: pending.length === 0,
             expectedEvents,
             countedEvents: settledEvents + partialKills,

@@ -1,8 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { Redis } from "ioredis";
 import { historyArchivedThroughKey, readArchivedThrough } from "../../src/durability/jobs/history-archive-lag.ts";
-import { durabilityDefaults } from "../../src/durability/create-durability.ts";
 import { summarizeLatencies, type LatencySummary } from "./latency-summary.ts";
+import { bullPrefixOn, redisClient, type RunRedis } from "./run-redis.ts";
 
 /**
  * With PostgreSQL on (`--database-url`), how far the archive (snapshots and history rollups) is behind the
@@ -36,11 +35,11 @@ export interface HistoryLagSampler {
   close(): Promise<void>;
 }
 
-/** `queuePrefix` as the demo server passes it to createDurability (its REDIS_PREFIX). */
-export function historyLagSampler(redisUrl: string, queuePrefix: string): HistoryLagSampler {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+/** `queuePrefix` as the demo server passes it to createDurability (its REDIS_PREFIX), on its default BullMQ prefix. */
+export function historyLagSampler(on: RunRedis, queuePrefix: string): HistoryLagSampler {
+  const redis = redisClient(on);
   redis.on("error", () => undefined);
-  const key = historyArchivedThroughKey(durabilityDefaults.bullPrefix, `${queuePrefix}-snapshot`);
+  const key = historyArchivedThroughKey(bullPrefixOn(on), `${queuePrefix}-snapshot`);
   const samples: number[] = [];
   let watermarks = new Set<number>();
   let sampling: Promise<void> | undefined;

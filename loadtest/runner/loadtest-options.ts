@@ -43,6 +43,18 @@ export interface LoadtestOptions {
    * "progression" schema. Default: none (Redis only, whatever the environment's DATABASE_URL).
    */
   readonly databaseUrl: string | undefined;
+  /**
+   * Demo server processes the bots are spread over (round-robin by bot), sharing matchmaking (RedisDriver,
+   * each with its PUBLIC_ADDRESS) and presence on the run's Redis or Cluster. 1..8. Default 1.
+   */
+  readonly processes: number;
+  /** Masters of a Redis Cluster of the run's own (3..9) instead of one redis-server. Default: none (one redis-server). */
+  readonly redisCluster: number | undefined;
+  /**
+   * After the run, the same bots against 1 process on one redis-server of its own, reported as `reference`
+   * with this run's figures divided by it (`comparison`). Default false.
+   */
+  readonly compareSingle: boolean;
 }
 
 export const loadtestDefaults = {
@@ -53,13 +65,18 @@ export const loadtestDefaults = {
   workers: 2,
   definitions: "rooms/arena/milestones.json",
   drainSeconds: 15,
+  processes: 1,
 } as const;
+
+/** What one machine runs at most for one load test (each process is a Node server or a redis-server). */
+export const loadtestLimits = { maxProcesses: 8, minClusterMasters: 3, maxClusterMasters: 9 } as const;
 
 const usage = `usage: npm run loadtest -- [--clients N] [--rate EVENTS_PER_BOT_PER_S] [--seconds S]
        [--room arena|bare] [--endpoint ws://127.0.0.1:PORT] [--redis-url redis://127.0.0.1:PORT]
        [--workers W] [--definitions FILE] [--drain-seconds S] [--cpu-prof DIR]
        [--mix kill=0.6,loot=0.38,trade=0.01,buy=0.01] [--pin] [--arrivals steady|burst]
-       [--database-url postgres://USER@127.0.0.1:5432/DATABASE]`;
+       [--database-url postgres://USER@127.0.0.1:5432/DATABASE]
+       [--processes N] [--redis-cluster MASTERS] [--compare-single]`;
 
 export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
   let values: Record<string, string | undefined>;
@@ -81,6 +98,9 @@ export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
         pin: { type: "boolean" },
         arrivals: { type: "string" },
         "database-url": { type: "string" },
+        processes: { type: "string" },
+        "redis-cluster": { type: "string" },
+        "compare-single": { type: "boolean" },
       },
       strict: true,
       allowPositionals: false,
@@ -109,6 +129,23 @@ export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
       throw invalid("--database-url is for the arena server this runner starts: leave out --endpoint and --room bare", { databaseUrl, endpoint, room });
     }
   }
+  const processes = integer(values, "processes", loadtestDefaults.processes, 1, loadtestLimits.maxProcesses);
+  const redisCluster = values["redis-cluster"] === undefined ? undefined : integer(values, "redis-cluster", 0, loadtestLimits.minClusterMasters, loadtestLimits.maxClusterMasters);
+  const compareSingle = (values["compare-single"] as unknown) === true;
+  const scaledOut = processes > 1 || redisCluster !== undefined;
+  if (scaledOut && (endpoint !== undefined || room !== "arena")) {
+    throw invalid("--processes and --redis-cluster start arena servers of this runner's own: leave out --endpoint and --room bare", { processes, redisCluster, endpoint, room });
+  }
+  if (redisCluster !== undefined && redisUrl !== undefined) {
+    throw invalid("--redis-cluster starts a Redis Cluster of the run's own: leave out --redis-url (or --redis-cluster, to use that Redis)", { redisCluster, redisUrl });
+  }
+  if (processes > 1 && redisUrl !== undefined) {
+    // RedisDriver keeps its room list under one global key ("roomcaches"): other users of that Redis would share it.
+    throw invalid("--processes above 1 shares matchmaking through RedisDriver, whose room list is one global key: it needs a Redis of its own, so leave out --redis-url", { processes, redisUrl });
+  }
+  if (compareSingle && !scaledOut) {
+    throw invalid("--compare-single compares a scaled-out run with 1 process on one Redis: add --processes N (N > 1) or --redis-cluster MASTERS", { compareSingle });
+  }
   return {
     clients: integer(values, "clients", loadtestDefaults.clients, 1, 10_000),
     rate: number(values, "rate", loadtestDefaults.rate, 0.1, 100_000),
@@ -124,6 +161,9 @@ export function parseLoadtestOptions(argv: readonly string[]): LoadtestOptions {
     pin: (values["pin"] as unknown) === true,
     arrivals,
     databaseUrl,
+    processes,
+    redisCluster,
+    compareSingle,
   };
 }
 

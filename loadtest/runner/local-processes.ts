@@ -3,12 +3,13 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isRedisProcess } from "../../test/support/redis-server.ts";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
 
 /**
- * The processes the runner owns: its own redis-server and the game server under test. Everything
- * binds to 127.0.0.1; every wait is bounded; each process is stopped by its own pid.
+ * The processes the runner owns: its own redis-server(s) and the game server(s) under test. Everything
+ * binds to 127.0.0.1; every wait is bounded; each process is stopped by its own pid (and killed when
+ * this process exits without stopping it).
  */
 
 export async function freePort(): Promise<number> {
@@ -63,6 +64,10 @@ function own(child: ChildProcess, name: string, hint = ""): OwnedProcess {
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   let exit: string | null = null;
+  // If the runner exits without stop() (a crash, an uncaught error), do not leave the process running.
+  const killOnExit = (): void => void child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  child.once("exit", () => process.off("exit", killOnExit));
   const gone = new Promise<void>((resolve) => {
     child.once("exit", (code, signal) => {
       exit = `${name} exited (code ${code}, signal ${signal}):\n${lines.join("\n")}`;
@@ -91,30 +96,61 @@ function own(child: ChildProcess, name: string, hint = ""): OwnedProcess {
 }
 
 /**
+ * Whether the Redis answering at `url` is the process `pid` (INFO server's process_id). Two runs that pick
+ * the same free port at once (the port is probed free, then bound) would otherwise share one Redis: a
+ * redis-server that could not bind exits, and the other run's server answers in its place.
+ */
+export async function isRedisProcess(url: string, pid: number | undefined): Promise<boolean> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  client.on("error", () => undefined);
+  try {
+    await client.connect();
+    const info = await client.info("server");
+    return Number(/^process_id:(\d+)\r?$/m.exec(info)?.[1]) === pid;
+  } finally {
+    client.disconnect();
+  }
+}
+
+export interface RedisServerOptions {
+  /** The port; default a free one (tried again on another when taken meanwhile). With a port, one try. */
+  readonly port?: number;
+  /** More `redis-server` arguments (e.g. `--cluster-enabled yes`). */
+  readonly extraArgs?: readonly string[];
+}
+
+/**
  * A throwaway redis-server on a free port, loopback only, with AOF (appendfsync everysec) as production
  * runs it (the ledger refuses a Redis without AOF) in a temporary folder removed when it exits.
  */
-export async function startRedisServer(): Promise<{ url: string; process: OwnedProcess }> {
+export async function startRedisServer(options: RedisServerOptions = {}): Promise<{ url: string; process: OwnedProcess }> {
   for (let attempt = 1; ; attempt += 1) {
-    const port = await freePort();
+    const port = options.port ?? (await freePort());
     const dir = mkdtempSync(join(tmpdir(), "loadtest-redis-"));
-    const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir], {
+    const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--dir", dir, "--protected-mode", "no"];
+    const child = spawn("redis-server", [...args, ...(options.extraArgs ?? [])], {
       stdio: ["ignore", "pipe", "pipe"],
     });
-    child.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
+    // Killed at this process's exit (see own): its folder goes too.
+    process.once("exit", removeDir);
+    child.once("exit", () => {
+      process.off("exit", removeDir);
+      removeDir();
+    });
     const owned = own(child, "redis-server", " (install Redis so redis-server is on PATH, or pass --redis-url redis://127.0.0.1:6379)");
     const url = `redis://127.0.0.1:${port}`;
     // Another run may have bound the port between the probe and this bind: then its Redis answers here.
     const ours = await waitForPort(port, 10_000, owned.exited).then(
       () => isRedisProcess(url, child.pid),
       (error: unknown) => {
-        if (attempt >= 5) throw error;
+        if (attempt >= 5 || options.port !== undefined) throw error;
         return false;
       },
     );
     if (ours) return { url, process: owned };
     child.kill("SIGKILL");
-    if (attempt >= 5) throw new Error(`redis-server: port ${port} is served by another process (5 tries)`);
+    if (attempt >= 5 || options.port !== undefined) throw new Error(`redis-server: port ${port} is served by another process (${attempt} tries)`);
   }
 }
 
@@ -126,6 +162,8 @@ export async function startGameServer(options: {
   env: Record<string, string | undefined>;
   execArgv: readonly string[];
   name: string;
+  /** Told as soon as the process runs, before it listens: the caller owns it even if the wait fails. */
+  onStart?: (process: OwnedProcess) => void;
 }): Promise<OwnedProcess> {
   const child = fork(options.script, [], {
     env: Object.fromEntries(
@@ -135,6 +173,7 @@ export async function startGameServer(options: {
     stdio: ["ignore", "pipe", "pipe", "ipc"],
   });
   const owned = own(child, options.name);
+  options.onStart?.(owned);
   await waitForPort(options.port, 30_000, owned.exited);
   return owned;
 }

@@ -6,7 +6,7 @@ import { HoldExpiryJobs } from "./jobs/hold-expiry-jobs.ts";
 import { BackfillJob, type BackfillRun } from "./jobs/backfill-job.ts";
 import type { BackfillProgress } from "../history/backfill.ts";
 import type { HoldExpiry } from "../runtime/hold-expiry.ts";
-import { queueConnection, requireQueueName, type QueueRedis } from "./jobs/queue-connection.ts";
+import { bullPrefixFor, queueRedisAddress, requireQueueName, requireQueueRedis, type QueueRedis } from "./jobs/queue-connection.ts";
 import type { SnapshotPassResult } from "./jobs/snapshot-dirty-subjects.ts";
 import { SnapshotJob } from "./jobs/snapshot-job.ts";
 import type { HistoryArchiveLag } from "./jobs/history-archive-lag.ts";
@@ -41,7 +41,10 @@ import type { BackendHealth } from "../backends/contract/progression-backend.ts"
  */
 
 export interface DurabilityOptions {
-  /** Redis for the BullMQ queues and workers: a redis:// URL or ioredis options. Required. */
+  /**
+   * Redis for the BullMQ queues and workers: a redis:// URL, ioredis options, or a Redis Cluster as
+   * `{ cluster: ["host:port", ...], options?: ClusterOptions }` (durability opens and closes the clients). Required.
+   */
   redis: QueueRedis;
   /** PostgreSQL connection string. Default: none (durability without PostgreSQL, announced at start). */
   databaseUrl?: string;
@@ -53,7 +56,10 @@ export interface DurabilityOptions {
   schema?: string;
   /** Queue names are `<queuePrefix>-snapshot`, `-hold-expiry`, `-events`. Default `"progression"`. */
   queuePrefix?: string;
-  /** BullMQ key prefix. Default `"bull"`. */
+  /**
+   * BullMQ key prefix. Default `"bull"`; on a Redis Cluster `"{bull}"`: there it must hold a hash tag (every key
+   * of a queue on one slot, as BullMQ's scripts need), and one without is refused.
+   */
   bullPrefix?: string;
   /** The domain event bus. Default: a BullMQEventBus on `<queuePrefix>-events` with `events` options. */
   bus?: DomainEventBus;
@@ -101,6 +107,7 @@ export interface DurabilityOptions {
 export const durabilityDefaults = {
   schema: "progression",
   queuePrefix: "progression",
+  /** On a single Redis; on a Redis Cluster the default is `"{bull}"` (CLUSTER_BULL_PREFIX). */
   bullPrefix: "bull",
   snapshotChunkSize: 5000,
   maxSubjectsPerRun: 100_000,
@@ -174,7 +181,7 @@ export interface Durability {
 
 export function createDurability(options: DurabilityOptions): Durability {
   const settings = { ...durabilityDefaults, ...definedOnly(options) };
-  queueConnection(options.redis);
+  const bullPrefix = bullPrefixFor(requireQueueRedis(options.redis), options.bullPrefix);
   const queuePrefix = requireQueueName(settings.queuePrefix, "queuePrefix");
   const schedule = resolveSchedule(options.schedule);
   for (const option of ["snapshotChunkSize", "maxSubjectsPerRun", "holdSweepIntervalMs", "holdSweepLimit", "holdExpiryConcurrency", "historyHotDays"] as const) {
@@ -205,14 +212,14 @@ export function createDurability(options: DurabilityOptions): Durability {
   const historyArchive = store === undefined ? undefined : migratedArchive(store);
   const ownedBus =
     options.bus === undefined
-      ? new BullMQEventBus({ logger, ...options.events, redis: options.redis, queueName: `${queuePrefix}-events`, prefix: settings.bullPrefix })
+      ? new BullMQEventBus({ logger, ...options.events, redis: options.redis, queueName: `${queuePrefix}-events`, prefix: bullPrefix })
       : undefined;
   const bus: DomainEventBus = options.bus ?? (ownedBus as BullMQEventBus);
   const afterJob = ownedBus === undefined ? undefined : () => ownedBus.enqueued();
 
   const backfills = new BackfillJob({
     redis: options.redis,
-    prefix: settings.bullPrefix,
+    prefix: bullPrefix,
     queueName: `${queuePrefix}-backfill`,
     chunk: 500,
     attempts: 10,
@@ -222,7 +229,7 @@ export function createDurability(options: DurabilityOptions): Durability {
   let backfillStarted = false;
   const holds = new HoldExpiryJobs({
     redis: options.redis,
-    prefix: settings.bullPrefix,
+    prefix: bullPrefix,
     queueName: `${queuePrefix}-hold-expiry`,
     sweepIntervalMs: settings.holdSweepIntervalMs,
     jobPerHold: settings.holdJobPerHold,
@@ -276,7 +283,7 @@ export function createDurability(options: DurabilityOptions): Durability {
         });
         snapshots = new SnapshotJob({
           redis: options.redis,
-          prefix: settings.bullPrefix,
+          prefix: bullPrefix,
           queueName: `${queuePrefix}-snapshot`,
           source: engine.backend,
           writer: store.writer,
@@ -292,6 +299,16 @@ export function createDurability(options: DurabilityOptions): Durability {
                   days: retentionDays,
                   dropBefore: (day: number) => historyArchive.dropHistoryBefore(day),
                   onError: (error: unknown) => logger.warn(`durability: history retention failed (tried again within the hour): ${describeError(error)}`),
+                },
+              }),
+          ...(historyArchive === undefined
+            ? {}
+            : {
+                // The engine's historyRawEvents.retentionDays, told to the archive at useHistoryArchive.
+                rawEventsRetention: {
+                  days: () => historyArchive.rawEventRetentionDays(),
+                  dropBefore: (day: number) => historyArchive.dropRawEventsBefore(day),
+                  onError: (error: unknown) => logger.warn(`durability: raw event retention failed (tried again within the hour): ${describeError(error)}`),
                 },
               }),
           onError,
@@ -388,9 +405,9 @@ export function createDurability(options: DurabilityOptions): Durability {
 function migratedArchive(store: PostgresStore): PostgresHistoryArchive {
   const archive = createPostgresHistoryArchive({ pool: store.pool, schema: store.schema });
   return {
-    async read(subjects, types) {
+    async read(subjects, types, rawEventsFromDay) {
       await store.migrate();
-      return archive.read(subjects, types);
+      return archive.read(subjects, types, rawEventsFromDay);
     },
     async dropHistoryBefore(day) {
       await store.migrate();
@@ -400,13 +417,22 @@ function migratedArchive(store: PostgresStore): PostgresHistoryArchive {
       await store.migrate();
       return archive.partitions();
     },
+    async dropRawEventsBefore(day) {
+      await store.migrate();
+      return archive.dropRawEventsBefore(day);
+    },
+    async rawEventPartitions() {
+      await store.migrate();
+      return archive.rawEventPartitions();
+    },
+    rawEventRetentionDays: () => archive.rawEventRetentionDays(),
+    useRawEventRetention: (retentionDays) => archive.useRawEventRetention(retentionDays),
   };
 }
 
 /** Where the queues connect, for messages (no credentials). */
 function redisAddress(redis: QueueRedis): string {
-  if (typeof redis === "string") return addressOf(redis, 6379);
-  return `${redis.host ?? "localhost"}:${redis.port ?? 6379}`;
+  return typeof redis === "string" ? addressOf(redis, 6379) : queueRedisAddress(redis);
 }
 
 const HEALTH_TIMEOUT_MS = 3_000;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/errors/error-codes.ts";
 import { isProgressionError } from "../../src/errors/progression-error.ts";
-import { loadtestDefaults, parseLoadtestOptions } from "../../loadtest/runner/loadtest-options.ts";
+import { loadtestDefaults, loadtestLimits, parseLoadtestOptions } from "../../loadtest/runner/loadtest-options.ts";
 import { summarizeLatencies } from "../../loadtest/runner/latency-summary.ts";
 
 describe("parseLoadtestOptions", () => {
@@ -25,7 +25,29 @@ describe("parseLoadtestOptions", () => {
     expect(parseLoadtestOptions(["--database-url", "postgresql://localhost/lt_1"]).databaseUrl).toBe("postgresql://localhost/lt_1");
   });
 
+  // Scale-out: several arena processes, on one redis-server or a Redis Cluster of the run's own.
+  it("reads --processes, --redis-cluster and --compare-single; one process on one redis-server by default", () => {
+    expect(parseLoadtestOptions([])).toMatchObject({ processes: 1, redisCluster: undefined, compareSingle: false });
+    expect(parseLoadtestOptions(["--processes", "2", "--redis-cluster", "3", "--compare-single"])).toMatchObject({ processes: 2, redisCluster: 3, compareSingle: true });
+    expect(parseLoadtestOptions(["--processes", String(loadtestLimits.maxProcesses)]).processes).toBe(8);
+    expect(parseLoadtestOptions(["--redis-cluster", String(loadtestLimits.maxClusterMasters)]).redisCluster).toBe(9);
+    // One process on a Cluster, compared with one process on one redis-server.
+    expect(parseLoadtestOptions(["--redis-cluster", "3", "--compare-single"])).toMatchObject({ processes: 1, redisCluster: 3, compareSingle: true });
+    expect(parseLoadtestOptions(["--processes", "3", "--database-url", "postgres://127.0.0.1/lt"])).toMatchObject({ processes: 3, databaseUrl: "postgres://127.0.0.1/lt" });
+  });
+
   it.each([
+    [["--processes", "0"], /--processes must be a number from 1 to 8/],
+    [["--processes", "9"], /--processes must be a number from 1 to 8/],
+    [["--processes", "1.5"], /--processes must be a whole number/],
+    [["--redis-cluster", "2"], /--redis-cluster must be a number from 3 to 9/],
+    [["--redis-cluster", "10"], /--redis-cluster must be a number from 3 to 9/],
+    [["--redis-cluster", "three"], /--redis-cluster must be a number from 3 to 9/],
+    [["--redis-cluster", "3", "--redis-url", "redis://127.0.0.1:6379"], /leave out --redis-url/],
+    [["--processes", "2", "--redis-url", "redis://127.0.0.1:6379"], /RedisDriver.*leave out --redis-url/],
+    [["--processes", "2", "--endpoint", "ws://127.0.0.1:2567"], /leave out --endpoint and --room bare/],
+    [["--redis-cluster", "3", "--room", "bare"], /leave out --endpoint and --room bare/],
+    [["--compare-single"], /--compare-single compares a scaled-out run.*--processes N/],
     [["--clients", "0"], /--clients must be a number from 1/],
     [["--clients", "2.5"], /--clients must be a whole number/],
     [["--rate", "fast"], /--rate must be a number/],

@@ -1,14 +1,11 @@
-import { execFile } from "node:child_process";
 import { availableParallelism } from "node:os";
-import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { runLoadtest as runCommand } from "./run-loadtest-command.ts";
 
 /**
  * Runs the real load test command for a couple of seconds with a few bots, so the runner, the bots
  * and the checks cannot rot: its own redis-server, the server under test, real WebSockets.
  */
-
-const root = resolve(import.meta.dirname, "../..");
 
 interface RunResult {
   readonly exitCode: number;
@@ -27,18 +24,7 @@ interface RunResult {
   readonly stderr: string;
 }
 
-async function runLoadtest(args: readonly string[]): Promise<RunResult> {
-  return await new Promise((resolvePromise, reject) => {
-    execFile(process.execPath, ["loadtest/run-loadtest.ts", ...args], { cwd: root, timeout: 40_000 }, (error, stdout, stderr) => {
-      const exitCode = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
-      try {
-        resolvePromise({ exitCode, report: JSON.parse(stdout) as RunResult["report"], stderr });
-      } catch {
-        reject(new Error(`the load test printed no JSON report (exit ${exitCode}):\n${stderr}\n${stdout}`));
-      }
-    });
-  });
-}
+const runLoadtest = (args: readonly string[]): Promise<RunResult> => runCommand<RunResult["report"]>(args);
 
 describe("npm run loadtest", () => {
   it("bare reference room: every message sent is received, nothing fails", async () => {

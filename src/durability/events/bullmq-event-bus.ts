@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Queue, Worker, type Job } from "bullmq";
 import { ErrorCode } from "../../errors/error-codes.ts";
 import { ProgressionError } from "../../errors/progression-error.ts";
-import { jobIdFor, queueConnection, requireQueueName, type QueueRedis } from "../jobs/queue-connection.ts";
+import { bullPrefixFor, jobIdFor, openQueueConnection, requireQueueName, requireQueueRedis, type QueueConnection, type QueueRedis } from "../jobs/queue-connection.ts";
 import type { DomainEventBus, DomainListener } from "../../events/domain-event-bus.ts";
 import { domainTopics, type DomainEnvelope, type DomainTopic, type DomainTopics } from "../../events/domain-topics.ts";
 import { jsonTopicCodecs, type TopicCodecs } from "./topic-codecs.ts";
@@ -19,11 +19,11 @@ import { OutageLog } from "../../logging/outage-log.ts";
  */
 
 export interface BullMQEventBusOptions {
-  /** Redis for the queue and its worker: a redis:// URL or ioredis options. Required. */
+  /** Redis for the queue and its worker: a redis:// URL, ioredis options or `{ cluster: nodes, options? }`. Required. */
   redis: QueueRedis;
   /** Queue name; give each test its own. Default `"progression-events"`. */
   queueName?: string;
-  /** BullMQ key prefix. Default `"bull"`. */
+  /** BullMQ key prefix. Default `"bull"`; on a Redis Cluster `"{bull}"` (a prefix without a hash tag is refused there). */
   prefix?: string;
   /** Deliveries per listener before the failure is final. Default 5. */
   attempts?: number;
@@ -93,7 +93,7 @@ export class BullMQEventBus implements DomainEventBus {
   private readonly queue: Queue<JobData>;
   private worker: Worker<JobData> | undefined;
   private readonly options: Required<Omit<BullMQEventBusOptions, "codecs" | "redis" | "logger">>;
-  private readonly connection: ReturnType<typeof queueConnection>;
+  private readonly connection: QueueConnection;
   private readonly codecs: TopicCodecs;
   private readonly listeners = new Map<DomainTopic, Registration[]>();
   private readonly pending = new Set<Promise<void>>();
@@ -103,7 +103,7 @@ export class BullMQEventBus implements DomainEventBus {
   private readonly enqueueOutage: OutageLog;
 
   constructor(options: BullMQEventBusOptions) {
-    this.connection = queueConnection(options.redis);
+    const redis = requireQueueRedis(options.redis);
     this.queueName = requireQueueName(options.queueName ?? bullmqEventBusDefaults.queueName, "queueName");
     const logger = options.logger ?? consoleLogger;
     const enqueueOutage = new OutageLog(logger, "domain events: enqueueing to Redis (BullMQ)");
@@ -114,6 +114,7 @@ export class BullMQEventBus implements DomainEventBus {
         logger.error(`listener ${failure.listenerName} failed ${failure.attempts} times on ${failure.envelope.topic} ${failure.envelope.id}: ${describeError(failure.error)}`),
       onError: (error) => enqueueOutage.failed(error),
       ...definedOnly(withoutLogger(options)),
+      prefix: bullPrefixFor(redis, options.prefix, "prefix"),
     };
     for (const [option, value] of [["attempts", this.options.attempts], ["concurrency", this.options.concurrency]] as const) {
       if (!Number.isSafeInteger(value) || value < 1) {
@@ -121,7 +122,9 @@ export class BullMQEventBus implements DomainEventBus {
       }
     }
     this.codecs = { ...jsonTopicCodecs, ...options.codecs } as TopicCodecs;
-    this.queue = new Queue<JobData>(this.queueName, { connection: this.connection, prefix: this.options.prefix });
+    // Opened last: a refused option leaves nothing to close.
+    this.connection = openQueueConnection(redis);
+    this.queue = new Queue<JobData>(this.queueName, { connection: this.connection.connection, prefix: this.options.prefix });
     this.queue.on("error", (error) => this.options.onError(error));
   }
 
@@ -213,12 +216,13 @@ export class BullMQEventBus implements DomainEventBus {
     await this.enqueued();
     await this.worker?.close();
     await this.queue.close();
+    await this.connection.close();
   }
 
   private startWorker(): void {
     if (this.worker !== undefined || this.closed) return;
     this.worker = new Worker<JobData>(this.queueName, (job) => this.process(job), {
-      connection: this.connection,
+      connection: this.connection.connection,
       prefix: this.options.prefix,
       concurrency: this.options.concurrency,
     });

@@ -1,6 +1,6 @@
 import { Queue, Worker, type Job } from "bullmq";
 import type { BackfillProgress } from "../../history/backfill.ts";
-import { jobIdFor, queueConnection, requireQueueName, type QueueRedis } from "./queue-connection.ts";
+import { jobIdFor, openQueueConnection, requireQueueName, type QueueConnection, type QueueRedis } from "./queue-connection.ts";
 
 /** What the backfill job runs: `progression.backfill` (a `Progression` has it). */
 export type BackfillRun = (options: { cursor?: string; chunk?: number; onProgress?: (progress: BackfillProgress) => void | Promise<void> }) => Promise<BackfillProgress>;
@@ -34,19 +34,21 @@ const BACKFILL_JOB_ID = jobIdFor("backfill", "every-subject");
  */
 export class BackfillJob {
   private readonly options: BackfillJobOptions;
+  private readonly connection: QueueConnection;
   private readonly queue: Queue<BackfillJobData>;
   private worker: Worker<BackfillJobData> | undefined;
 
   constructor(options: BackfillJobOptions) {
     this.options = options;
     requireQueueName(options.queueName, "backfillQueue");
-    this.queue = new Queue<BackfillJobData>(options.queueName, { connection: queueConnection(options.redis), prefix: options.prefix });
+    this.connection = openQueueConnection(options.redis);
+    this.queue = new Queue<BackfillJobData>(options.queueName, { connection: this.connection.connection, prefix: options.prefix });
     this.queue.on("error", (error) => options.onError(error));
   }
 
   start(run: BackfillRun): void {
     this.worker = new Worker<BackfillJobData>(this.options.queueName, (job) => this.walk(job, run), {
-      connection: queueConnection(this.options.redis),
+      connection: this.connection.connection,
       prefix: this.options.prefix,
       concurrency: 1,
     });
@@ -80,6 +82,7 @@ export class BackfillJob {
   async close(): Promise<void> {
     await this.worker?.close();
     await this.queue.close();
+    await this.connection.close();
   }
 
   private async walk(job: Job<BackfillJobData>, run: BackfillRun): Promise<BackfillProgress> {

@@ -1,7 +1,7 @@
 import { Queue, Worker, type Job } from "bullmq";
 import type { HoldRecord } from "../../model/hold.ts";
 import type { HoldExpiry, HoldExpiryTarget } from "../../runtime/hold-expiry.ts";
-import { jobIdFor, queueConnection, requireQueueName, type QueueRedis } from "./queue-connection.ts";
+import { jobIdFor, openQueueConnection, requireQueueName, type QueueConnection, type QueueRedis } from "./queue-connection.ts";
 
 /**
  * Redis mode's hold-expiry mechanism (`durability.holdExpiry`, given to `createProgression`): a periodic
@@ -42,6 +42,7 @@ const MAX_SWEEP_CALLS = 50;
 
 export class HoldExpiryJobs implements HoldExpiry {
   private readonly options: HoldExpiryJobsOptions;
+  private readonly connection: QueueConnection;
   private readonly queue: Queue<HoldExpiryJobData>;
   private worker: Worker<HoldExpiryJobData> | undefined;
   private target: HoldExpiryTarget | undefined;
@@ -50,7 +51,8 @@ export class HoldExpiryJobs implements HoldExpiry {
   constructor(options: HoldExpiryJobsOptions) {
     this.options = options;
     requireQueueName(options.queueName, "holdExpiryQueue");
-    this.queue = new Queue<HoldExpiryJobData>(options.queueName, { connection: queueConnection(options.redis), prefix: options.prefix });
+    this.connection = openQueueConnection(options.redis);
+    this.queue = new Queue<HoldExpiryJobData>(options.queueName, { connection: this.connection.connection, prefix: options.prefix });
     this.queue.on("error", (error) => options.onError(error));
   }
 
@@ -78,7 +80,7 @@ export class HoldExpiryJobs implements HoldExpiry {
       { name: "sweep", data: {}, opts: { attempts: 1, removeOnComplete: 10, removeOnFail: 50 } },
     );
     this.worker = new Worker<HoldExpiryJobData>(this.options.queueName, (job) => this.process(job), {
-      connection: queueConnection(this.options.redis),
+      connection: this.connection.connection,
       prefix: this.options.prefix,
       concurrency: this.options.concurrency,
     });
@@ -131,6 +133,7 @@ export class HoldExpiryJobs implements HoldExpiry {
       await this.worker?.close();
       this.worker = undefined;
       await this.queue.close();
+      await this.connection.close();
     })();
     return this.closing;
   }

@@ -2,7 +2,7 @@ import { Queue, Worker, type Job } from "bullmq";
 import type { SnapshotWriter } from "../postgres/snapshot-writer.ts";
 import type { SnapshotSource } from "../../backends/contract/progression-backend.ts";
 import { initialScheduleState, nextScheduleState, type AdaptiveSchedule, type ScheduleState } from "./adaptive-schedule.ts";
-import { queueConnection, requireQueueName, type QueueRedis } from "./queue-connection.ts";
+import { openQueueConnection, requireQueueName, type QueueConnection, type QueueRedis } from "./queue-connection.ts";
 import { snapshotDirtySubjects, type SnapshotPassOptions, type SnapshotPassResult } from "./snapshot-dirty-subjects.ts";
 import { dayOf } from "../../model/utc-day.ts";
 import { historyArchivedThroughKey, readArchivedThrough, recordArchivedThrough, type HistoryArchiveLag } from "./history-archive-lag.ts";
@@ -31,6 +31,12 @@ export interface SnapshotJobOptions {
   readonly historyHotDays?: number;
   /** Drop archived history older than `days` UTC days (today included). Default: keep it forever. */
   readonly historyRetention?: HistoryRetention;
+  /**
+   * Drop archived raw events older than `days()` UTC days (today included): the engine's
+   * `historyRawEvents.retentionDays`, asked at each retention run (undefined: the engine keeps none, and
+   * those archived stay). Default: none dropped.
+   */
+  readonly rawEventsRetention?: Omit<HistoryRetention, "days"> & { readonly days: () => number | undefined };
   /** Background failures of the queue and the worker. */
   readonly onError: (error: unknown) => void;
   /** The backend could not drop archived history parts (a later pass drops them). Default: `onError`. */
@@ -67,6 +73,7 @@ interface SnapshotJobData {
 
 export class SnapshotJob {
   private readonly options: SnapshotJobOptions;
+  private readonly connection: QueueConnection;
   private readonly queue: Queue<SnapshotJobData>;
   private worker: Worker<SnapshotJobData> | undefined;
   private lastState: ScheduleState;
@@ -81,7 +88,8 @@ export class SnapshotJob {
   constructor(options: SnapshotJobOptions) {
     this.options = options;
     requireQueueName(options.queueName, "snapshotQueue");
-    this.queue = new Queue<SnapshotJobData>(options.queueName, { connection: queueConnection(options.redis), prefix: options.prefix });
+    this.connection = openQueueConnection(options.redis);
+    this.queue = new Queue<SnapshotJobData>(options.queueName, { connection: this.connection.connection, prefix: options.prefix });
     this.queue.on("error", (error) => options.onError(error));
     this.lastState = initialScheduleState(options.schedule);
     this.archivedThroughKey = historyArchivedThroughKey(options.prefix, options.queueName);
@@ -95,7 +103,7 @@ export class SnapshotJob {
   async start(): Promise<void> {
     await this.upsertScheduler(this.lastState);
     this.worker = new Worker<SnapshotJobData>(this.options.queueName, (job) => this.run(job), {
-      connection: queueConnection(this.options.redis),
+      connection: this.connection.connection,
       prefix: this.options.prefix,
       concurrency: 1,
     });
@@ -144,6 +152,7 @@ export class SnapshotJob {
       return options.finalSnapshot === false ? undefined : await this.snapshotAll();
     } finally {
       await this.queue.close();
+      await this.connection.close();
     }
   }
 
@@ -209,17 +218,25 @@ export class SnapshotJob {
     };
   }
 
-  /** Drops the archived history older than the retention, once per interval; a failure fails no run. */
+  /** Drops the archived history (and raw events) older than their retention, once per interval; a failure fails no run. */
   private async applyRetention(): Promise<void> {
     const retention = this.options.historyRetention;
-    if (retention === undefined) return;
+    const rawRetention = this.options.rawEventsRetention;
+    const rawDays = rawRetention?.days();
+    if (retention === undefined && rawDays === undefined) return;
     const now = this.options.clock();
     if (now - this.retentionAt < HISTORY_RETENTION_INTERVAL_MS) return;
     this.retentionAt = now;
-    try {
-      await retention.dropBefore(dayOf(now) - (retention.days - 1));
-    } catch (error) {
-      retention.onError(error);
+    for (const [days, drop] of [
+      [retention?.days, retention],
+      [rawDays, rawRetention],
+    ] as const) {
+      if (days === undefined || drop === undefined) continue;
+      try {
+        await drop.dropBefore(dayOf(now) - (days - 1));
+      } catch (error) {
+        drop.onError(error);
+      }
     }
   }
 
