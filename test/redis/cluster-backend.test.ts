@@ -72,6 +72,22 @@ describe("redis backend on a Redis Cluster", () => {
     expect(new Set(together).size).toBe(1);
   });
 
+  it("applies many shards' subjects at once through a client the backend made from clusterNodes", async () => {
+    const prefix = randomPrefix("cl");
+    const backend = createRedisBackend({ clusterNodes: inject("redisClusterNodes").map((node) => `${node.host}:${node.port}`), prefix, useServerTime: false, clusterShards: SHARDS });
+    const client = new Cluster(inject("redisClusterNodes"), { redisOptions: { maxRetriesPerRequest: 1 } });
+    opened.push(async () => {
+      await backend.close();
+      await deleteClusterKeysWithPrefix(client, prefix);
+      client.disconnect();
+    });
+    const plan = planOf(counter("kills001", "sum", [check("k1", 1)]));
+    const subjects = Array.from({ length: 40 }, (_, i) => `own-${i}`);
+    // Several applies in one turn: their calls to different masters leave together.
+    const results = await Promise.all([0, 1, 2].map((n) => backend.apply({ batchId: `o${n}`, now: T0, plan, subjects: subjects.map((subject) => ({ subject, catchUp: false, increments: [{ counter: "kills001", amount: 1, at: T0 }] })) })));
+    expect(results.flat().filter((result) => result.reached.length > 0)).toHaveLength(40);
+  });
+
   it("applies subjects of many shards in one apply, marks them dirty per shard, and hands each out once", async () => {
     const { backend } = await clusterBackend();
     const plan = planOf(counter("kills001", "sum", [check("k2", 2)]));
@@ -304,6 +320,9 @@ describe("redis backend on a Redis Cluster", () => {
     const client = new Cluster(inject("redisClusterNodes"), { lazyConnect: true });
     try {
       expect(() => createRedisBackend({ redis: client, clusterShards: 0 })).toThrow(/clusterShards must be an integer from 1 to 1024/);
+      const autoPipelined = new Cluster(inject("redisClusterNodes"), { lazyConnect: true, enableAutoPipelining: true });
+      expect(() => createRedisBackend({ redis: autoPipelined })).toThrow(/Cluster with enableAutoPipelining cannot run/);
+      autoPipelined.disconnect();
     } finally {
       client.disconnect();
     }

@@ -69,8 +69,8 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
     options.redis ??
     (clusterNodes === undefined
       ? new Redis(url, { maxRetriesPerRequest: 1, retryStrategy })
-      : // Auto-pipelining: the calls a flush sends at once to one master leave as one write.
-        (new Cluster(clusterNodes, { enableAutoPipelining: true, clusterRetryStrategy: retryStrategy, redisOptions: { maxRetriesPerRequest: 1 } }) as unknown as ProgressionRedisClient));
+      : // No auto-pipelining: it takes a script call's slot from its first argument, which is the key count.
+        (new Cluster(clusterNodes, { clusterRetryStrategy: retryStrategy, redisOptions: { maxRetriesPerRequest: 1 } }) as unknown as ProgressionRedisClient));
   const logger = options.logger ?? consoleLogger;
   // One line per outage (ioredis retries, and reports every failed attempt).
   const outage = new OutageLog(logger, `Redis at ${address}`);
@@ -96,8 +96,15 @@ export function createRedisBackend(options: RedisBackendOptions = {}): RedisBack
       outage.recovered();
     });
   }
-  registerScripts(client);
   const isCluster = client.isCluster === true;
+  if (isCluster && (client as unknown as Cluster).options?.enableAutoPipelining === true) {
+    throw new ProgressionError(
+      ErrorCode.InvalidInput,
+      "redis: an ioredis Cluster with enableAutoPipelining cannot run the backend's scripts (ioredis takes a script call's slot from its first argument, the key count): pass a Cluster without it",
+      {},
+    );
+  }
+  registerScripts(client);
   // The Redis an injected client talks to, for the persistence check's message.
   const clientAddress = options.redis instanceof Redis ? `${options.redis.options.host ?? "127.0.0.1"}:${options.redis.options.port ?? 6379}` : address;
   const topology = redisTopology(client, clientAddress);

@@ -5,8 +5,8 @@ import { runScript, type ProgressionRedisClient, type ScriptCall } from "./redis
 /**
  * How commands reach Redis: one pipeline on a single Redis; on a Redis Cluster, where a pipeline may not
  * span nodes, every call on its own at once (ioredis routes each to its slot's master and follows MOVED
- * and ASK; with `enableAutoPipelining` the calls to one node leave as one write). Node-wide commands
- * (SCAN, INFO) go to every master.
+ * and ASK). Not with `enableAutoPipelining` on the client: ioredis takes a script call's slot from its
+ * first argument, which is the key count. Node-wide commands (SCAN, INFO) go to every master.
  */
 export interface RedisTopology {
   readonly isCluster: boolean;
