@@ -29,7 +29,11 @@ export function describeBrowser(mode: DemoMode): void {
     beforeAll(async () => {
       mkdirSync(screenshots, { recursive: true });
       servers = await demoServers(mode);
-      [server, browser] = await Promise.all([servers.start(), launchChromium()]);
+      // Both settle before a failure is thrown: a server started while Chromium failed is closed by afterAll.
+      const [started, launched] = await Promise.allSettled([servers.start(), launchChromium()]);
+      if (started.status === "fulfilled") server = started.value;
+      if (launched.status === "fulfilled") browser = launched.value;
+      for (const outcome of [started, launched]) if (outcome.status === "rejected") throw outcome.reason;
     }, 40_000);
 
     afterAll(async () => {
