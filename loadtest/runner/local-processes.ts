@@ -55,6 +55,22 @@ export interface OwnedProcess {
   readonly stop: (graceMs?: number) => Promise<void>;
 }
 
+/** What runs at this process's exit: one "exit" listener for all (one per started process passed Node's limit of 10). */
+const exitCleanups = new Set<() => void>();
+let exitListening = false;
+
+/** Runs `cleanup` at this process's exit unless the returned function is called first. */
+function atExit(cleanup: () => void): () => void {
+  if (!exitListening) {
+    exitListening = true;
+    process.once("exit", () => {
+      for (const run of exitCleanups) run();
+    });
+  }
+  exitCleanups.add(cleanup);
+  return () => void exitCleanups.delete(cleanup);
+}
+
 function own(child: ChildProcess, name: string, hint = ""): OwnedProcess {
   const lines: string[] = [];
   const keep = (chunk: Buffer): void => {
@@ -65,9 +81,8 @@ function own(child: ChildProcess, name: string, hint = ""): OwnedProcess {
   child.stderr?.on("data", keep);
   let exit: string | null = null;
   // If the runner exits without stop() (a crash, an uncaught error), do not leave the process running.
-  const killOnExit = (): void => void child.kill("SIGKILL");
-  process.once("exit", killOnExit);
-  child.once("exit", () => process.off("exit", killOnExit));
+  const forget = atExit(() => void child.kill("SIGKILL"));
+  child.once("exit", forget);
   const gone = new Promise<void>((resolve) => {
     child.once("exit", (code, signal) => {
       exit = `${name} exited (code ${code}, signal ${signal}):\n${lines.join("\n")}`;
@@ -133,9 +148,9 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     });
     const removeDir = (): void => rmSync(dir, { recursive: true, force: true });
     // Killed at this process's exit (see own): its folder goes too.
-    process.once("exit", removeDir);
+    const forget = atExit(removeDir);
     child.once("exit", () => {
-      process.off("exit", removeDir);
+      forget();
       removeDir();
     });
     const owned = own(child, "redis-server", " (install Redis so redis-server is on PATH, or pass --redis-url redis://127.0.0.1:6379)");
