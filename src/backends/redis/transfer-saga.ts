@@ -29,8 +29,9 @@ import { ScriptStatus, scriptError } from "./script-errors.ts";
  *    give the quantity back to the sender.
  *
  * A crash after step 2 leaves an escrow: the next call with the same key continues it, and the ledger's
- * sweep completes escrows older than `completeAfterMs` (`completeStale`). Counting escrows, free + held is
- * conserved at every moment.
+ * sweep completes escrows older than `olderThanMs` (`completeStale`). Conserved at every moment: free + held
+ * over every subject plus the escrows not credited yet (an escrow whose saga's credit is recorded is
+ * delivered: only its settle is left).
  */
 export interface TransferSaga {
   run(transfer: Transfer): Promise<MutationReceipt>;

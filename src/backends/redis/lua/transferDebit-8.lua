@@ -3,7 +3,7 @@
   answers the transfer from its idempotency record (done before: REPLAYED), or finds its escrow (in
   flight: the caller continues with it), or refuses it as a one-shard transfer would (the receiver's
   facts come from transferPrepare), or moves the quantity from the sender's free balance into a new
-  escrow. Conservation: free + held over every subject plus every escrow never changes.
+  escrow. Conservation: free + held over every subject, plus the escrows not credited yet, never changes.
 
   Input:
     KEYS[1] from: state hash (restore marker)
