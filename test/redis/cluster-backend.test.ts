@@ -45,6 +45,14 @@ describe("redis backend on a Redis Cluster", () => {
     return { backend, client, prefix };
   }
 
+  /** A Cluster client with the scripts on it and their settings for `prefix`: a saga's steps run by hand. */
+  function scriptsOn(prefix: string): { raw: Cluster; settings: ScriptSettings } {
+    const raw = new Cluster(inject("redisClusterNodes"), { redisOptions: { maxRetriesPerRequest: 1 } });
+    opened.push(async () => void raw.disconnect());
+    registerScripts(raw);
+    return { raw, settings: { keys: createRedisKeys(prefix, SHARDS), useServerTime: false, idempotencyRetentionMs: 86_400_000, checkRestore: false } };
+  }
+
   /** free + held of `item` over `subjects`, plus every escrow of the prefix. */
   async function totalWithEscrow(backend: RedisBackend, client: Cluster, prefix: string, subjects: readonly string[], item: string): Promise<{ balances: number; escrowed: number }> {
     let balances = 0;
@@ -200,10 +208,7 @@ describe("redis backend on a Redis Cluster", () => {
     const [from, to, other] = subjectsOnDistinctShards(SHARDS, 3);
     if (from === undefined || to === undefined || other === undefined) throw new Error("three shards");
     for (const subject of [from, to, other]) await backend.acquire({ idempotencyKey: `a-${subject}`, subject, item: "gold", quantity: 10, now: T0 });
-    const raw = new Cluster(inject("redisClusterNodes"), { redisOptions: { maxRetriesPerRequest: 1 } });
-    opened.push(async () => void raw.disconnect());
-    registerScripts(raw);
-    const settings: ScriptSettings = { keys: createRedisKeys(prefix, SHARDS), useServerTime: false, idempotencyRetentionMs: 86_400_000, checkRestore: false };
+    const { raw, settings } = scriptsOn(prefix);
     /** What a process that died between the saga's steps leaves behind: the debit done, the credit not. */
     const stopAfterDebit = async (transfer: Transfer): Promise<void> => {
       const prepared = packr.unpack(await runScript(raw, transferPrepareArgs(settings, transfer))) as unknown[];
@@ -241,10 +246,7 @@ describe("redis backend on a Redis Cluster", () => {
     if (from === undefined || to === undefined) throw new Error("two shards");
     await backend.acquire({ idempotencyKey: "a1", subject: from, item: "gold", quantity: 10, now: T0 });
     await backend.acquire({ idempotencyKey: "a2", subject: to, item: "gold", quantity: 1, now: T0 });
-    const raw = new Cluster(inject("redisClusterNodes"), { redisOptions: { maxRetriesPerRequest: 1 } });
-    opened.push(async () => void raw.disconnect());
-    registerScripts(raw);
-    const settings: ScriptSettings = { keys: createRedisKeys(prefix, SHARDS), useServerTime: false, idempotencyRetentionMs: 86_400_000, checkRestore: false };
+    const { raw, settings } = scriptsOn(prefix);
     const transfer: Transfer = { from, to, item: "gold", quantity: 4, idempotencyKey: "t", now: T0, allowNewReceiver: false };
     const step = { transfer, fingerprint: transferFingerprint(transfer), escrowField: `${from}\nt` };
     await runScript(raw, transferDebitArgs(settings, step, { known: true, total: 1 }, "saga-1"));

@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { isRedisProcess } from "../../loadtest/runner/local-processes.ts";
 
 /**
  * A redis-server for tests and benchmarks: uses `REDIS_URL` when set, otherwise starts its own
@@ -63,22 +64,8 @@ async function waitUntilReady(url: string, child: ChildProcess, deadlineMs: numb
   }
 }
 
-/**
- * Whether the Redis answering at `url` is the process `pid` (INFO server's process_id). Two runs that pick
- * the same free port at once (the port is probed free, then bound) would otherwise share one Redis: a
- * redis-server that could not bind exits, and the other run's server answers in its place.
- */
-export async function isRedisProcess(url: string, pid: number | undefined): Promise<boolean> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  client.on("error", () => undefined);
-  try {
-    await client.connect();
-    const info = await client.info("server");
-    return Number(/^process_id:(\d+)\r?$/m.exec(info)?.[1]) === pid;
-  } finally {
-    client.disconnect();
-  }
-}
+// Whether the Redis at a URL is a given process: one check for the tests, the load test and the fault suite.
+export { isRedisProcess };
 
 /** Fails with one line when `REDIS_URL` names a Redis without AOF: the Redis backend would refuse it. */
 async function requireAppendOnly(url: string): Promise<void> {
