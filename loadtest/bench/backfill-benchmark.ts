@@ -12,10 +12,13 @@
  *
  * BENCH_COMMANDSTATS=1 prints Redis' per-command calls and time after each phase.
  *
- * Each phase reports its wall time and, on Redis, the CPU seconds of Node and of redis-server (the machine
- * may be shared: CPU time is what the phase cost, wall time also counts waiting for a core).
+ * Each phase reports its wall time and, on Redis, the CPU seconds of Node and of redis-server, and in the
+ * durable layout of the PostgreSQL server processes of the archive's connections (when the server runs on
+ * this machine: read from /proc). The machine may be shared: CPU time is what the phase cost, wall time
+ * also counts waiting for a core.
  */
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -136,18 +139,49 @@ async function archiveOlderDays(archive: Archive, client: Redis, subjects: reado
   }
 }
 
-/** Wall time and CPU seconds of one phase: Node's, and redis-server's when there is one. */
-async function measured<T>(client: Redis | undefined, phase: () => Promise<T>): Promise<{ result: T; seconds: number; nodeCpu: number; redisCpu: number | undefined }> {
+interface Measured<T> {
+  readonly result: T;
+  readonly seconds: number;
+  readonly nodeCpu: number;
+  readonly redisCpu: number | undefined;
+  /** The CPU seconds of the archive database's server processes (undefined: none, or not on this machine). */
+  readonly postgresCpu: number | undefined;
+}
+
+/** Wall time and CPU seconds of one phase: Node's, redis-server's when there is one, PostgreSQL's with an archive. */
+async function measured<T>(client: Redis | undefined, phase: () => Promise<T>, archive?: Archive): Promise<Measured<T>> {
   if (COMMANDSTATS && client !== undefined) await client.config("RESETSTAT");
   const redisBefore = client === undefined ? 0 : await redisCpuSeconds(client);
+  const postgresBefore = archive === undefined ? undefined : await postgresCpuSeconds(archive.pool);
   const nodeBefore = process.cpuUsage();
   const started = performance.now();
   const result = await phase();
   const seconds = (performance.now() - started) / 1000;
   const node = process.cpuUsage(nodeBefore);
   const redisCpu = client === undefined ? undefined : (await redisCpuSeconds(client)) - redisBefore;
+  const postgresAfter = archive === undefined ? undefined : await postgresCpuSeconds(archive.pool);
+  const postgresCpu = postgresBefore === undefined || postgresAfter === undefined ? undefined : postgresAfter - postgresBefore;
   if (COMMANDSTATS && client !== undefined) console.log(await commandStats(client));
-  return { result, seconds, nodeCpu: (node.user + node.system) / 1e6, redisCpu };
+  return { result, seconds, nodeCpu: (node.user + node.system) / 1e6, redisCpu, postgresCpu };
+}
+
+/**
+ * CPU seconds of the server processes connected to the archive's database (its pool keeps them open for
+ * the run), read from /proc: undefined when the server is not on this machine (or not Linux).
+ */
+async function postgresCpuSeconds(pool: pg.Pool): Promise<number | undefined> {
+  const { rows } = await pool.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = current_database()");
+  let ticks = 0;
+  for (const { pid } of rows) {
+    try {
+      // Fields after the command name: utime and stime are the 12th and 13th, in clock ticks (100 a second).
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return undefined;
+    }
+  }
+  return ticks / 100;
 }
 
 /** INFO commandstats, busiest first (commands called by Lua count too, and within their script's time). */
@@ -167,11 +201,11 @@ async function redisCpuSeconds(client: Redis): Promise<number> {
   return field("used_cpu_user") + field("used_cpu_sys");
 }
 
-const cpuText = (m: { nodeCpu: number; redisCpu: number | undefined }): string =>
-  `(CPU: Node ${m.nodeCpu.toFixed(2)} s${m.redisCpu === undefined ? "" : `, Redis ${m.redisCpu.toFixed(2)} s`})`;
+const cpuText = (m: Measured<unknown>): string =>
+  `(CPU: Node ${m.nodeCpu.toFixed(2)} s${m.redisCpu === undefined ? "" : `, Redis ${m.redisCpu.toFixed(2)} s`}${m.postgresCpu === undefined ? "" : `, PostgreSQL ${m.postgresCpu.toFixed(2)} s`})`;
 
 async function run(name: string, backend: ProgressionBackend, client?: Redis, archive?: Archive): Promise<void> {
-  const load = await measured(client, () => loadHistory(backend, client, archive));
+  const load = await measured(client, () => loadHistory(backend, client, archive), archive);
 
   // Reference: walk every subject and read its history (and its archived days, a page at a time), nothing else.
   const reference = await measured(client, async () => {
@@ -184,18 +218,18 @@ async function run(name: string, backend: ProgressionBackend, client?: Redis, ar
       cursor = pageResult.cursor;
     } while (cursor !== "0");
     return read;
-  });
+  }, archive);
 
   // What-if first (reads everything, writes nothing), then the backfill itself.
   const current = createProgression({ definitions: before, backend, clock: () => NOW, holdExpiry: noHoldExpiry, onMissingTranslations: () => undefined });
   if (archive !== undefined) current.useHistoryArchive(archive.reader);
-  const simulated = await measured(client, () => current.simulate(after));
+  const simulated = await measured(client, () => current.simulate(after), archive);
   const report = simulated.result;
   const troll = report.milestones.find((milestone) => milestone.code === "troll_hunter");
 
   const progression = createProgression({ definitions: after, backend, clock: () => NOW, onMissingTranslations: () => undefined });
   if (archive !== undefined) progression.useHistoryArchive(archive.reader);
-  const backfilled = await measured(client, () => progression.backfill({ chunk: CHUNK }));
+  const backfilled = await measured(client, () => progression.backfill({ chunk: CHUNK }), archive);
   const result = backfilled.result;
   // Players with r trolls a day (i % 3 = r) qualify when r x DAYS >= 40.
   let expected = 0;
@@ -228,7 +262,8 @@ for (const name of BACKENDS) {
   const server = await startRedisServer({ useEnv: false, appendOnly: false });
   const client = new Redis(server.url);
   const database = name === "redis-durable" ? await createTestDatabase() : undefined;
-  const pool = database === undefined ? undefined : new pg.Pool({ connectionString: database.url, max: 4 });
+  // Connections stay open for the run, so their server processes' CPU time can be read (postgresCpuSeconds).
+  const pool = database === undefined ? undefined : new pg.Pool({ connectionString: database.url, max: 4, idleTimeoutMillis: 0 });
   try {
     let archive: Archive | undefined;
     if (pool !== undefined) {

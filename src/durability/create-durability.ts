@@ -405,9 +405,9 @@ export function createDurability(options: DurabilityOptions): Durability {
 function migratedArchive(store: PostgresStore): PostgresHistoryArchive {
   const archive = createPostgresHistoryArchive({ pool: store.pool, schema: store.schema });
   return {
-    async read(subjects, types, rawEventsFromDay) {
+    async read(subjects, selection, rawEventsFromDay) {
       await store.migrate();
-      return archive.read(subjects, types, rawEventsFromDay);
+      return archive.read(subjects, selection, rawEventsFromDay);
     },
     async dropHistoryBefore(day) {
       await store.migrate();

@@ -1,8 +1,8 @@
 import type { ProgressionBackend } from "../backends/contract/progression-backend.ts";
-import type { SeedDependent, SeedRequest, SeedResult } from "../backends/contract/history-backend.ts";
+import type { SeedDependent, SeedRequest, SeedResult, SubjectHistory } from "../backends/contract/history-backend.ts";
 import type { CompiledMilestones } from "../definitions/compile-milestones.ts";
 import { dependentsOf, type CounterPlan, type CounterSpec, type ThresholdCheck } from "../model/counter-plan.ts";
-import type { HistoryRollup, HistorySelector, HistoryStatus, RawEventsSettings } from "../model/history.ts";
+import type { HistoryPart, HistoryRollup, HistorySelector, HistoryStatus, RawEventsSettings } from "../model/history.ts";
 import { mergeParts } from "../model/history.ts";
 import type { HistoryArchive } from "./history-archive.ts";
 import { rawEventsFromDay, usableRawEvents } from "./raw-events.ts";
@@ -88,14 +88,9 @@ export class Backfill {
     if (subjects.length === 0) return new Map();
     const fromDay = rawEventsFromDay(this.#rawEvents, this.#clock());
     const own = await this.#backend.readHistories(subjects, selection);
-    const types = selection === undefined ? undefined : new Set(selection.map((selector) => selector.type));
-    const archived = this.#archive === undefined ? new Map() : await this.#archive.read(subjects, types, fromDay);
-    return new Map(
-      subjects.map((subject, i) => [
-        subject,
-        { status: own[i]?.status ?? { completeFor: null, version: 0 }, rollups: usableRawEvents(mergeParts([own[i]?.parts ?? [], archived.get(subject) ?? []], types), fromDay) },
-      ]),
-    );
+    // Both reads keep to the selection (the archive's in SQL); what they let through, the replay filters.
+    const archived = this.#archive === undefined ? undefined : await this.#archive.read(subjects, selection, fromDay);
+    return new Map(subjects.map((subject, i) => [subject, new MergedHistoryRead(own[i], archived, subject, fromDay)]));
   }
 
   /**
@@ -175,16 +170,16 @@ export class Backfill {
     if (needing.length === 0) return [];
     // One read for the page: the triggers of every counter any of them lacks.
     const selection = selectorsOf(compiled, needing.flatMap(({ specs }) => specs));
-    const types = new Set(selection.map((selector) => selector.type));
     const fromDay = rawEventsFromDay(this.#rawEvents, this.#clock());
     const own = await this.#backend.readHistories(needing.map(({ subject }) => subject), selection);
-    const archived = this.#archive === undefined ? new Map() : await this.#archive.read(needing.map(({ subject }) => subject), types, fromDay);
-    const writes = needing.map(({ subject, status, specs }, i) => {
+    const archived = this.#archive === undefined ? undefined : await this.#archive.read(needing.map(({ subject }) => subject), selection, fromDay);
+    // Each subject's history is merged and replayed on its own, and dropped before the next one's.
+    const requests: SeedRequest[] = [];
+    for (const [i, { subject, status, specs }] of needing.entries()) {
       const read = own[i];
-      if (read === undefined || read.status.completeFor !== status.completeFor) return null;
-      return { subject, specs, history: { status: read.status, rollups: usableRawEvents(mergeParts([read.parts, archived.get(subject) ?? []], types), fromDay) } };
-    });
-    const requests = writes.flatMap((write) => (write === null ? [] : [this.#seedRequest(write.subject, compiled, write.specs, write.history)]));
+      if (read === undefined || read.status.completeFor !== status.completeFor) continue;
+      requests.push(this.#seedRequest(subject, compiled, specs, new MergedHistoryRead(read, archived, subject, fromDay)));
+    }
     const written = await this.#backend.seedMany(requests);
     const bySubject = new Map(requests.map((request, i) => [request.subject, written[i]]));
     return Promise.all(
@@ -237,6 +232,32 @@ export class Backfill {
     const counters = await this.#backend.counterSetOf(counterSet);
     if (counters !== null) this.#counterSets.set(counterSet, counters);
     return counters;
+  }
+}
+
+/**
+ * A subject's history as `readMany` and a backfill page read it: the backend's parts and the archive's,
+ * merged each time `rollups` is asked for, and not kept. A page's subjects are replayed one after the
+ * other, so each one's rollups are dropped before the next one's are made: they die young instead of a
+ * page's worth of them living through collections (V8 then moves their allocation to the old generation).
+ */
+class MergedHistoryRead implements SubjectHistoryRead {
+  readonly status: HistoryStatus;
+  readonly #own: readonly HistoryPart[];
+  readonly #archived: ReadonlyMap<string, readonly HistoryPart[]> | undefined;
+  readonly #subject: string;
+  readonly #fromDay: number | undefined;
+
+  constructor(own: SubjectHistory | undefined, archived: ReadonlyMap<string, readonly HistoryPart[]> | undefined, subject: string, fromDay: number | undefined) {
+    this.status = own?.status ?? { completeFor: null, version: 0 };
+    this.#own = own?.parts ?? [];
+    this.#archived = archived;
+    this.#subject = subject;
+    this.#fromDay = fromDay;
+  }
+
+  get rollups(): readonly HistoryRollup[] {
+    return usableRawEvents(mergeParts([this.#own, this.#archived?.get(this.#subject) ?? []]), this.#fromDay);
   }
 }
 

@@ -140,57 +140,94 @@ export function withoutRawEvents<T extends HistoryRollup>(rollup: T): T {
  * A subject's history from any number of sources (the backend's own copy, the archive): copies of one part
  * merge by maximum, then the parts of one key add up. Sorted by day, then type and tags. `types` keeps
  * only rollups of those event types (a backfill needs only its counters' triggers).
+ *
+ * By sort, not by a key string per part: the parts are sorted by key and part name (sources that come
+ * sorted cost a pass each), so the copies and parts of one key stand side by side and most keys, which
+ * have one copy of one part, are kept as they are.
  */
 export function mergeParts(sources: readonly (readonly HistoryPart[])[], types?: ReadonlySet<string>): HistoryRollup[] {
-  // One source holding one part per key (no late parts, no second life): nothing to merge, only to sort.
-  const filled = sources.filter((parts) => parts.length > 0);
-  if (filled.length === 1) {
-    const only = filled[0] as readonly HistoryPart[];
-    const name = only[0]?.part;
-    if (only.every((part) => part.part === name)) {
-      const kept = types === undefined ? [...only] : only.filter((part) => types.has(part.type));
-      return kept.sort(byDayTypeTags);
-    }
-  }
-  // Most keys have one part in one source: they are kept as they are; only collisions are merged.
-  const byKey = new Map<string, HistoryPart>();
-  let collided: Map<string, Map<string, HistoryPart>> | undefined;
+  const all: HistoryPart[] = [];
   for (const parts of sources) {
-    for (const part of parts) {
-      if (types !== undefined && !types.has(part.type)) continue;
-      const key = rollupKey(part);
-      const first = byKey.get(key);
-      if (first === undefined) {
-        byKey.set(key, part);
-        continue;
-      }
-      collided ??= new Map();
-      let copies = collided.get(key);
-      if (copies === undefined) collided.set(key, (copies = new Map([[first.part, first]])));
-      const earlier = copies.get(part.part);
-      copies.set(part.part, earlier === undefined ? part : mergeCopies(earlier, part));
-    }
+    if (types === undefined) for (const part of parts) all.push(part);
+    else for (const part of parts) if (types.has(part.type)) all.push(part);
   }
-  const merged: HistoryRollup[] = [];
-  for (const [key, part] of byKey) {
-    const copies = collided?.get(key);
-    if (copies === undefined) {
-      merged.push(part);
-      continue;
-    }
+  sortByKeyThenPart(all);
+  let i = 1;
+  while (i < all.length && !sameKey(all[i - 1] as HistoryPart, all[i] as HistoryPart)) i += 1;
+  if (i >= all.length) return all;
+  // From the first key with more than one entry on: one rollup per key.
+  const merged: HistoryRollup[] = all.slice(0, i - 1);
+  for (let first = i - 1; first < all.length; ) {
+    let copy = all[first] as HistoryPart;
     let total: HistoryRollup | undefined;
-    for (const copy of copies.values()) total = total === undefined ? copy : addRollup(total, copy);
-    if (total !== undefined) merged.push(total);
+    let next = first + 1;
+    for (; next < all.length && sameKey(copy, all[next] as HistoryPart); next += 1) {
+      const entry = all[next] as HistoryPart;
+      if (entry.part === copy.part) {
+        copy = mergeCopies(copy, entry);
+      } else {
+        total = total === undefined ? copy : addRollup(total, copy);
+        copy = entry;
+      }
+    }
+    merged.push(total === undefined ? copy : addRollup(total, copy));
+    first = next;
   }
-  return merged.sort(byDayTypeTags);
+  return merged;
 }
 
-function byDayTypeTags(a: HistoryRollup, b: HistoryRollup): number {
-  return a.day - b.day || compare(a.type, b.type) || compare(a.tags, b.tags);
+/**
+ * Sorted by day, then type, tags and part. The days of a history span little, so the sort is a counting
+ * sort by day and an insertion sort of each day's few entries (a comparison sort of a player's hundred
+ * parts was most of a backfill's merge); a history spread over many more days than it has parts is
+ * sorted by comparison.
+ */
+function sortByKeyThenPart(parts: HistoryPart[]): void {
+  const n = parts.length;
+  if (n < 2) return;
+  let min = (parts[0] as HistoryPart).day;
+  let max = min;
+  let sorted = true;
+  for (let i = 1; i < n; i += 1) {
+    const part = parts[i] as HistoryPart;
+    if (part.day < min) min = part.day;
+    else if (part.day > max) max = part.day;
+    if (sorted && byKeyThenPart(parts[i - 1] as HistoryPart, part) > 0) sorted = false;
+  }
+  if (sorted) return;
+  const span = max - min + 1;
+  if (span > 2 * n + 64) {
+    parts.sort(byKeyThenPart);
+    return;
+  }
+  const starts = new Int32Array(span + 1);
+  for (const part of parts) starts[part.day - min + 1] = (starts[part.day - min + 1] as number) + 1;
+  for (let d = 1; d <= span; d += 1) starts[d] = (starts[d] as number) + (starts[d - 1] as number);
+  const byDay = new Array<HistoryPart>(n);
+  for (const part of parts) {
+    const at = starts[part.day - min] as number;
+    byDay[at] = part;
+    starts[part.day - min] = at + 1;
+  }
+  // Sorted by day: an entry moves only among those of its own day.
+  for (let i = 0; i < n; i += 1) {
+    const part = byDay[i] as HistoryPart;
+    let j = i - 1;
+    for (; j >= 0 && byKeyThenPart(parts[j] as HistoryPart, part) > 0; j -= 1) parts[j + 1] = parts[j] as HistoryPart;
+    parts[j + 1] = part;
+  }
+}
+
+function sameKey(a: HistoryRollup, b: HistoryRollup): boolean {
+  return a.day === b.day && a.type === b.type && a.tags === b.tags;
+}
+
+function byKeyThenPart(a: HistoryPart, b: HistoryPart): number {
+  return a.day - b.day || compare(a.type, b.type) || compare(a.tags, b.tags) || compare(a.part, b.part);
 }
 
 function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return a === b ? 0 : a < b ? -1 : 1;
 }
 
 /** The canonical text of an event's tags in the history: JSON with keys sorted, "" for none. */
